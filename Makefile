@@ -1,0 +1,63 @@
+# Filament: `make run` starts the whole service on embedded defaults; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) $(wildcard frontend/*.json frontend/*.ts frontend/*.mjs)
+
+.PHONY: run test install lint format test-python test-frontend test-e2e frontend openapi bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first, pinned to the releases this machine keeps on disk (no multi-GB download)
+	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+frontend/node_modules/.installed: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+frontend/out/index.html: frontend/node_modules/.installed $(FRONTEND_SOURCES)
+	cd frontend && npm run build
+
+frontend: frontend/out/index.html
+
+run: install frontend
+	PORT=$(PORT) $(BIN)/filament run
+
+lint: install
+	$(BIN)/ruff check backend worker tests
+	$(BIN)/ruff format --check backend worker tests
+
+format: install
+	$(BIN)/ruff format backend worker tests
+	$(BIN)/ruff check --fix backend worker tests
+
+openapi: install frontend/node_modules/.installed
+	$(BIN)/filament openapi --out frontend/openapi.json
+	cd frontend && npm run gen:api
+
+test-python: install
+	$(BIN)/pytest -q
+
+test-frontend: frontend
+	cd frontend && npm test
+
+/usr/bin/chromium:
+	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
+
+test-e2e: install frontend /usr/bin/chromium
+	$(BIN)/python tests/e2e/run_e2e.py
+
+test: lint test-python test-frontend test-e2e
+
+bench: install
+	$(BIN)/python tests/benchmarks/bench_service.py
+	$(BIN)/python tests/benchmarks/bench_loop.py
+
+clean:
+	rm -rf $(VENV) frontend/node_modules frontend/out frontend/.next

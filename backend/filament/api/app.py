@@ -1,0 +1,151 @@
+"""The FastAPI application: REST API under /api/v1, OpenAPI at /docs, the SPA at /."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from arq import create_pool
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from redis import Redis
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from filament import __version__
+from filament.api.routers import (
+    annotations,
+    auth,
+    datasets,
+    export,
+    items,
+    jobs,
+    loop,
+    members,
+    projects,
+    users,
+)
+from filament.core.settings import get_settings
+from filament.redis import redis_settings
+
+log = logging.getLogger("filament.api")
+SPA_DIR = Path(__file__).resolve().parents[3] / "frontend" / "out"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    if not settings.redis_url:
+        raise RuntimeError(
+            "FILAMENT_REDIS_URL is not set: start Filament with `filament run` (which starts an "
+            "embedded Redis) or point FILAMENT_REDIS_URL at a Redis server"
+        )
+    app.state.arq = await create_pool(redis_settings(settings.redis_url))
+    app.state.redis = Redis.from_url(settings.redis_url)  # sync client for locks and flags
+    yield
+    await app.state.arq.aclose()
+    app.state.redis.close()
+
+
+class UploadSizeLimit:
+    """Refuse request bodies over the limit while they stream in, not after reading them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        declared = int(headers.get(b"content-length", b"0") or 0)
+        if declared > self.limit:
+            await _too_large(self.limit)(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _BodyTooLarge:
+            await _too_large(self.limit)(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"The upload is larger than the limit of {limit:,} bytes"}, status_code=413
+    )
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="Filament",
+        version=__version__,
+        description="Active-learning labeling platform: REST API v1.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/api/v1/openapi.json",
+    )
+    api = APIRouter(prefix="/api/v1")
+    for module in (auth, users, projects, members, datasets, items, annotations, export, jobs,
+                   loop):
+        api.include_router(module.router)
+
+    @api.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(api)
+    app.add_exception_handler(Exception, _unexpected_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_middleware(UploadSizeLimit, limit=settings.max_upload_bytes)
+    _serve_spa(app)
+    return app
+
+
+async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse({"detail": "Internal server error; the details are in the server log"},
+                        status_code=500)
+
+
+async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    from fastapi.encoders import jsonable_encoder
+
+    return JSONResponse({"detail": jsonable_encoder(error.errors())}, status_code=422)
+
+
+def _serve_spa(app: FastAPI) -> None:
+    """Serve the static export: exact files, then `<path>.html`, then index.html."""
+
+    @app.get("/{path:path}", include_in_schema=False, response_model=None)
+    async def spa(path: str) -> Response:
+        if path.startswith("api/"):
+            return JSONResponse({"detail": "Not found"}, status_code=404)
+        root = SPA_DIR.resolve()
+        for candidate in (root / path, root / f"{path}.html", root / path / "index.html"):
+            resolved = candidate.resolve()
+            if resolved.is_relative_to(root) and resolved.is_file():
+                return FileResponse(resolved)
+        index = root / "index.html"
+        if index.is_file():
+            return FileResponse(index)
+        return JSONResponse(
+            {"detail": "The web app is not built; run `make frontend` (the API is at /docs)"},
+            status_code=404,
+        )
+
+

@@ -1,0 +1,105 @@
+"""Request dependencies as `Annotated` aliases, so route signatures read as prose."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session, select
+
+from filament.core.security import API_TOKEN_PREFIX, decode_access_token, hash_api_token
+from filament.core.settings import Settings, get_settings
+from filament.db.models import ApiToken, Project, ProjectMember, Role, User, utcnow
+from filament.db.session import get_engine
+from filament.storage import Storage, get_storage
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_session() -> Iterator[Session]:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
+TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
+
+_UNAUTHORIZED = HTTPException(
+    status.HTTP_401_UNAUTHORIZED,
+    detail="Not authenticated: send a valid 'Authorization: Bearer <token>' header",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+def get_current_user(session: SessionDep, settings: SettingsDep, token: TokenDep) -> User:
+    if not token:
+        raise _UNAUTHORIZED
+    if token.startswith(API_TOKEN_PREFIX):
+        api_token = session.exec(
+            select(ApiToken).where(ApiToken.token_hash == hash_api_token(token))
+        ).first()
+        if api_token is None:
+            raise _UNAUTHORIZED
+        api_token.last_used_at = utcnow()
+        session.add(api_token)
+        session.commit()
+        user = session.get(User, api_token.user_id)
+    else:
+        user_id = decode_access_token(token, settings.resolved_secret_key())
+        user = session.get(User, user_id) if user_id is not None else None
+    if user is None:
+        raise _UNAUTHORIZED
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+class Membership:
+    """A project the caller belongs to, with their role. Non-members get 404, never the data."""
+
+    def __init__(self, project: Project, role: Role, user: User) -> None:
+        self.project = project
+        self.role = role
+        self.user = user
+
+    @property
+    def id(self) -> int:
+        assert self.project.id is not None
+        return self.project.id
+
+
+def get_membership(project_id: int, session: SessionDep, user: CurrentUser) -> Membership:
+    row = session.exec(
+        select(Project, ProjectMember.role)
+        .join(ProjectMember, ProjectMember.project_id == Project.id)
+        .where(Project.id == project_id, ProjectMember.user_id == user.id)
+    ).first()
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Project not found")
+    return Membership(row[0], row[1], user)
+
+
+def require_writer(membership: Annotated[Membership, Depends(get_membership)]) -> Membership:
+    if membership.role == Role.viewer:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Viewers cannot change a project")
+    return membership
+
+
+def require_owner(membership: Annotated[Membership, Depends(get_membership)]) -> Membership:
+    if membership.role != Role.owner:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, detail="Only the project's owners can do this"
+        )
+    return membership
+
+
+ProjectMemberDep = Annotated[Membership, Depends(get_membership)]
+ProjectWriter = Annotated[Membership, Depends(require_writer)]
+ProjectOwner = Annotated[Membership, Depends(require_owner)]
+
+
+def get_arq(request: Request):  # type: ignore[no-untyped-def]
+    return request.app.state.arq

@@ -1,0 +1,83 @@
+from fastapi import APIRouter, HTTPException, Query, status
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from filament.api.deps import ProjectMemberDep, ProjectWriter, SessionDep
+from filament.db.models import Dataset, DatasetCreate, DatasetPublic, Item, Page
+
+router = APIRouter(prefix="/projects/{project_id}/datasets", tags=["datasets"])
+
+
+def get_or_create_dataset(session: Session, project_id: int, name: str) -> Dataset:
+    dataset = session.exec(
+        select(Dataset).where(Dataset.project_id == project_id, Dataset.name == name)
+    ).first()
+    if dataset is None:
+        dataset = Dataset(project_id=project_id, name=name)
+        session.add(dataset)
+        session.commit()
+        session.refresh(dataset)
+    return dataset
+
+
+def _dataset(session: Session, project_id: int, dataset_id: int) -> Dataset:
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None or dataset.project_id != project_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Dataset not found")
+    return dataset
+
+
+@router.get("")
+def list_datasets(member: ProjectMemberDep, session: SessionDep) -> Page[DatasetPublic]:
+    rows = session.exec(
+        select(Dataset, func.count(col(Item.id)))
+        .outerjoin(Item, col(Item.dataset_id) == Dataset.id)
+        .where(Dataset.project_id == member.id)
+        .group_by(col(Dataset.id))
+        .order_by(col(Dataset.id))
+    ).all()
+    data = [DatasetPublic(id=ds.id or 0, name=ds.name, items=n) for ds, n in rows]
+    return Page(data=data, count=len(data))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_dataset(body: DatasetCreate, writer: ProjectWriter, session: SessionDep) -> DatasetPublic:
+    dataset = Dataset(project_id=writer.id, name=body.name.strip())
+    session.add(dataset)
+    try:
+        session.commit()
+    except IntegrityError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="A dataset with this name exists") from error
+    return DatasetPublic(id=dataset.id or 0, name=dataset.name)
+
+
+@router.patch("/{dataset_id}")
+def rename_dataset(
+    dataset_id: int, body: DatasetCreate, writer: ProjectWriter, session: SessionDep
+) -> DatasetPublic:
+    dataset = _dataset(session, writer.id, dataset_id)
+    dataset.name = body.name.strip()
+    session.add(dataset)
+    try:
+        session.commit()
+    except IntegrityError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="A dataset with this name exists") from error
+    return DatasetPublic(id=dataset.id or 0, name=dataset.name)
+
+
+@router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_dataset(
+    dataset_id: int,
+    writer: ProjectWriter,
+    session: SessionDep,
+    confirm: bool = Query(False, description="Must be true: deletes the items and their labels"),
+) -> None:
+    dataset = _dataset(session, writer.id, dataset_id)
+    if not confirm:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            detail="Deleting a dataset removes its items and their annotations; "
+            "repeat the request with ?confirm=true",
+        )
+    session.delete(dataset)
+    session.commit()

@@ -1,0 +1,228 @@
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
+from fastapi.responses import RedirectResponse, StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy import String, cast, exists
+from sqlmodel import Session, col, func, select
+
+from filament import jobs
+from filament.api.deps import (
+    ProjectMemberDep,
+    ProjectWriter,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+)
+from filament.api.enqueue import enqueue
+from filament.api.routers.datasets import get_or_create_dataset
+from filament.db.models import (
+    Annotation,
+    AnnotationPublic,
+    Dataset,
+    Item,
+    ItemDetail,
+    ItemPublic,
+    Job,
+    Page,
+    Project,
+    User,
+)
+from filament.ingest import UploadRefused, check_upload
+from filament.scoring import active_scores, predictions_for
+from filament.storage import make_key
+
+router = APIRouter(prefix="/projects/{project_id}/items", tags=["items"])
+
+
+class UploadedFile(BaseModel):
+    name: str
+    size: int
+
+
+class UploadAccepted(BaseModel):
+    job_id: int
+    dataset: str
+    files: list[UploadedFile]
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED)
+def upload_items(
+    request: Request,
+    writer: ProjectWriter,
+    session: SessionDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+    files: Annotated[list[UploadFile], File(description="images, .zip of images, .csv/.jsonl")],
+    dataset: Annotated[str, Form(min_length=1, max_length=200)] = "default",
+) -> UploadAccepted:
+    """Store the files and start an ingest job; what is wrong on sight is refused here."""
+    problems, kinds = [], []
+    for upload in files:
+        try:
+            checked = check_upload(
+                upload.file, upload.filename or "upload", writer.project.task,
+                settings.max_archive_expansion_bytes, settings.max_archive_ratio,
+            )
+            kinds.append(checked.kind)
+        except UploadRefused as error:
+            problems.append(str(error))
+    if problems:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="; ".join(problems))
+    target = get_or_create_dataset(session, writer.id, dataset.strip())
+    job = Job(project_id=writer.id, user_id=writer.user.id, type=jobs.INGEST,
+              message="waiting for a worker")
+    session.add(job)
+    session.flush()
+    stored = []
+    for number, (upload, kind) in enumerate(zip(files, kinds, strict=True)):
+        name = upload.filename or f"upload-{number}"
+        key = make_key("projects", writer.id, "uploads", job.id or 0, f"{number}-{name}")
+        size = storage.put_stream(key, upload.file)
+        stored.append({"key": key, "name": name, "kind": kind, "size": size})
+    job.params = {"dataset_id": target.id, "files": stored}
+    session.add(job)
+    session.commit()
+    assert job.id is not None
+    enqueue(request, jobs.INGEST, job.id, job_id=f"{jobs.INGEST}:{job.id}")
+    return UploadAccepted(
+        job_id=job.id,
+        dataset=target.name,
+        files=[UploadedFile(name=f["name"], size=f["size"]) for f in stored],
+    )
+
+
+def item_public(item: Item, dataset: str | None, labels: list[str] | None = None) -> ItemPublic:
+    return ItemPublic(
+        id=item.id or 0, name=item.name, kind=item.kind, text=item.text, dataset=dataset,
+        status="labeled" if item.n_annotations else item.status.value, labels=labels,
+    )
+
+
+def item_labels(session: Session, item_ids: list[int]) -> dict[int, list[str]]:
+    """The labels each item carries: the latest annotation's (the export applies the same)."""
+    rows = session.exec(
+        select(Annotation.item_id, Annotation.labels)
+        .where(col(Annotation.item_id).in_(item_ids))
+        .order_by(col(Annotation.id))
+    ).all()
+    return {item_id: labels for item_id, labels in rows}
+
+
+@router.get("")
+def list_items(
+    member: ProjectMemberDep,
+    session: SessionDep,
+    storage: StorageDep,
+    status_: Annotated[str | None, Query(alias="status", pattern="^(labeled|unlabeled)$")] = None,
+    dataset: str | None = None,
+    label: str | None = None,
+    predicted: str | None = None,
+    annotator: int | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[ItemPublic]:
+    project = member.project
+    query = select(Item, Dataset.name).join(Dataset).where(Item.project_id == member.id)
+    if status_ == "labeled":
+        query = query.where(col(Item.n_annotations) > 0)
+    elif status_ == "unlabeled":
+        query = query.where(col(Item.n_annotations) == 0)
+    if dataset:
+        query = query.where(Dataset.name == dataset)
+    if q:
+        query = query.where(col(Item.text).contains(q) | col(Item.name).contains(q))
+    if label or annotator is not None:
+        annotated = select(Annotation.id).where(Annotation.item_id == Item.id)
+        if label:
+            annotated = annotated.where(
+                cast(col(Annotation.labels), String).contains(json.dumps(label))
+            )
+        if annotator is not None:
+            annotated = annotated.where(Annotation.user_id == annotator)
+        query = query.where(exists(annotated))
+    scores = active_scores(session, storage, project)
+    if predicted:
+        query = _filter_predicted(query, scores, project, predicted)
+    count = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(col(Item.id)).limit(limit).offset(offset)).all()
+    ids = [item.id or 0 for item, _ in rows]
+    labels = item_labels(session, ids)
+    predictions = predictions_for(scores, project, ids)
+    data = []
+    for item, dataset_name in rows:
+        public = item_public(item, dataset_name, labels.get(item.id or 0))
+        if item.id in predictions:
+            public.prediction, public.uncertainty = predictions[item.id]
+        data.append(public)
+    return Page(data=data, count=count)
+
+
+def _filter_predicted(query, scores, project: Project, predicted: str):  # type: ignore[no-untyped-def]
+    if predicted not in project.labels:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"Unknown label {predicted!r}")
+    if scores is None:
+        return query.where(False)
+    column = project.labels.index(predicted)
+    probs = scores.probs
+    if column >= probs.shape[1]:
+        return query.where(False)
+    if project.task.multilabel:
+        chosen = probs[:, column] >= 0.5
+    else:
+        chosen = probs.argmax(axis=1) == column
+    return query.where(col(Item.id).in_(scores.item_ids[chosen].tolist()))
+
+
+def get_item(session: Session, project_id: int, item_id: int) -> Item:
+    item = session.get(Item, item_id)
+    if item is None or item.project_id != project_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Item not found")
+    return item
+
+
+@router.get("/{item_id}")
+def read_item(
+    item_id: int, member: ProjectMemberDep, session: SessionDep, storage: StorageDep
+) -> ItemDetail:
+    item = get_item(session, member.id, item_id)
+    dataset = session.get(Dataset, item.dataset_id)
+    rows = session.exec(
+        select(Annotation, User.name)
+        .outerjoin(User, col(User.id) == Annotation.user_id)
+        .where(Annotation.item_id == item_id)
+        .order_by(col(Annotation.id))
+    ).all()
+    annotations = [
+        AnnotationPublic(**annotation.model_dump(), user_name=name) for annotation, name in rows
+    ]
+    detail = ItemDetail(
+        **item_public(item, dataset.name if dataset else None,
+                      annotations[-1].labels if annotations else None).model_dump(),
+        annotations=annotations,
+    )
+    prediction = predictions_for(active_scores(session, storage, member.project), member.project,
+                                 [item_id])
+    if item_id in prediction:
+        detail.prediction, detail.uncertainty = prediction[item_id]
+    return detail
+
+
+@router.get("/{item_id}/content", response_model=None)
+def item_content(
+    item_id: int, member: ProjectMemberDep, session: SessionDep, storage: StorageDep
+) -> StreamingResponse | RedirectResponse:
+    """The item's image bytes (a redirect to a presigned URL when storage is S3)."""
+    item = get_item(session, member.id, item_id)
+    if item.storage_key is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="This item is a text; it has no file")
+    url = storage.presigned_get(item.storage_key, seconds=600)
+    if url:
+        return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
+    stream = storage.open(item.storage_key)
+    return StreamingResponse(
+        stream, media_type=item.content_type or "application/octet-stream",
+        headers={"Cache-Control": "private, max-age=86400"},
+    )

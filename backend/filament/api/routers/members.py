@@ -1,0 +1,87 @@
+from fastapi import APIRouter, HTTPException, status
+from sqlmodel import Session, col, func, select
+
+from filament.api.deps import ProjectMemberDep, ProjectOwner, SessionDep
+from filament.db.models import (
+    MemberCreate,
+    MemberPublic,
+    MemberUpdate,
+    Page,
+    ProjectMember,
+    Role,
+    User,
+)
+
+router = APIRouter(prefix="/projects/{project_id}/members", tags=["members"])
+
+
+@router.get("")
+def list_members(member: ProjectMemberDep, session: SessionDep) -> Page[MemberPublic]:
+    rows = session.exec(
+        select(User, ProjectMember.role)
+        .join(ProjectMember, ProjectMember.user_id == User.id)
+        .where(ProjectMember.project_id == member.id)
+        .order_by(col(User.email))
+    ).all()
+    data = [
+        MemberPublic(user_id=user.id or 0, email=user.email, name=user.name, role=role)
+        for user, role in rows
+    ]
+    return Page(data=data, count=len(data))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def add_member(body: MemberCreate, owner: ProjectOwner, session: SessionDep) -> MemberPublic:
+    user = session.exec(select(User).where(User.email == body.email.lower())).first()
+    if user is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"No account with the email {body.email}"
+        )
+    if session.get(ProjectMember, (owner.id, user.id)):
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="Already a member of this project")
+    assert user.id is not None
+    session.add(ProjectMember(project_id=owner.id, user_id=user.id, role=body.role))
+    session.commit()
+    return MemberPublic(user_id=user.id, email=user.email, name=user.name, role=body.role)
+
+
+def _member(session: Session, project_id: int, user_id: int) -> ProjectMember:
+    row = session.get(ProjectMember, (project_id, user_id))
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Member not found")
+    return row
+
+
+def _keep_an_owner(session: Session, project_id: int, row: ProjectMember) -> None:
+    if row.role != Role.owner:
+        return
+    owners = session.exec(
+        select(func.count()).where(
+            ProjectMember.project_id == project_id, ProjectMember.role == Role.owner
+        )
+    ).one()
+    if owners <= 1:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="A project needs at least one owner")
+
+
+@router.patch("/{user_id}")
+def update_member(
+    user_id: int, body: MemberUpdate, owner: ProjectOwner, session: SessionDep
+) -> MemberPublic:
+    row = _member(session, owner.id, user_id)
+    if body.role != Role.owner:
+        _keep_an_owner(session, owner.id, row)
+    row.role = body.role
+    session.add(row)
+    session.commit()
+    user = session.get(User, user_id)
+    assert user is not None
+    return MemberPublic(user_id=user_id, email=user.email, name=user.name, role=row.role)
+
+
+@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_member(user_id: int, owner: ProjectOwner, session: SessionDep) -> None:
+    row = _member(session, owner.id, user_id)
+    _keep_an_owner(session, owner.id, row)
+    session.delete(row)
+    session.commit()

@@ -1,0 +1,123 @@
+"""Per-project arrays in object storage: item embeddings and each model version's pool scores.
+
+Embeddings are appended in chunks (one per embed run), never recomputed; a model version's scores
+hold one probability row per embedded item. Both are cached in-process and shared read-only.
+"""
+
+import io
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from filament.storage import Storage, make_key
+
+
+def embeddings_prefix(project_id: int) -> str:
+    return make_key("projects", project_id, "embeddings")
+
+
+def model_prefix(project_id: int, version: int) -> str:
+    return make_key("projects", project_id, "models", f"v{version}")
+
+
+def save_npz(storage: Storage, key: str, **arrays: np.ndarray) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    storage.put_bytes(key, buffer.getvalue())
+
+
+def load_npz(storage: Storage, key: str) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(storage.get_bytes(key)), allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}
+
+
+def save_embedding_chunk(
+    storage: Storage, project_id: int, item_ids: np.ndarray, vectors: np.ndarray
+) -> str:
+    # named by the ids it holds, so a re-run of the same batch overwrites instead of duplicating
+    key = f"{embeddings_prefix(project_id)}/{int(item_ids[0]):012d}-{int(item_ids[-1]):012d}.npz"
+    save_npz(storage, key, item_ids=item_ids.astype(np.int64), vectors=vectors.astype(np.float16))
+    return key
+
+
+@dataclass
+class Embeddings:
+    item_ids: np.ndarray  # int64, sorted ascending
+    vectors: np.ndarray  # float32 (n, dim), rows aligned with item_ids
+
+    def rows_of(self, item_ids: np.ndarray) -> np.ndarray:
+        """Row index of each id, -1 where the id has no embedding."""
+        if len(self.item_ids) == 0:
+            return np.full(len(item_ids), -1)
+        rows = np.clip(np.searchsorted(self.item_ids, item_ids), 0, len(self.item_ids) - 1)
+        return np.where(self.item_ids[rows] == item_ids, rows, -1)
+
+
+_lock = threading.Lock()
+_embedding_cache: dict[int, tuple[tuple[str, ...], Embeddings]] = {}
+_score_cache: OrderedDict[str, "Scores"] = OrderedDict()
+
+
+def load_embeddings(storage: Storage, project_id: int) -> Embeddings:
+    """All of a project's embeddings; only chunks not seen before are read."""
+    keys = tuple(sorted(storage.list(embeddings_prefix(project_id) + "/")))
+    with _lock:
+        cached = _embedding_cache.get(project_id)
+    if cached and cached[0] == keys:
+        return cached[1]
+    ids, vectors = [], []
+    if cached and set(cached[0]) <= set(keys):
+        ids, vectors = [cached[1].item_ids], [cached[1].vectors]
+    seen = set(cached[0]) if ids else set()
+    for key in keys:
+        if key not in seen:
+            chunk = load_npz(storage, key)
+            ids.append(chunk["item_ids"])
+            vectors.append(chunk["vectors"].astype(np.float32))
+    if ids:
+        all_ids, first = np.unique(np.concatenate(ids), return_index=True)  # sorted, deduplicated
+        embeddings = Embeddings(all_ids, np.concatenate(vectors)[first])
+    else:
+        embeddings = Embeddings(np.zeros(0, np.int64), np.zeros((0, 0), np.float32))
+    with _lock:
+        _embedding_cache[project_id] = (keys, embeddings)
+    return embeddings
+
+
+@dataclass
+class Scores:
+    """A model version's probabilities for every embedded item."""
+
+    version: int
+    item_ids: np.ndarray  # sorted
+    probs: np.ndarray  # float32 (n, n_labels)
+
+    def rows_of(self, item_ids: np.ndarray) -> np.ndarray:
+        return Embeddings(self.item_ids, self.probs).rows_of(item_ids)
+
+
+def scores_key(project_id: int, version: int) -> str:
+    return f"{model_prefix(project_id, version)}/scores.npz"
+
+
+def save_scores(storage: Storage, project_id: int, version: int, item_ids: np.ndarray,
+                probs: np.ndarray) -> None:
+    save_npz(storage, scores_key(project_id, version), item_ids=item_ids,
+             probs=probs.astype(np.float16))
+
+
+def load_scores(storage: Storage, project_id: int, version: int) -> Scores:
+    key = scores_key(project_id, version)
+    with _lock:
+        if key in _score_cache:
+            _score_cache.move_to_end(key)
+            return _score_cache[key]
+    data = load_npz(storage, key)
+    scores = Scores(version, data["item_ids"], data["probs"].astype(np.float32))
+    with _lock:
+        _score_cache[key] = scores
+        while len(_score_cache) > 16:
+            _score_cache.popitem(last=False)
+    return scores

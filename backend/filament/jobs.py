@@ -1,0 +1,53 @@
+"""Job names and the one way to enqueue them. The API never imports the worker: it uses these."""
+
+import uuid
+
+from arq.connections import ArqRedis
+
+INGEST = "ingest"
+EMBED = "embed"
+TRAIN_HEAD = "train_head"
+FINETUNE = "finetune"
+
+CPU_QUEUE = "filament:cpu"
+GPU_QUEUE = "filament:gpu"
+
+
+def pending_key(job_name: str, project_id: int) -> str:
+    return f"filament:pending:{job_name}:{project_id}"
+
+
+def running_key(job_name: str, project_id: int) -> str:
+    return f"filament:running:{job_name}:{project_id}"
+
+
+async def enqueue(
+    redis: ArqRedis,
+    job_name: str,
+    *args: int,
+    job_id: str | None = None,
+    queue: str = CPU_QUEUE,
+    defer_by: float | None = None,
+) -> bool:
+    """Enqueue a job by name with ids only. False when arq already holds a job with this id."""
+    job = await redis.enqueue_job(
+        job_name, *args, _job_id=job_id, _queue_name=queue, _defer_by=defer_by
+    )
+    return job is not None
+
+
+async def request_project_job(
+    redis: ArqRedis, job_name: str, project_id: int, defer_by: float | None = None
+) -> bool:
+    """Ask for one run of a per-project job, coalescing requests.
+
+    At most one run is pending: the pending flag is set here and cleared by the run when it
+    starts, so requests made while a run is going schedule exactly one follow-up, never a pile-up.
+    Runs of the same project are serialised by the job itself (a Redis lock).
+    """
+    if not await redis.set(pending_key(job_name, project_id), "1", nx=True, ex=600):
+        return False
+    return await enqueue(
+        redis, job_name, project_id, job_id=f"{job_name}:{project_id}:{uuid.uuid4().hex}",
+        defer_by=defer_by,
+    )

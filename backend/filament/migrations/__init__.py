@@ -1,0 +1,1 @@
+"""Alembic migrations, applied automatically at start (`filament.db.migrate.upgrade`)."""

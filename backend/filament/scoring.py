@@ -1,0 +1,61 @@
+"""The active model's view of items: predictions and uncertainty, read from its stored scores."""
+
+import numpy as np
+from sqlmodel import Session, col, select
+
+from filament.artifacts import Scores, load_scores
+from filament.db.models import ModelVersion, Prediction, Project
+from filament.ml.strategies import uncertainty
+from filament.storage import Storage
+
+
+def active_model(session: Session, project_id: int) -> ModelVersion | None:
+    return session.exec(
+        select(ModelVersion)
+        .where(ModelVersion.project_id == project_id, col(ModelVersion.active))
+        .order_by(col(ModelVersion.version).desc())
+    ).first()
+
+
+def active_scores(session: Session, storage: Storage, project: Project) -> Scores | None:
+    assert project.id is not None
+    model = active_model(session, project.id)
+    if model is None:
+        return None
+    return load_scores(storage, project.id, model.version)
+
+
+def uncertainty_of(probs: np.ndarray, project: Project) -> np.ndarray:
+    strategy = "entropy" if project.strategy == "random" else project.strategy
+    return uncertainty(probs, strategy, project.task.multilabel)
+
+
+def predicted_labels(probs: np.ndarray, project: Project) -> list[str]:
+    if project.task.multilabel:
+        return [label for label, p in zip(project.labels, probs, strict=False) if p >= 0.5]
+    return [project.labels[int(np.argmax(probs))]]
+
+
+def predictions_for(
+    scores: Scores | None, project: Project, item_ids: list[int]
+) -> dict[int, tuple[Prediction, float]]:
+    """Prediction and uncertainty per item id (items without a score are left out)."""
+    if scores is None or not item_ids:
+        return {}
+    rows = scores.rows_of(np.asarray(item_ids, dtype=np.int64))
+    present = rows >= 0
+    if not present.any():
+        return {}
+    probs = scores.probs[rows[present]]
+    # a label added after this model was trained has no column yet
+    labels = project.labels[: probs.shape[1]]
+    uncertain = uncertainty_of(probs, project)
+    answer = {}
+    for item_id, row, u in zip(np.asarray(item_ids)[present], probs, uncertain, strict=True):
+        prediction = Prediction(
+            labels=predicted_labels(row, project),
+            scores={label: round(float(p), 4) for label, p in zip(labels, row, strict=False)},
+            model_version=scores.version,
+        )
+        answer[int(item_id)] = (prediction, round(float(u), 4))
+    return answer

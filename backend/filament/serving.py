@@ -1,0 +1,62 @@
+"""Scoring new inputs with a stored model version (used by /score and the CLI)."""
+
+import threading
+import urllib.request
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+from fastapi import HTTPException, status
+
+from filament.db.models import ModelVersion, Project
+from filament.ml.backbones import load_embedder
+from filament.ml.heads import HeadModel
+from filament.ml.images import decode_image
+from filament.storage import Storage
+
+MAX_URL_BYTES = 20 * 1024 * 1024
+_lock = threading.Lock()
+_heads: dict[str, HeadModel] = {}
+
+
+def load_head(storage: Storage, model: ModelVersion) -> HeadModel:
+    key = f"{model.storage_key}/head.npz"
+    with _lock:
+        if key not in _heads:
+            _heads[key] = HeadModel.from_bytes(storage.get_bytes(key))
+        return _heads[key]
+
+
+def score_inputs(storage: Storage, project: Project, model: ModelVersion, inputs: list[Any],
+                 weights_dir: Any) -> np.ndarray:
+    """Probabilities for texts or encoded images; ValueError names a bad input."""
+    embedder = load_embedder(model.backbone, weights_dir)
+    if project.task.modality == "text":
+        vectors = embedder.embed_texts(inputs)
+    else:
+        for number, data in enumerate(inputs):
+            try:
+                decode_image(data)
+            except ValueError as error:
+                raise ValueError(f"input {number} is not a readable image: {error}") from error
+        vectors = embedder.embed_images(inputs)
+    return load_head(storage, model).predict_proba(vectors)
+
+
+def fetch_allowed_urls(urls: list[str], allowed_hosts: list[str]) -> list[bytes]:
+    """Download images only from configured hosts (no server-side request forgery)."""
+    images = []
+    for url in urls:
+        parsed = urlparse(url)
+        if parsed.scheme not in {"http", "https"} or parsed.hostname not in allowed_hosts:
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST,
+                detail=f"URL host {parsed.hostname!r} is not in FILAMENT_SCORE_URL_HOSTS; "
+                "send the images as base64 instead",
+            )
+        with urllib.request.urlopen(url, timeout=10) as response:
+            data = response.read(MAX_URL_BYTES + 1)
+        if len(data) > MAX_URL_BYTES:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=f"{url} is too large")
+        images.append(data)
+    return images

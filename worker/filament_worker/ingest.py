@@ -1,0 +1,193 @@
+"""The ingest job: validate each uploaded item, store it once (content-addressed), record it."""
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO
+
+from filament import jobs
+from filament.core.settings import get_settings
+from filament.db.models import (
+    Annotation,
+    AnnotationSource,
+    Item,
+    ItemStatus,
+    Job,
+    JobStatus,
+    Project,
+)
+from filament.db.session import session_scope
+from filament.ingest import Problem, Record, UploadRefused, image_record, iter_texts, iter_zip
+from filament.storage import Storage, get_storage, make_key
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
+
+from filament_worker.common import Progress, in_thread, log, update_job
+
+BATCH = 500
+MAX_ERRORS_KEPT = 1000
+
+
+@contextmanager
+def open_seekable(storage: Storage, key: str) -> Iterator[BinaryIO]:
+    """zipfile needs to seek; S3 bodies cannot, so they are spooled to a temp file first."""
+    stream = storage.open(key)
+    if stream.seekable():
+        with stream:
+            yield stream
+        return
+    with tempfile.TemporaryFile() as spool, stream:
+        shutil.copyfileobj(stream, spool, 1024 * 1024)
+        spool.seek(0)
+        yield spool
+
+
+def _records(storage: Storage, file: dict[str, Any], project: Project) -> Iterator[Record | Problem]:
+    settings = get_settings()
+    with open_seekable(storage, file["key"]) as stream:
+        if file["kind"] == "zip":
+            yield from iter_zip(stream, project.labels, settings.max_image_pixels,
+                                settings.max_upload_bytes)
+        elif file["kind"] == "image":
+            data = stream.read()
+            try:
+                yield image_record(data, file["name"], settings.max_image_pixels, None)
+            except UploadRefused as error:
+                yield Problem(file["name"], str(error))
+        else:
+            yield from iter_texts(stream, file["kind"], file["name"], settings.max_text_chars)
+
+
+class Ingestor:
+    """Writes records in batches: skips duplicates, stores image bytes, imports labels."""
+
+    def __init__(self, session: Session, storage: Storage, project: Project, job: Job) -> None:
+        self.session, self.storage, self.project, self.job = session, storage, project, job
+        self.created = self.duplicates = self.imported = 0
+        self.errors: list[dict[str, str]] = []
+
+    def problem(self, name: str, error: str) -> None:
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append({"name": name, "error": error})
+
+    def write(self, batch: list[Record]) -> None:
+        hashes = list({record.content_hash for record in batch})
+        known = set(self.session.exec(
+            select(Item.content_hash).where(
+                Item.project_id == self.project.id, col(Item.content_hash).in_(hashes)
+            )
+        ).all())
+        rows, labels_by_hash = [], {}
+        for record in batch:
+            if record.content_hash in known:
+                self.duplicates += 1
+                continue
+            known.add(record.content_hash)
+            key = None
+            if record.data is not None:
+                key = make_key("projects", self.project.id or 0, "items", record.content_hash[:2],
+                               record.content_hash)
+                self.storage.put_bytes(key, record.data)
+            rows.append({
+                "project_id": self.project.id, "dataset_id": self.job.params["dataset_id"],
+                "name": record.name[:1000], "kind": self.project.task.modality,
+                "storage_key": key, "content_type": record.content_type, "text": record.text,
+                "content_hash": record.content_hash, "size": record.size,
+                "status": ItemStatus.pending, "n_annotations": 0,
+            })
+            if record.labels is not None:
+                labels_by_hash[record.content_hash] = (record.name, record.labels)
+        if not rows:
+            return
+        inserted = self.session.execute(
+            insert(Item).returning(col(Item.id), col(Item.content_hash)), rows
+        ).all()
+        self.created += len(inserted)
+        annotations = []
+        for item_id, content_hash in inserted:
+            if content_hash not in labels_by_hash:
+                continue
+            name, labels = labels_by_hash[content_hash]
+            checked = self._checked_labels(name, labels)
+            if checked is not None:
+                annotations.append({
+                    "item_id": item_id, "project_id": self.project.id, "user_id": self.job.user_id,
+                    "labels": checked, "source": AnnotationSource.import_,
+                })
+        if annotations:
+            self.session.execute(insert(Annotation), annotations)
+            ids = [a["item_id"] for a in annotations]
+            self.session.execute(
+                Item.__table__.update().where(col(Item.id).in_(ids)).values(n_annotations=1)  # type: ignore[attr-defined]
+            )
+            self.imported += len(annotations)
+        self.session.commit()
+
+    def _checked_labels(self, name: str, labels: list[str]) -> list[str] | None:
+        unknown = [label for label in labels if label not in self.project.labels]
+        if unknown:
+            self.problem(name, f"unknown label(s) {', '.join(unknown)}; imported without a label "
+                               f"(project labels: {', '.join(self.project.labels)})")
+            return None
+        if not self.project.task.multilabel and len(labels) != 1:
+            self.problem(name, "a single-label project takes one label per item; "
+                               "imported without a label")
+            return None
+        return [label for label in self.project.labels if label in labels]
+
+
+def run_ingest(job_id: int) -> bool:
+    """Ingest every file of an upload job. Returns whether new items need embedding."""
+    storage = get_storage()
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.status in {JobStatus.done, JobStatus.cancelled}:
+            return False  # arq may run a job twice: the first run finished it
+        project = session.get(Project, job.project_id)
+        if project is None:
+            return False
+        update_job(job_id, status=JobStatus.running, message="reading the upload")
+        ingestor = Ingestor(session, storage, project, job)
+        files = job.params.get("files", [])
+        progress = Progress(job_id)
+        for number, file in enumerate(files):
+            if not storage.exists(file["key"]):
+                continue
+            batch: list[Record] = []
+            for found in _records(storage, file, project):
+                if isinstance(found, Problem):
+                    ingestor.problem(found.name, found.error)
+                    continue
+                batch.append(found)
+                if len(batch) >= BATCH:
+                    ingestor.write(batch)
+                    batch = []
+                    progress(number, len(files), f"{file['name']}: {ingestor.created:,} items")
+            ingestor.write(batch)
+            progress(number + 1, len(files), f"{file['name']}: done")
+        result = {"created": ingestor.created, "duplicates": ingestor.duplicates,
+                  "labeled": ingestor.imported, "errors": len(ingestor.errors)}
+        message = (f"{ingestor.created:,} new items, {ingestor.duplicates:,} duplicates skipped, "
+                   f"{len(ingestor.errors):,} problems")
+        update_job(job_id, status=JobStatus.done, progress=1.0, message=message,
+                   errors=ingestor.errors, result=result)
+        log.info("ingest job %s: %s", job_id, message)
+        for file in files:
+            storage.delete(file["key"])
+        return ingestor.created > 0
+
+
+async def ingest(ctx: dict[str, Any], job_id: int) -> None:
+    try:
+        created = await in_thread(run_ingest, job_id)
+    except Exception as error:
+        log.exception("ingest job %s failed", job_id)
+        update_job(job_id, status=JobStatus.failed, message=f"ingest failed: {error}")
+        raise
+    if created:
+        with session_scope() as session:
+            job = session.get(Job, job_id)
+            project_id = job.project_id if job else None
+        if project_id is not None:
+            await jobs.request_project_job(ctx["redis"], jobs.EMBED, project_id)

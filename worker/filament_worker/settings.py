@@ -1,0 +1,59 @@
+"""arq WorkerSettings: `arq filament_worker.settings.WorkerSettings` or `filament worker`."""
+
+import logging
+from typing import Any, ClassVar
+
+from arq import func
+from filament import jobs
+from filament.core.settings import get_settings
+from filament.redis import redis_settings
+
+from filament_worker.embed import embed
+from filament_worker.ingest import ingest
+from filament_worker.train import train_head
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    pass
+
+
+FUNCTIONS = [
+    func(ingest, name=jobs.INGEST, timeout=6 * 3600, max_tries=3),
+    func(embed, name=jobs.EMBED, timeout=12 * 3600, max_tries=3),
+    func(train_head, name=jobs.TRAIN_HEAD, timeout=1800, max_tries=3),
+]
+
+
+class WorkerSettings:
+    functions: ClassVar[list[Any]] = FUNCTIONS
+    queue_name = jobs.CPU_QUEUE
+    on_startup = startup
+    on_shutdown = shutdown
+    max_jobs = 4
+    keep_result = 60
+
+
+def run_worker(gpu: bool = False, burst: bool = False) -> None:
+    """Run a worker on the cpu queue (or the gpu queue) until stopped (or idle, in burst mode)."""
+    from arq.worker import Worker
+
+    settings = get_settings()
+    if not settings.redis_url:
+        raise SystemExit("FILAMENT_REDIS_URL is not set (`filament run` starts an embedded Redis)")
+    worker = Worker(
+        functions=FUNCTIONS,
+        queue_name=jobs.GPU_QUEUE if gpu else jobs.CPU_QUEUE,
+        redis_settings=redis_settings(settings.redis_url),
+        on_startup=startup,
+        on_shutdown=shutdown,
+        max_jobs=WorkerSettings.max_jobs,
+        keep_result=WorkerSettings.keep_result,
+        burst=burst,
+        poll_delay=0.05 if burst else 0.2,
+        handle_signals=not burst,
+    )
+    worker.run()

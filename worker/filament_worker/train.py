@@ -1,0 +1,119 @@
+"""The train_head job: fit the light head on labeled embeddings, validate it, score the pool."""
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+from filament import jobs
+from filament.artifacts import load_embeddings, model_prefix, save_scores, scores_key
+from filament.db.models import Annotation, ModelVersion, Project
+from filament.db.session import session_scope
+from filament.ml.calibration import calibrate_multilabel, calibrate_single_label
+from filament.ml.heads import train_head as fit_head
+from filament.storage import get_storage
+from sqlmodel import Session, col, func, select, update
+
+from filament_worker.common import in_thread, log, project_run
+
+KEEP_SCORES = 3  # older versions keep their head (for download), not their pool scores
+
+
+def consensus(session: Session, project: Project) -> dict[int, list[str]]:
+    """One label set per item from all its annotations: majority vote, latest wins ties."""
+    votes: dict[int, list[list[str]]] = defaultdict(list)
+    rows = session.exec(
+        select(Annotation.item_id, Annotation.labels)
+        .where(Annotation.project_id == project.id)
+        .order_by(col(Annotation.id))
+    ).all()
+    for item_id, labels in rows:
+        votes[item_id].append(labels)
+    agreed = {}
+    for item_id, sets in votes.items():
+        if len(sets) == 1:
+            agreed[item_id] = sets[0]
+        elif project.task.multilabel:
+            counts = Counter(label for labels in sets for label in labels)
+            agreed[item_id] = [label for label in project.labels if counts[label] * 2 > len(sets)]
+        else:
+            counts = Counter(labels[0] for labels in sets if labels)
+            best = max(counts.values())
+            agreed[item_id] = [next(s[0] for s in reversed(sets) if s and counts[s[0]] == best)]
+    return agreed
+
+
+def targets(project: Project, label_sets: list[list[str]]) -> np.ndarray:
+    index = {label: i for i, label in enumerate(project.labels)}
+    if project.task.multilabel:
+        matrix = np.zeros((len(label_sets), len(project.labels)), dtype=np.int64)
+        for row, labels in enumerate(label_sets):
+            matrix[row, [index[label] for label in labels if label in index]] = 1
+        return matrix
+    return np.array([index[labels[0]] for labels in label_sets], dtype=np.int64)
+
+
+def calibration(project: Project, cv_probs: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    target = project.suggestion_precision
+    if project.task.multilabel:
+        per_label = calibrate_multilabel(cv_probs, y, target)
+        return {"target": target, "per_label": {
+            label: asdict(c) for label, c in zip(project.labels, per_label, strict=False)}}
+    return {"target": target, **asdict(calibrate_single_label(cv_probs, y, target))}
+
+
+def run_train_head(project_id: int) -> int | None:
+    """Train, validate and score; returns the new version number (None: too few labels)."""
+    storage = get_storage()
+    with session_scope() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            return None
+        agreed = consensus(session, project)
+    embeddings = load_embeddings(storage, project_id)
+    item_ids = np.array(sorted(agreed), dtype=np.int64)
+    rows = embeddings.rows_of(item_ids)
+    usable = rows >= 0  # labeled items whose embedding is not ready yet wait for the next run
+    if usable.sum() < 2:
+        return None
+    item_ids, rows = item_ids[usable], rows[usable]
+    y = targets(project, [agreed[int(i)] for i in item_ids])
+    fit = fit_head(embeddings.vectors[rows], y, project.task.multilabel, len(project.labels))
+    probs = fit.model.predict_proba(embeddings.vectors)
+    metrics = {**fit.metrics, "labels": project.labels,
+               "calibration": calibration(project, fit.cv_probs, y)}
+    with session_scope() as session:
+        version = (session.exec(select(func.max(ModelVersion.version))
+                                .where(ModelVersion.project_id == project_id)).one() or 0) + 1
+        prefix = model_prefix(project_id, version)
+        storage.put_bytes(f"{prefix}/head.npz", fit.model.to_bytes())
+        storage.put_bytes(f"{prefix}/labels.json", json.dumps(project.labels).encode())
+        save_scores(storage, project_id, version, embeddings.item_ids, probs)
+        session.exec(update(ModelVersion).where(col(ModelVersion.project_id) == project_id)
+                     .values(active=False))
+        session.add(ModelVersion(
+            project_id=project_id, version=version, kind="head", backbone=project.backbone,
+            label_count=len(item_ids), metrics=metrics, storage_key=prefix, active=True,
+            device="cpu",
+        ))
+        session.commit()
+        _drop_old_scores(session, project_id, version)
+    log.info("project %s: head v%s on %s labels", project_id, version, len(item_ids))
+    return version
+
+
+def _drop_old_scores(session: Session, project_id: int, version: int) -> None:
+    storage = get_storage()
+    old = session.exec(select(ModelVersion.version).where(
+        ModelVersion.project_id == project_id,
+        col(ModelVersion.version) <= version - KEEP_SCORES,
+        col(ModelVersion.version) > version - KEEP_SCORES - 5,
+    )).all()
+    for number in old:
+        storage.delete(scores_key(project_id, number))
+
+
+async def train_head(ctx: dict[str, Any], project_id: int) -> None:
+    async with project_run(ctx["redis"], jobs.TRAIN_HEAD, project_id):
+        await in_thread(run_train_head, project_id)
