@@ -173,14 +173,14 @@ def kmeans(
 
 
 def kmeans_representatives(
-    X: np.ndarray, n: int, rng: np.random.Generator, fit_sample: int = 5000
+    X: np.ndarray, n: int, rng: np.random.Generator, fit_sample: int = 5000, n_init: int = 3
 ) -> np.ndarray:
     """Cold start: the item nearest to each of ``n`` k-means centroids, largest cluster first
     (representative sampling, e.g. Zhu et al., COLING 2008; Yuan et al., "Cold-start Active
     Learning through Self-supervised Language Modeling", EMNLP 2020).
 
     k-means is fitted on at most ``fit_sample`` random rows so the cost does not grow with the
-    pool. Returns ``min(n, len(X))`` distinct indices.
+    pool; the best of ``n_init`` seedings is kept. Returns ``min(n, len(X))`` distinct indices.
     """
     X = np.asarray(X, dtype=np.float32)
     m = len(X)
@@ -190,9 +190,17 @@ def kmeans_representatives(
     if n == m:
         return np.arange(m, dtype=np.int64)
     sample = X[np.sort(rng.choice(m, fit_sample, replace=False))] if m > fit_sample else X
-    centers, labels = kmeans(sample, n, rng)
-    # squared distance to each centre minus ||x||^2, which does not change the nearest row
-    d = np.einsum("ij,ij->i", centers, centers)[None, :] - 2 * X @ centers.T
+    # a few restarts, keep the lowest within-cluster sum of squares (one seeding can put two
+    # centres in one cluster and none in another)
+    best = None
+    for _ in range(n_init):
+        centers, labels = kmeans(sample, n, rng)
+        inertia = float(((sample - centers[labels]) ** 2).sum())
+        if best is None or inertia < best[0]:
+            best = (inertia, centers, labels)
+    _, centers, labels = best
+    # squared distance of every row to each centre, minus ||c||^2 (constant per centre)
+    d = np.einsum("ij,ij->i", X, X)[:, None] - 2 * X @ centers.T
     sizes = np.bincount(labels, minlength=n)
     order = np.lexsort((np.arange(n), -sizes))  # biggest cluster first, ties by centre index
     taken = np.zeros(m, dtype=bool)
