@@ -78,9 +78,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
     engine = create_engine(base)
     with engine.begin() as connection:
-        tables = [row[0] for row in connection.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-            "AND tablename <> 'alembic_version'"))]
+        tables = [
+            row[0]
+            for row in connection.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+        ]
         if tables:
             quoted = ", ".join(f'"{table}"' for table in tables)
             connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
@@ -88,7 +94,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def env(tmp_path: Path, database_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def env(
+    tmp_path: Path, database_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """Point Filament at this test's database, storage folder and the test Redis."""
     import redis
 
@@ -112,7 +120,6 @@ def env(tmp_path: Path, database_url: str, redis_url: str, monkeypatch: pytest.M
 @pytest.fixture
 def client(env: Path):  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
-
     from filament.api.app import create_app
 
     with TestClient(create_app()) as test_client:
@@ -130,8 +137,13 @@ def run_jobs(env: Path):  # type: ignore[no-untyped-def]
     return drain
 
 
-def register(client, email: str = "ann@example.com", password: str = "correct horse 1") -> dict[str, str]:  # type: ignore[no-untyped-def]
-    client.post("/api/v1/auth/register", json={"email": email, "password": password, "name": email.split("@")[0]})
+def register(
+    client, email: str = "ann@example.com", password: str = "correct horse 1"
+) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    client.post(
+        "/api/v1/auth/register",
+        json={"email": email, "password": password, "name": email.split("@")[0]},
+    )
     token = client.post("/api/v1/auth/token", data={"username": email, "password": password}).json()
     return {"Authorization": f"Bearer {token['access_token']}"}
 

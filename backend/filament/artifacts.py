@@ -102,10 +102,12 @@ def scores_key(project_id: int, version: int) -> str:
     return f"{model_prefix(project_id, version)}/scores.npz"
 
 
-def save_scores(storage: Storage, project_id: int, version: int, item_ids: np.ndarray,
-                probs: np.ndarray) -> None:
-    save_npz(storage, scores_key(project_id, version), item_ids=item_ids,
-             probs=probs.astype(np.float16))
+def save_scores(
+    storage: Storage, project_id: int, version: int, item_ids: np.ndarray, probs: np.ndarray
+) -> None:
+    save_npz(
+        storage, scores_key(project_id, version), item_ids=item_ids, probs=probs.astype(np.float16)
+    )
 
 
 def load_scores(storage: Storage, project_id: int, version: int) -> Scores:

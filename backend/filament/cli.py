@@ -38,11 +38,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     python = sys.executable
     children = [
         subprocess.Popen([python, "-m", "filament.cli", "worker"], env=env),
-        subprocess.Popen([python, "-m", "uvicorn", "filament.api.app:create_app", "--factory",
-                          "--host", args.host, "--port", port, "--log-level", "warning"], env=env),
+        subprocess.Popen(
+            [
+                python,
+                "-m",
+                "uvicorn",
+                "filament.api.app:create_app",
+                "--factory",
+                "--host",
+                args.host,
+                "--port",
+                port,
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+        ),
     ]
-    print(f"Filament is running on http://{args.host}:{port}  (API docs: /docs; Ctrl-C stops)",
-          flush=True)
+    print(
+        f"Filament is running on http://{args.host}:{port}  (API docs: /docs; Ctrl-C stops)",
+        flush=True,
+    )
     stopping = False
 
     def stop(*_: object) -> None:

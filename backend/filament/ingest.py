@@ -1,4 +1,4 @@
-"""Reading uploads: quick checks on the first bytes (in the request) and item extraction (in the job).
+"""Reading uploads: quick checks on first bytes (in the request), item extraction (in the job).
 
 Upload kinds: single images, zip archives of images, CSV and JSONL files of texts. Item names
 come from the file name, the zip member path, or a CSV/JSONL `id` column.
@@ -26,8 +26,13 @@ IMAGE_SIGNATURES: dict[bytes, str] = {
     b"BM": "image/bmp",
 }
 ZIP_SIGNATURE = b"PK\x03\x04"
-PILLOW_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "BMP": "image/bmp",
-                  "WEBP": "image/webp"}
+PILLOW_FORMATS = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "GIF": "image/gif",
+    "BMP": "image/bmp",
+    "WEBP": "image/webp",
+}
 
 
 class UploadRefused(ValueError):
@@ -65,8 +70,9 @@ class CheckedFile:
     members: int = 0  # images in a zip
 
 
-def check_upload(stream: BinaryIO, filename: str, task: Task, max_expansion: int,
-                 max_ratio: int) -> CheckedFile:
+def check_upload(
+    stream: BinaryIO, filename: str, task: Task, max_expansion: int, max_ratio: int
+) -> CheckedFile:
     """Refuse what can be seen without ingesting: wrong kind, no `text` field, bad zip."""
     head = stream.read(65536)
     stream.seek(0)
@@ -75,7 +81,9 @@ def check_upload(stream: BinaryIO, filename: str, task: Task, max_expansion: int
     kind = sniff(head, filename)
     if task.modality == "image":
         if kind in {"csv", "jsonl"}:
-            raise UploadRefused(f"{filename}: this is an image project; text files are not accepted")
+            raise UploadRefused(
+                f"{filename}: this is an image project; text files are not accepted"
+            )
         if kind == "zip":
             return CheckedFile("zip", members=check_zip(stream, filename, max_expansion, max_ratio))
         if kind != "image":
@@ -86,7 +94,9 @@ def check_upload(stream: BinaryIO, filename: str, task: Task, max_expansion: int
     if kind in {"image", "zip"}:
         raise UploadRefused(f"{filename}: this is a text project; upload .csv or .jsonl files")
     if kind == "unknown":
-        raise UploadRefused(f"{filename}: not a text file; upload .csv or .jsonl with a 'text' field")
+        raise UploadRefused(
+            f"{filename}: not a text file; upload .csv or .jsonl with a 'text' field"
+        )
     text = _decode_head(head, filename)
     if kind == "csv":
         header = next(csv.reader(io.StringIO(text.splitlines()[0] if text else "")), [])
@@ -138,8 +148,7 @@ def check_zip(stream: BinaryIO, filename: str, max_expansion: int, max_ratio: in
         total = sum(info.file_size for info in infos)
         if total > max_expansion:
             raise UploadRefused(
-                f"{filename}: refused, it would expand to {total:,} bytes "
-                f"(limit {max_expansion:,})"
+                f"{filename}: refused, it would expand to {total:,} bytes (limit {max_expansion:,})"
             )
         for info in infos:
             if info.compress_size and info.file_size / info.compress_size > max_ratio:
@@ -183,7 +192,8 @@ def validate_image(data: bytes, name: str, max_pixels: int) -> str:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > max_pixels:
                 raise UploadRefused(
-                    f"{name}: {image.width}x{image.height} pixels is over the limit of {max_pixels:,}"
+                    f"{name}: {image.width}x{image.height} pixels is over the limit "
+                    f"of {max_pixels:,}"
                 )
             if image.width < 1 or image.height < 1:
                 raise UploadRefused(f"{name}: the image has no pixels")
@@ -199,12 +209,19 @@ def validate_image(data: bytes, name: str, max_pixels: int) -> str:
 
 def image_record(data: bytes, name: str, max_pixels: int, labels: list[str] | None) -> Record:
     content_type = validate_image(data, name, max_pixels)
-    return Record(name=name, content_hash=hashlib.sha256(data).hexdigest(), size=len(data),
-                  data=data, content_type=content_type, labels=labels)
+    return Record(
+        name=name,
+        content_hash=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        data=data,
+        content_type=content_type,
+        labels=labels,
+    )
 
 
-def iter_zip(stream: BinaryIO, project_labels: list[str], max_pixels: int,
-             max_member: int) -> Iterator[Record | Problem]:
+def iter_zip(
+    stream: BinaryIO, project_labels: list[str], max_pixels: int, max_member: int
+) -> Iterator[Record | Problem]:
     """Images in an archive; a parent folder named like a label becomes an imported label."""
     with zipfile.ZipFile(stream) as archive:
         for info in archive.infolist():
@@ -240,7 +257,9 @@ def _split_labels(value: object) -> list[str] | None:
     return [part.strip() for part in text.split("|") if part.strip()]
 
 
-def iter_texts(stream: BinaryIO, kind: str, filename: str, max_chars: int) -> Iterator[Record | Problem]:
+def iter_texts(
+    stream: BinaryIO, kind: str, filename: str, max_chars: int
+) -> Iterator[Record | Problem]:
     """Rows of a CSV or JSONL file (`text` required; `id`, `label`/`labels` optional)."""
     wrapper = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     try:
@@ -277,7 +296,9 @@ def _jsonl_rows(lines: io.TextIOWrapper, filename: str) -> Iterator[dict[str, ob
         yield {str(k).lower(): v for k, v in record.items()}
 
 
-def _text_record(row: dict[str, object], number: int, filename: str, max_chars: int) -> Record | Problem:
+def _text_record(
+    row: dict[str, object], number: int, filename: str, max_chars: int
+) -> Record | Problem:
     name = str(row.get("id") or "").strip() or f"{filename}:{number}"
     text = row.get("text")
     if not isinstance(text, str) or not text.strip():

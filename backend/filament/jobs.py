@@ -48,6 +48,9 @@ async def request_project_job(
     if not await redis.set(pending_key(job_name, project_id), "1", nx=True, ex=600):
         return False
     return await enqueue(
-        redis, job_name, project_id, job_id=f"{job_name}:{project_id}:{uuid.uuid4().hex}",
+        redis,
+        job_name,
+        project_id,
+        job_id=f"{job_name}:{project_id}:{uuid.uuid4().hex}",
         defer_by=defer_by,
     )

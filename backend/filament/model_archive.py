@@ -36,9 +36,13 @@ def model_card(project: Project, model: ModelVersion) -> str:
 
 def build_archive(storage: Storage, project: Project, model: ModelVersion) -> bytes:
     spec = get_spec(model.backbone)
-    preprocessing = {"backbone": model.backbone, "modality": spec.modality, "dim": spec.dim,
-                     "multilabel": project.task.multilabel,
-                     "output": "sigmoid per label" if project.task.multilabel else "softmax"}
+    preprocessing = {
+        "backbone": model.backbone,
+        "modality": spec.modality,
+        "dim": spec.dim,
+        "multilabel": project.task.multilabel,
+        "output": "sigmoid per label" if project.task.multilabel else "softmax",
+    }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in storage.list(model.storage_key + "/"):

@@ -24,36 +24,54 @@ class Picked:
 def unavailable_items(session: Session, project: Project, user_id: int) -> np.ndarray:
     """Items the user must not get: done, already labeled by them, or leased to enough others."""
     now = utcnow()
-    done = session.exec(select(Item.id).where(
-        Item.project_id == project.id, col(Item.n_annotations) >= project.annotations_per_item
-    )).all()
-    mine = session.exec(select(Annotation.item_id).where(
-        Annotation.project_id == project.id, Annotation.user_id == user_id
-    )).all()
+    done = session.exec(
+        select(Item.id).where(
+            Item.project_id == project.id, col(Item.n_annotations) >= project.annotations_per_item
+        )
+    ).all()
+    mine = session.exec(
+        select(Annotation.item_id).where(
+            Annotation.project_id == project.id, Annotation.user_id == user_id
+        )
+    ).all()
     leased = session.exec(
         select(Lease.item_id, func.count(), func.max(Item.n_annotations))
         .join(Item, col(Item.id) == Lease.item_id)
-        .where(Lease.project_id == project.id, col(Lease.expires_at) > now,
-               Lease.user_id != user_id)
+        .where(
+            Lease.project_id == project.id, col(Lease.expires_at) > now, Lease.user_id != user_id
+        )
         .group_by(col(Lease.item_id))
     ).all()
-    taken = [item_id for item_id, leases, n in leased
-             if leases + (n or 0) >= project.annotations_per_item]
+    taken = [
+        item_id
+        for item_id, leases, n in leased
+        if leases + (n or 0) >= project.annotations_per_item
+    ]
     return np.array([*done, *mine, *taken], dtype=np.int64)
 
 
 def my_leases(session: Session, project: Project, user_id: int) -> list[int]:
-    return list(session.exec(
-        select(Lease.item_id).where(
-            Lease.project_id == project.id, Lease.user_id == user_id,
-            col(Lease.expires_at) > utcnow())
-        .order_by(col(Lease.expires_at))
-    ).all())
+    return list(
+        session.exec(
+            select(Lease.item_id)
+            .where(
+                Lease.project_id == project.id,
+                Lease.user_id == user_id,
+                col(Lease.expires_at) > utcnow(),
+            )
+            .order_by(col(Lease.expires_at))
+        ).all()
+    )
 
 
 def pick(
-    embeddings: Embeddings, scores: Scores | None, project: Project, blocked: np.ndarray,
-    n: int, strategy: str, rng: np.random.Generator,
+    embeddings: Embeddings,
+    scores: Scores | None,
+    project: Project,
+    blocked: np.ndarray,
+    n: int,
+    strategy: str,
+    rng: np.random.Generator,
 ) -> Picked:
     """The next `n` item ids by `strategy` among the embedded items not in `blocked`."""
     available = np.ones(len(embeddings.item_ids), dtype=bool)
@@ -66,8 +84,11 @@ def pick(
         chosen = rng.choice(pool, min(n, len(pool)), replace=False)
         return Picked(embeddings.item_ids[chosen].tolist(), scores is None)
     if scores is None:
-        sample = pool if len(pool) <= COLD_START_SAMPLE else np.sort(
-            rng.choice(pool, COLD_START_SAMPLE, replace=False))
+        sample = (
+            pool
+            if len(pool) <= COLD_START_SAMPLE
+            else np.sort(rng.choice(pool, COLD_START_SAMPLE, replace=False))
+        )
         chosen = sample[select_batch(None, embeddings.vectors[sample], n, rng, strategy)]
         return Picked(embeddings.item_ids[chosen].tolist(), True)
     score_rows = scores.rows_of(embeddings.item_ids[pool])
@@ -78,20 +99,27 @@ def pick(
     uncertain[scored] = uncertainty_of(scores.probs[score_rows[scored]], project)
     candidates = pool[top_k(uncertain, CANDIDATE_FACTOR * n)]
     order = select_batch(
-        uncertain[np.searchsorted(pool, candidates)], embeddings.vectors[candidates], n, rng,
-        strategy, candidate_factor=CANDIDATE_FACTOR,
+        uncertain[np.searchsorted(pool, candidates)],
+        embeddings.vectors[candidates],
+        n,
+        rng,
+        strategy,
+        candidate_factor=CANDIDATE_FACTOR,
     )
     return Picked(embeddings.item_ids[candidates[order]].tolist(), False)
 
 
 def lease(session: Session, project: Project, user_id: int, item_ids: list[int]) -> None:
     now = utcnow()
-    session.exec(delete(Lease).where(col(Lease.project_id) == project.id,
-                                     col(Lease.expires_at) <= now))
-    session.exec(delete(Lease).where(col(Lease.user_id) == user_id,
-                                     col(Lease.item_id).in_(item_ids)))
+    session.exec(
+        delete(Lease).where(col(Lease.project_id) == project.id, col(Lease.expires_at) <= now)
+    )
+    session.exec(
+        delete(Lease).where(col(Lease.user_id) == user_id, col(Lease.item_id).in_(item_ids))
+    )
     expires = now + timedelta(seconds=project.lease_seconds)
     for item_id in item_ids:
-        session.add(Lease(item_id=item_id, user_id=user_id, project_id=project.id or 0,
-                          expires_at=expires))
+        session.add(
+            Lease(item_id=item_id, user_id=user_id, project_id=project.id or 0, expires_at=expires)
+        )
     session.commit()

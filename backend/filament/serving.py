@@ -27,8 +27,9 @@ def load_head(storage: Storage, model: ModelVersion) -> HeadModel:
         return _heads[key]
 
 
-def score_inputs(storage: Storage, project: Project, model: ModelVersion, inputs: list[Any],
-                 weights_dir: Any) -> np.ndarray:
+def score_inputs(
+    storage: Storage, project: Project, model: ModelVersion, inputs: list[Any], weights_dir: Any
+) -> np.ndarray:
     """Probabilities for texts or encoded images; ValueError names a bad input."""
     embedder = load_embedder(model.backbone, weights_dir)
     if project.task.modality == "text":

@@ -4,15 +4,27 @@ from tests.conftest import register
 
 
 def test_text_project_end_to_end(client, owner, run_jobs):
-    project = client.post("/api/v1/projects", headers=owner, json={
-        "name": "Reviews", "task": "text_classification", "labels": ["negative", "positive"]})
+    project = client.post(
+        "/api/v1/projects",
+        headers=owner,
+        json={"name": "Reviews", "task": "text_classification", "labels": ["negative", "positive"]},
+    )
     assert project.status_code == 201, project.text
     pid = project.json()["id"]
-    csv = "id,text,label\n" + "".join(
-        f"r{i},this is {'great' if i % 2 else 'awful'} number {i},{'positive' if i % 2 else 'negative'}\n"
-        for i in range(6)) + "".join(f"u{i},unlabeled text {i}\n" for i in range(10))
-    upload = client.post(f"/api/v1/projects/{pid}/items", headers=owner,
-                         files=[("files", ("reviews.csv", io.BytesIO(csv.encode()), "text/csv"))])
+    csv = (
+        "id,text,label\n"
+        + "".join(
+            f"r{i},this is {'great' if i % 2 else 'awful'} number {i},"
+            f"{'positive' if i % 2 else 'negative'}\n"
+            for i in range(6)
+        )
+        + "".join(f"u{i},unlabeled text {i}\n" for i in range(10))
+    )
+    upload = client.post(
+        f"/api/v1/projects/{pid}/items",
+        headers=owner,
+        files=[("files", ("reviews.csv", io.BytesIO(csv.encode()), "text/csv"))],
+    )
     assert upload.status_code == 202, upload.text
     run_jobs()
     job = client.get(f"/api/v1/jobs/{upload.json()['job_id']}", headers=owner).json()

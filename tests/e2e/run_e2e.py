@@ -39,13 +39,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="filament-e2e-") as data_dir:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FILAMENT_")}
         env.update(FILAMENT_DATA_DIR=data_dir, PORT=str(port), FILAMENT_HEAD_DEBOUNCE_SECONDS="0.2")
-        server = subprocess.Popen([sys.executable, "-m", "filament.cli", "run", "--port", str(port)],
-                                  env=env, cwd=ROOT)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "filament.cli", "run", "--port", str(port)], env=env, cwd=ROOT
+        )
         try:
             wait_until_up(url, server)
             print(f"stack up on {url}", flush=True)
-            return subprocess.call(["npm", "run", "test:e2e"], cwd=ROOT / "frontend",
-                                   env=dict(env, FILAMENT_E2E_URL=url))
+            return subprocess.call(
+                ["npm", "run", "test:e2e"],
+                cwd=ROOT / "frontend",
+                env=dict(env, FILAMENT_E2E_URL=url),
+            )
         finally:
             server.send_signal(2)
             try:

@@ -40,8 +40,14 @@ def update_job(job_id: int, **fields: Any) -> None:
 
 def create_job(project_id: int, job_type: str, message: str = "", device: str | None = None) -> int:
     with session_scope() as session:
-        job = Job(project_id=project_id, type=job_type, status=JobStatus.running,
-                  started_at=utcnow(), message=message, device=device)
+        job = Job(
+            project_id=project_id,
+            type=job_type,
+            status=JobStatus.running,
+            started_at=utcnow(),
+            message=message,
+            device=device,
+        )
         session.add(job)
         session.commit()
         assert job.id is not None
@@ -63,8 +69,11 @@ class Progress:
         if now - self._last < self.every and done < total:
             return
         self._last = now
-        update_job(self.job_id, progress=round(done / max(total, 1), 4),
-                   message=message or f"{done:,} of {total:,}")
+        update_job(
+            self.job_id,
+            progress=round(done / max(total, 1), 4),
+            message=message or f"{done:,} of {total:,}",
+        )
 
 
 @contextlib.asynccontextmanager

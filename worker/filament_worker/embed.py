@@ -19,13 +19,18 @@ CHUNK = 512
 
 def _pending(project_id: int, after_id: int) -> list[Item]:
     with session_scope() as session:
-        return list(session.exec(
-            select(Item)
-            .where(Item.project_id == project_id, Item.status == ItemStatus.pending,
-                   col(Item.id) > after_id)
-            .order_by(col(Item.id))
-            .limit(CHUNK)
-        ).all())
+        return list(
+            session.exec(
+                select(Item)
+                .where(
+                    Item.project_id == project_id,
+                    Item.status == ItemStatus.pending,
+                    col(Item.id) > after_id,
+                )
+                .order_by(col(Item.id))
+                .limit(CHUNK)
+            ).all()
+        )
 
 
 def run_embed(project_id: int) -> bool:
@@ -35,16 +40,23 @@ def run_embed(project_id: int) -> bool:
         project = session.get(Project, project_id)
         if project is None:
             return False
-        total = session.exec(select(func.count()).where(
-            Item.project_id == project_id, Item.status == ItemStatus.pending)).one()
-        has_labels = session.exec(
-            select(Annotation.id).where(Annotation.project_id == project_id).limit(1)
-        ).first() is not None
+        total = session.exec(
+            select(func.count()).where(
+                Item.project_id == project_id, Item.status == ItemStatus.pending
+            )
+        ).one()
+        has_labels = (
+            session.exec(
+                select(Annotation.id).where(Annotation.project_id == project_id).limit(1)
+            ).first()
+            is not None
+        )
     if total == 0:
         return has_labels
     embedder = load_embedder(project.backbone, get_settings().weights_dir)
-    job_id = create_job(project_id, jobs.EMBED, f"embedding {total:,} items",
-                        device=str(embedder.device))
+    job_id = create_job(
+        project_id, jobs.EMBED, f"embedding {total:,} items", device=str(embedder.device)
+    )
     progress = Progress(job_id)
     done, last_id = 0, 0
     try:
@@ -59,16 +71,24 @@ def run_embed(project_id: int) -> bool:
                 )
             save_embedding_chunk(storage, project_id, ids, vectors)
             with session_scope() as session:
-                session.exec(update(Item).where(col(Item.id).in_(ids.tolist()))
-                             .values(status=ItemStatus.ready))
+                session.exec(
+                    update(Item)
+                    .where(col(Item.id).in_(ids.tolist()))
+                    .values(status=ItemStatus.ready)
+                )
                 session.commit()
             done += len(batch)
             progress(done, total, f"embedded {done:,} of {total:,} items")
     except Exception as error:
         update_job(job_id, status=JobStatus.failed, message=f"embedding failed: {error}")
         raise
-    update_job(job_id, status=JobStatus.done, progress=1.0, message=f"embedded {done:,} items",
-               result={"embedded": done})
+    update_job(
+        job_id,
+        status=JobStatus.done,
+        progress=1.0,
+        message=f"embedded {done:,} items",
+        result={"embedded": done},
+    )
     log.info("project %s: embedded %s items", project_id, done)
     return has_labels
 

@@ -43,12 +43,15 @@ def open_seekable(storage: Storage, key: str) -> Iterator[BinaryIO]:
         yield spool
 
 
-def _records(storage: Storage, file: dict[str, Any], project: Project) -> Iterator[Record | Problem]:
+def _records(
+    storage: Storage, file: dict[str, Any], project: Project
+) -> Iterator[Record | Problem]:
     settings = get_settings()
     with open_seekable(storage, file["key"]) as stream:
         if file["kind"] == "zip":
-            yield from iter_zip(stream, project.labels, settings.max_image_pixels,
-                                settings.max_upload_bytes)
+            yield from iter_zip(
+                stream, project.labels, settings.max_image_pixels, settings.max_upload_bytes
+            )
         elif file["kind"] == "image":
             data = stream.read()
             try:
@@ -73,11 +76,13 @@ class Ingestor:
 
     def write(self, batch: list[Record]) -> None:
         hashes = list({record.content_hash for record in batch})
-        known = set(self.session.exec(
-            select(Item.content_hash).where(
-                Item.project_id == self.project.id, col(Item.content_hash).in_(hashes)
-            )
-        ).all())
+        known = set(
+            self.session.exec(
+                select(Item.content_hash).where(
+                    Item.project_id == self.project.id, col(Item.content_hash).in_(hashes)
+                )
+            ).all()
+        )
         rows, labels_by_hash = [], {}
         for record in batch:
             if record.content_hash in known:
@@ -86,16 +91,29 @@ class Ingestor:
             known.add(record.content_hash)
             key = None
             if record.data is not None:
-                key = make_key("projects", self.project.id or 0, "items", record.content_hash[:2],
-                               record.content_hash)
+                key = make_key(
+                    "projects",
+                    self.project.id or 0,
+                    "items",
+                    record.content_hash[:2],
+                    record.content_hash,
+                )
                 self.storage.put_bytes(key, record.data)
-            rows.append({
-                "project_id": self.project.id, "dataset_id": self.job.params["dataset_id"],
-                "name": record.name[:1000], "kind": self.project.task.modality,
-                "storage_key": key, "content_type": record.content_type, "text": record.text,
-                "content_hash": record.content_hash, "size": record.size,
-                "status": ItemStatus.pending, "n_annotations": 0,
-            })
+            rows.append(
+                {
+                    "project_id": self.project.id,
+                    "dataset_id": self.job.params["dataset_id"],
+                    "name": record.name[:1000],
+                    "kind": self.project.task.modality,
+                    "storage_key": key,
+                    "content_type": record.content_type,
+                    "text": record.text,
+                    "content_hash": record.content_hash,
+                    "size": record.size,
+                    "status": ItemStatus.pending,
+                    "n_annotations": 0,
+                }
+            )
             if record.labels is not None:
                 labels_by_hash[record.content_hash] = (record.name, record.labels)
         if not rows:
@@ -111,10 +129,15 @@ class Ingestor:
             name, labels = labels_by_hash[content_hash]
             checked = self._checked_labels(name, labels)
             if checked is not None:
-                annotations.append({
-                    "item_id": item_id, "project_id": self.project.id, "user_id": self.job.user_id,
-                    "labels": checked, "source": AnnotationSource.import_,
-                })
+                annotations.append(
+                    {
+                        "item_id": item_id,
+                        "project_id": self.project.id,
+                        "user_id": self.job.user_id,
+                        "labels": checked,
+                        "source": AnnotationSource.import_,
+                    }
+                )
         if annotations:
             self.session.execute(insert(Annotation), annotations)
             ids = [a["item_id"] for a in annotations]
@@ -127,12 +150,16 @@ class Ingestor:
     def _checked_labels(self, name: str, labels: list[str]) -> list[str] | None:
         unknown = [label for label in labels if label not in self.project.labels]
         if unknown:
-            self.problem(name, f"unknown label(s) {', '.join(unknown)}; imported without a label "
-                               f"(project labels: {', '.join(self.project.labels)})")
+            self.problem(
+                name,
+                f"unknown label(s) {', '.join(unknown)}; imported without a label "
+                f"(project labels: {', '.join(self.project.labels)})",
+            )
             return None
         if not self.project.task.multilabel and len(labels) != 1:
-            self.problem(name, "a single-label project takes one label per item; "
-                               "imported without a label")
+            self.problem(
+                name, "a single-label project takes one label per item; imported without a label"
+            )
             return None
         return [label for label in self.project.labels if label in labels]
 
@@ -166,12 +193,24 @@ def run_ingest(job_id: int) -> bool:
                     progress(number, len(files), f"{file['name']}: {ingestor.created:,} items")
             ingestor.write(batch)
             progress(number + 1, len(files), f"{file['name']}: done")
-        result = {"created": ingestor.created, "duplicates": ingestor.duplicates,
-                  "labeled": ingestor.imported, "errors": len(ingestor.errors)}
-        message = (f"{ingestor.created:,} new items, {ingestor.duplicates:,} duplicates skipped, "
-                   f"{len(ingestor.errors):,} problems")
-        update_job(job_id, status=JobStatus.done, progress=1.0, message=message,
-                   errors=ingestor.errors, result=result)
+        result = {
+            "created": ingestor.created,
+            "duplicates": ingestor.duplicates,
+            "labeled": ingestor.imported,
+            "errors": len(ingestor.errors),
+        }
+        message = (
+            f"{ingestor.created:,} new items, {ingestor.duplicates:,} duplicates skipped, "
+            f"{len(ingestor.errors):,} problems"
+        )
+        update_job(
+            job_id,
+            status=JobStatus.done,
+            progress=1.0,
+            message=message,
+            errors=ingestor.errors,
+            result=result,
+        )
         log.info("ingest job %s: %s", job_id, message)
         for file in files:
             storage.delete(file["key"])

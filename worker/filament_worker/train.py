@@ -58,8 +58,12 @@ def calibration(project: Project, cv_probs: np.ndarray, y: np.ndarray) -> dict[s
     target = project.suggestion_precision
     if project.task.multilabel:
         per_label = calibrate_multilabel(cv_probs, y, target)
-        return {"target": target, "per_label": {
-            label: asdict(c) for label, c in zip(project.labels, per_label, strict=False)}}
+        return {
+            "target": target,
+            "per_label": {
+                label: asdict(c) for label, c in zip(project.labels, per_label, strict=False)
+            },
+        }
     return {"target": target, **asdict(calibrate_single_label(cv_probs, y, target))}
 
 
@@ -81,22 +85,40 @@ def run_train_head(project_id: int) -> int | None:
     y = targets(project, [agreed[int(i)] for i in item_ids])
     fit = fit_head(embeddings.vectors[rows], y, project.task.multilabel, len(project.labels))
     probs = fit.model.predict_proba(embeddings.vectors)
-    metrics = {**fit.metrics, "labels": project.labels,
-               "calibration": calibration(project, fit.cv_probs, y)}
+    metrics = {
+        **fit.metrics,
+        "labels": project.labels,
+        "calibration": calibration(project, fit.cv_probs, y),
+    }
     with session_scope() as session:
-        version = (session.exec(select(func.max(ModelVersion.version))
-                                .where(ModelVersion.project_id == project_id)).one() or 0) + 1
+        version = (
+            session.exec(
+                select(func.max(ModelVersion.version)).where(ModelVersion.project_id == project_id)
+            ).one()
+            or 0
+        ) + 1
         prefix = model_prefix(project_id, version)
         storage.put_bytes(f"{prefix}/head.npz", fit.model.to_bytes())
         storage.put_bytes(f"{prefix}/labels.json", json.dumps(project.labels).encode())
         save_scores(storage, project_id, version, embeddings.item_ids, probs)
-        session.exec(update(ModelVersion).where(col(ModelVersion.project_id) == project_id)
-                     .values(active=False))
-        session.add(ModelVersion(
-            project_id=project_id, version=version, kind="head", backbone=project.backbone,
-            label_count=len(item_ids), metrics=metrics, storage_key=prefix, active=True,
-            device="cpu",
-        ))
+        session.exec(
+            update(ModelVersion)
+            .where(col(ModelVersion.project_id) == project_id)
+            .values(active=False)
+        )
+        session.add(
+            ModelVersion(
+                project_id=project_id,
+                version=version,
+                kind="head",
+                backbone=project.backbone,
+                label_count=len(item_ids),
+                metrics=metrics,
+                storage_key=prefix,
+                active=True,
+                device="cpu",
+            )
+        )
         session.commit()
         _drop_old_scores(session, project_id, version)
     log.info("project %s: head v%s on %s labels", project_id, version, len(item_ids))
@@ -105,11 +127,13 @@ def run_train_head(project_id: int) -> int | None:
 
 def _drop_old_scores(session: Session, project_id: int, version: int) -> None:
     storage = get_storage()
-    old = session.exec(select(ModelVersion.version).where(
-        ModelVersion.project_id == project_id,
-        col(ModelVersion.version) <= version - KEEP_SCORES,
-        col(ModelVersion.version) > version - KEEP_SCORES - 5,
-    )).all()
+    old = session.exec(
+        select(ModelVersion.version).where(
+            ModelVersion.project_id == project_id,
+            col(ModelVersion.version) <= version - KEEP_SCORES,
+            col(ModelVersion.version) > version - KEEP_SCORES - 5,
+        )
+    ).all()
     for number in old:
         storage.delete(scores_key(project_id, number))
 

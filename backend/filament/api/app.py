@@ -100,8 +100,18 @@ def create_app() -> FastAPI:
         openapi_url="/api/v1/openapi.json",
     )
     api = APIRouter(prefix="/api/v1")
-    for module in (auth, users, projects, members, datasets, items, annotations, export, jobs,
-                   loop):
+    for module in (
+        auth,
+        users,
+        projects,
+        members,
+        datasets,
+        items,
+        annotations,
+        export,
+        jobs,
+        loop,
+    ):
         api.include_router(module.router)
 
     @api.get("/health", tags=["health"])
@@ -118,8 +128,9 @@ def create_app() -> FastAPI:
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return JSONResponse({"detail": "Internal server error; the details are in the server log"},
-                        status_code=500)
+    return JSONResponse(
+        {"detail": "Internal server error; the details are in the server log"}, status_code=500
+    )
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -147,5 +158,3 @@ def _serve_spa(app: FastAPI) -> None:
             {"detail": "The web app is not built; run `make frontend` (the API is at /docs)"},
             status_code=404,
         )
-
-

@@ -14,7 +14,9 @@ def request_project_job(
     )
 
 
-def enqueue(request: Request, job_name: str, *args: int, job_id: str, queue: str = jobs.CPU_QUEUE) -> None:
+def enqueue(
+    request: Request, job_name: str, *args: int, job_id: str, queue: str = jobs.CPU_QUEUE
+) -> None:
     anyio.from_thread.run(
         lambda: jobs.enqueue(request.app.state.arq, job_name, *args, job_id=job_id, queue=queue)
     )

@@ -1,4 +1,7 @@
-"""Tables and their public shapes: one class ladder per entity (Base -> Create/Update -> table -> Public)."""
+"""Tables and their public shapes.
+
+One class ladder per entity: Base -> Create/Update -> table -> Public.
+"""
 
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -375,4 +378,3 @@ class ModelVersionPublic(SQLModel):
 class Page(BaseModel, Generic[T]):
     data: list[T]
     count: int
-

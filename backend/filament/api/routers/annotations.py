@@ -16,7 +16,9 @@ from filament.db.models import (
     utcnow,
 )
 
-router = APIRouter(prefix="/projects/{project_id}/items/{item_id}/annotations", tags=["annotations"])
+router = APIRouter(
+    prefix="/projects/{project_id}/items/{item_id}/annotations", tags=["annotations"]
+)
 
 
 def validate_labels(project: Project, labels: list[str]) -> list[str]:
@@ -39,7 +41,9 @@ def validate_labels(project: Project, labels: list[str]) -> list[str]:
 def bump_annotation_count(session: Session, item: Item, change: int) -> None:
     # in SQL, so concurrent annotators of one item do not overwrite each other's count
     session.exec(
-        update(Item).where(col(Item.id) == item.id).values(n_annotations=Item.n_annotations + change)
+        update(Item)
+        .where(col(Item.id) == item.id)
+        .values(n_annotations=Item.n_annotations + change)
     )
 
 
@@ -51,8 +55,13 @@ def save_annotation(
         select(Annotation).where(Annotation.item_id == item.id, Annotation.user_id == user_id)
     ).first()
     if annotation is None:
-        annotation = Annotation(item_id=item.id or 0, project_id=item.project_id, user_id=user_id,
-                                labels=labels, source=source)
+        annotation = Annotation(
+            item_id=item.id or 0,
+            project_id=item.project_id,
+            user_id=user_id,
+            labels=labels,
+            source=source,
+        )
         bump_annotation_count(session, item, +1)
     else:
         annotation.labels, annotation.source, annotation.created_at = labels, source, utcnow()
@@ -85,12 +94,18 @@ def annotate(
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT)
 def remove_my_annotation(
-    item_id: int, request: Request, writer: ProjectWriter, session: SessionDep, settings: SettingsDep
+    item_id: int,
+    request: Request,
+    writer: ProjectWriter,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> None:
     """Undo: remove the caller's own annotation of this item."""
     item = get_item(session, writer.id, item_id)
     annotation = session.exec(
-        select(Annotation).where(Annotation.item_id == item_id, Annotation.user_id == writer.user.id)
+        select(Annotation).where(
+            Annotation.item_id == item_id, Annotation.user_id == writer.user.id
+        )
     ).first()
     if annotation is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="You have not annotated this item")

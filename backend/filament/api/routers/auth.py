@@ -31,7 +31,9 @@ def register(body: UserCreate, session: SessionDep) -> UserPublic:
 
 @router.post("/token")
 def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep, settings: SettingsDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> Token:
     user = session.exec(select(User).where(User.email == form.username.lower())).first()
     if user is None or not verify_password(form.password, user.password_hash):

@@ -41,13 +41,17 @@ def list_datasets(member: ProjectMemberDep, session: SessionDep) -> Page[Dataset
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_dataset(body: DatasetCreate, writer: ProjectWriter, session: SessionDep) -> DatasetPublic:
+def create_dataset(
+    body: DatasetCreate, writer: ProjectWriter, session: SessionDep
+) -> DatasetPublic:
     dataset = Dataset(project_id=writer.id, name=body.name.strip())
     session.add(dataset)
     try:
         session.commit()
     except IntegrityError as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail="A dataset with this name exists") from error
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail="A dataset with this name exists"
+        ) from error
     return DatasetPublic(id=dataset.id or 0, name=dataset.name)
 
 
@@ -61,7 +65,9 @@ def rename_dataset(
     try:
         session.commit()
     except IntegrityError as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail="A dataset with this name exists") from error
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail="A dataset with this name exists"
+        ) from error
     return DatasetPublic(id=dataset.id or 0, name=dataset.name)
 
 

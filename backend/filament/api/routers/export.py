@@ -33,17 +33,29 @@ def _rows(session: Session, project_id: int) -> Iterator[dict[str, object]]:
             return
         for annotation, item, dataset, email in rows:
             yield {
-                "item_id": item.id, "name": item.name, "dataset": dataset,
-                "text": item.text, "labels": annotation.labels,
-                "annotator": email, "source": annotation.source.value,
+                "item_id": item.id,
+                "name": item.name,
+                "dataset": dataset,
+                "text": item.text,
+                "labels": annotation.labels,
+                "annotator": email,
+                "source": annotation.source.value,
                 "created_at": annotation.created_at.isoformat(),
             }
         last_id = rows[-1][0].id or 0
 
 
 def _csv(rows: Iterator[dict[str, object]], with_text: bool) -> Iterator[str]:
-    columns = ["item_id", "name", "dataset", *(["text"] if with_text else []), "labels",
-               "annotator", "source", "created_at"]
+    columns = [
+        "item_id",
+        "name",
+        "dataset",
+        *(["text"] if with_text else []),
+        "labels",
+        "annotator",
+        "source",
+        "created_at",
+    ]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
@@ -70,9 +82,13 @@ def export_labels(
         body: Iterator[str] = _csv(rows, with_text)
         media = "text/csv"
     else:
-        body = (json.dumps({k: v for k, v in row.items() if with_text or k != "text"}) + "\n"
-                for row in rows)
+        body = (
+            json.dumps({k: v for k, v in row.items() if with_text or k != "text"}) + "\n"
+            for row in rows
+        )
         media = "application/x-ndjson"
     return StreamingResponse(
-        body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -62,8 +62,11 @@ def upload_items(
     for upload in files:
         try:
             checked = check_upload(
-                upload.file, upload.filename or "upload", writer.project.task,
-                settings.max_archive_expansion_bytes, settings.max_archive_ratio,
+                upload.file,
+                upload.filename or "upload",
+                writer.project.task,
+                settings.max_archive_expansion_bytes,
+                settings.max_archive_ratio,
             )
             kinds.append(checked.kind)
         except UploadRefused as error:
@@ -71,8 +74,12 @@ def upload_items(
     if problems:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="; ".join(problems))
     target = get_or_create_dataset(session, writer.id, dataset.strip())
-    job = Job(project_id=writer.id, user_id=writer.user.id, type=jobs.INGEST,
-              message="waiting for a worker")
+    job = Job(
+        project_id=writer.id,
+        user_id=writer.user.id,
+        type=jobs.INGEST,
+        message="waiting for a worker",
+    )
     session.add(job)
     session.flush()
     stored = []
@@ -95,8 +102,13 @@ def upload_items(
 
 def item_public(item: Item, dataset: str | None, labels: list[str] | None = None) -> ItemPublic:
     return ItemPublic(
-        id=item.id or 0, name=item.name, kind=item.kind, text=item.text, dataset=dataset,
-        status="labeled" if item.n_annotations else item.status.value, labels=labels,
+        id=item.id or 0,
+        name=item.name,
+        kind=item.kind,
+        text=item.text,
+        dataset=dataset,
+        status="labeled" if item.n_annotations else item.status.value,
+        labels=labels,
     )
 
 
@@ -162,17 +174,17 @@ def list_items(
 
 def _filter_predicted(query, scores, project: Project, predicted: str):  # type: ignore[no-untyped-def]
     if predicted not in project.labels:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"Unknown label {predicted!r}")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"Unknown label {predicted!r}"
+        )
     if scores is None:
         return query.where(False)
     column = project.labels.index(predicted)
     probs = scores.probs
     if column >= probs.shape[1]:
         return query.where(False)
-    if project.task.multilabel:
-        chosen = probs[:, column] >= 0.5
-    else:
-        chosen = probs.argmax(axis=1) == column
+    # the same rule as `predicted_labels`: sigmoid >= 0.5, or the argmax
+    chosen = probs[:, column] >= 0.5 if project.task.multilabel else probs.argmax(axis=1) == column
     return query.where(col(Item.id).in_(scores.item_ids[chosen].tolist()))
 
 
@@ -199,12 +211,14 @@ def read_item(
         AnnotationPublic(**annotation.model_dump(), user_name=name) for annotation, name in rows
     ]
     detail = ItemDetail(
-        **item_public(item, dataset.name if dataset else None,
-                      annotations[-1].labels if annotations else None).model_dump(),
+        **item_public(
+            item, dataset.name if dataset else None, annotations[-1].labels if annotations else None
+        ).model_dump(),
         annotations=annotations,
     )
-    prediction = predictions_for(active_scores(session, storage, member.project), member.project,
-                                 [item_id])
+    prediction = predictions_for(
+        active_scores(session, storage, member.project), member.project, [item_id]
+    )
     if item_id in prediction:
         detail.prediction, detail.uncertainty = prediction[item_id]
     return detail
@@ -223,6 +237,7 @@ def item_content(
         return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
     stream = storage.open(item.storage_key)
     return StreamingResponse(
-        stream, media_type=item.content_type or "application/octet-stream",
+        stream,
+        media_type=item.content_type or "application/octet-stream",
         headers={"Cache-Control": "private, max-age=86400"},
     )

@@ -25,8 +25,7 @@ def list_jobs(
 def read_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
     job = session.get(Job, job_id)
     allowed = job is not None and (
-        job.user_id == user.id
-        or session.get(ProjectMember, (job.project_id, user.id)) is not None
+        job.user_id == user.id or session.get(ProjectMember, (job.project_id, user.id)) is not None
     )
     if job is None or not allowed:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Job not found")

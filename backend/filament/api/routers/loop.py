@@ -41,8 +41,9 @@ class QueuePage(BaseModel):
     cold_start: bool
 
 
-def _items_public(session: Session, project: Project, ids: list[int],
-                  scores: Scores | None) -> list[ItemPublic]:
+def _items_public(
+    session: Session, project: Project, ids: list[int], scores: Scores | None
+) -> list[ItemPublic]:
     rows = {item.id: item for item in session.exec(select(Item).where(col(Item.id).in_(ids)))}
     predictions = predictions_for(scores, project, ids)
     answer = []
@@ -65,20 +66,25 @@ def next_items(
     storage: StorageDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     strategy: Annotated[str | None, Query(description=f"one of {', '.join(STRATEGIES)}")] = None,
-    exclude: Annotated[str | None, Query(description="comma-separated ids the client holds")] = None,
+    exclude: Annotated[
+        str | None, Query(description="comma-separated ids the client holds")
+    ] = None,
 ) -> QueuePage:
     """The next items to label, leased to the caller: first their own unexpired leases (minus
     `exclude`), then new items chosen by the strategy (default: the project's)."""
     project = writer.project
     strategy = strategy or project.strategy
     if strategy not in STRATEGIES:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            detail=f"Unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"Unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}",
+        )
     held = _parse_ids(exclude)
     user_id = writer.user.id or 0
     scores = active_scores(session, storage, project)
-    lock = request.app.state.redis.lock(f"filament:lock:queue:{project.id}", timeout=10,
-                                        blocking_timeout=10)
+    lock = request.app.state.redis.lock(
+        f"filament:lock:queue:{project.id}", timeout=10, blocking_timeout=10
+    )
     with lock:
         mine = [i for i in my_leases(session, project, user_id) if i not in held][:limit]
         blocked = unavailable_items(session, project, user_id)
@@ -88,8 +94,11 @@ def next_items(
         picked = pick(embeddings, scores, project, blocked, limit - len(mine), strategy, rng)
         ids = mine + picked.item_ids
         lease(session, project, user_id, ids)
-    return QueuePage(data=_items_public(session, project, ids, scores), strategy=strategy,
-                     cold_start=scores is None)
+    return QueuePage(
+        data=_items_public(session, project, ids, scores),
+        strategy=strategy,
+        cold_start=scores is None,
+    )
 
 
 def _parse_ids(text: str | None) -> set[int]:
@@ -98,8 +107,9 @@ def _parse_ids(text: str | None) -> set[int]:
     try:
         return {int(part) for part in text.split(",") if part.strip()}
     except ValueError as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            detail="exclude must be comma-separated item ids") from error
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail="exclude must be comma-separated item ids"
+        ) from error
 
 
 # --- suggestions ------------------------------------------------------------------------------
@@ -125,8 +135,9 @@ class SuggestionPage(BaseModel):
     detail: str | None = None
 
 
-def confident_rows(model: ModelVersion, scores: Scores, project: Project,
-                   unlabeled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def confident_rows(
+    model: ModelVersion, scores: Scores, project: Project, unlabeled: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows of `scores` (among `unlabeled`) the model is confident about, and their confidence."""
     calibration = model.metrics.get("calibration", {})
     rows = scores.rows_of(unlabeled)
@@ -136,8 +147,9 @@ def confident_rows(model: ModelVersion, scores: Scores, project: Project,
         return rows[:0], np.zeros(0)
     if project.task.multilabel:
         per_label = calibration.get("per_label", {})
-        thresholds = np.array([
-            (per_label.get(label) or {}).get("threshold") or np.inf for label in project.labels])
+        thresholds = np.array(
+            [(per_label.get(label) or {}).get("threshold") or np.inf for label in project.labels]
+        )
         decision = np.maximum(probs, 1 - probs)
         confident = (decision >= thresholds).all(axis=1)
         confidence = decision.min(axis=1)
@@ -149,8 +161,9 @@ def confident_rows(model: ModelVersion, scores: Scores, project: Project,
 
 
 def unlabeled_ids(session: Session, scores: Scores, project_id: int) -> np.ndarray:
-    labeled = session.exec(select(Item.id).where(
-        Item.project_id == project_id, col(Item.n_annotations) > 0)).all()
+    labeled = session.exec(
+        select(Item.id).where(Item.project_id == project_id, col(Item.n_annotations) > 0)
+    ).all()
     return np.setdiff1d(scores.item_ids, np.array(labeled, dtype=np.int64))
 
 
@@ -170,10 +183,14 @@ def suggestions(
     if model is None:
         return SuggestionPage(data=[], target_precision=target, detail="No model yet")
     if label is not None and label not in project.labels:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"Unknown label {label!r}")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"Unknown label {label!r}"
+        )
     scores = active_scores(session, storage, project)
     assert scores is not None
-    rows, confidence = confident_rows(model, scores, project, unlabeled_ids(session, scores, member.id))
+    rows, confidence = confident_rows(
+        model, scores, project, unlabeled_ids(session, scores, member.id)
+    )
     calibration = model.metrics.get("calibration", {})
     predicted = [predicted_labels(scores.probs[row], project) for row in rows]
     if label is not None:
@@ -189,9 +206,17 @@ def suggestions(
         if item is None:
             continue
         labels = predicted[position]
-        data.append(Suggestion(id=item_id, name=item.name, kind=item.kind, text=item.text,
-                               label=labels[0] if labels else None, labels=labels,
-                               confidence=round(float(confidence[position]), 4)))
+        data.append(
+            Suggestion(
+                id=item_id,
+                name=item.name,
+                kind=item.kind,
+                text=item.text,
+                label=labels[0] if labels else None,
+                labels=labels,
+                confidence=round(float(confidence[position]), 4),
+            )
+        )
     if project.task.multilabel:
         per_label = calibration.get("per_label", {})
         threshold: Any = {name: (c or {}).get("threshold") for name, c in per_label.items()}
@@ -200,8 +225,12 @@ def suggestions(
     else:
         threshold, achieved = calibration.get("threshold"), calibration.get("precision")
     return SuggestionPage(
-        data=data, target_precision=target, calibrated_precision=achieved, threshold=threshold,
-        qualifying=len(rows), model_version=model.version,
+        data=data,
+        target_precision=target,
+        calibrated_precision=achieved,
+        threshold=threshold,
+        qualifying=len(rows),
+        model_version=model.version,
         detail=None if len(rows) else "No item reaches the calibrated confidence yet",
     )
 
@@ -224,16 +253,24 @@ class ReviewResult(BaseModel):
 
 @router.post("/suggestions/review")
 def review_suggestions(
-    body: Review, request: Request, writer: ProjectWriter, session: SessionDep,
-    storage: StorageDep, settings: SettingsDep,
+    body: Review,
+    request: Request,
+    writer: ProjectWriter,
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
 ) -> ReviewResult:
     """Accept suggestions (labels from the active model, source `suggestion`), or correct them
     (the given labels, source `human`), or reject them (nothing is recorded)."""
     project = writer.project
     scores = active_scores(session, storage, project)
     ids = [entry.item_id for entry in body.items]
-    items = {item.id: item for item in session.exec(
-        select(Item).where(col(Item.id).in_(ids), Item.project_id == writer.id))}
+    items = {
+        item.id: item
+        for item in session.exec(
+            select(Item).where(col(Item.id).in_(ids), Item.project_id == writer.id)
+        )
+    }
     missing = [i for i in ids if i not in items]
     if missing:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Items not found: {missing[:10]}")
@@ -247,11 +284,14 @@ def review_suggestions(
             result.corrected += 1
         elif entry.accept:
             if entry.item_id not in predictions:
-                raise HTTPException(status.HTTP_409_CONFLICT,
-                                    detail=f"Item {entry.item_id} has no prediction to accept")
+                raise HTTPException(
+                    status.HTTP_409_CONFLICT,
+                    detail=f"Item {entry.item_id} has no prediction to accept",
+                )
             labels = predictions[entry.item_id][0].labels
-            save_annotation(session, items[entry.item_id], user_id, labels,
-                            AnnotationSource.suggestion)
+            save_annotation(
+                session, items[entry.item_id], user_id, labels, AnnotationSource.suggestion
+            )
             result.accepted += 1
         else:
             result.rejected += 1
@@ -296,25 +336,35 @@ def project_status(
 ) -> ProjectStatus:
     project = member.project
     total, ready, labeled = session.exec(
-        select(func.count(), func.count().filter(Item.status == "ready"),
-               func.count().filter(col(Item.n_annotations) > 0))
-        .where(Item.project_id == member.id)
+        select(
+            func.count(),
+            func.count().filter(Item.status == "ready"),
+            func.count().filter(col(Item.n_annotations) > 0),
+        ).where(Item.project_id == member.id)
     ).one()
     model = active_model(session, member.id)
     suggested = 0
     if model is not None:
         scores = active_scores(session, storage, project)
         assert scores is not None
-        suggested = len(confident_rows(model, scores, project,
-                                       unlabeled_ids(session, scores, member.id))[0])
+        suggested = len(
+            confident_rows(model, scores, project, unlabeled_ids(session, scores, member.id))[0]
+        )
     running = session.exec(
-        select(Job).where(Job.project_id == member.id,
-                          col(Job.status).in_([JobStatus.queued, JobStatus.running]))
+        select(Job)
+        .where(
+            Job.project_id == member.id, col(Job.status).in_([JobStatus.queued, JobStatus.running])
+        )
         .order_by(col(Job.id).desc())
     ).first()
     redis = request.app.state.redis
-    head_busy = any(redis.exists(key) for key in (
-        jobs.pending_key(jobs.TRAIN_HEAD, member.id), jobs.running_key(jobs.TRAIN_HEAD, member.id)))
+    head_busy = any(
+        redis.exists(key)
+        for key in (
+            jobs.pending_key(jobs.TRAIN_HEAD, member.id),
+            jobs.running_key(jobs.TRAIN_HEAD, member.id),
+        )
+    )
     annotators = session.exec(
         select(Annotation.user_id, User.name, User.email, func.count())
         .outerjoin(User, col(User.id) == Annotation.user_id)
@@ -322,28 +372,43 @@ def project_status(
         .group_by(col(Annotation.user_id), col(User.name), col(User.email))
     ).all()
     return ProjectStatus(
-        items_total=total, items_ready=ready, labeled=labeled, unlabeled=total - labeled,
-        suggested=suggested, training=head_busy or running is not None,
-        training_progress=TrainingProgress(type=running.type, progress=running.progress,
-                                           message=running.message) if running else None,
+        items_total=total,
+        items_ready=ready,
+        labeled=labeled,
+        unlabeled=total - labeled,
+        suggested=suggested,
+        training=head_busy or running is not None,
+        training_progress=TrainingProgress(
+            type=running.type, progress=running.progress, message=running.message
+        )
+        if running
+        else None,
         model_version=model.version if model else None,
         labels_in_model=model.label_count if model else None,
         metrics=model.metrics if model else None,
-        annotators=[AnnotatorCount(user_id=uid, name=name or email or "import", count=n)
-                    for uid, name, email, n in annotators],
+        annotators=[
+            AnnotatorCount(user_id=uid, name=name or email or "import", count=n)
+            for uid, name, email, n in annotators
+        ],
     )
 
 
 @router.get("/models")
 def list_models(member: ProjectMemberDep, session: SessionDep) -> Page[ModelVersionPublic]:
-    rows = session.exec(select(ModelVersion).where(ModelVersion.project_id == member.id)
-                        .order_by(col(ModelVersion.version))).all()
+    rows = session.exec(
+        select(ModelVersion)
+        .where(ModelVersion.project_id == member.id)
+        .order_by(col(ModelVersion.version))
+    ).all()
     return Page(data=[ModelVersionPublic.model_validate(row) for row in rows], count=len(rows))
 
 
 def get_model(session: Session, project_id: int, version: int) -> ModelVersion:
-    model = session.exec(select(ModelVersion).where(
-        ModelVersion.project_id == project_id, ModelVersion.version == version)).first()
+    model = session.exec(
+        select(ModelVersion).where(
+            ModelVersion.project_id == project_id, ModelVersion.version == version
+        )
+    ).first()
     if model is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Model version {version} not found")
     return model
@@ -358,10 +423,11 @@ def download_model(
 
     model = get_model(session, member.id, version)
     archive = build_archive(storage, member.project, model)
+    filename = f"filament-project-{member.id}-v{version}.zip"
     return StreamingResponse(
-        iter([archive]), media_type="application/zip",
-        headers={"Content-Disposition":
-                 f'attachment; filename="filament-project-{member.id}-v{version}.zip"'},
+        iter([archive]),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
@@ -383,7 +449,10 @@ class ScoreResult(BaseModel):
 
 @router.post("/score")
 def score(
-    body: ScoreRequest, member: ProjectMemberDep, session: SessionDep, storage: StorageDep,
+    body: ScoreRequest,
+    member: ProjectMemberDep,
+    session: SessionDep,
+    storage: StorageDep,
     settings: SettingsDep,
 ) -> ScoreResult:
     """Probabilities from the active model: one row per input, labels in project order."""
@@ -392,13 +461,17 @@ def score(
     project = member.project
     if body.type == "text":
         if project.task.modality != "text" or not body.texts:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST,
-                                detail="Send {type: 'text', texts: [...]} to a text project")
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST,
+                detail="Send {type: 'text', texts: [...]} to a text project",
+            )
         inputs: list[str] | list[bytes] = body.texts
     else:
         if project.task.modality != "image":
-            raise HTTPException(status.HTTP_400_BAD_REQUEST,
-                                detail="This is a text project: send {type: 'text', texts: [...]}")
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST,
+                detail="This is a text project: send {type: 'text', texts: [...]}",
+            )
         if body.type == "images":
             inputs = [_b64(value, n) for n, value in enumerate(body.data or [])]
         else:
@@ -411,7 +484,10 @@ def score(
 @router.post("/score/files")
 def score_files(
     files: Annotated[list[UploadFile], File(description="images to score")],
-    member: ProjectMemberDep, session: SessionDep, storage: StorageDep, settings: SettingsDep,
+    member: ProjectMemberDep,
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
 ) -> ScoreResult:
     """Like /score, with images sent as multipart files."""
     if member.project.task.modality != "image":
@@ -421,25 +497,32 @@ def score_files(
 
 def _b64(value: str, number: int) -> bytes:
     try:
-        return base64.b64decode(value.split(",", 1)[-1] if value.startswith("data:") else value,
-                                validate=True)
+        return base64.b64decode(
+            value.split(",", 1)[-1] if value.startswith("data:") else value, validate=True
+        )
     except (binascii.Error, ValueError) as error:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST,
-                            detail=f"data[{number}] is not valid base64") from error
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, detail=f"data[{number}] is not valid base64"
+        ) from error
 
 
-def _score(session: Session, storage: Storage, project: Project, inputs: list[Any],
-           settings: SettingsDep) -> ScoreResult:
+def _score(
+    session: Session, storage: Storage, project: Project, inputs: list[Any], settings: SettingsDep
+) -> ScoreResult:
     from filament.serving import score_inputs
 
     model = active_model(session, project.id or 0)
     if model is None:
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            detail="This project has no model yet: label a few items first")
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail="This project has no model yet: label a few items first",
+        )
     try:
         probs = score_inputs(storage, project, model, inputs, settings.weights_dir)
     except ValueError as error:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(error)) from error
-    return ScoreResult(labels=project.labels[: probs.shape[1]],
-                       scores=np.round(probs, 6).tolist(), model_version=model.version)
-
+    return ScoreResult(
+        labels=project.labels[: probs.shape[1]],
+        scores=np.round(probs, 6).tolist(),
+        model_version=model.version,
+    )

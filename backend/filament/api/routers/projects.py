@@ -60,7 +60,9 @@ def create_project(
     backbone = body.backbone or DEFAULT_BACKBONE[body.task.modality]
     check_backbone(backbone, body.task.modality, settings)
     assert user.id is not None
-    project = Project(**body.model_dump(exclude={"backbone"}), backbone=backbone, created_by=user.id)
+    project = Project(
+        **body.model_dump(exclude={"backbone"}), backbone=backbone, created_by=user.id
+    )
     session.add(project)
     session.flush()
     assert project.id is not None
