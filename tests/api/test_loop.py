@@ -1,0 +1,148 @@
+"""The learning loop through the REST API with a real worker and the real default text backbone."""
+
+import csv
+import io
+
+import numpy as np
+import pytest
+
+from tests.conftest import DATASETS, register
+
+UCI = DATASETS / "sentiment_uci_labelled_sentences" / "uci_sentiment_all.csv"
+
+
+def text_project(client, headers, rows, labels=("negative", "positive"), **settings):
+    made = client.post(
+        "/api/v1/projects",
+        headers=headers,
+        json={"name": "T", "task": "text_classification", "labels": list(labels), **settings},
+    )
+    pid = made.json()["id"]
+    body = "id,text\n" + "".join(f"{name},{text}\n" for name, text in rows)
+    files = [("files", ("t.csv", io.BytesIO(body.encode())))]
+    assert client.post(f"/api/v1/projects/{pid}/items", headers=headers, files=files).status_code == 202
+    return pid
+
+
+def synthetic_rows(n=40):
+    good = ["great", "wonderful", "excellent", "lovely", "superb"]
+    bad = ["awful", "terrible", "horrible", "dreadful", "bad"]
+    return [(f"i{i}", f"the food was {(good if i % 2 else bad)[i % 5]} and {i}") for i in range(n)]
+
+
+def label_of(name: str) -> str:
+    return "positive" if int(name[1:]) % 2 else "negative"
+
+
+def test_leases_keep_two_annotators_apart(client, owner, run_jobs):
+    pid = text_project(client, owner, synthetic_rows(30))
+    run_jobs()
+    client.post(f"/api/v1/projects/{pid}/members", headers=owner, json={"email": "b@example.com"})
+    other = register(client, "b@example.com")
+    client.post(f"/api/v1/projects/{pid}/members", headers=owner, json={"email": "b@example.com"})
+    first = client.get(f"/api/v1/projects/{pid}/queue?limit=10", headers=owner).json()
+    second = client.get(f"/api/v1/projects/{pid}/queue?limit=10", headers=other).json()
+    assert first["cold_start"] and len(first["data"]) == 10 and len(second["data"]) == 10
+    mine = {i["id"] for i in first["data"]}
+    theirs = {i["id"] for i in second["data"]}
+    assert not mine & theirs
+    # asking again returns my own leased items first, not someone else's
+    again = client.get(f"/api/v1/projects/{pid}/queue?limit=10", headers=owner).json()
+    assert {i["id"] for i in again["data"]} == mine
+    # with exclude, the client gets new items instead
+    held = ",".join(map(str, mine))
+    more = client.get(f"/api/v1/projects/{pid}/queue?limit=10&exclude={held}", headers=owner).json()
+    assert not {i["id"] for i in more["data"]} & (mine | theirs)
+
+
+def test_annotation_validation_and_undo(client, owner, run_jobs):
+    pid = text_project(client, owner, synthetic_rows(4))
+    run_jobs()
+    item = client.get(f"/api/v1/projects/{pid}/items", headers=owner).json()["data"][0]["id"]
+    url = f"/api/v1/projects/{pid}/items/{item}/annotations"
+    assert client.post(url, headers=owner, json={"labels": ["meh"]}).status_code == 422
+    assert client.post(url, headers=owner, json={"labels": []}).status_code == 422
+    assert client.post(url, headers=owner, json={"labels": ["positive"]}).status_code == 201
+    assert client.post(url, headers=owner, json={"labels": ["negative"]}).status_code == 201
+    detail = client.get(f"/api/v1/projects/{pid}/items/{item}", headers=owner).json()
+    assert [a["labels"] for a in detail["annotations"]] == [["negative"]]
+    assert client.delete(url, headers=owner).status_code == 204
+    assert client.get(f"/api/v1/projects/{pid}/items?status=labeled", headers=owner).json()["count"] == 0
+    stranger = register(client, "s@example.com")
+    assert client.post(url, headers=stranger, json={"labels": ["positive"]}).status_code == 404
+
+
+def test_burst_of_labels_coalesces_training(client, owner, run_jobs):
+    pid = text_project(client, owner, synthetic_rows(60))
+    run_jobs()
+    listed = client.get(f"/api/v1/projects/{pid}/items?limit=100", headers=owner).json()["data"]
+    for item in listed[:50]:
+        client.post(
+            f"/api/v1/projects/{pid}/items/{item['id']}/annotations",
+            headers=owner,
+            json={"labels": [label_of(item["name"])]},
+        )
+    run_jobs()
+    models = client.get(f"/api/v1/projects/{pid}/models", headers=owner).json()["data"]
+    assert 1 <= len(models) <= 2
+    status = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()
+    assert status["labels_in_model"] == 50 and status["training"] is False
+    assert status["metrics"]["accuracy"] > 0.9
+    # /score gives the stored predictions for the same texts
+    texts = [item["text"] for item in listed[50:55]]
+    scored = client.post(
+        f"/api/v1/projects/{pid}/score", headers=owner, json={"type": "text", "texts": texts}
+    ).json()
+    assert scored["labels"] == ["negative", "positive"]
+    assert scored["model_version"] == status["model_version"]
+    for item, row in zip(listed[50:55], scored["scores"], strict=True):
+        detail = client.get(f"/api/v1/projects/{pid}/items/{item['id']}", headers=owner).json()
+        stored = [detail["prediction"]["scores"][label] for label in scored["labels"]]
+        assert np.allclose(row, stored, atol=2e-3)
+    # suggestions: confident items, reviewed in bulk
+    page = client.get(f"/api/v1/projects/{pid}/suggestions?limit=5", headers=owner).json()
+    assert page["target_precision"] == 0.97 and page["model_version"] == status["model_version"]
+    if page["data"]:
+        review = [{"item_id": s["id"], "accept": True} for s in page["data"]]
+        result = client.post(
+            f"/api/v1/projects/{pid}/suggestions/review", headers=owner, json={"items": review}
+        ).json()
+        assert result["accepted"] == len(review)
+    archive = client.get(f"/api/v1/projects/{pid}/models/{status['model_version']}/download",
+                         headers=owner)
+    assert archive.status_code == 200 and archive.content[:2] == b"PK"
+
+
+def test_score_refuses_bad_input(client, owner, run_jobs):
+    pid = text_project(client, owner, synthetic_rows(4))
+    run_jobs()
+    url = f"/api/v1/projects/{pid}/score"
+    assert client.post(url, headers=owner, json={"type": "text", "texts": ["x"]}).status_code == 409
+    assert client.post(url, headers=owner, json={"type": "images", "data": ["xx"]}).status_code == 400
+    assert client.post(url, headers=owner, json={"type": "nope"}).status_code == 422
+
+
+@pytest.mark.slow
+def test_uci_sentiment_reaches_well_above_chance(client, owner, run_jobs):
+    if not UCI.is_file():
+        pytest.skip("../shared/datasets is absent")
+    with UCI.open() as handle:
+        rows = list(csv.DictReader(handle))[:400]
+    truth = {f"s{i}": ("positive" if row["label"] == "1" else "negative") for i, row in enumerate(rows)}
+    clean = [(f"s{i}", row["text"].replace(",", " ").replace('"', "")) for i, row in enumerate(rows)]
+    pid = text_project(client, owner, clean)
+    run_jobs()
+    labeled = 0
+    while labeled < 40:
+        queue = client.get(f"/api/v1/projects/{pid}/queue?limit=10", headers=owner).json()["data"]
+        for item in queue:
+            client.post(
+                f"/api/v1/projects/{pid}/items/{item['id']}/annotations",
+                headers=owner,
+                json={"labels": [truth[item["name"]]]},
+            )
+            labeled += 1
+        run_jobs()
+    status = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()
+    assert status["labels_in_model"] == 40
+    assert status["metrics"]["accuracy"] > 0.65, status["metrics"]
