@@ -373,7 +373,8 @@ def _train_head(
     metrics: dict[str, Any] = {"kind": kind, "n_labeled": n, "cv_folds": len(splits)}
     if splits:
         metrics |= _score(Y, cv_probs, multilabel, n_labels)
-        if n >= MLP_MIN_LABELS:
+        # the MLP must win by MLP_MIN_GAIN: pointless to try when logistic regression is near 1
+        if n >= MLP_MIN_LABELS and metrics["macro_f1"] + MLP_MIN_GAIN <= 1:
             mlp_probs = cross_val_probs(X, Y, multilabel, n_labels, "mlp", splits, seed)
             mlp_metrics = _score(Y, mlp_probs, multilabel, n_labels)
             metrics["candidates"] = {"logreg": metrics["macro_f1"], "mlp": mlp_metrics["macro_f1"]}
