@@ -1,0 +1,17 @@
+'use client';
+import { AppHeader } from '@/components/app-header';
+import { CreateProjectForm } from '@/components/create-project-form';
+import { RequireAuth } from '@/components/require-auth';
+
+export default function NewProjectPage() {
+  return (
+    <RequireAuth>
+      <div className="app">
+        <AppHeader />
+        <main className="main">
+          <CreateProjectForm />
+        </main>
+      </div>
+    </RequireAuth>
+  );
+}

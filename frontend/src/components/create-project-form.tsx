@@ -1,0 +1,158 @@
+'use client';
+import { useQueryClient } from '@tanstack/react-query';
+import { useRouter } from 'next/navigation';
+import { useMemo, useState, type FormEvent } from 'react';
+import { api, call } from '@/lib/api/client';
+import { keys, useBackbones } from '@/lib/api/queries';
+import { TASKS, modalityOf, type Task } from '@/lib/api/types';
+import { projectHref } from '@/lib/use-project-id';
+import { LabelsEditor, labelProblem } from './labels-editor';
+import { STRATEGIES } from './settings-form';
+import { ErrorMessage } from './ui/alert';
+import { Button } from './ui/button';
+import { SelectField, TextField } from './ui/field';
+import { Card, PageHeader } from './ui/misc';
+
+const PRESETS: Record<Task, { title: string; labels: string[] }[]> = {
+  text_classification: [
+    { title: 'Sentiment', labels: ['negative', 'positive'] },
+    { title: 'Sentiment with neutral', labels: ['negative', 'neutral', 'positive'] },
+  ],
+  image_classification: [{ title: 'Cats and dogs', labels: ['cat', 'dog'] }],
+  image_multilabel: [{ title: 'Scene objects', labels: ['person', 'car', 'dog', 'bicycle'] }],
+};
+
+export function CreateProjectForm() {
+  const [name, setName] = useState('');
+  const [task, setTask] = useState<Task>('text_classification');
+  const [labels, setLabels] = useState<string[]>([]);
+  const [backbone, setBackbone] = useState<string>('');
+  const [strategy, setStrategy] = useState('entropy');
+  const [precision, setPrecision] = useState(0.97);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [touched, setTouched] = useState(false);
+  const backbones = useBackbones();
+  const router = useRouter();
+  const client = useQueryClient();
+
+  const choices = useMemo(() => (backbones.data?.data ?? []).filter((b) => b.modality === modalityOf(task)), [backbones.data, task]);
+  const fallback = choices.find((b) => b.default) ?? choices.find((b) => b.available);
+  const chosen = choices.find((b) => b.name === backbone) ?? fallback;
+  const problem = labelProblem(labels);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setTouched(true);
+    if (problem) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const project = await call(
+        api.POST('/api/v1/projects', {
+          body: { name: name.trim(), task, labels, backbone: chosen?.name, strategy, suggestion_precision: precision },
+        }),
+      );
+      void client.invalidateQueries({ queryKey: keys.projects });
+      router.push(projectHref('upload', project.id));
+    } catch (caught) {
+      setError(caught);
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form onSubmit={submit} className="narrow stack-lg">
+      <PageHeader title="New project" description="Choose what you label and with which labels. You can add labels later." />
+      <Card>
+        <div className="stack">
+          <TextField label="Project name" required maxLength={200} value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Product review sentiment" autoFocus />
+          <fieldset className="field">
+            <legend className="field-label">Task</legend>
+            <div className="choice-grid">
+              {TASKS.map((option) => (
+                <label key={option.value} className={task === option.value ? 'choice choice-active' : 'choice'}>
+                  <input
+                    type="radio"
+                    name="task"
+                    value={option.value}
+                    checked={task === option.value}
+                    onChange={() => {
+                      setTask(option.value);
+                      setBackbone('');
+                    }}
+                  />
+                  <span className="choice-title">{option.title}</span>
+                  <span className="choice-hint">{option.hint}</span>
+                </label>
+              ))}
+            </div>
+          </fieldset>
+          <div className="field">
+            <label className="field-label" htmlFor="labels-input">
+              Labels
+            </label>
+            <LabelsEditor id="labels-input" labels={labels} onChange={setLabels} />
+            <div className="row small">
+              <span className="muted">Presets:</span>
+              {PRESETS[task].map((preset) => (
+                <button key={preset.title} type="button" className="link-btn" onClick={() => setLabels(preset.labels)}>
+                  {preset.title}
+                </button>
+              ))}
+            </div>
+            {touched && problem && <div className="field-error">{problem}</div>}
+          </div>
+        </div>
+      </Card>
+      <Card title="Model">
+        <div className="stack">
+          <SelectField
+            label="Backbone"
+            value={chosen?.name ?? ''}
+            onChange={(e) => setBackbone(e.target.value)}
+            hint={chosen ? (chosen.available ? chosen.description : (chosen.detail ?? 'Weights are not installed on the server.')) : backbones.isPending ? 'Loading backbones…' : 'The server default is used.'}
+            error={chosen && !chosen.available ? (chosen.detail ?? 'This backbone is not available on the server.') : null}
+          >
+            {choices.length === 0 && <option value="">Server default</option>}
+            {choices.map((b) => (
+              <option key={b.name} value={b.name}>
+                {b.name}
+                {b.default ? ' (default, offline)' : ''}
+                {b.available ? '' : ' — unavailable'}
+              </option>
+            ))}
+          </SelectField>
+          <div className="grid-2">
+            <SelectField label="What to label next" value={strategy} onChange={(e) => setStrategy(e.target.value)}>
+              {STRATEGIES.map((s) => (
+                <option key={s.value} value={s.value}>
+                  {s.title}
+                </option>
+              ))}
+            </SelectField>
+            <TextField
+              label="Suggestion precision target"
+              type="number"
+              min={0.51}
+              max={0.999}
+              step={0.01}
+              value={precision}
+              onChange={(e) => setPrecision(Number(e.target.value))}
+              hint="Suggestions are only offered above the confidence calibrated to this precision."
+            />
+          </div>
+        </div>
+      </Card>
+      <ErrorMessage error={error} title="Could not create the project" />
+      <div className="row-end">
+        <Button variant="ghost" onClick={() => router.back()}>
+          Cancel
+        </Button>
+        <Button type="submit" variant="primary" busy={busy} disabled={!name.trim()}>
+          Create project
+        </Button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,77 @@
+'use client';
+import type { Job } from '@/lib/api/types';
+import { isJobActive } from '@/lib/api/queries';
+import { Badge, ProgressBar } from './ui/misc';
+
+const JOB_TITLES: Record<string, string> = {
+  ingest: 'Reading uploaded files',
+  embed: 'Computing embeddings',
+  train: 'Training model',
+  train_head: 'Training model',
+  'train-head': 'Training model',
+  finetune: 'Fine-tuning the backbone',
+  score: 'Scoring items',
+};
+
+export function jobTitle(type: string): string {
+  return JOB_TITLES[type] ?? type.replace(/[_-]/g, ' ').replace(/^./, (c) => c.toUpperCase());
+}
+
+const STATUS_TONE = { queued: 'neutral', running: 'accent', done: 'success', failed: 'danger', cancelled: 'warning' } as const;
+
+/** Numbers in a job's result, as "added 180 · skipped 2". */
+function resultSummary(result: Record<string, unknown> | null | undefined): string {
+  if (!result) return '';
+  return Object.entries(result)
+    .filter(([, value]) => typeof value === 'number' || typeof value === 'string')
+    .slice(0, 5)
+    .map(([key, value]) => `${key.replace(/_/g, ' ')} ${typeof value === 'number' ? value.toLocaleString() : value}`)
+    .join(' · ');
+}
+
+function fileErrors(errors: Job['errors']): { name: string; error: string }[] {
+  return (errors ?? []).map((entry) => {
+    const record = entry as Record<string, unknown>;
+    return { name: String(record.name ?? record.file ?? ''), error: String(record.error ?? record.detail ?? record.message ?? 'could not be read') };
+  });
+}
+
+export function JobRow({ job }: { job: Job }) {
+  const errors = fileErrors(job.errors);
+  const summary = resultSummary(job.result as Record<string, unknown>);
+  return (
+    <li className="job-row" data-testid={`job-${job.type}`} data-status={job.status}>
+      <div className="job-head">
+        <strong>{jobTitle(job.type)}</strong>
+        <Badge tone={STATUS_TONE[job.status] ?? 'neutral'}>{job.status}</Badge>
+        {job.device && <span className="muted small">on {job.device}</span>}
+        <span className="spacer" />
+        <span className="muted small tabular">{isJobActive(job) ? `${Math.round(job.progress * 100)}%` : new Date(job.created_at).toLocaleTimeString()}</span>
+      </div>
+      {isJobActive(job) && <ProgressBar value={job.status === 'queued' ? 0 : job.progress} label={jobTitle(job.type)} />}
+      {(job.message || summary) && <div className="muted small">{job.message || summary}</div>}
+      {errors.length > 0 && (
+        <ul className="error-list" aria-label="Files that could not be used">
+          {errors.slice(0, 50).map((entry, index) => (
+            <li key={`${entry.name}-${index}`}>
+              {entry.name ? <strong>{entry.name}</strong> : null}
+              {entry.name ? ': ' : ''}
+              {entry.error}
+            </li>
+          ))}
+          {errors.length > 50 && <li>…and {errors.length - 50} more</li>}
+        </ul>
+      )}
+    </li>
+  );
+}
+
+export function JobList({ jobs }: { jobs: Job[] }) {
+  return (
+    <ul className="plain-list">
+      {jobs.map((job) => (
+        <JobRow key={job.id} job={job} />
+      ))}
+    </ul>
+  );
+}

@@ -1,0 +1,254 @@
+'use client';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useMemo, useState } from 'react';
+import { api, call } from '@/lib/api/client';
+import { errorMessage } from '@/lib/api/errors';
+import { keys, useInvalidateProject } from '@/lib/api/queries';
+import { isMultilabel, type Project, type ReviewDecision, type Suggestion } from '@/lib/api/types';
+import { isTypingTarget } from '@/lib/label-keys';
+import { percent } from '@/lib/metrics';
+import { useKeydown } from '@/lib/use-keydown';
+import { projectHref } from '@/lib/use-project-id';
+import { ItemImage } from './item-media';
+import { ErrorMessage } from './ui/alert';
+import { Button } from './ui/button';
+import { Badge, Card, EmptyState, Kbd, PageHeader, Stat } from './ui/misc';
+import { Loading } from './ui/spinner';
+import { useToast } from './ui/toast';
+
+type Verdict = { kind: 'accept' } | { kind: 'reject' } | { kind: 'correct'; labels: string[] };
+
+/** What is sent for one card: accepted, corrected to other labels, or rejected. */
+export function toDecision(item: Pick<Suggestion, 'id'>, verdict: Verdict | undefined): ReviewDecision {
+  if (!verdict || verdict.kind === 'accept') return { item_id: item.id, accept: true };
+  if (verdict.kind === 'correct') return { item_id: item.id, accept: false, labels: verdict.labels };
+  return { item_id: item.id, accept: false };
+}
+
+export function groupByLabel<T extends { label: string }>(items: T[], order: string[]): [string, T[]][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(item.label, [...(groups.get(item.label) ?? []), item]);
+  const rank = (label: string) => (order.includes(label) ? order.indexOf(label) : order.length);
+  return [...groups.entries()].sort(([a], [b]) => rank(a) - rank(b));
+}
+
+function SuggestionCard({
+  project,
+  item,
+  verdict,
+  onVerdict,
+}: {
+  project: Project;
+  item: Suggestion;
+  verdict: Verdict | undefined;
+  onVerdict: (verdict: Verdict) => void;
+}) {
+  const kind = verdict?.kind ?? 'accept';
+  const multi = isMultilabel(project.task);
+  const shown = kind === 'correct' && verdict?.kind === 'correct' ? verdict.labels : item.labels.length ? item.labels : [item.label];
+  const stateText = kind === 'accept' ? 'Accept' : kind === 'reject' ? 'Rejected' : 'Corrected';
+  const body = item.kind === 'image' ? <ItemImage projectId={project.id} itemId={item.id} alt={item.name} className="sugg-media" /> : <div className="sugg-text">{item.text}</div>;
+  const correction = (
+    <select
+      className="input correct-select"
+      aria-label={`Correct the label of ${item.name}`}
+      value=""
+      onClick={(e) => e.stopPropagation()}
+      onChange={(e) => {
+        const value = e.target.value;
+        if (!value) return;
+        if (value === '__none__') onVerdict({ kind: 'correct', labels: [] });
+        else if (multi) {
+          const set = new Set(shown);
+          if (set.has(value)) set.delete(value);
+          else set.add(value);
+          onVerdict({ kind: 'correct', labels: project.labels.filter((l) => set.has(l)) });
+        } else onVerdict({ kind: 'correct', labels: [value] });
+      }}
+    >
+      <option value="">{multi ? 'Toggle label…' : 'Correct to…'}</option>
+      {project.labels
+        .filter((label) => multi || label !== item.label)
+        .map((label) => (
+          <option key={label} value={label}>
+            {multi ? `${shown.includes(label) ? '✓ ' : ''}${label}` : label}
+          </option>
+        ))}
+      {multi && <option value="__none__">None of these</option>}
+    </select>
+  );
+  return (
+    <div className="sugg-row-wrap">
+      <div
+        role="button"
+        tabIndex={0}
+        aria-pressed={kind !== 'accept'}
+        className={`sugg sugg-${kind === 'accept' ? 'accepted' : kind === 'reject' ? 'rejected' : 'corrected'}`}
+        onClick={() => onVerdict(kind === 'accept' ? { kind: 'reject' } : { kind: 'accept' })}
+        onKeyDown={(e) => {
+          if (e.key === ' ' || e.key === 'x' || e.key === 'X') {
+            e.preventDefault();
+            e.stopPropagation();
+            onVerdict(kind === 'accept' ? { kind: 'reject' } : { kind: 'accept' });
+          }
+        }}
+        title={`${item.name} — click to ${kind === 'accept' ? 'reject' : 'accept'}`}
+        data-testid="suggestion"
+      >
+        {body}
+        <div className="sugg-foot">
+          <span className="sugg-state">
+            {stateText}
+            {kind === 'correct' && `: ${shown.join(', ') || 'none'}`}
+          </span>
+          <span className="muted tabular" title="Model confidence">
+            {percent(item.confidence)}
+          </span>
+        </div>
+      </div>
+      {correction}
+    </div>
+  );
+}
+
+export function SuggestionsReview({ project }: { project: Project }) {
+  const [label, setLabel] = useState('');
+  const [verdicts, setVerdicts] = useState<Map<number, Verdict>>(new Map());
+  const [submitting, setSubmitting] = useState(false);
+  const [result, setResult] = useState<string | null>(null);
+  const client = useQueryClient();
+  const invalidate = useInvalidateProject();
+  const notify = useToast();
+  const images = project.task !== 'text_classification';
+  const page = useQuery({
+    queryKey: keys.suggestions(project.id, label),
+    queryFn: () =>
+      call(
+        api.GET('/api/v1/projects/{project_id}/suggestions', {
+          params: { path: { project_id: project.id }, query: { limit: images ? 48 : 30, label: label || undefined } },
+        }),
+      ),
+  });
+  const items = useMemo(() => page.data?.data ?? [], [page.data]);
+  const groups = useMemo(() => groupByLabel(items, project.labels), [items, project.labels]);
+
+  const submit = async () => {
+    if (!items.length || submitting) return;
+    setSubmitting(true);
+    try {
+      const answer = await call(
+        api.POST('/api/v1/projects/{project_id}/suggestions/review', {
+          params: { path: { project_id: project.id } },
+          body: { items: items.map((item) => toDecision(item, verdicts.get(item.id))) },
+        }),
+      );
+      setResult(`${answer.accepted} accepted, ${answer.corrected} corrected, ${answer.rejected} rejected.`);
+      setVerdicts(new Map());
+      invalidate(project.id);
+      await client.invalidateQueries({ queryKey: ['project', project.id, 'suggestions'] });
+    } catch (error) {
+      notify(errorMessage(error), 'error');
+    } finally {
+      setSubmitting(false);
+    }
+  };
+
+  useKeydown((event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || isTypingTarget(event.target)) return;
+    const onControl = (event.target as HTMLElement | null)?.closest?.('button, [role="button"], a');
+    if (event.key === 'a' || event.key === 'A' || (event.key === 'Enter' && !onControl)) {
+      event.preventDefault();
+      void submit();
+    }
+  });
+
+  const setVerdict = (id: number, verdict: Verdict) =>
+    setVerdicts((current) => {
+      const next = new Map(current);
+      if (verdict.kind === 'accept') next.delete(id);
+      else next.set(id, verdict);
+      return next;
+    });
+
+  const data = page.data;
+  const rejected = [...verdicts.values()].filter((v) => v.kind === 'reject').length;
+  const corrected = [...verdicts.values()].filter((v) => v.kind === 'correct').length;
+  const noModel = data && (data.model_version == null || ('detail' in data && data.detail));
+  const viewer = project.role === 'viewer';
+
+  return (
+    <div className="stack-lg">
+      <PageHeader
+        title="Suggestions"
+        description="Items the model labels confidently. Everything starts accepted: click a card to reject it, or correct its label, then submit the page."
+        actions={
+          <select className="input" style={{ width: 200 }} value={label} onChange={(e) => setLabel(e.target.value)} aria-label="Only this predicted label">
+            <option value="">All predicted labels</option>
+            {project.labels.map((l) => (
+              <option key={l} value={l}>
+                {l}
+              </option>
+            ))}
+          </select>
+        }
+      />
+      {result && (
+        <div className="alert alert-success" role="status">
+          Saved: {result}
+        </div>
+      )}
+      {page.isPending ? (
+        <Loading />
+      ) : page.error || !data ? (
+        <ErrorMessage error={page.error ?? new Error('No answer from the server.')} />
+      ) : noModel ? (
+        <EmptyState title="No model yet" action={<Link className="btn btn-primary btn-md" href={projectHref('label', project.id)}>Label items</Link>}>
+          {('detail' in data && typeof data.detail === 'string' && data.detail) || 'No model exists yet.'} Suggestions appear once a model is trained and confident enough.
+        </EmptyState>
+      ) : (
+        <>
+          <Card>
+            <div className="review-summary">
+              <Stat label="Precision target" value={percent(data.target_precision, 0)} />
+              <Stat label="Calibrated precision" value={percent(data.calibrated_precision, 1)} sub="on cross-validated predictions" />
+              <Stat label="Confidence threshold" value={data.threshold == null ? '—' : data.threshold.toFixed(3)} />
+              <Stat label="Qualifying items" value={data.qualifying.toLocaleString()} sub={`model v${data.model_version}`} />
+            </div>
+          </Card>
+          {!items.length ? (
+            <EmptyState title="Nothing to review">
+              No unlabeled item passes the threshold for {percent(data.target_precision)} precision. Label more items and the model becomes more confident.
+            </EmptyState>
+          ) : (
+            <>
+              {groups.map(([group, members]) => (
+                <section key={group} className="review-group" aria-label={`Predicted ${group}`}>
+                  <h2 className="review-group-title">
+                    {group} <Badge>{members.length}</Badge>
+                  </h2>
+                  <div className={images ? 'review-grid' : 'review-list'}>
+                    {members.map((item) => (
+                      <SuggestionCard key={item.id} project={project} item={item} verdict={verdicts.get(item.id)} onVerdict={(v) => setVerdict(item.id, v)} />
+                    ))}
+                  </div>
+                </section>
+              ))}
+              <div className="review-bar">
+                <span>
+                  <strong>{items.length - rejected - corrected}</strong> accept · <strong>{corrected}</strong> correct · <strong>{rejected}</strong> reject
+                </span>
+                <span className="spacer" />
+                {!viewer && (
+                  <Button variant="primary" size="lg" onClick={() => void submit()} busy={submitting}>
+                    Submit page <Kbd>A</Kbd>
+                  </Button>
+                )}
+              </div>
+            </>
+          )}
+        </>
+      )}
+    </div>
+  );
+}

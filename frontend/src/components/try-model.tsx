@@ -1,0 +1,84 @@
+'use client';
+import { useMutation } from '@tanstack/react-query';
+import { useState, type DragEvent } from 'react';
+import { api, call } from '@/lib/api/client';
+import { modalityOf, type Project, type ScoreResult } from '@/lib/api/types';
+import { ErrorMessage } from './ui/alert';
+import { Button } from './ui/button';
+import { TextAreaField } from './ui/field';
+
+export function fileToBase64(file: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));
+    reader.onerror = () => reject(reader.error ?? new Error('Could not read the file.'));
+    reader.readAsDataURL(file);
+  });
+}
+
+function Scores({ result }: { result: ScoreResult }) {
+  const row = result.scores[0] ?? [];
+  const ranked = result.labels.map((label, i) => ({ label, p: row[i] ?? 0 })).sort((a, b) => b.p - a.p);
+  return (
+    <div className="stack-sm" data-testid="score-result">
+      <ul className="score-list">
+        {ranked.map(({ label, p }) => (
+          <li key={label} className="score-row">
+            <span className="score-label">{label}</span>
+            <span className="score-bar">
+              <span className="score-fill" style={{ width: `${Math.round(p * 100)}%` }} />
+            </span>
+            <span className="score-value">{Math.round(p * 100)}%</span>
+          </li>
+        ))}
+      </ul>
+      <span className="muted small">model v{result.model_version}</span>
+    </div>
+  );
+}
+
+/** Paste a text or drop an image and see what the active model says. */
+export function TryModel({ project }: { project: Project }) {
+  const modality = modalityOf(project.task);
+  const [text, setText] = useState('');
+  const [preview, setPreview] = useState<string | null>(null);
+  const score = useMutation({
+    mutationFn: async (input: { text?: string; file?: File }) => {
+      const body = input.file ? { type: 'images' as const, data: [await fileToBase64(input.file)] } : { type: 'text' as const, texts: [input.text ?? ''] };
+      return call(api.POST('/api/v1/projects/{project_id}/score', { params: { path: { project_id: project.id } }, body }));
+    },
+  });
+  const takeFile = (file: File | undefined) => {
+    if (!file) return;
+    setPreview((old) => {
+      if (old) URL.revokeObjectURL(old);
+      return URL.createObjectURL(file);
+    });
+    score.mutate({ file });
+  };
+  const onDrop = (event: DragEvent) => {
+    event.preventDefault();
+    takeFile(event.dataTransfer.files[0]);
+  };
+  return (
+    <div className="stack">
+      {modality === 'text' ? (
+        <>
+          <TextAreaField label="Text" value={text} onChange={(e) => setText(e.target.value)} placeholder="Paste a sentence to classify" />
+          <div className="row">
+            <Button variant="primary" onClick={() => score.mutate({ text })} disabled={!text.trim()} busy={score.isPending}>
+              Score
+            </Button>
+          </div>
+        </>
+      ) : (
+        <label className="dropzone" onDragOver={(e) => e.preventDefault()} onDrop={onDrop} style={{ cursor: 'pointer', padding: 20 }}>
+          {preview ? <img src={preview} alt="Scored" style={{ maxHeight: 180, maxWidth: '100%', borderRadius: 8 }} /> : <span className="dropzone-title">Drop an image, or click to choose one</span>}
+          <input type="file" accept="image/*" hidden onChange={(e) => takeFile(e.target.files?.[0])} />
+        </label>
+      )}
+      <ErrorMessage error={score.error} />
+      {score.data && <Scores result={score.data} />}
+    </div>
+  );
+}

@@ -1,0 +1,11 @@
+export function Spinner({ size = 16, label }: { size?: number; label?: string }) {
+  return <span className="spinner" style={{ width: size, height: size }} role={label ? 'status' : undefined} aria-label={label} />;
+}
+
+export function Loading({ label = 'Loading…' }: { label?: string }) {
+  return (
+    <div className="loading" role="status">
+      <Spinner /> <span>{label}</span>
+    </div>
+  );
+}

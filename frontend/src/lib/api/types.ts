@@ -1,0 +1,57 @@
+// Shapes derived from the generated schema by path, so they follow the backend's OpenAPI
+// whatever its component names are.
+import type { paths } from './schema';
+
+type JsonBody<R> = R extends { content: { 'application/json': infer J } } ? J : never;
+type Ok<R> = R extends { 200: infer A } ? JsonBody<A> : R extends { 201: infer B } ? JsonBody<B> : R extends { 202: infer C } ? JsonBody<C> : never;
+type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
+export type ResponseOf<P extends keyof paths, M extends Method & keyof paths[P]> = paths[P][M] extends { responses: infer R } ? Ok<R> : never;
+export type BodyOf<P extends keyof paths, M extends Method & keyof paths[P]> = paths[P][M] extends {
+  requestBody?: { content: { 'application/json': infer B } };
+}
+  ? B
+  : never;
+
+export type User = ResponseOf<'/api/v1/users/me', 'get'>;
+export type Project = ResponseOf<'/api/v1/projects/{project_id}', 'get'>;
+export type ProjectCreate = BodyOf<'/api/v1/projects', 'post'>;
+export type ProjectUpdate = BodyOf<'/api/v1/projects/{project_id}', 'patch'>;
+export type Task = Project['task'];
+export type Role = Project['role'];
+export type Backbone = ResponseOf<'/api/v1/backbones', 'get'>['data'][number];
+export type Member = ResponseOf<'/api/v1/projects/{project_id}/members', 'get'>['data'][number];
+export type Dataset = ResponseOf<'/api/v1/projects/{project_id}/datasets', 'get'>['data'][number];
+export type Job = ResponseOf<'/api/v1/jobs/{job_id}', 'get'>;
+export type UploadAccepted = ResponseOf<'/api/v1/projects/{project_id}/items', 'post'>;
+export type Item = ResponseOf<'/api/v1/projects/{project_id}/items', 'get'>['data'][number];
+export type ItemDetail = ResponseOf<'/api/v1/projects/{project_id}/items/{item_id}', 'get'>;
+export type QueuePage = ResponseOf<'/api/v1/projects/{project_id}/queue', 'get'>;
+export type QueueItem = QueuePage['data'][number];
+export type SuggestionPage = ResponseOf<'/api/v1/projects/{project_id}/suggestions', 'get'>;
+export type Suggestion = SuggestionPage['data'][number];
+export type ReviewDecision = BodyOf<'/api/v1/projects/{project_id}/suggestions/review', 'post'>['items'][number];
+export type ProjectStatus = ResponseOf<'/api/v1/projects/{project_id}/status', 'get'>;
+export type ModelVersion = ResponseOf<'/api/v1/projects/{project_id}/models', 'get'>['data'][number];
+export type ScoreResult = ResponseOf<'/api/v1/projects/{project_id}/score', 'post'>;
+export type ApiToken = ResponseOf<'/api/v1/users/me/tokens', 'get'> extends (infer T)[] ? T : never;
+
+/** The prediction every item-like shape may carry. */
+export interface PredictionLike {
+  labels: string[];
+  scores: Record<string, number>;
+  model_version?: number | null;
+}
+
+export const TASKS: { value: Task; title: string; hint: string }[] = [
+  { value: 'image_classification', title: 'Image, single label', hint: 'One label per image' },
+  { value: 'image_multilabel', title: 'Image, multi-label', hint: 'Any set of labels per image, or none' },
+  { value: 'text_classification', title: 'Text classification', hint: 'One label per text; sentiment too' },
+];
+
+export function isMultilabel(task: Task): boolean {
+  return task === 'image_multilabel';
+}
+
+export function modalityOf(task: Task): 'image' | 'text' {
+  return task === 'text_classification' ? 'text' : 'image';
+}

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { headline, parseMetrics, percent } from './metrics';
+
+describe('metrics', () => {
+  it('reads single-label metrics', () => {
+    const m = parseMetrics({ accuracy: 0.8, macro_f1: 0.7, per_class: { a: { precision: 1, recall: 0.5, f1: 0.66, support: 4 } }, confusion_matrix: [[2, 2], [0, 4]], labels: ['a', 'b'], cv_folds: 5 });
+    expect(m?.kind).toBe('single');
+    expect(headline({ accuracy: 0.8 })).toEqual({ name: 'Accuracy', value: 0.8 });
+  });
+
+  it('reads multi-label metrics', () => {
+    const m = parseMetrics({ micro_f1: 0.6, macro_f1: 0.5, subset_accuracy: 0.3, per_label: {}, labels: [] });
+    expect(m?.kind).toBe('multi');
+    expect(headline({ micro_f1: 0.6 })).toEqual({ name: 'Micro F1', value: 0.6 });
+  });
+
+  it('is null without metrics', () => {
+    expect(parseMetrics(null)).toBeNull();
+    expect(parseMetrics({})).toBeNull();
+    expect(percent(null)).toBe('—');
+    expect(percent(0.456, 1)).toBe('45.6%');
+  });
+});

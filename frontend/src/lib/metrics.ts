@@ -1,0 +1,89 @@
+// Model metrics arrive as a free-form JSON object; these helpers read them defensively.
+
+export interface ClassMetric {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+export interface SingleLabelMetrics {
+  kind: 'single';
+  accuracy: number | null;
+  macroF1: number | null;
+  perClass: Record<string, ClassMetric>;
+  confusion: number[][] | null;
+  labels: string[];
+  cvFolds: number | null;
+}
+
+export interface MultiLabelMetrics {
+  kind: 'multi';
+  microF1: number | null;
+  macroF1: number | null;
+  subsetAccuracy: number | null;
+  perLabel: Record<string, ClassMetric>;
+  labels: string[];
+  cvFolds: number | null;
+}
+
+export type Metrics = SingleLabelMetrics | MultiLabelMetrics;
+
+const num = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
+
+function classMetrics(value: unknown): Record<string, ClassMetric> {
+  if (!value || typeof value !== 'object') return {};
+  const out: Record<string, ClassMetric> = {};
+  for (const [label, raw] of Object.entries(value as Record<string, unknown>)) {
+    const m = (raw ?? {}) as Record<string, unknown>;
+    out[label] = { precision: num(m.precision) ?? 0, recall: num(m.recall) ?? 0, f1: num(m.f1) ?? 0, support: num(m.support) ?? 0 };
+  }
+  return out;
+}
+
+function matrix(value: unknown): number[][] | null {
+  if (!Array.isArray(value) || !value.every((row) => Array.isArray(row))) return null;
+  return value.map((row: unknown[]) => row.map((cell) => num(cell) ?? 0));
+}
+
+export function parseMetrics(value: unknown): Metrics | null {
+  if (!value || typeof value !== 'object') return null;
+  const m = value as Record<string, unknown>;
+  const labels = Array.isArray(m.labels) ? m.labels.map(String) : [];
+  const cvFolds = num(m.cv_folds);
+  if ('micro_f1' in m || 'per_label' in m || 'subset_accuracy' in m) {
+    return {
+      kind: 'multi',
+      microF1: num(m.micro_f1),
+      macroF1: num(m.macro_f1),
+      subsetAccuracy: num(m.subset_accuracy),
+      perLabel: classMetrics(m.per_label),
+      labels,
+      cvFolds,
+    };
+  }
+  if ('accuracy' in m || 'per_class' in m || 'confusion_matrix' in m) {
+    return {
+      kind: 'single',
+      accuracy: num(m.accuracy),
+      macroF1: num(m.macro_f1),
+      perClass: classMetrics(m.per_class),
+      confusion: matrix(m.confusion_matrix),
+      labels,
+      cvFolds,
+    };
+  }
+  return null;
+}
+
+/** The one number that summarises a model: accuracy (single-label) or micro-F1 (multi-label). */
+export function headline(value: unknown): { name: string; value: number } | null {
+  const m = parseMetrics(value);
+  if (!m) return null;
+  if (m.kind === 'single') return m.accuracy == null ? null : { name: 'Accuracy', value: m.accuracy };
+  return m.microF1 == null ? null : { name: 'Micro F1', value: m.microF1 };
+}
+
+export function percent(value: number | null | undefined, digits = 0): string {
+  return value == null ? '—' : `${(value * 100).toFixed(digits)}%`;
+}

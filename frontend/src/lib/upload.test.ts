@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { isJunk, perFileProgress, planBatches, rejectionReason } from './upload';
+
+describe('upload helpers', () => {
+  it('explains files the project cannot take', () => {
+    expect(rejectionReason({ name: 'a.jpg' }, 'image')).toBeNull();
+    expect(rejectionReason({ name: 'photos.zip' }, 'image')).toBeNull();
+    expect(rejectionReason({ name: 'notes.docx' }, 'image')).toBe('Not an image or a .zip of images.');
+    expect(rejectionReason({ name: 'data.csv' }, 'text')).toBeNull();
+    expect(rejectionReason({ name: 'a.png' }, 'text')).toMatch(/text project/);
+  });
+
+  it('skips hidden files from dropped folders', () => {
+    expect(isJunk('photos/.DS_Store')).toBe(true);
+    expect(isJunk('__MACOSX/a.jpg')).toBe(true);
+    expect(isJunk('photos/a.jpg')).toBe(false);
+  });
+
+  it('spreads the bytes sent of one request over its files in order', () => {
+    expect(perFileProgress([100, 100], 0, 200)).toEqual([0, 0]);
+    expect(perFileProgress([100, 100], 150, 200)).toEqual([1, 0.5]);
+    expect(perFileProgress([100, 100], 200, 200)).toEqual([1, 1]);
+    // multipart overhead is shared
+    expect(perFileProgress([100, 100], 110, 220)).toEqual([1, 0]);
+  });
+
+  it('batches by size and count', () => {
+    const files = [50, 50, 50, 200, 10].map((size) => ({ file: { size } }));
+    expect(planBatches(files, 120, 10).map((b) => b.length)).toEqual([2, 1, 1, 1]);
+    expect(planBatches(files, 1000, 2).map((b) => b.length)).toEqual([2, 2, 1]);
+  });
+});
