@@ -1,0 +1,111 @@
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { act, fireEvent, render, screen } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Project } from '@/lib/api/types';
+import { Labeler } from './labeler';
+import { ToastProvider } from './ui/toast';
+
+const project = {
+  id: 7,
+  name: 'Reviews',
+  task: 'text_classification',
+  labels: ['negative', 'positive'],
+  backbone: 'minilm',
+  strategy: 'entropy',
+  suggestion_precision: 0.97,
+  annotations_per_item: 1,
+  lease_seconds: 600,
+  created_at: '2025-01-01T00:00:00',
+  role: 'owner',
+  items_total: 100,
+  labeled: 0,
+} as Project;
+
+const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+
+describe('Labeler', () => {
+  let calls: { method: string; url: string; body?: string }[];
+  let nextId: number;
+
+  beforeEach(() => {
+    calls = [];
+    nextId = 1;
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: Request | string, init?: RequestInit) => {
+        const request = input instanceof Request ? input : new Request(input, init);
+        const url = new URL(request.url);
+        calls.push({ method: request.method, url: url.pathname + url.search, body: request.method === 'POST' ? await request.text() : undefined });
+        if (url.pathname.endsWith('/queue')) {
+          const limit = Number(url.searchParams.get('limit'));
+          const data = Array.from({ length: Math.min(limit, 5) }, () => {
+            const id = nextId++;
+            return { id, name: `row-${id}`, kind: 'text', text: `Sentence number ${id}`, prediction: { labels: ['positive'], scores: { negative: 0.2, positive: 0.8 }, model_version: 1 }, uncertainty: 0.5 };
+          });
+          return json({ data, strategy: 'entropy', cold_start: false });
+        }
+        if (url.pathname.endsWith('/annotations')) return request.method === 'POST' ? json({ id: 1 }, 201) : new Response(null, { status: 204 });
+        if (url.pathname.endsWith('/status')) return json({ items_total: 100, items_ready: 100, labeled: 0, unlabeled: 100, suggested: 0, training: false, model_version: 1, labels_in_model: 0, metrics: null, annotators: [] });
+        return json({ detail: 'Not found' }, 404);
+      }),
+    );
+  });
+
+  afterEach(() => vi.unstubAllGlobals());
+
+  function renderLabeler() {
+    const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+    return render(
+      <QueryClientProvider client={client}>
+        <ToastProvider>
+          <Labeler project={project} />
+        </ToastProvider>
+      </QueryClientProvider>,
+    );
+  }
+
+  it('shows the next item at once on a key press and saves the label in the background', async () => {
+    renderLabeler();
+    expect(await screen.findByText('Sentence number 1')).toBeInTheDocument();
+    act(() => {
+      fireEvent.keyDown(window, { key: '1' });
+    });
+    // no await between the key and the next item: it was already held locally
+    expect(screen.getByText('Sentence number 2')).toBeInTheDocument();
+    expect(screen.getByTestId('session-count')).toHaveTextContent('1 labeled');
+    await vi.waitFor(() => expect(calls.some((c) => c.method === 'POST' && c.url === '/api/v1/projects/7/items/1/annotations')).toBe(true));
+    expect(calls.find((c) => c.method === 'POST')?.body).toBe('{"labels":["negative"]}');
+  });
+
+  it('Enter accepts the prediction; going back undoes the label', async () => {
+    renderLabeler();
+    await screen.findByText('Sentence number 1');
+    act(() => {
+      fireEvent.keyDown(window, { key: 'Enter' });
+    });
+    expect(screen.getByText('Sentence number 2')).toBeInTheDocument();
+    act(() => {
+      fireEvent.keyDown(window, { key: 'ArrowLeft' });
+    });
+    expect(screen.getByText('Sentence number 1')).toBeInTheDocument();
+    expect(screen.getByText('You chose: positive')).toBeInTheDocument();
+    await vi.waitFor(() => expect(calls.some((c) => c.method === 'DELETE' && c.url === '/api/v1/projects/7/items/1/annotations')).toBe(true));
+  });
+
+  it('fetches the next batch in the background when three items remain', async () => {
+    renderLabeler();
+    await screen.findByText('Sentence number 1');
+    const queueCalls = () => calls.filter((c) => c.url.includes('/queue')).length;
+    expect(queueCalls()).toBe(1);
+    act(() => {
+      fireEvent.keyDown(window, { key: 's' });
+    });
+    expect(queueCalls()).toBe(1); // 4 left
+    act(() => {
+      fireEvent.keyDown(window, { key: 's' });
+    });
+    await vi.waitFor(() => expect(queueCalls()).toBe(2)); // 3 left
+    expect(screen.getByText('Sentence number 3')).toBeInTheDocument();
+    expect(calls.filter((c) => c.url.includes('/queue'))[1].url).toContain('limit=13');
+  });
+});
