@@ -142,3 +142,10 @@ def test_datasets(client, owner):
         ).status_code
         == 204
     )
+
+
+def test_backbones_list_says_which_are_available(client, owner):
+    listed = {b["name"]: b for b in client.get("/api/v1/backbones", headers=owner).json()["data"]}
+    assert listed["minilm_l6"]["available"] and listed["minilm_l6"]["default"]
+    assert listed["efficientnet_lite0"]["available"]
+    assert not listed["resnet50"]["available"] and "resnet50" in listed["resnet50"]["detail"]

@@ -20,7 +20,10 @@ def text_project(client, headers, rows, labels=("negative", "positive"), **setti
     pid = made.json()["id"]
     body = "id,text\n" + "".join(f"{name},{text}\n" for name, text in rows)
     files = [("files", ("t.csv", io.BytesIO(body.encode())))]
-    assert client.post(f"/api/v1/projects/{pid}/items", headers=headers, files=files).status_code == 202
+    assert (
+        client.post(f"/api/v1/projects/{pid}/items", headers=headers, files=files).status_code
+        == 202
+    )
     return pid
 
 
@@ -67,7 +70,10 @@ def test_annotation_validation_and_undo(client, owner, run_jobs):
     detail = client.get(f"/api/v1/projects/{pid}/items/{item}", headers=owner).json()
     assert [a["labels"] for a in detail["annotations"]] == [["negative"]]
     assert client.delete(url, headers=owner).status_code == 204
-    assert client.get(f"/api/v1/projects/{pid}/items?status=labeled", headers=owner).json()["count"] == 0
+    assert (
+        client.get(f"/api/v1/projects/{pid}/items?status=labeled", headers=owner).json()["count"]
+        == 0
+    )
     stranger = register(client, "s@example.com")
     assert client.post(url, headers=stranger, json={"labels": ["positive"]}).status_code == 404
 
@@ -108,8 +114,9 @@ def test_burst_of_labels_coalesces_training(client, owner, run_jobs):
             f"/api/v1/projects/{pid}/suggestions/review", headers=owner, json={"items": review}
         ).json()
         assert result["accepted"] == len(review)
-    archive = client.get(f"/api/v1/projects/{pid}/models/{status['model_version']}/download",
-                         headers=owner)
+    archive = client.get(
+        f"/api/v1/projects/{pid}/models/{status['model_version']}/download", headers=owner
+    )
     assert archive.status_code == 200 and archive.content[:2] == b"PK"
 
 
@@ -118,7 +125,9 @@ def test_score_refuses_bad_input(client, owner, run_jobs):
     run_jobs()
     url = f"/api/v1/projects/{pid}/score"
     assert client.post(url, headers=owner, json={"type": "text", "texts": ["x"]}).status_code == 409
-    assert client.post(url, headers=owner, json={"type": "images", "data": ["xx"]}).status_code == 400
+    assert (
+        client.post(url, headers=owner, json={"type": "images", "data": ["xx"]}).status_code == 400
+    )
     assert client.post(url, headers=owner, json={"type": "nope"}).status_code == 422
 
 
@@ -128,8 +137,12 @@ def test_uci_sentiment_reaches_well_above_chance(client, owner, run_jobs):
         pytest.skip("../shared/datasets is absent")
     with UCI.open() as handle:
         rows = list(csv.DictReader(handle))[:400]
-    truth = {f"s{i}": ("positive" if row["label"] == "1" else "negative") for i, row in enumerate(rows)}
-    clean = [(f"s{i}", row["text"].replace(",", " ").replace('"', "")) for i, row in enumerate(rows)]
+    truth = {
+        f"s{i}": ("positive" if row["label"] == "1" else "negative") for i, row in enumerate(rows)
+    }
+    clean = [
+        (f"s{i}", row["text"].replace(",", " ").replace('"', "")) for i, row in enumerate(rows)
+    ]
     pid = text_project(client, owner, clean)
     run_jobs()
     labeled = 0

@@ -16,6 +16,7 @@ from filament import __version__
 from filament.api.routers import (
     annotations,
     auth,
+    backbones,
     datasets,
     export,
     items,
@@ -103,6 +104,7 @@ def create_app() -> FastAPI:
     for module in (
         auth,
         users,
+        backbones,
         projects,
         members,
         datasets,

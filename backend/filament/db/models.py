@@ -111,7 +111,8 @@ STRATEGIES = ("entropy", "margin", "least_confidence", "random")
 
 
 class ProjectSettings(SQLModel):
-    strategy: str = Field(default="entropy", max_length=32)
+    # margin, not entropy: it beat random on every shared dataset (docs/benchmarks.md)
+    strategy: str = Field(default="margin", max_length=32)
     suggestion_precision: float = Field(default=0.97, gt=0.5, lt=1.0)
     annotations_per_item: int = Field(default=1, ge=1, le=20)
     lease_seconds: int = Field(default=600, ge=10, le=86_400)

@@ -137,13 +137,19 @@ def list_items(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[ItemPublic]:
     project = member.project
-    query = select(Item, Dataset.name).join(Dataset).where(Item.project_id == member.id)
+    # filters and paging on ids alone (index-only), then one fetch of the page's rows
+    query = select(Item.id).where(Item.project_id == member.id)
     if status_ == "labeled":
         query = query.where(col(Item.n_annotations) > 0)
     elif status_ == "unlabeled":
         query = query.where(col(Item.n_annotations) == 0)
     if dataset:
-        query = query.where(Dataset.name == dataset)
+        query = query.where(
+            Item.dataset_id
+            == select(Dataset.id)
+            .where(Dataset.project_id == member.id, Dataset.name == dataset)
+            .scalar_subquery()
+        )
     if q:
         query = query.where(col(Item.text).contains(q) | col(Item.name).contains(q))
     if label or annotator is not None:
@@ -159,8 +165,10 @@ def list_items(
     if predicted:
         query = _filter_predicted(query, scores, project, predicted)
     count = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(col(Item.id)).limit(limit).offset(offset)).all()
-    ids = [item.id or 0 for item, _ in rows]
+    ids = list(session.exec(query.order_by(col(Item.id)).limit(limit).offset(offset)).all())
+    rows = session.exec(
+        select(Item, Dataset.name).join(Dataset).where(col(Item.id).in_(ids)).order_by(col(Item.id))
+    ).all()
     labels = item_labels(session, ids)
     predictions = predictions_for(scores, project, ids)
     data = []
