@@ -57,10 +57,10 @@ export function AccountPanel() {
             <Loading />
           ) : tokens.error ? (
             <ErrorMessage error={tokens.error} />
-          ) : tokens.data.length ? (
+          ) : tokens.data.data.length ? (
             <table className="table">
               <tbody>
-                {tokens.data.map((token) => (
+                {tokens.data.data.map((token) => (
                   <tr key={token.id}>
                     <td>{token.name}</td>
                     <td className="muted small">created {new Date(token.created_at).toLocaleDateString()}</td>

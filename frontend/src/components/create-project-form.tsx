@@ -50,7 +50,7 @@ export function CreateProjectForm() {
     try {
       const project = await call(
         api.POST('/api/v1/projects', {
-          body: { name: name.trim(), task, labels, backbone: chosen?.name, strategy, suggestion_precision: precision },
+          body: { name: name.trim(), task, labels, backbone: chosen?.name ?? null, strategy, suggestion_precision: precision, annotations_per_item: 1, lease_seconds: 600 },
         }),
       );
       void client.invalidateQueries({ queryKey: keys.projects });

@@ -106,6 +106,6 @@ describe('Labeler', () => {
     });
     await vi.waitFor(() => expect(queueCalls()).toBe(2)); // 3 left
     expect(screen.getByText('Sentence number 3')).toBeInTheDocument();
-    expect(calls.filter((c) => c.url.includes('/queue'))[1].url).toContain('limit=13');
+    expect(decodeURIComponent(calls.filter((c) => c.url.includes('/queue'))[1].url)).toContain('exclude=1,2,3,4,5');
   });
 });

@@ -61,8 +61,9 @@ export function Labeler({ project }: { project: Project }) {
       new LabelQueue<QueueItem>({
         batchSize: 10,
         lowWater: 3,
-        fetchBatch: async (limit) => {
-          const page = await call(api.GET('/api/v1/projects/{project_id}/queue', { params: { path: { project_id: project.id }, query: { limit } } }));
+        fetchBatch: async (limit, exclude) => {
+          const query = { limit, exclude: exclude.length ? exclude.join(',') : undefined };
+          const page = await call(api.GET('/api/v1/projects/{project_id}/queue', { params: { path: { project_id: project.id }, query } }));
           setMeta({ coldStart: page.cold_start, strategy: page.strategy });
           return page.data;
         },

@@ -11,7 +11,7 @@ import { TextField } from './ui/field';
 export async function signIn(email: string, password: string): Promise<void> {
   const token = await call(
     api.POST('/api/v1/auth/token', {
-      body: { username: email, password },
+      body: { username: email, password, scope: '' },
       bodySerializer: (body) => new URLSearchParams(body as Record<string, string>),
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     }),
@@ -35,7 +35,7 @@ export function LoginForm() {
     setError(null);
     try {
       if (mode === 'register') {
-        await call(api.POST('/api/v1/auth/register', { body: { email, password, name: name || undefined } }));
+        await call(api.POST('/api/v1/auth/register', { body: { email, password, name } }));
       }
       await signIn(email, password);
       const next = params.get('next');

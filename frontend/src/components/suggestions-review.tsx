@@ -26,11 +26,26 @@ export function toDecision(item: Pick<Suggestion, 'id'>, verdict: Verdict | unde
   return { item_id: item.id, accept: false };
 }
 
-export function groupByLabel<T extends { label: string }>(items: T[], order: string[]): [string, T[]][] {
+/** The group a suggestion shows under: its predicted label, or for multi-label its predicted set. */
+export function groupKey(item: { label?: string | null; labels: string[] }): string {
+  return item.labels.length > 1 ? item.labels.join(' + ') : (item.label ?? item.labels[0] ?? 'none of the labels');
+}
+
+export function groupByLabel<T extends { label?: string | null; labels: string[] }>(items: T[], order: string[]): [string, T[]][] {
   const groups = new Map<string, T[]>();
-  for (const item of items) groups.set(item.label, [...(groups.get(item.label) ?? []), item]);
+  for (const item of items) groups.set(groupKey(item), [...(groups.get(groupKey(item)) ?? []), item]);
   const rank = (label: string) => (order.includes(label) ? order.indexOf(label) : order.length);
   return [...groups.entries()].sort(([a], [b]) => rank(a) - rank(b));
+}
+
+function formatThreshold(threshold: number | Record<string, number | null> | null | undefined): string {
+  if (threshold == null) return '—';
+  if (typeof threshold === 'number') return threshold.toFixed(3);
+  const values = Object.values(threshold).filter((v): v is number => typeof v === 'number');
+  if (!values.length) return '—';
+  const low = Math.min(...values);
+  const high = Math.max(...values);
+  return low === high ? low.toFixed(3) : `${low.toFixed(2)}–${high.toFixed(2)}`;
 }
 
 function SuggestionCard({
@@ -46,7 +61,8 @@ function SuggestionCard({
 }) {
   const kind = verdict?.kind ?? 'accept';
   const multi = isMultilabel(project.task);
-  const shown = kind === 'correct' && verdict?.kind === 'correct' ? verdict.labels : item.labels.length ? item.labels : [item.label];
+  const predicted = item.labels.length ? item.labels : item.label ? [item.label] : [];
+  const shown = verdict?.kind === 'correct' ? verdict.labels : predicted;
   const stateText = kind === 'accept' ? 'Accept' : kind === 'reject' ? 'Rejected' : 'Corrected';
   const body = item.kind === 'image' ? <ItemImage projectId={project.id} itemId={item.id} alt={item.name} className="sugg-media" /> : <div className="sugg-text">{item.text}</div>;
   const correction = (
@@ -212,7 +228,7 @@ export function SuggestionsReview({ project }: { project: Project }) {
             <div className="review-summary">
               <Stat label="Precision target" value={percent(data.target_precision, 0)} />
               <Stat label="Calibrated precision" value={percent(data.calibrated_precision, 1)} sub="on cross-validated predictions" />
-              <Stat label="Confidence threshold" value={data.threshold == null ? '—' : data.threshold.toFixed(3)} />
+              <Stat label="Confidence threshold" value={formatThreshold(data.threshold)} sub={typeof data.threshold === 'object' && data.threshold ? 'calibrated per label' : undefined} />
               <Stat label="Qualifying items" value={data.qualifying.toLocaleString()} sub={`model v${data.model_version}`} />
             </div>
           </Card>

@@ -15,7 +15,7 @@ describe('LabelQueue', () => {
     const queue = new LabelQueue({ fetchBatch, batchSize: 6 });
     await queue.refill(true);
     expect(queue.current).toEqual({ id: 1 });
-    expect(fetchBatch).toHaveBeenCalledWith(6);
+    expect(fetchBatch).toHaveBeenCalledWith(6, []);
   });
 
   it('prefetches in the background when three or fewer items remain', async () => {
@@ -26,8 +26,8 @@ describe('LabelQueue', () => {
     expect(fetchBatch).toHaveBeenCalledTimes(1);
     queue.advance(); // 3 remain: fetch
     expect(fetchBatch).toHaveBeenCalledTimes(2);
-    // asks for a batch plus what is still held, so returned leases cannot crowd out new items
-    expect(fetchBatch).toHaveBeenLastCalledWith(8);
+    // asks for a batch, excluding every id it already holds
+    expect(fetchBatch).toHaveBeenLastCalledWith(5, [1, 2, 3, 4, 5]);
     expect(queue.current).toEqual({ id: 3 });
     await queue.refill();
     expect(queue.getSnapshot().items.map((i) => i.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);

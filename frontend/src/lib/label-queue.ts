@@ -1,14 +1,17 @@
 // The labeling queue kept in the browser. Items come from GET /queue in batches; when few remain
 // (≤ lowWater, counting the current one) the next batch is fetched in the background so the
-// annotator never waits. Ids already held (or labeled/skipped this session) are dropped from
-// new batches, since the server may hand back items still leased to us.
+// annotator never waits. The ids seen this session are sent as `exclude` (the server would
+// otherwise hand back items still leased to us) and are dropped from answers all the same.
+
+/** Ids sent back as `exclude`, newest first kept; older ones are labeled or long expired. */
+const MAX_EXCLUDE = 300;
 
 export interface QueueEntry {
   id: number;
 }
 
 export interface LabelQueueOptions<T> {
-  fetchBatch: (limit: number) => Promise<T[]>;
+  fetchBatch: (limit: number, exclude: number[]) => Promise<T[]>;
   batchSize?: number;
   lowWater?: number;
   /** Called with every newly added item, e.g. to prefetch images. */
@@ -77,10 +80,9 @@ export class LabelQueue<T extends QueueEntry> {
     if (this.inflight) return this.inflight;
     if (!force && this.remaining > this.lowWater) return Promise.resolve();
     if (!force && this.exhaustedAt !== null && this.now() - this.exhaustedAt < this.retryMs) return Promise.resolve();
-    // Ask for enough that held-but-unlabeled leases coming back cannot crowd out new items.
-    const limit = Math.min(100, this.batchSize + this.remaining);
+    const exclude = Array.from(this.seen).slice(-MAX_EXCLUDE);
     this.inflight = this.options
-      .fetchBatch(limit)
+      .fetchBatch(this.batchSize, exclude)
       .then((batch) => {
         this.error = null;
         const fresh = batch.filter((item) => !this.seen.has(item.id));

@@ -1,7 +1,7 @@
 // TanStack Query hooks: one per resource, all through the generated client.
 import { useMutation, useQuery, useQueryClient, type UseQueryOptions } from '@tanstack/react-query';
-import { api, call } from './client';
-import type { Job, ProjectStatus, ProjectUpdate } from './types';
+import { api, authorizedFetch, call } from './client';
+import type { Backbone, Job, ProjectStatus, ProjectUpdate } from './types';
 
 export const keys = {
   me: ['me'] as const,
@@ -87,7 +87,19 @@ export function useJobs(id: number, watch = false) {
 }
 
 export function useBackbones() {
-  return useQuery({ queryKey: keys.backbones, queryFn: () => call(api.GET('/api/v1/backbones')), staleTime: 300_000 });
+  return useQuery({
+    queryKey: keys.backbones,
+    // Not in the OpenAPI schema yet; a server without the endpoint leaves the choice to its default.
+    queryFn: async (): Promise<{ data: Backbone[] }> => {
+      try {
+        return (await (await authorizedFetch('/backbones')).json()) as { data: Backbone[] };
+      } catch {
+        return { data: [] };
+      }
+    },
+    staleTime: 300_000,
+    retry: false,
+  });
 }
 
 /** Invalidates everything that depends on a project's labels. */

@@ -14,7 +14,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Register */
-        post: operations["register"];
+        post: operations["register_api_v1_auth_register_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -31,7 +31,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Login */
-        post: operations["login"];
+        post: operations["login_api_v1_auth_token_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -45,8 +45,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read me */
-        get: operations["read_me"];
+        /** Read Me */
+        get: operations["read_me_api_v1_users_me_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -62,11 +62,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List tokens */
-        get: operations["list_tokens"];
+        /** List Tokens */
+        get: operations["list_tokens_api_v1_users_me_tokens_get"];
         put?: never;
-        /** Create token */
-        post: operations["create_token"];
+        /**
+         * Create Token
+         * @description A personal API token for scripts; the token is shown only in this answer.
+         */
+        post: operations["create_token_api_v1_users_me_tokens_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -83,8 +86,8 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete token */
-        delete: operations["delete_token"];
+        /** Revoke Token */
+        delete: operations["revoke_token_api_v1_users_me_tokens__token_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -97,8 +100,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List backbones */
-        get: operations["list_backbones"];
+        /**
+         * List Backbones
+         * @description The backbones a project can use; unavailable ones say where their weights belong.
+         */
+        get: operations["list_backbones_api_v1_backbones_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -114,11 +120,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List projects */
-        get: operations["list_projects"];
+        /** List Projects */
+        get: operations["list_projects_api_v1_projects_get"];
         put?: never;
-        /** Create project */
-        post: operations["create_project"];
+        /** Create Project */
+        post: operations["create_project_api_v1_projects_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -132,16 +138,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read project */
-        get: operations["read_project"];
+        /** Read Project */
+        get: operations["read_project_api_v1_projects__project_id__get"];
         put?: never;
         post?: never;
-        /** Delete project */
-        delete: operations["delete_project"];
+        /** Delete Project */
+        delete: operations["delete_project_api_v1_projects__project_id__delete"];
         options?: never;
         head?: never;
-        /** Update project */
-        patch: operations["update_project"];
+        /** Update Project */
+        patch: operations["update_project_api_v1_projects__project_id__patch"];
         trace?: never;
     };
     "/api/v1/projects/{project_id}/members": {
@@ -151,11 +157,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List members */
-        get: operations["list_members"];
+        /** List Members */
+        get: operations["list_members_api_v1_projects__project_id__members_get"];
         put?: never;
-        /** Add member */
-        post: operations["add_member"];
+        /** Add Member */
+        post: operations["add_member_api_v1_projects__project_id__members_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -172,12 +178,12 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove member */
-        delete: operations["remove_member"];
+        /** Remove Member */
+        delete: operations["remove_member_api_v1_projects__project_id__members__user_id__delete"];
         options?: never;
         head?: never;
-        /** Update member */
-        patch: operations["update_member"];
+        /** Update Member */
+        patch: operations["update_member_api_v1_projects__project_id__members__user_id__patch"];
         trace?: never;
     };
     "/api/v1/projects/{project_id}/datasets": {
@@ -187,32 +193,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List datasets */
-        get: operations["list_datasets"];
+        /** List Datasets */
+        get: operations["list_datasets_api_v1_projects__project_id__datasets_get"];
         put?: never;
-        /** Create dataset */
-        post: operations["create_dataset"];
+        /** Create Dataset */
+        post: operations["create_dataset_api_v1_projects__project_id__datasets_post"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
-        trace?: never;
-    };
-    "/api/v1/datasets/{dataset_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        /** Rename dataset */
-        patch: operations["rename_dataset"];
         trace?: never;
     };
     "/api/v1/projects/{project_id}/datasets/{dataset_id}": {
@@ -225,11 +214,12 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Delete dataset */
-        delete: operations["delete_dataset"];
+        /** Delete Dataset */
+        delete: operations["delete_dataset_api_v1_projects__project_id__datasets__dataset_id__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Rename Dataset */
+        patch: operations["rename_dataset_api_v1_projects__project_id__datasets__dataset_id__patch"];
         trace?: never;
     };
     "/api/v1/projects/{project_id}/items": {
@@ -239,11 +229,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List items */
-        get: operations["list_items"];
+        /** List Items */
+        get: operations["list_items_api_v1_projects__project_id__items_get"];
         put?: never;
-        /** Upload items */
-        post: operations["upload_items"];
+        /**
+         * Upload Items
+         * @description Store the files and start an ingest job; what is wrong on sight is refused here.
+         */
+        post: operations["upload_items_api_v1_projects__project_id__items_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -257,8 +250,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read item */
-        get: operations["read_item"];
+        /** Read Item */
+        get: operations["read_item_api_v1_projects__project_id__items__item_id__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -274,8 +267,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Item content */
-        get: operations["item_content"];
+        /**
+         * Item Content
+         * @description The item's image bytes (a redirect to a presigned URL when storage is S3).
+         */
+        get: operations["item_content_api_v1_projects__project_id__items__item_id__content_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -293,10 +289,67 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Annotate item */
-        post: operations["annotate_item"];
-        /** Delete my annotation */
-        delete: operations["delete_my_annotation"];
+        /** Annotate */
+        post: operations["annotate_api_v1_projects__project_id__items__item_id__annotations_post"];
+        /**
+         * Remove My Annotation
+         * @description Undo: remove the caller's own annotation of this item.
+         */
+        delete: operations["remove_my_annotation_api_v1_projects__project_id__items__item_id__annotations_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Labels
+         * @description Every annotation (one row per annotator and item), streamed as CSV or JSONL.
+         */
+        get: operations["export_labels_api_v1_projects__project_id__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Jobs */
+        get: operations["list_jobs_api_v1_projects__project_id__jobs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Job */
+        get: operations["read_job_api_v1_jobs__job_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -309,8 +362,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Queue */
-        get: operations["queue"];
+        /**
+         * Next Items
+         * @description The next items to label, leased to the caller: first their own unexpired leases (minus
+         *     `exclude`), then new items chosen by the strategy (default: the project's).
+         */
+        get: operations["next_items_api_v1_projects__project_id__queue_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -326,8 +383,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Suggestions */
-        get: operations["suggestions"];
+        /**
+         * Suggestions
+         * @description Unlabeled items the model labels confidently, for one-click confirmation. The threshold
+         *     is calibrated on cross-validated predictions to the project's target precision.
+         */
+        get: operations["suggestions_api_v1_projects__project_id__suggestions_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -345,8 +406,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Review suggestions */
-        post: operations["review_suggestions"];
+        /**
+         * Review Suggestions
+         * @description Accept suggestions (labels from the active model, source `suggestion`), or correct them
+         *     (the given labels, source `human`), or reject them (nothing is recorded).
+         */
+        post: operations["review_suggestions_api_v1_projects__project_id__suggestions_review_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -360,42 +425,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Project status */
-        get: operations["project_status"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/projects/{project_id}/jobs": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List jobs */
-        get: operations["list_jobs"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/jobs/{job_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Read job */
-        get: operations["read_job"];
+        /** Project Status */
+        get: operations["project_status_api_v1_projects__project_id__status_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -411,27 +442,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List models */
-        get: operations["list_models"];
+        /** List Models */
+        get: operations["list_models_api_v1_projects__project_id__models_get"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/projects/{project_id}/finetune": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Finetune */
-        post: operations["finetune"];
         delete?: never;
         options?: never;
         head?: never;
@@ -445,25 +459,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download model */
-        get: operations["download_model"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/projects/{project_id}/export": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Export labels */
-        get: operations["export_labels"];
+        /**
+         * Download Model
+         * @description The model archive: weights, label map, preprocessing and a model card.
+         */
+        get: operations["download_model_api_v1_projects__project_id__models__version__download_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -481,8 +481,48 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Score */
-        post: operations["score"];
+        /**
+         * Score
+         * @description Probabilities from the active model: one row per input, labels in project order.
+         */
+        post: operations["score_api_v1_projects__project_id__score_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/score/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Score Files
+         * @description Like /score, with images sent as multipart files.
+         */
+        post: operations["score_files_api_v1_projects__project_id__score_files_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Health */
+        get: operations["health_api_v1_health_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -493,320 +533,668 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        HTTPValidationError: {
-            detail?: components["schemas"]["ValidationError"][];
-        };
-        ValidationError: {
-            loc: (string | number)[];
-            msg: string;
-            type: string;
-        };
-        UserCreate: {
-            /** Format: email */
-            email: string;
-            name?: string;
-            password: string;
-        };
-        UserPublic: {
-            email: string;
-            name: string;
-            id: number;
-            /** Format: date-time */
-            created_at: string;
-        };
-        Token: {
-            access_token: string;
-            token_type: string;
-        };
-        Body_login: {
-            username: string;
-            password: string;
-            grant_type?: string | null;
-            scope?: string;
-            client_id?: string | null;
-            client_secret?: string | null;
-        };
-        ApiTokenCreate: {
-            name: string;
-        };
-        ApiTokenPublic: {
-            id: number;
-            name: string;
-            /** Format: date-time */
-            created_at: string;
-            last_used_at: string | null;
-        };
-        ApiTokenCreated: {
-            id: number;
-            name: string;
-            /** Format: date-time */
-            created_at: string;
-            last_used_at: string | null;
-            token: string;
-        };
-        /** @enum {string} */
-        Task: "image_classification" | "image_multilabel" | "text_classification";
-        /** @enum {string} */
-        Role: "owner" | "annotator" | "viewer";
-        ProjectCreate: {
-            strategy?: string;
-            suggestion_precision?: number;
-            annotations_per_item?: number;
-            lease_seconds?: number;
-            name: string;
-            task: components["schemas"]["Task"];
+        /** AnnotationCreate */
+        AnnotationCreate: {
+            /** Labels */
             labels: string[];
-            backbone?: string | null;
         };
-        ProjectUpdate: {
-            name?: string | null;
-            labels?: string[] | null;
-            strategy?: string | null;
-            suggestion_precision?: number | null;
-            annotations_per_item?: number | null;
-            lease_seconds?: number | null;
-        };
-        ProjectPublic: {
-            strategy: string;
-            suggestion_precision: number;
-            annotations_per_item: number;
-            lease_seconds: number;
+        /** AnnotationPublic */
+        AnnotationPublic: {
+            /** Id */
             id: number;
-            name: string;
-            task: components["schemas"]["Task"];
+            /** Item Id */
+            item_id: number;
+            /** User Id */
+            user_id: number | null;
+            /** User Name */
+            user_name?: string | null;
+            /** Labels */
             labels: string[];
-            backbone: string;
-            /** Format: date-time */
+            source: components["schemas"]["AnnotationSource"];
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
-            role: components["schemas"]["Role"];
-            items_total: number;
-            labeled: number;
         };
-        Page_ProjectPublic_: {
-            data: components["schemas"]["ProjectPublic"][];
+        /**
+         * AnnotationSource
+         * @enum {string}
+         */
+        AnnotationSource: "human" | "suggestion" | "import";
+        /** AnnotatorCount */
+        AnnotatorCount: {
+            /** User Id */
+            user_id: number | null;
+            /** Name */
+            name: string;
+            /** Count */
             count: number;
         };
-        BackbonePublic: {
+        /** ApiTokenCreate */
+        ApiTokenCreate: {
+            /** Name */
             name: string;
+        };
+        /** ApiTokenCreated */
+        ApiTokenCreated: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Token */
+            token: string;
+        };
+        /** ApiTokenPublic */
+        ApiTokenPublic: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Last Used At */
+            last_used_at: string | null;
+        };
+        /** BackbonePublic */
+        BackbonePublic: {
+            /** Name */
+            name: string;
+            /** Modality */
             modality: string;
+            /** Dim */
             dim: number;
+            /** Description */
             description: string;
+            /** Available */
             available: boolean;
+            /** Default */
             default: boolean;
+            /** Detail */
             detail?: string | null;
         };
-        BackboneList: {
-            data: components["schemas"]["BackbonePublic"][];
+        /** Body_login_api_v1_auth_token_post */
+        Body_login_api_v1_auth_token_post: {
+            /** Grant Type */
+            grant_type?: string | null;
+            /** Username */
+            username: string;
+            /**
+             * Password
+             * Format: password
+             */
+            password: string;
+            /**
+             * Scope
+             * @default
+             */
+            scope: string;
+            /** Client Id */
+            client_id?: string | null;
+            /**
+             * Client Secret
+             * Format: password
+             */
+            client_secret?: string | null;
         };
-        MemberCreate: {
-            email: string;
-            role?: components["schemas"]["Role"];
+        /** Body_score_files_api_v1_projects__project_id__score_files_post */
+        Body_score_files_api_v1_projects__project_id__score_files_post: {
+            /**
+             * Files
+             * @description images to score
+             */
+            files: string[];
         };
-        MemberUpdate: {
-            role: components["schemas"]["Role"];
+        /** Body_upload_items_api_v1_projects__project_id__items_post */
+        Body_upload_items_api_v1_projects__project_id__items_post: {
+            /**
+             * Files
+             * @description images, .zip of images, .csv/.jsonl
+             */
+            files: string[];
+            /**
+             * Dataset
+             * @default default
+             */
+            dataset: string;
         };
-        MemberPublic: {
-            user_id: number;
-            email: string;
-            name: string;
-            role: components["schemas"]["Role"];
-        };
-        MemberList: {
-            data: components["schemas"]["MemberPublic"][];
-        };
+        /** DatasetCreate */
         DatasetCreate: {
+            /** Name */
             name: string;
         };
+        /** DatasetPublic */
         DatasetPublic: {
+            /** Id */
             id: number;
+            /** Name */
             name: string;
+            /**
+             * Items
+             * @default 0
+             */
             items: number;
         };
-        DatasetList: {
-            data: components["schemas"]["DatasetPublic"][];
+        /** HTTPValidationError */
+        HTTPValidationError: {
+            /** Detail */
+            detail?: components["schemas"]["ValidationError"][];
         };
-        UploadFile: {
-            name: string;
-            size: number;
-        };
-        UploadAccepted: {
-            job_id: number;
-            dataset: string;
-            files: components["schemas"]["UploadFile"][];
-        };
-        Body_upload_items: {
-            files: string[];
-            dataset?: string | null;
-        };
-        /** @enum {string} */
-        JobStatus: "queued" | "running" | "done" | "failed" | "cancelled";
-        JobPublic: {
+        /** ItemDetail */
+        ItemDetail: {
+            /** Id */
             id: number;
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Text */
+            text?: string | null;
+            /** Dataset */
+            dataset?: string | null;
+            /** Status */
+            status?: string | null;
+            /** Labels */
+            labels?: string[] | null;
+            prediction?: components["schemas"]["Prediction"] | null;
+            /** Uncertainty */
+            uncertainty?: number | null;
+            /**
+             * Annotations
+             * @default []
+             */
+            annotations: components["schemas"]["AnnotationPublic"][];
+        };
+        /** ItemPublic */
+        ItemPublic: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Text */
+            text?: string | null;
+            /** Dataset */
+            dataset?: string | null;
+            /** Status */
+            status?: string | null;
+            /** Labels */
+            labels?: string[] | null;
+            prediction?: components["schemas"]["Prediction"] | null;
+            /** Uncertainty */
+            uncertainty?: number | null;
+        };
+        /** JobPublic */
+        JobPublic: {
+            /** Id */
+            id: number;
+            /** Project Id */
             project_id: number | null;
+            /** Type */
             type: string;
             status: components["schemas"]["JobStatus"];
+            /** Progress */
             progress: number;
+            /** Message */
             message: string;
+            /** Errors */
             errors: {
                 [key: string]: string;
             }[];
+            /** Result */
             result: {
                 [key: string]: unknown;
             };
+            /** Device */
             device: string | null;
-            /** Format: date-time */
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
+            /** Started At */
             started_at: string | null;
+            /** Finished At */
             finished_at: string | null;
         };
-        JobList: {
-            data: components["schemas"]["JobPublic"][];
+        /**
+         * JobStatus
+         * @enum {string}
+         */
+        JobStatus: "queued" | "running" | "done" | "failed" | "cancelled";
+        /** MemberCreate */
+        MemberCreate: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /** @default annotator */
+            role: components["schemas"]["Role"];
         };
+        /** MemberPublic */
+        MemberPublic: {
+            /** User Id */
+            user_id: number;
+            /** Email */
+            email: string;
+            /** Name */
+            name: string;
+            role: components["schemas"]["Role"];
+        };
+        /** MemberUpdate */
+        MemberUpdate: {
+            role: components["schemas"]["Role"];
+        };
+        /** ModelVersionPublic */
+        ModelVersionPublic: {
+            /** Version */
+            version: number;
+            /** Kind */
+            kind: string;
+            /** Backbone */
+            backbone: string;
+            /** Label Count */
+            label_count: number;
+            /** Metrics */
+            metrics: {
+                [key: string]: unknown;
+            };
+            /** Status */
+            status: string;
+            /** Active */
+            active: boolean;
+            /** Device */
+            device: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** Page[ApiTokenPublic] */
+        Page_ApiTokenPublic_: {
+            /** Data */
+            data: components["schemas"]["ApiTokenPublic"][];
+            /** Count */
+            count: number;
+        };
+        /** Page[BackbonePublic] */
+        Page_BackbonePublic_: {
+            /** Data */
+            data: components["schemas"]["BackbonePublic"][];
+            /** Count */
+            count: number;
+        };
+        /** Page[DatasetPublic] */
+        Page_DatasetPublic_: {
+            /** Data */
+            data: components["schemas"]["DatasetPublic"][];
+            /** Count */
+            count: number;
+        };
+        /** Page[ItemPublic] */
+        Page_ItemPublic_: {
+            /** Data */
+            data: components["schemas"]["ItemPublic"][];
+            /** Count */
+            count: number;
+        };
+        /** Page[JobPublic] */
+        Page_JobPublic_: {
+            /** Data */
+            data: components["schemas"]["JobPublic"][];
+            /** Count */
+            count: number;
+        };
+        /** Page[MemberPublic] */
+        Page_MemberPublic_: {
+            /** Data */
+            data: components["schemas"]["MemberPublic"][];
+            /** Count */
+            count: number;
+        };
+        /** Page[ModelVersionPublic] */
+        Page_ModelVersionPublic_: {
+            /** Data */
+            data: components["schemas"]["ModelVersionPublic"][];
+            /** Count */
+            count: number;
+        };
+        /** Page[ProjectPublic] */
+        Page_ProjectPublic_: {
+            /** Data */
+            data: components["schemas"]["ProjectPublic"][];
+            /** Count */
+            count: number;
+        };
+        /** Prediction */
         Prediction: {
+            /** Labels */
             labels: string[];
+            /** Scores */
             scores: {
                 [key: string]: number;
             };
+            /** Model Version */
             model_version: number;
         };
-        ItemPublic: {
-            id: number;
-            name: string;
-            kind: string;
-            text?: string | null;
-            dataset?: string | null;
-            status?: string | null;
-            labels?: string[] | null;
-            prediction?: components["schemas"]["Prediction"] | null;
-            uncertainty?: number | null;
-        };
-        Page_ItemPublic_: {
-            data: components["schemas"]["ItemPublic"][];
-            count: number;
-        };
-        /** @enum {string} */
-        AnnotationSource: "human" | "suggestion" | "import";
-        AnnotationCreate: {
-            labels: string[];
-        };
-        AnnotationPublic: {
-            id: number;
-            item_id: number;
-            user_id: number | null;
-            user_name?: string | null;
-            labels: string[];
-            source: components["schemas"]["AnnotationSource"];
-            /** Format: date-time */
-            created_at: string;
-        };
-        ItemDetail: {
-            id: number;
-            name: string;
-            kind: string;
-            text?: string | null;
-            dataset?: string | null;
-            status?: string | null;
-            labels?: string[] | null;
-            prediction?: components["schemas"]["Prediction"] | null;
-            uncertainty?: number | null;
-            annotations?: components["schemas"]["AnnotationPublic"][];
-        };
-        QueueItem: {
-            id: number;
-            name: string;
-            kind: string;
-            text?: string | null;
-            prediction?: components["schemas"]["Prediction"] | null;
-            uncertainty?: number | null;
-        };
-        QueuePage: {
-            data: components["schemas"]["QueueItem"][];
+        /** ProjectCreate */
+        ProjectCreate: {
+            /**
+             * Strategy
+             * @default entropy
+             */
             strategy: string;
-            cold_start: boolean;
-        };
-        Suggestion: {
-            id: number;
+            /**
+             * Suggestion Precision
+             * @default 0.97
+             */
+            suggestion_precision: number;
+            /**
+             * Annotations Per Item
+             * @default 1
+             */
+            annotations_per_item: number;
+            /**
+             * Lease Seconds
+             * @default 600
+             */
+            lease_seconds: number;
+            /** Name */
             name: string;
-            kind: string;
-            text?: string | null;
-            label: string;
+            task: components["schemas"]["Task"];
+            /** Labels */
             labels: string[];
-            confidence: number;
+            /** Backbone */
+            backbone?: string | null;
         };
-        SuggestionPage: {
-            data: components["schemas"]["Suggestion"][];
-            target_precision: number;
-            calibrated_precision: number | null;
-            threshold: number | null;
-            qualifying: number;
-            model_version: number | null;
-            detail?: string | null;
-        };
-        ReviewDecision: {
-            item_id: number;
-            accept: boolean;
-            labels?: string[] | null;
-        };
-        ReviewRequest: {
-            items: components["schemas"]["ReviewDecision"][];
-        };
-        ReviewResult: {
-            accepted: number;
-            corrected: number;
-            rejected: number;
-        };
-        TrainingProgress: {
-            type: string;
-            progress: number;
-            message: string;
-        };
-        AnnotatorCount: {
-            user_id: number | null;
+        /** ProjectPublic */
+        ProjectPublic: {
+            /**
+             * Strategy
+             * @default entropy
+             */
+            strategy: string;
+            /**
+             * Suggestion Precision
+             * @default 0.97
+             */
+            suggestion_precision: number;
+            /**
+             * Annotations Per Item
+             * @default 1
+             */
+            annotations_per_item: number;
+            /**
+             * Lease Seconds
+             * @default 600
+             */
+            lease_seconds: number;
+            /** Id */
+            id: number;
+            /** Name */
             name: string;
-            count: number;
-        };
-        ProjectStatus: {
+            task: components["schemas"]["Task"];
+            /** Labels */
+            labels: string[];
+            /** Backbone */
+            backbone: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            role: components["schemas"]["Role"];
+            /**
+             * Items Total
+             * @default 0
+             */
             items_total: number;
-            items_ready: number;
+            /**
+             * Labeled
+             * @default 0
+             */
             labeled: number;
+        };
+        /** ProjectStatus */
+        ProjectStatus: {
+            /** Items Total */
+            items_total: number;
+            /** Items Ready */
+            items_ready: number;
+            /** Labeled */
+            labeled: number;
+            /** Unlabeled */
             unlabeled: number;
+            /** Suggested */
             suggested: number;
+            /** Training */
             training: boolean;
             training_progress?: components["schemas"]["TrainingProgress"] | null;
+            /** Model Version */
             model_version: number | null;
+            /** Labels In Model */
             labels_in_model: number | null;
+            /** Metrics */
             metrics: {
                 [key: string]: unknown;
             } | null;
+            /** Annotators */
             annotators: components["schemas"]["AnnotatorCount"][];
         };
-        ModelVersionPublic: {
-            version: number;
+        /** ProjectUpdate */
+        ProjectUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Labels */
+            labels?: string[] | null;
+            /** Strategy */
+            strategy?: string | null;
+            /** Suggestion Precision */
+            suggestion_precision?: number | null;
+            /** Annotations Per Item */
+            annotations_per_item?: number | null;
+            /** Lease Seconds */
+            lease_seconds?: number | null;
+        };
+        /** QueuePage */
+        QueuePage: {
+            /** Data */
+            data: components["schemas"]["ItemPublic"][];
+            /** Strategy */
+            strategy: string;
+            /** Cold Start */
+            cold_start: boolean;
+        };
+        /** Review */
+        Review: {
+            /** Items */
+            items: components["schemas"]["ReviewItem"][];
+        };
+        /** ReviewItem */
+        ReviewItem: {
+            /** Item Id */
+            item_id: number;
+            /** Accept */
+            accept: boolean;
+            /** Labels */
+            labels?: string[] | null;
+        };
+        /** ReviewResult */
+        ReviewResult: {
+            /** Accepted */
+            accepted: number;
+            /** Corrected */
+            corrected: number;
+            /** Rejected */
+            rejected: number;
+        };
+        /**
+         * Role
+         * @enum {string}
+         */
+        Role: "owner" | "annotator" | "viewer";
+        /** ScoreRequest */
+        ScoreRequest: {
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "text" | "images" | "urls";
+            /** Texts */
+            texts?: string[] | null;
+            /** Data */
+            data?: string[] | null;
+            /** Urls */
+            urls?: string[] | null;
+        };
+        /** ScoreResult */
+        ScoreResult: {
+            /** Labels */
+            labels: string[];
+            /** Scores */
+            scores: number[][];
+            /** Model Version */
+            model_version: number;
+        };
+        /** Suggestion */
+        Suggestion: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Kind */
             kind: string;
-            backbone: string;
-            label_count: number;
-            metrics: {
-                [key: string]: unknown;
-            };
-            status: string;
-            active: boolean;
-            device: string | null;
-            /** Format: date-time */
+            /** Text */
+            text?: string | null;
+            /** Label */
+            label: string | null;
+            /** Labels */
+            labels: string[];
+            /** Confidence */
+            confidence: number;
+        };
+        /** SuggestionPage */
+        SuggestionPage: {
+            /** Data */
+            data: components["schemas"]["Suggestion"][];
+            /** Target Precision */
+            target_precision: number;
+            /** Calibrated Precision */
+            calibrated_precision?: number | null;
+            /** Threshold */
+            threshold?: number | {
+                [key: string]: number | null;
+            } | null;
+            /**
+             * Qualifying
+             * @default 0
+             */
+            qualifying: number;
+            /** Model Version */
+            model_version?: number | null;
+            /** Detail */
+            detail?: string | null;
+        };
+        /**
+         * Task
+         * @enum {string}
+         */
+        Task: "image_classification" | "image_multilabel" | "text_classification";
+        /** Token */
+        Token: {
+            /** Access Token */
+            access_token: string;
+            /**
+             * Token Type
+             * @default bearer
+             */
+            token_type: string;
+        };
+        /** TrainingProgress */
+        TrainingProgress: {
+            /** Type */
+            type: string;
+            /** Progress */
+            progress: number;
+            /** Message */
+            message: string;
+        };
+        /** UploadAccepted */
+        UploadAccepted: {
+            /** Job Id */
+            job_id: number;
+            /** Dataset */
+            dataset: string;
+            /** Files */
+            files: components["schemas"]["UploadedFile"][];
+        };
+        /** UploadedFile */
+        UploadedFile: {
+            /** Name */
+            name: string;
+            /** Size */
+            size: number;
+        };
+        /** UserCreate */
+        UserCreate: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            /** Password */
+            password: string;
+        };
+        /** UserPublic */
+        UserPublic: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            /** Id */
+            id: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
             created_at: string;
         };
-        ModelList: {
-            data: components["schemas"]["ModelVersionPublic"][];
-        };
-        ScoreRequest: {
-            /** @enum {string} */
-            type: "text" | "images";
-            texts?: string[] | null;
-            data?: string[] | null;
-        };
-        ScoreResult: {
-            labels: string[];
-            scores: number[][];
-            model_version: number;
+        /** ValidationError */
+        ValidationError: {
+            /** Location */
+            loc: (string | number)[];
+            /** Message */
+            msg: string;
+            /** Error Type */
+            type: string;
+            /** Input */
+            input?: unknown;
+            /** Context */
+            ctx?: Record<string, never>;
         };
     };
     responses: never;
@@ -817,7 +1205,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    register: {
+    register_api_v1_auth_register_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -830,7 +1218,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -850,7 +1238,7 @@ export interface operations {
             };
         };
     };
-    login: {
+    login_api_v1_auth_token_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -859,11 +1247,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_login"];
+                "application/x-www-form-urlencoded": components["schemas"]["Body_login_api_v1_auth_token_post"];
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -883,7 +1271,7 @@ export interface operations {
             };
         };
     };
-    read_me: {
+    read_me_api_v1_users_me_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -892,7 +1280,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -901,18 +1289,9 @@ export interface operations {
                     "application/json": components["schemas"]["UserPublic"];
                 };
             };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
         };
     };
-    list_tokens: {
+    list_tokens_api_v1_users_me_tokens_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -921,27 +1300,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiTokenPublic"][];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["Page_ApiTokenPublic_"];
                 };
             };
         };
     };
-    create_token: {
+    create_token_api_v1_users_me_tokens_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -954,7 +1324,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -974,7 +1344,7 @@ export interface operations {
             };
         };
     };
-    delete_token: {
+    revoke_token_api_v1_users_me_tokens__token_id__delete: {
         parameters: {
             query?: never;
             header?: never;
@@ -985,32 +1355,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description No content */
+            /** @description Successful Response */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
-            };
-        };
-    };
-    list_backbones: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["BackboneList"];
-                };
             };
             /** @description Validation Error */
             422: {
@@ -1023,7 +1373,7 @@ export interface operations {
             };
         };
     };
-    list_projects: {
+    list_backbones_api_v1_backbones_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1032,7 +1382,27 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_BackbonePublic_"];
+                };
+            };
+        };
+    };
+    list_projects_api_v1_projects_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1041,18 +1411,9 @@ export interface operations {
                     "application/json": components["schemas"]["Page_ProjectPublic_"];
                 };
             };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
         };
     };
-    create_project: {
+    create_project_api_v1_projects_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -1065,7 +1426,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1085,7 +1446,7 @@ export interface operations {
             };
         };
     };
-    read_project: {
+    read_project_api_v1_projects__project_id__get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1096,7 +1457,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1116,7 +1477,7 @@ export interface operations {
             };
         };
     };
-    delete_project: {
+    delete_project_api_v1_projects__project_id__delete: {
         parameters: {
             query?: never;
             header?: never;
@@ -1127,16 +1488,25 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description No content */
+            /** @description Successful Response */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
         };
     };
-    update_project: {
+    update_project_api_v1_projects__project_id__patch: {
         parameters: {
             query?: never;
             header?: never;
@@ -1151,7 +1521,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1171,7 +1541,7 @@ export interface operations {
             };
         };
     };
-    list_members: {
+    list_members_api_v1_projects__project_id__members_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1182,13 +1552,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MemberList"];
+                    "application/json": components["schemas"]["Page_MemberPublic_"];
                 };
             };
             /** @description Validation Error */
@@ -1202,7 +1572,7 @@ export interface operations {
             };
         };
     };
-    add_member: {
+    add_member_api_v1_projects__project_id__members_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -1217,7 +1587,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1237,34 +1607,43 @@ export interface operations {
             };
         };
     };
-    remove_member: {
+    remove_member_api_v1_projects__project_id__members__user_id__delete: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                project_id: number;
                 user_id: number;
+                project_id: number;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description No content */
+            /** @description Successful Response */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
         };
     };
-    update_member: {
+    update_member_api_v1_projects__project_id__members__user_id__patch: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                project_id: number;
                 user_id: number;
+                project_id: number;
             };
             cookie?: never;
         };
@@ -1274,7 +1653,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1294,7 +1673,7 @@ export interface operations {
             };
         };
     };
-    list_datasets: {
+    list_datasets_api_v1_projects__project_id__datasets_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1305,13 +1684,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DatasetList"];
+                    "application/json": components["schemas"]["Page_DatasetPublic_"];
                 };
             };
             /** @description Validation Error */
@@ -1325,7 +1704,7 @@ export interface operations {
             };
         };
     };
-    create_dataset: {
+    create_dataset_api_v1_projects__project_id__datasets_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -1340,7 +1719,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1360,12 +1739,46 @@ export interface operations {
             };
         };
     };
-    rename_dataset: {
+    delete_dataset_api_v1_projects__project_id__datasets__dataset_id__delete: {
+        parameters: {
+            query?: {
+                /** @description Must be true: deletes the items and their labels */
+                confirm?: boolean;
+            };
+            header?: never;
+            path: {
+                dataset_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rename_dataset_api_v1_projects__project_id__datasets__dataset_id__patch: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 dataset_id: number;
+                project_id: number;
             };
             cookie?: never;
         };
@@ -1375,7 +1788,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1395,38 +1808,15 @@ export interface operations {
             };
         };
     };
-    delete_dataset: {
+    list_items_api_v1_projects__project_id__items_get: {
         parameters: {
             query?: {
-                confirm?: boolean;
-            };
-            header?: never;
-            path: {
-                project_id: number;
-                dataset_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description No content */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    list_items: {
-        parameters: {
-            query?: {
-                status?: string;
-                dataset?: string;
-                label?: string;
-                predicted?: string;
-                annotator?: number;
-                q?: string;
+                status?: string | null;
+                dataset?: string | null;
+                label?: string | null;
+                predicted?: string | null;
+                annotator?: number | null;
+                q?: string | null;
                 limit?: number;
                 offset?: number;
             };
@@ -1438,7 +1828,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1458,7 +1848,7 @@ export interface operations {
             };
         };
     };
-    upload_items: {
+    upload_items_api_v1_projects__project_id__items_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -1469,11 +1859,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["Body_upload_items"];
+                "multipart/form-data": components["schemas"]["Body_upload_items_api_v1_projects__project_id__items_post"];
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -1493,19 +1883,19 @@ export interface operations {
             };
         };
     };
-    read_item: {
+    read_item_api_v1_projects__project_id__items__item_id__get: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                project_id: number;
                 item_id: number;
+                project_id: number;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1525,34 +1915,45 @@ export interface operations {
             };
         };
     };
-    item_content: {
+    item_content_api_v1_projects__project_id__items__item_id__content_get: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                project_id: number;
                 item_id: number;
+                project_id: number;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The item bytes */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
             };
         };
     };
-    annotate_item: {
+    annotate_api_v1_projects__project_id__items__item_id__annotations_post: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                project_id: number;
                 item_id: number;
+                project_id: number;
             };
             cookie?: never;
         };
@@ -1562,7 +1963,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1582,32 +1983,40 @@ export interface operations {
             };
         };
     };
-    delete_my_annotation: {
+    remove_my_annotation_api_v1_projects__project_id__items__item_id__annotations_delete: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                project_id: number;
                 item_id: number;
+                project_id: number;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description No content */
+            /** @description Successful Response */
             204: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
         };
     };
-    queue: {
+    export_labels_api_v1_projects__project_id__export_get: {
         parameters: {
             query?: {
-                limit?: number;
-                strategy?: string;
+                format?: string;
             };
             header?: never;
             path: {
@@ -1617,7 +2026,106 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_jobs_api_v1_projects__project_id__jobs_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_JobPublic_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    read_job_api_v1_jobs__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    next_items_api_v1_projects__project_id__queue_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description one of entropy, margin, least_confidence, random */
+                strategy?: string | null;
+                /** @description comma-separated ids the client holds */
+                exclude?: string | null;
+            };
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1637,11 +2145,11 @@ export interface operations {
             };
         };
     };
-    suggestions: {
+    suggestions_api_v1_projects__project_id__suggestions_get: {
         parameters: {
             query?: {
                 limit?: number;
-                label?: string;
+                label?: string | null;
             };
             header?: never;
             path: {
@@ -1651,7 +2159,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1671,7 +2179,7 @@ export interface operations {
             };
         };
     };
-    review_suggestions: {
+    review_suggestions_api_v1_projects__project_id__suggestions_review_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -1682,11 +2190,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ReviewRequest"];
+                "application/json": components["schemas"]["Review"];
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1706,7 +2214,7 @@ export interface operations {
             };
         };
     };
-    project_status: {
+    project_status_api_v1_projects__project_id__status_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1717,7 +2225,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1737,7 +2245,7 @@ export interface operations {
             };
         };
     };
-    list_jobs: {
+    list_models_api_v1_projects__project_id__models_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1748,13 +2256,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobList"];
+                    "application/json": components["schemas"]["Page_ModelVersionPublic_"];
                 };
             };
             /** @description Validation Error */
@@ -1768,143 +2276,37 @@ export interface operations {
             };
         };
     };
-    read_job: {
+    download_model_api_v1_projects__project_id__models__version__download_get: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                job_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["JobPublic"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    list_models: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                project_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ModelList"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    finetune: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                project_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description OK */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["JobPublic"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    download_model: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                project_id: number;
                 version: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description zip archive */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    export_labels: {
-        parameters: {
-            query?: {
-                format?: string;
-            };
-            header?: never;
-            path: {
                 project_id: number;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description CSV or JSONL file */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
         };
     };
-    score: {
+    score_api_v1_projects__project_id__score_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -1919,7 +2321,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
+            /** @description Successful Response */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1935,6 +2337,63 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    score_files_api_v1_projects__project_id__score_files_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_score_files_api_v1_projects__project_id__score_files_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoreResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    health_api_v1_health_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
                 };
             };
         };

@@ -18,7 +18,16 @@ export type ProjectCreate = BodyOf<'/api/v1/projects', 'post'>;
 export type ProjectUpdate = BodyOf<'/api/v1/projects/{project_id}', 'patch'>;
 export type Task = Project['task'];
 export type Role = Project['role'];
-export type Backbone = ResponseOf<'/api/v1/backbones', 'get'>['data'][number];
+/** GET /backbones is not in the schema yet, so its shape is written here. */
+export interface Backbone {
+  name: string;
+  modality: 'image' | 'text' | string;
+  dim?: number;
+  description?: string;
+  available: boolean;
+  default: boolean;
+  detail?: string | null;
+}
 export type Member = ResponseOf<'/api/v1/projects/{project_id}/members', 'get'>['data'][number];
 export type Dataset = ResponseOf<'/api/v1/projects/{project_id}/datasets', 'get'>['data'][number];
 export type Job = ResponseOf<'/api/v1/jobs/{job_id}', 'get'>;
@@ -33,7 +42,7 @@ export type ReviewDecision = BodyOf<'/api/v1/projects/{project_id}/suggestions/r
 export type ProjectStatus = ResponseOf<'/api/v1/projects/{project_id}/status', 'get'>;
 export type ModelVersion = ResponseOf<'/api/v1/projects/{project_id}/models', 'get'>['data'][number];
 export type ScoreResult = ResponseOf<'/api/v1/projects/{project_id}/score', 'post'>;
-export type ApiToken = ResponseOf<'/api/v1/users/me/tokens', 'get'> extends (infer T)[] ? T : never;
+export type ApiToken = ResponseOf<'/api/v1/users/me/tokens', 'get'>['data'][number];
 
 /** The prediction every item-like shape may carry. */
 export interface PredictionLike {
