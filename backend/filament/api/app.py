@@ -24,6 +24,7 @@ from filament.api.routers import (
     loop,
     members,
     projects,
+    uploads,
     users,
 )
 from filament.core.settings import get_settings
@@ -109,6 +110,7 @@ def create_app() -> FastAPI:
         members,
         datasets,
         items,
+        uploads,
         annotations,
         export,
         jobs,

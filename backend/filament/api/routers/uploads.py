@@ -1,0 +1,120 @@
+"""Direct-to-bucket uploads on S3: presigned PUT URLs, then a completion call that ingests."""
+
+import tempfile
+
+from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import BaseModel, Field
+
+from filament import jobs
+from filament.api.deps import ProjectWriter, SessionDep, SettingsDep, StorageDep
+from filament.api.enqueue import enqueue
+from filament.api.routers.datasets import get_or_create_dataset
+from filament.db.models import Job, JobStatus
+from filament.ingest import UploadRefused, check_upload
+from filament.storage import make_key
+
+router = APIRouter(prefix="/projects/{project_id}/uploads", tags=["items"])
+
+
+class PlannedFile(BaseModel):
+    name: str = Field(min_length=1, max_length=500)
+    size: int = Field(ge=1)
+
+
+class UploadPlan(BaseModel):
+    files: list[PlannedFile] = Field(min_length=1, max_length=1000)
+    dataset: str = Field(default="default", min_length=1, max_length=200)
+
+
+class PresignedFile(BaseModel):
+    name: str
+    url: str
+
+
+class PresignedUpload(BaseModel):
+    upload_id: int
+    files: list[PresignedFile]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def start_upload(
+    body: UploadPlan,
+    writer: ProjectWriter,
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+) -> PresignedUpload:
+    """Presigned PUT URLs for each file (S3 storage only); then call `.../complete`."""
+    if sum(f.size for f in body.files) > settings.max_upload_bytes:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail="The upload is too large")
+    dataset = get_or_create_dataset(session, writer.id, body.dataset.strip())
+    job = Job(
+        project_id=writer.id,
+        user_id=writer.user.id,
+        type=jobs.INGEST,
+        status=JobStatus.queued,
+        message="waiting for the files",
+    )
+    session.add(job)
+    session.flush()
+    planned = []
+    for number, file in enumerate(body.files):
+        key = make_key("projects", writer.id, "uploads", job.id or 0, f"{number}-{file.name}")
+        url = storage.presigned_put(key)
+        if url is None:
+            session.rollback()
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                detail="Direct uploads need S3 storage; POST the files to /items",
+            )
+        planned.append({"key": key, "name": file.name, "size": file.size, "url": url})
+    job.params = {"dataset_id": dataset.id, "files": planned, "direct": True}
+    session.add(job)
+    session.commit()
+    return PresignedUpload(
+        upload_id=job.id or 0, files=[PresignedFile(name=f["name"], url=f["url"]) for f in planned]
+    )
+
+
+@router.post("/{upload_id}/complete", status_code=status.HTTP_202_ACCEPTED)
+def complete_upload(
+    upload_id: int,
+    request: Request,
+    writer: ProjectWriter,
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+) -> dict[str, int]:
+    """Check the uploaded objects as a direct upload would be checked, then ingest them."""
+    job = session.get(Job, upload_id)
+    if job is None or job.project_id != writer.id or not job.params.get("direct"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Upload not found")
+    problems = []
+    for file in job.params["files"]:
+        if not storage.exists(file["key"]):
+            problems.append(f"{file['name']}: not uploaded yet")
+            continue
+        with tempfile.TemporaryFile() as spool, storage.open(file["key"]) as stream:
+            while chunk := stream.read(1024 * 1024):
+                spool.write(chunk)
+            spool.seek(0)
+            try:
+                file["kind"] = check_upload(
+                    spool,
+                    file["name"],
+                    writer.project.task,
+                    settings.max_archive_expansion_bytes,
+                    settings.max_archive_ratio,
+                ).kind
+            except UploadRefused as error:
+                problems.append(str(error))
+    if problems:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="; ".join(problems))
+    job.params = {
+        **job.params,
+        "files": [{k: v for k, v in f.items() if k != "url"} for f in job.params["files"]],
+    }
+    session.add(job)
+    session.commit()
+    enqueue(request, jobs.INGEST, upload_id, job_id=f"{jobs.INGEST}:{upload_id}")
+    return {"job_id": upload_id}
