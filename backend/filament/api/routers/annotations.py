@@ -1,4 +1,5 @@
 from fastapi import APIRouter, HTTPException, Request, status
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select, update
 
 from filament import jobs
@@ -51,20 +52,24 @@ def save_annotation(
     session: Session, item: Item, user_id: int, labels: list[str], source: AnnotationSource
 ) -> Annotation:
     """Create or replace the user's annotation of an item and end their lease on it."""
-    annotation = session.exec(
-        select(Annotation).where(Annotation.item_id == item.id, Annotation.user_id == user_id)
-    ).first()
+    mine = select(Annotation).where(Annotation.item_id == item.id, Annotation.user_id == user_id)
+    annotation = session.exec(mine).first()
     if annotation is None:
-        annotation = Annotation(
-            item_id=item.id or 0,
-            project_id=item.project_id,
-            user_id=user_id,
-            labels=labels,
-            source=source,
-        )
-        bump_annotation_count(session, item, +1)
-    else:
-        annotation.labels, annotation.source, annotation.created_at = labels, source, utcnow()
+        try:
+            with session.begin_nested():
+                annotation = Annotation(
+                    item_id=item.id or 0,
+                    project_id=item.project_id,
+                    user_id=user_id,
+                    labels=labels,
+                    source=source,
+                )
+                session.add(annotation)
+            bump_annotation_count(session, item, +1)
+        except IntegrityError:
+            # the same user's concurrent request (a double click) created it first: replace it
+            annotation = session.exec(mine).one()
+    annotation.labels, annotation.source, annotation.created_at = labels, source, utcnow()
     session.add(annotation)
     session.exec(delete(Lease).where(col(Lease.item_id) == item.id, col(Lease.user_id) == user_id))
     return annotation
