@@ -18,7 +18,9 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 frontend/node_modules/.installed: frontend/package-lock.json
-	cd frontend && npm ci --no-audit --no-fund
+	# npm ci refuses this lock: the registry mirror lacks Next's macOS/Windows swc packages, so
+	# they are absent from it; npm install then keeps every locked version and skips them
+	cd frontend && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund)
 	touch $@
 
 frontend/out/index.html: frontend/node_modules/.installed $(FRONTEND_SOURCES)
