@@ -40,11 +40,7 @@ def list_datasets(member: ProjectMemberDep, session: SessionDep) -> Page[Dataset
     return Page(data=data, count=len(data))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-def create_dataset(
-    body: DatasetCreate, writer: ProjectWriter, session: SessionDep
-) -> DatasetPublic:
-    dataset = Dataset(project_id=writer.id, name=body.name.strip())
+def _save(session: Session, dataset: Dataset) -> DatasetPublic:
     session.add(dataset)
     try:
         session.commit()
@@ -53,6 +49,14 @@ def create_dataset(
             status.HTTP_409_CONFLICT, detail="A dataset with this name exists"
         ) from error
     return DatasetPublic(id=dataset.id or 0, name=dataset.name)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_dataset(
+    body: DatasetCreate, writer: ProjectWriter, session: SessionDep
+) -> DatasetPublic:
+    dataset = Dataset(project_id=writer.id, name=body.name.strip())
+    return _save(session, dataset)
 
 
 @router.patch("/{dataset_id}")
@@ -61,14 +65,7 @@ def rename_dataset(
 ) -> DatasetPublic:
     dataset = _dataset(session, writer.id, dataset_id)
     dataset.name = body.name.strip()
-    session.add(dataset)
-    try:
-        session.commit()
-    except IntegrityError as error:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, detail="A dataset with this name exists"
-        ) from error
-    return DatasetPublic(id=dataset.id or 0, name=dataset.name)
+    return _save(session, dataset)
 
 
 @router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT)
