@@ -27,8 +27,8 @@ interface Decision {
 
 function shortcutsFor(project: Project): Shortcut[] {
   const n = project.labels.length;
-  const last = keyForLabel(Math.min(n, 33) - 1);
-  const range = n > 1 ? [keyForLabel(0)!, '…', last!] : [keyForLabel(0)!];
+  const keys = project.labels.map((_, i) => keyForLabel(i)).filter((key): key is string => !!key);
+  const range = keys.length > 3 ? [keys[0], '…', keys[keys.length - 1]] : keys;
   if (isMultilabel(project.task)) {
     return [
       { keys: range, action: 'Toggle a label' },

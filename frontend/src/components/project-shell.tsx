@@ -57,7 +57,7 @@ function ProjectFrame({ children }: { children: (project: Project) => ReactNode 
         </Link>
         {project.data && (
           <>
-            <span className="crumb-sep">/</span>
+            <span className="crumb-sep crumb-current-sep">/</span>
             <span className="crumb crumb-current">{project.data.name}</span>
           </>
         )}

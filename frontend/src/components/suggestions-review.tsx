@@ -190,7 +190,8 @@ export function SuggestionsReview({ project }: { project: Project }) {
   const data = page.data;
   const rejected = [...verdicts.values()].filter((v) => v.kind === 'reject').length;
   const corrected = [...verdicts.values()].filter((v) => v.kind === 'correct').length;
-  const noModel = data && (data.model_version == null || ('detail' in data && data.detail));
+  const noModel = data && data.model_version == null;
+  const detail = data && 'detail' in data && typeof data.detail === 'string' ? data.detail : null;
   const viewer = project.role === 'viewer';
 
   return (
@@ -220,7 +221,7 @@ export function SuggestionsReview({ project }: { project: Project }) {
         <ErrorMessage error={page.error ?? new Error('No answer from the server.')} />
       ) : noModel ? (
         <EmptyState title="No model yet" action={<Link className="btn btn-primary btn-md" href={projectHref('label', project.id)}>Label items</Link>}>
-          {('detail' in data && typeof data.detail === 'string' && data.detail) || 'No model exists yet.'} Suggestions appear once a model is trained and confident enough.
+          No model exists yet. Suggestions appear once a model is trained and confident enough.
         </EmptyState>
       ) : (
         <>
@@ -234,7 +235,8 @@ export function SuggestionsReview({ project }: { project: Project }) {
           </Card>
           {!items.length ? (
             <EmptyState title="Nothing to review">
-              No unlabeled item passes the threshold for {percent(data.target_precision)} precision. Label more items and the model becomes more confident.
+              {detail ? `${detail.replace(/\.?$/, '.')} ` : `No unlabeled item passes the threshold for ${percent(data.target_precision)} precision. `}
+              Label more items and the model becomes more confident.
             </EmptyState>
           ) : (
             <>

@@ -2,7 +2,7 @@
 import Link from 'next/link';
 import { useRef, useState, type DragEvent } from 'react';
 import { errorMessage } from '@/lib/api/errors';
-import { useDatasets, useInvalidateProject, useJobs } from '@/lib/api/queries';
+import { useDatasets, useInvalidateProject, useJobs, useProjectStatus } from '@/lib/api/queries';
 import { modalityOf, type Project } from '@/lib/api/types';
 import { filesFromDataTransfer, filesFromInput, formatBytes, isJunk, perFileProgress, planBatches, rejectionReason, uploadBatch, type PendingFile } from '@/lib/upload';
 import { projectHref } from '@/lib/use-project-id';
@@ -36,7 +36,12 @@ export function UploadPanel({ project }: { project: Project }) {
   const fileInput = useRef<HTMLInputElement>(null);
   const folderInput = useRef<HTMLInputElement>(null);
   const datasets = useDatasets(project.id);
-  const jobs = useJobs(project.id, busy);
+  const status = useProjectStatus(project.id, {
+    refetchInterval: (query) => (busy || (query.state.data && query.state.data.items_ready < query.state.data.items_total) ? 1500 : 10_000),
+  });
+  const processing = !!status.data && status.data.items_ready < status.data.items_total;
+  // Ingest is followed by an embed job: keep watching until every item is ready.
+  const jobs = useJobs(project.id, busy || processing);
   const invalidate = useInvalidateProject();
   const counter = useRef(0);
 
@@ -101,7 +106,7 @@ export function UploadPanel({ project }: { project: Project }) {
             : 'Drop CSV or JSONL files with a "text" column (optional "id" and "label"/"labels" columns; uploaded labels become annotations).'
         }
         actions={
-          project.items_total > 0 && (
+          (project.items_total > 0 || (status.data?.items_ready ?? 0) > 0) && (
             <Link className="btn btn-primary btn-md" href={projectHref('label', project.id)}>
               Start labeling
             </Link>
@@ -196,6 +201,18 @@ export function UploadPanel({ project }: { project: Project }) {
       )}
 
       <Card title="Processing" actions={<span className="muted small">Uploaded files are read, then embedded; labeling can start as soon as items are ready.</span>}>
+        {status.data && status.data.items_total > 0 && (
+          <div className="stack-sm" style={{ marginBottom: 8 }} data-testid="items-ready">
+            <div className="row small">
+              <strong>Items ready to label</strong>
+              <span className="spacer" />
+              <span className="tabular">
+                {status.data.items_ready.toLocaleString()} / {status.data.items_total.toLocaleString()}
+              </span>
+            </div>
+            <ProgressBar value={status.data.items_ready / status.data.items_total} tone={processing ? 'accent' : 'success'} label="Items ready" />
+          </div>
+        )}
         {recent.length ? (
           <JobList jobs={recent} />
         ) : (

@@ -14,6 +14,11 @@ describe('metrics', () => {
     expect(headline({ micro_f1: 0.6 })).toEqual({ name: 'Micro F1', value: 0.6 });
   });
 
+  it('names per-label entries keyed by column index', () => {
+    const m = parseMetrics({ micro_f1: 0.5, per_label: { '0': { precision: 1, recall: 0.5, f1: 0.6, support: 3 } }, labels: ['person', 'car'] });
+    expect(m?.kind === 'multi' && Object.keys(m.perLabel)).toEqual(['person']);
+  });
+
   it('is null without metrics', () => {
     expect(parseMetrics(null)).toBeNull();
     expect(parseMetrics({})).toBeNull();

@@ -31,10 +31,12 @@ export type Metrics = SingleLabelMetrics | MultiLabelMetrics;
 
 const num = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 
-function classMetrics(value: unknown): Record<string, ClassMetric> {
+/** Per-label entries keyed by label name; keys that are column indexes are mapped to names. */
+function classMetrics(value: unknown, labels: string[]): Record<string, ClassMetric> {
   if (!value || typeof value !== 'object') return {};
   const out: Record<string, ClassMetric> = {};
-  for (const [label, raw] of Object.entries(value as Record<string, unknown>)) {
+  for (const [key, raw] of Object.entries(value as Record<string, unknown>)) {
+    const label = !labels.includes(key) && /^\d+$/.test(key) && labels[Number(key)] ? labels[Number(key)] : key;
     const m = (raw ?? {}) as Record<string, unknown>;
     out[label] = { precision: num(m.precision) ?? 0, recall: num(m.recall) ?? 0, f1: num(m.f1) ?? 0, support: num(m.support) ?? 0 };
   }
@@ -57,7 +59,7 @@ export function parseMetrics(value: unknown): Metrics | null {
       microF1: num(m.micro_f1),
       macroF1: num(m.macro_f1),
       subsetAccuracy: num(m.subset_accuracy),
-      perLabel: classMetrics(m.per_label),
+      perLabel: classMetrics(m.per_label, labels),
       labels,
       cvFolds,
     };
@@ -67,7 +69,7 @@ export function parseMetrics(value: unknown): Metrics | null {
       kind: 'single',
       accuracy: num(m.accuracy),
       macroF1: num(m.macro_f1),
-      perClass: classMetrics(m.per_class),
+      perClass: classMetrics(m.per_class, labels),
       confusion: matrix(m.confusion_matrix),
       labels,
       cvFolds,

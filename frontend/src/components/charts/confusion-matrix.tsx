@@ -5,8 +5,10 @@ export function ConfusionMatrix({ labels, matrix }: { labels: string[]; matrix: 
       <table className="cm" aria-label="Confusion matrix: rows are true labels, columns predicted labels">
         <thead>
           <tr>
-            <th className="small muted" style={{ textAlign: 'right' }}>
-              true ↓ / predicted →
+            <th className="cm-corner">
+              true ↓
+              <br />
+              predicted →
             </th>
             {labels.map((label) => (
               <th key={label} className="cm-col" scope="col" title={label}>
