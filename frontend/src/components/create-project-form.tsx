@@ -124,7 +124,7 @@ export function CreateProjectForm() {
             ))}
           </SelectField>
           <div className="grid-2">
-            <SelectField label="What to label next" value={strategy} onChange={(e) => setStrategy(e.target.value)}>
+            <SelectField label="What to label next" value={strategy} onChange={(e) => setStrategy(e.target.value)} hint={STRATEGIES.find((s) => s.value === strategy)?.hint}>
               {STRATEGIES.map((s) => (
                 <option key={s.value} value={s.value}>
                   {s.title}

@@ -2,7 +2,7 @@
 import Link from 'next/link';
 import { useMutation } from '@tanstack/react-query';
 import { authorizedFetch, downloadFile } from '@/lib/api/client';
-import { errorMessage } from '@/lib/api/errors';
+import { ApiError, errorMessage } from '@/lib/api/errors';
 import { useJobs, useModels, useProjectStatus } from '@/lib/api/queries';
 import type { ModelVersion, Project } from '@/lib/api/types';
 import { headline, parseMetrics, percent } from '@/lib/metrics';
@@ -94,7 +94,8 @@ export function Dashboard({ project }: { project: Project }) {
       void jobs.refetch();
       void status.refetch();
     },
-    onError: (error) => notify(errorMessage(error), 'error'),
+    onError: (error) =>
+      notify(error instanceof ApiError && (error.status === 404 || error.status === 405) ? 'Fine-tuning is not available on this server.' : errorMessage(error), 'error'),
   });
 
   if (status.isPending) return <Loading />;
@@ -155,7 +156,13 @@ export function Dashboard({ project }: { project: Project }) {
             training ? (
               <Badge tone="accent">Training…</Badge>
             ) : s.model_version != null ? (
-              <Badge tone="success">Up to date{s.labels_in_model != null && s.labels_in_model < s.labeled ? ' soon' : ''}</Badge>
+              s.labels_in_model != null && s.labels_in_model < s.labeled ? (
+                <Badge tone="warning" title="New labels are waiting for the next training run">
+                  Catching up
+                </Badge>
+              ) : (
+                <Badge tone="success">Up to date</Badge>
+              )
             ) : (
               <Badge>Idle</Badge>
             )

@@ -10,10 +10,10 @@ import { Card } from './ui/misc';
 import { useToast } from './ui/toast';
 
 export const STRATEGIES = [
-  { value: 'entropy', title: 'Entropy — most uncertain overall' },
-  { value: 'margin', title: 'Margin — closest top two labels' },
-  { value: 'least_confidence', title: 'Least confidence — lowest top probability' },
-  { value: 'random', title: 'Random — a uniform sample' },
+  { value: 'entropy', title: 'Entropy', hint: 'The most uncertain items overall.' },
+  { value: 'margin', title: 'Margin', hint: 'Items whose top two labels are closest.' },
+  { value: 'least_confidence', title: 'Least confidence', hint: 'Items with the lowest top probability.' },
+  { value: 'random', title: 'Random', hint: 'A uniform sample, as a baseline.' },
 ];
 
 export function SettingsForm({ project }: { project: Project }) {
@@ -51,7 +51,7 @@ export function SettingsForm({ project }: { project: Project }) {
             {problem && <div className="field-error">{problem}</div>}
           </div>
           <div className="grid-2">
-            <SelectField label="Active-learning strategy" value={strategy} onChange={(e) => setStrategy(e.target.value)}>
+            <SelectField label="Active-learning strategy" value={strategy} onChange={(e) => setStrategy(e.target.value)} hint={STRATEGIES.find((s) => s.value === strategy)?.hint}>
               {STRATEGIES.map((s) => (
                 <option key={s.value} value={s.value}>
                   {s.title}

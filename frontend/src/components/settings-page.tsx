@@ -28,7 +28,7 @@ function ExportCard({ project }: { project: Project }) {
   return (
     <Card title="Export labels">
       <div className="stack-sm">
-        <p className="muted">Every labeled item with its label(s), one row per item.</p>
+        <p className="muted">One row per annotation: item, text or file name, labels, annotator, source (human, suggestion, import).</p>
         <div className="row">
           <Button onClick={() => void download('csv')} busy={busy === 'csv'}>
             Download CSV
