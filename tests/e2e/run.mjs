@@ -246,10 +246,27 @@ try {
   });
 
   await step('label 20 items by keyboard', async () => {
+    // No waterfall: the queue request must not wait for the project request to finish.
+    const timeline = new Map();
+    const onRequest = (r) => timeline.set(r, { url: r.url(), start: Date.now() });
+    const onFinished = (r) => timeline.has(r) && (timeline.get(r).end = Date.now());
+    page.on('request', onRequest);
+    page.on('requestfinished', onFinished);
     await page.goto(`${BASE}/label/?project=${textProjectId}`);
     await page.locator('[data-testid="current-item"]').waitFor({ timeout: 60_000 });
+    page.off('request', onRequest);
+    page.off('requestfinished', onFinished);
+    const apiCalls = [...timeline.values()].filter((t) => t.url.includes('/api/v1/'));
+    const projectCall = apiCalls.find((t) => new URL(t.url).pathname === `/api/v1/projects/${textProjectId}`);
+    const queueCall = apiCalls.find((t) => t.url.includes('/queue'));
+    assert.ok(projectCall && queueCall, 'the label page asks for the project and the queue');
+    log(`label page: queue request started ${queueCall.start - projectCall.start} ms after the project request (which took ${projectCall.end - projectCall.start} ms)`);
+    assert.ok(queueCall.start <= (projectCall.end ?? Infinity), 'the queue request waited for the project request');
     await shot(page, 'label-text');
     await installTimingProbe(page);
+    const duringLabeling = [];
+    const onLabelRequest = (r) => r.url().includes('/api/v1/') && duringLabeling.push(`${r.method()} ${new URL(r.url()).pathname}`);
+    page.on('request', onLabelRequest);
     const seen = new Set();
     for (let i = 0; i < 20; i++) {
       const item = await currentItem(page);
@@ -262,6 +279,9 @@ try {
       await page.waitForTimeout(60); // an annotator's pace is far slower; keep the probe honest
     }
     await page.locator('[data-testid="session-count"]').filter({ hasText: '20 labeled' }).waitFor();
+    page.off('request', onLabelRequest);
+    const gets = duringLabeling.filter((r) => r.startsWith('GET'));
+    log(`requests while labeling 20 items: ${duringLabeling.filter((r) => r.startsWith('POST')).length} annotation POSTs, ${gets.length} GETs (${[...new Set(gets.map((g) => g.replace(/\d+/g, ':id')))].join(', ')})`);
     const timings = await page.evaluate(() => window.__timings);
     const s = summarize(timings);
     console.log(`\nKEYPRESS → NEXT ITEM SHOWN (text, ${s.n} presses): median ${s.median.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, max ${s.max.toFixed(1)} ms (target < 100 ms)\n`);

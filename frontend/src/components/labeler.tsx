@@ -46,40 +46,53 @@ function shortcutsFor(project: Project): Shortcut[] {
   ];
 }
 
+export interface LabelSession {
+  queue: LabelQueue<QueueItem>;
+  /** How the server picked the last batch; set when a batch arrives. */
+  meta: { coldStart: boolean; strategy: string } | null;
+}
+
+/**
+ * The browser-side queue for one project. It needs only the project id, so the label page starts
+ * it at once, in parallel with loading the project: no request waits on another.
+ */
+export function createLabelSession(projectId: number): LabelSession {
+  const session: LabelSession = {
+    meta: null,
+    queue: new LabelQueue<QueueItem>({
+      batchSize: 10,
+      lowWater: 3,
+      fetchBatch: async (limit, exclude) => {
+        const query = { limit, exclude: exclude.length ? exclude.join(',') : undefined };
+        const page = await call(api.GET('/api/v1/projects/{project_id}/queue', { params: { path: { project_id: projectId }, query } }));
+        session.meta = { coldStart: page.cold_start, strategy: page.strategy };
+        return page.data;
+      },
+      onAdded: (items) =>
+        prefetchItemImages(
+          projectId,
+          items.filter((item) => item.kind === 'image').map((item) => item.id),
+        ),
+    }),
+  };
+  void session.queue.refill(true);
+  return session;
+}
+
 /** The labeling page: the queue, the current item, and the label controls. */
-export function Labeler({ project }: { project: Project }) {
+export function Labeler({ project, session: given }: { project: Project; session?: LabelSession | null }) {
   const notify = useToast();
   const invalidate = useInvalidateProject();
   const status = useProjectStatus(project.id);
-  const [meta, setMeta] = useState<{ coldStart: boolean; strategy: string } | null>(null);
   const decisions = useRef(new Map<number, Decision>());
   const [sessionCount, setSessionCount] = useState(0);
   const refreshTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
-  const [queue] = useState(
-    () =>
-      new LabelQueue<QueueItem>({
-        batchSize: 10,
-        lowWater: 3,
-        fetchBatch: async (limit, exclude) => {
-          const query = { limit, exclude: exclude.length ? exclude.join(',') : undefined };
-          const page = await call(api.GET('/api/v1/projects/{project_id}/queue', { params: { path: { project_id: project.id }, query } }));
-          setMeta({ coldStart: page.cold_start, strategy: page.strategy });
-          return page.data;
-        },
-        onAdded: (items) =>
-          prefetchItemImages(
-            project.id,
-            items.filter((item) => item.kind === 'image').map((item) => item.id),
-          ),
-      }),
-  );
+  const [session] = useState(() => (given && given.queue ? given : createLabelSession(project.id)));
+  const queue = session.queue;
   const snapshot = useSyncExternalStore(queue.subscribe, queue.getSnapshot, queue.getSnapshot);
   const item = snapshot.current;
-
-  useEffect(() => {
-    void queue.refill(true);
-  }, [queue]);
+  const meta = session.meta;
 
   // While nothing is left, look again every few seconds (ingest may still be running, leases expire).
   useEffect(() => {

@@ -1,12 +1,21 @@
 'use client';
-import { Suspense } from 'react';
-import { Labeler } from '@/components/labeler';
+import { Suspense, useState } from 'react';
+import { Labeler, createLabelSession } from '@/components/labeler';
 import { ProjectShell } from '@/components/project-shell';
+import { getToken } from '@/lib/auth';
+import { useProjectId } from '@/lib/use-project-id';
+
+function LabelRoute() {
+  const projectId = useProjectId();
+  // Ask for the first items while the project itself loads: no waterfall.
+  const [session] = useState(() => (projectId && getToken() ? createLabelSession(projectId) : null));
+  return <ProjectShell>{(project) => <Labeler key={project.id} project={project} session={session?.queue && project.id === projectId ? session : null} />}</ProjectShell>;
+}
 
 export default function Page() {
   return (
     <Suspense>
-      <ProjectShell>{(project) => <Labeler key={project.id} project={project} />}</ProjectShell>
+      <LabelRoute />
     </Suspense>
   );
 }
