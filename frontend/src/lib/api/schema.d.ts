@@ -280,6 +280,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Upload
+         * @description Presigned PUT URLs for each file (S3 storage only); then call `.../complete`.
+         */
+        post: operations["start_upload_api_v1_projects__project_id__uploads_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/uploads/{upload_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete Upload
+         * @description Check the uploaded objects as a direct upload would be checked, then ingest them.
+         */
+        post: operations["complete_upload_api_v1_projects__project_id__uploads__upload_id__complete_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/items/{item_id}/annotations": {
         parameters: {
             query?: never;
@@ -879,6 +919,13 @@ export interface components {
             /** Count */
             count: number;
         };
+        /** PlannedFile */
+        PlannedFile: {
+            /** Name */
+            name: string;
+            /** Size */
+            size: number;
+        };
         /** Prediction */
         Prediction: {
             /** Labels */
@@ -890,11 +937,25 @@ export interface components {
             /** Model Version */
             model_version: number;
         };
+        /** PresignedFile */
+        PresignedFile: {
+            /** Name */
+            name: string;
+            /** Url */
+            url: string;
+        };
+        /** PresignedUpload */
+        PresignedUpload: {
+            /** Upload Id */
+            upload_id: number;
+            /** Files */
+            files: components["schemas"]["PresignedFile"][];
+        };
         /** ProjectCreate */
         ProjectCreate: {
             /**
              * Strategy
-             * @default entropy
+             * @default margin
              */
             strategy: string;
             /**
@@ -924,7 +985,7 @@ export interface components {
         ProjectPublic: {
             /**
              * Strategy
-             * @default entropy
+             * @default margin
              */
             strategy: string;
             /**
@@ -1140,6 +1201,16 @@ export interface components {
             dataset: string;
             /** Files */
             files: components["schemas"]["UploadedFile"][];
+        };
+        /** UploadPlan */
+        UploadPlan: {
+            /** Files */
+            files: components["schemas"]["PlannedFile"][];
+            /**
+             * Dataset
+             * @default default
+             */
+            dataset: string;
         };
         /** UploadedFile */
         UploadedFile: {
@@ -1934,6 +2005,75 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_upload_api_v1_projects__project_id__uploads_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UploadPlan"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PresignedUpload"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    complete_upload_api_v1_projects__project_id__uploads__upload_id__complete_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                upload_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: number;
+                    };
                 };
             };
             /** @description Validation Error */
