@@ -26,6 +26,7 @@ if (!BASE) {
 const DATASETS = process.env.FILAMENT_DATASETS ?? resolve(ROOT, '../shared/datasets');
 const SHOTS = resolve(process.env.FILAMENT_E2E_ARTIFACTS ?? join(ROOT, 'test-artifacts'), 'screenshots');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+rmSync(SHOTS, { recursive: true, force: true }); // only this run's screens
 mkdirSync(SHOTS, { recursive: true });
 const work = mkdtempSync(join(tmpdir(), 'filament-e2e-'));
 
@@ -460,6 +461,56 @@ try {
     await page.waitForSelector('[data-testid="suggestion"], .empty', { timeout: 30_000 });
     await page.waitForTimeout(800);
     await shot(page, 'suggestions-images');
+  });
+
+  await step('image single-label project: folder upload, number keys, Enter', async () => {
+    // a folder of CIFAR images, as a person would pick with "Choose a folder"
+    const folder = join(work, 'cifar');
+    const classes = ['airplane', 'cat', 'ship'];
+    for (const name of classes) {
+      mkdirSync(join(folder, name), { recursive: true });
+      for (let i = 0; i < 4; i++) {
+        const file = `${String(i).padStart(4, '0')}.jpg`;
+        writeFileSync(join(folder, name, file), readFileSync(join(DATASETS, 'images_cifar10_subset/train', name, file)));
+      }
+    }
+    writeFileSync(join(folder, 'notes.txt'), 'not an image');
+    await page.goto(`${BASE}/new/`);
+    await page.getByLabel('Project name').fill('CIFAR things');
+    await page.getByText('Image, single label', { exact: true }).click();
+    const input = page.getByLabel('New label');
+    await input.fill(classes.join(', '));
+    await input.press('Enter');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.waitForURL(/\/upload\/\?project=\d+/);
+    const projectId = projectIdFrom(page.url());
+    await page.locator('[data-testid="folder-input"]').setInputFiles(folder);
+    await waitFor('12 uploaded image rows', async () => (await page.locator('.file-row[data-state="uploaded"]').count()) >= 12, { timeout: 60_000 });
+    const rejected = await page.locator('.file-row[data-state="rejected"] .file-error').allTextContents();
+    assert.deepEqual(rejected, ['Not an image or a .zip of images.'], 'the text file is refused in words');
+    await waitFor('the images to be ready', async () => (await api(page, `/projects/${projectId}/status`)).body.items_ready >= 12, { timeout: 300_000 });
+    await page.waitForTimeout(1200);
+    await shot(page, 'upload-folder');
+    await page.goto(`${BASE}/label/?project=${projectId}`);
+    await page.locator('[data-testid="current-item"] img').waitFor({ timeout: 60_000 });
+    let confirmed = 0;
+    for (let i = 0; i < 9; i++) {
+      const item = await currentItem(page);
+      const name = (await page.locator('.stage-caption').textContent()) ?? '';
+      const truthLabel = classes.find((c) => name.includes(`${c}/`)) ?? classes[0];
+      const predictedButton = page.locator('.label-btn-predicted .label-btn-text');
+      const predicted = (await predictedButton.count()) ? await predictedButton.textContent() : null;
+      if (predicted === truthLabel) {
+        await page.keyboard.press('Enter');
+        confirmed += 1;
+      } else await page.keyboard.press(String(classes.indexOf(truthLabel) + 1));
+      await page.waitForFunction((id) => document.querySelector('[data-testid="current-item"]')?.getAttribute('data-item-id') !== id, item.id, { timeout: 10_000 });
+      if (i === 6) await shot(page, 'label-image-single');
+      await page.waitForTimeout(400); // a person's pace; lets a head train so predictions appear
+    }
+    log(`image single-label: ${confirmed} of 9 confirmed with Enter`);
+    const { body } = await api(page, `/projects/${projectId}/items?status=labeled`);
+    assert.ok(body.count >= 8, `labeled ${body.count} images`);
   });
 
   await step('projects list and sign out', async () => {

@@ -170,6 +170,7 @@ export function UploadPanel({ project }: { project: Project }) {
           type="file"
           multiple
           hidden
+          data-testid="folder-input"
           {...({ webkitdirectory: '', directory: '' } as Record<string, string>)}
           onChange={(e) => {
             void start(filesFromInput(e.target.files));
