@@ -14,8 +14,11 @@ import numpy as np
 from filament.storage import Storage, make_key
 
 
-def embeddings_prefix(project_id: int) -> str:
-    return make_key("projects", project_id, "embeddings")
+def embeddings_prefix(project_id: int, generation: int | None = None) -> str:
+    """Where a project's embeddings live: `generation` is the fine-tuned model version whose
+    backbone made them (None: the pretrained backbone)."""
+    folder = "embeddings" if generation is None else f"embeddings-v{generation}"
+    return make_key("projects", project_id, folder)
 
 
 def model_prefix(project_id: int, version: int) -> str:
@@ -34,10 +37,15 @@ def load_npz(storage: Storage, key: str) -> dict[str, np.ndarray]:
 
 
 def save_embedding_chunk(
-    storage: Storage, project_id: int, item_ids: np.ndarray, vectors: np.ndarray
+    storage: Storage,
+    project_id: int,
+    item_ids: np.ndarray,
+    vectors: np.ndarray,
+    generation: int | None = None,
 ) -> str:
     # named by the ids it holds, so a re-run of the same batch overwrites instead of duplicating
-    key = f"{embeddings_prefix(project_id)}/{int(item_ids[0]):012d}-{int(item_ids[-1]):012d}.npz"
+    first, last = int(item_ids[0]), int(item_ids[-1])
+    key = f"{embeddings_prefix(project_id, generation)}/{first:012d}-{last:012d}.npz"
     save_npz(storage, key, item_ids=item_ids.astype(np.int64), vectors=vectors.astype(np.float16))
     return key
 
@@ -56,15 +64,15 @@ class Embeddings:
 
 
 _lock = threading.Lock()
-_embedding_cache: dict[int, tuple[tuple[str, ...], Embeddings]] = {}
+_embedding_cache: dict[tuple[int, int | None], tuple[tuple[str, ...], Embeddings]] = {}
 _score_cache: OrderedDict[str, "Scores"] = OrderedDict()
 
 
-def load_embeddings(storage: Storage, project_id: int) -> Embeddings:
-    """All of a project's embeddings; only chunks not seen before are read."""
-    keys = tuple(sorted(storage.list(embeddings_prefix(project_id) + "/")))
+def load_embeddings(storage: Storage, project_id: int, generation: int | None = None) -> Embeddings:
+    """All of a project's embeddings of one generation; only chunks not seen before are read."""
+    keys = tuple(sorted(storage.list(embeddings_prefix(project_id, generation) + "/")))
     with _lock:
-        cached = _embedding_cache.get(project_id)
+        cached = _embedding_cache.get((project_id, generation))
     if cached and cached[0] == keys:
         return cached[1]
     ids, vectors = [], []
@@ -82,7 +90,7 @@ def load_embeddings(storage: Storage, project_id: int) -> Embeddings:
     else:
         embeddings = Embeddings(np.zeros(0, np.int64), np.zeros((0, 0), np.float32))
     with _lock:
-        _embedding_cache[project_id] = (keys, embeddings)
+        _embedding_cache[(project_id, generation)] = (keys, embeddings)
     return embeddings
 
 

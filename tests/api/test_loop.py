@@ -94,6 +94,7 @@ def test_burst_of_labels_coalesces_training(client, owner, run_jobs):
     status = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()
     assert status["labels_in_model"] == 50 and status["training"] is False
     assert status["metrics"]["accuracy"] > 0.9
+    assert set(status["metrics"]["per_class"]) == {"negative", "positive"}
     # /score gives the stored predictions for the same texts
     texts = [item["text"] for item in listed[50:55]]
     scored = client.post(

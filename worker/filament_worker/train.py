@@ -7,17 +7,16 @@ from typing import Any
 
 import numpy as np
 from filament import jobs
-from filament.artifacts import load_embeddings, model_prefix, save_scores, scores_key
-from filament.db.models import Annotation, ModelVersion, Project
+from filament.artifacts import load_embeddings
+from filament.db.models import Annotation, Project
 from filament.db.session import session_scope
 from filament.ml.calibration import calibrate_multilabel, calibrate_single_label
 from filament.ml.heads import train_head as fit_head
 from filament.storage import get_storage
-from sqlmodel import Session, col, func, select, update
+from filament.versions import named_metrics, next_version, record_version
+from sqlmodel import Session, col, select
 
 from filament_worker.common import in_thread, log, project_run
-
-KEEP_SCORES = 3  # older versions keep their head (for download), not their pool scores
 
 
 def consensus(session: Session, project: Project) -> dict[int, list[str]]:
@@ -75,7 +74,7 @@ def run_train_head(project_id: int) -> int | None:
         if project is None:
             return None
         agreed = consensus(session, project)
-    embeddings = load_embeddings(storage, project_id)
+    embeddings = load_embeddings(storage, project_id, project.embedding_version)
     item_ids = np.array(sorted(agreed), dtype=np.int64)
     rows = embeddings.rows_of(item_ids)
     usable = rows >= 0  # labeled items whose embedding is not ready yet wait for the next run
@@ -86,56 +85,31 @@ def run_train_head(project_id: int) -> int | None:
     fit = fit_head(embeddings.vectors[rows], y, project.task.multilabel, len(project.labels))
     probs = fit.model.predict_proba(embeddings.vectors)
     metrics = {
-        **fit.metrics,
-        "labels": project.labels,
+        **named_metrics(fit.metrics, project.labels),
         "calibration": calibration(project, fit.cv_probs, y),
     }
     with session_scope() as session:
-        version = (
-            session.exec(
-                select(func.max(ModelVersion.version)).where(ModelVersion.project_id == project_id)
-            ).one()
-            or 0
-        ) + 1
-        prefix = model_prefix(project_id, version)
-        storage.put_bytes(f"{prefix}/head.npz", fit.model.to_bytes())
-        storage.put_bytes(f"{prefix}/labels.json", json.dumps(project.labels).encode())
-        save_scores(storage, project_id, version, embeddings.item_ids, probs)
-        session.exec(
-            update(ModelVersion)
-            .where(col(ModelVersion.project_id) == project_id)
-            .values(active=False)
+        version = next_version(session, project_id)
+        record_version(
+            session,
+            storage,
+            project,
+            version,
+            files={
+                "head.npz": fit.model.to_bytes(),
+                "labels.json": json.dumps(project.labels).encode(),
+            },
+            scores=(embeddings.item_ids, probs),
+            active=True,
+            kind="head",
+            backbone=project.backbone,
+            base_version=project.embedding_version,
+            label_count=len(item_ids),
+            metrics=metrics,
+            device="cpu",
         )
-        session.add(
-            ModelVersion(
-                project_id=project_id,
-                version=version,
-                kind="head",
-                backbone=project.backbone,
-                label_count=len(item_ids),
-                metrics=metrics,
-                storage_key=prefix,
-                active=True,
-                device="cpu",
-            )
-        )
-        session.commit()
-        _drop_old_scores(session, project_id, version)
     log.info("project %s: head v%s on %s labels", project_id, version, len(item_ids))
     return version
-
-
-def _drop_old_scores(session: Session, project_id: int, version: int) -> None:
-    storage = get_storage()
-    old = session.exec(
-        select(ModelVersion.version).where(
-            ModelVersion.project_id == project_id,
-            col(ModelVersion.version) <= version - KEEP_SCORES,
-            col(ModelVersion.version) > version - KEEP_SCORES - 5,
-        )
-    ).all()
-    for number in old:
-        storage.delete(scores_key(project_id, number))
 
 
 async def train_head(ctx: dict[str, Any], project_id: int) -> None:

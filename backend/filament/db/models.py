@@ -170,6 +170,8 @@ class Project(ProjectSettings, table=True):
     task: Task = Field(max_length=32)
     labels: list[str] = Field(sa_column=Column(JSON, nullable=False))
     backbone: str = Field(max_length=64)
+    # the fine-tuned version whose backbone made the live embeddings (None: the pretrained one)
+    embedding_version: int | None = None
     created_by: int = Field(foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -360,6 +362,8 @@ class ModelVersion(SQLModel, table=True):
     storage_key: str = Field(max_length=500)
     status: str = Field(default="ready", max_length=16)  # ready | rejected
     active: bool = False
+    # the fine-tuned version whose backbone made the embeddings this head was trained on
+    base_version: int | None = None
     device: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -368,6 +372,7 @@ class ModelVersionPublic(SQLModel):
     version: int
     kind: str
     backbone: str
+    base_version: int | None
     label_count: int
     metrics: dict[str, Any]
     status: str

@@ -89,7 +89,7 @@ def next_items(
         mine = [i for i in my_leases(session, project, user_id) if i not in held][:limit]
         blocked = unavailable_items(session, project, user_id)
         blocked = np.concatenate([blocked, np.array([*held, *mine], dtype=np.int64)])
-        embeddings = load_embeddings(storage, writer.id)
+        embeddings = load_embeddings(storage, writer.id, project.embedding_version)
         rng = np.random.default_rng([user_id, len(blocked), int(project.id or 0)])
         picked = pick(embeddings, scores, project, blocked, limit - len(mine), strategy, rng)
         ids = mine + picked.item_ids

@@ -1,0 +1,85 @@
+"""Model versions: numbering, naming metrics, writing a version's files and activating it."""
+
+from typing import Any
+
+import numpy as np
+from sqlmodel import Session, col, func, select, update
+
+from filament.artifacts import model_prefix, save_scores, scores_key
+from filament.db.models import ModelVersion, Project
+from filament.storage import Storage
+
+KEEP_SCORES = 3  # older versions keep their weights (for download), not their pool scores
+
+
+def named_metrics(metrics: dict[str, Any], labels: list[str]) -> dict[str, Any]:
+    """Per-class / per-label entries keyed by label name (the ML core keys them by column)."""
+    named = dict(metrics, labels=labels)
+    for key in ("per_class", "per_label"):
+        if isinstance(metrics.get(key), dict):
+            named[key] = {
+                labels[int(k)] if k.isdigit() and int(k) < len(labels) else k: v
+                for k, v in metrics[key].items()
+            }
+    return named
+
+
+def primary_metric(metrics: dict[str, Any], multilabel: bool) -> float | None:
+    """The number versions are compared by: accuracy, or micro-F1 for multi-label."""
+    value = metrics.get("micro_f1" if multilabel else "accuracy")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def next_version(session: Session, project_id: int) -> int:
+    latest = session.exec(
+        select(func.max(ModelVersion.version)).where(ModelVersion.project_id == project_id)
+    ).one()
+    return (latest or 0) + 1
+
+
+def record_version(
+    session: Session,
+    storage: Storage,
+    project: Project,
+    version: int,
+    files: dict[str, bytes],
+    scores: tuple[np.ndarray, np.ndarray] | None,
+    active: bool,
+    **fields: Any,
+) -> ModelVersion:
+    """Write a version's files (and pool scores), then its row; an active one replaces the last.
+
+    Files are written before the row, so a worker killed midway leaves no half-made version.
+    """
+    assert project.id is not None
+    prefix = model_prefix(project.id, version)
+    for name, data in files.items():
+        storage.put_bytes(f"{prefix}/{name}", data)
+    if scores is not None:
+        save_scores(storage, project.id, version, *scores)
+    if active:
+        session.exec(
+            update(ModelVersion)
+            .where(col(ModelVersion.project_id) == project.id)
+            .values(active=False)
+        )
+    row = ModelVersion(
+        project_id=project.id, version=version, storage_key=prefix, active=active, **fields
+    )
+    session.add(row)
+    session.commit()
+    _drop_old_scores(session, storage, project.id, version)
+    return row
+
+
+def _drop_old_scores(session: Session, storage: Storage, project_id: int, version: int) -> None:
+    old = session.exec(
+        select(ModelVersion.version).where(
+            ModelVersion.project_id == project_id,
+            col(ModelVersion.version) <= version - KEEP_SCORES,
+            col(ModelVersion.version) > version - KEEP_SCORES - 5,
+            col(ModelVersion.active).is_(False),
+        )
+    ).all()
+    for number in old:
+        storage.delete(scores_key(project_id, number))
