@@ -7,7 +7,7 @@ hold one probability row per embedded item. Both are cached in-process and share
 import io
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -101,6 +101,7 @@ class Scores:
     version: int
     item_ids: np.ndarray  # sorted
     probs: np.ndarray  # float32 (n, n_labels)
+    derived: dict[object, np.ndarray] = field(default_factory=dict)  # see scoring.pool_uncertainty
 
     def rows_of(self, item_ids: np.ndarray) -> np.ndarray:
         return Embeddings(self.item_ids, self.probs).rows_of(item_ids)

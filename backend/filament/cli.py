@@ -51,6 +51,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 port,
                 "--log-level",
                 "warning",
+                "--workers",
+                str(settings.api_workers),
             ],
             env=env,
         ),

@@ -13,6 +13,11 @@ CPU_QUEUE = "filament:cpu"
 GPU_QUEUE = "filament:gpu"
 
 
+def changes_key(project_id: int) -> str:
+    """A counter bumped whenever a project's items or annotations change (see api/cache.py)."""
+    return f"filament:changes:{project_id}"
+
+
 def pending_key(job_name: str, project_id: int) -> str:
     return f"filament:pending:{job_name}:{project_id}"
 

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, delete, func, select
 from filament.artifacts import Embeddings, Scores
 from filament.db.models import Annotation, Item, Lease, Project, utcnow
 from filament.ml.strategies import select_batch, top_k
-from filament.scoring import uncertainty_of
+from filament.scoring import pool_uncertainty
 
 CANDIDATE_FACTOR = 10
 COLD_START_SAMPLE = 3000  # k-means runs on a sample of the pool so cold start stays fast
@@ -21,9 +21,9 @@ class Picked:
     cold_start: bool
 
 
-def unavailable_items(session: Session, project: Project, user_id: int) -> np.ndarray:
-    """Items the user must not get: done, already labeled by them, or leased to enough others."""
-    now = utcnow()
+def finished_items(session: Session, project: Project, user_id: int) -> np.ndarray:
+    """Items the user must not get again: labeled often enough, or already labeled by them.
+    (Changes only with annotations, so the API caches it by the project's change stamp.)"""
     done = session.exec(
         select(Item.id).where(
             Item.project_id == project.id, col(Item.n_annotations) >= project.annotations_per_item
@@ -34,11 +34,18 @@ def unavailable_items(session: Session, project: Project, user_id: int) -> np.nd
             Annotation.project_id == project.id, Annotation.user_id == user_id
         )
     ).all()
+    return np.array([*done, *mine], dtype=np.int64)
+
+
+def leased_to_others(session: Session, project: Project, user_id: int) -> np.ndarray:
+    """Items leased to enough other annotators right now."""
     leased = session.exec(
         select(Lease.item_id, func.count(), func.max(Item.n_annotations))
         .join(Item, col(Item.id) == Lease.item_id)
         .where(
-            Lease.project_id == project.id, col(Lease.expires_at) > now, Lease.user_id != user_id
+            Lease.project_id == project.id,
+            col(Lease.expires_at) > utcnow(),
+            Lease.user_id != user_id,
         )
         .group_by(col(Lease.item_id))
     ).all()
@@ -47,7 +54,7 @@ def unavailable_items(session: Session, project: Project, user_id: int) -> np.nd
         for item_id, leases, n in leased
         if leases + (n or 0) >= project.annotations_per_item
     ]
-    return np.array([*done, *mine, *taken], dtype=np.int64)
+    return np.array(taken, dtype=np.int64)
 
 
 def my_leases(session: Session, project: Project, user_id: int) -> list[int]:
@@ -91,12 +98,7 @@ def pick(
         )
         chosen = sample[select_batch(None, embeddings.vectors[sample], n, rng, strategy)]
         return Picked(embeddings.item_ids[chosen].tolist(), True)
-    score_rows = scores.rows_of(embeddings.item_ids[pool])
-    uncertain = np.zeros(len(pool))
-    scored = score_rows >= 0
-    # items embedded after the model was trained rank as most uncertain: nothing is known of them
-    uncertain[~scored] = 1.0
-    uncertain[scored] = uncertainty_of(scores.probs[score_rows[scored]], project)
+    uncertain = pool_uncertainty(scores, embeddings, project, strategy)[pool]
     candidates = pool[top_k(uncertain, CANDIDATE_FACTOR * n)]
     order = select_batch(
         uncertain[np.searchsorted(pool, candidates)],

@@ -3,7 +3,7 @@
 import numpy as np
 from sqlmodel import Session, col, select
 
-from filament.artifacts import Scores, load_scores
+from filament.artifacts import Embeddings, Scores, load_scores
 from filament.db.models import ModelVersion, Prediction, Project
 from filament.ml.strategies import uncertainty
 from filament.storage import Storage
@@ -25,9 +25,30 @@ def active_scores(session: Session, storage: Storage, project: Project) -> Score
     return load_scores(storage, project.id, model.version)
 
 
-def uncertainty_of(probs: np.ndarray, project: Project) -> np.ndarray:
-    strategy = "entropy" if project.strategy == "random" else project.strategy
-    return uncertainty(probs, strategy, project.task.multilabel)
+def uncertainty_of(probs: np.ndarray, project: Project, strategy: str | None = None) -> np.ndarray:
+    """Uncertainty by `strategy` (default: the project's; `random` shows entropy)."""
+    strategy = strategy or project.strategy
+    return uncertainty(
+        probs, "entropy" if strategy == "random" else strategy, project.task.multilabel
+    )
+
+
+def pool_uncertainty(
+    scores: Scores, embeddings: Embeddings, project: Project, strategy: str
+) -> np.ndarray:
+    """Uncertainty of every embedded item, row-aligned with `embeddings`; computed once per
+    model version, embedding set and strategy. Items embedded after the model was trained count
+    as most uncertain (1.0): nothing is known of them yet."""
+    key = (strategy, id(embeddings), len(embeddings.item_ids))
+    if key not in scores.derived:
+        rows = scores.rows_of(embeddings.item_ids)
+        aligned = np.ones(len(rows))
+        scored = rows >= 0
+        aligned[scored] = uncertainty_of(scores.probs[rows[scored]], project, strategy)
+        if len(scores.derived) >= 8:
+            scores.derived.clear()
+        scores.derived[key] = aligned
+    return scores.derived[key]
 
 
 def predicted_labels(probs: np.ndarray, project: Project) -> list[str]:

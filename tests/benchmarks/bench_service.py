@@ -72,7 +72,7 @@ def start_api(port: int) -> subprocess.Popen[bytes]:
             "--log-level",
             "warning",
             "--workers",
-            "1",
+            os.environ.get("FILAMENT_API_WORKERS", "2"),
         ],
         env=dict(os.environ),
     )

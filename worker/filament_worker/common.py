@@ -9,8 +9,10 @@ from typing import Any, ParamSpec, TypeVar
 
 from arq.connections import ArqRedis
 from filament import jobs
+from filament.core.settings import get_settings
 from filament.db.models import Job, JobStatus, utcnow
 from filament.db.session import session_scope
+from redis import Redis
 
 log = logging.getLogger("filament.worker")
 P = ParamSpec("P")
@@ -21,6 +23,16 @@ async def in_thread(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """Run blocking work (torch, the database) in the executor so the event loop keeps going."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+
+@functools.cache
+def _redis(url: str) -> Redis:
+    return Redis.from_url(url)
+
+
+def project_changed(project_id: int) -> None:
+    """Tell the API's caches that the project's items changed (see filament/api/cache.py)."""
+    _redis(get_settings().redis_url or "redis://127.0.0.1:6379").incr(jobs.changes_key(project_id))
 
 
 def update_job(job_id: int, **fields: Any) -> None:

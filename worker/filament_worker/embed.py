@@ -12,7 +12,15 @@ from filament.ml.backbones import load_embedder
 from filament.storage import get_storage
 from sqlmodel import col, func, select, update
 
-from filament_worker.common import Progress, create_job, in_thread, log, project_run, update_job
+from filament_worker.common import (
+    Progress,
+    create_job,
+    in_thread,
+    log,
+    project_changed,
+    project_run,
+    update_job,
+)
 
 CHUNK = 512
 
@@ -77,6 +85,7 @@ def run_embed(project_id: int) -> bool:
                     .values(status=ItemStatus.ready)
                 )
                 session.commit()
+            project_changed(project_id)
             done += len(batch)
             progress(done, total, f"embedded {done:,} of {total:,} items")
     except Exception as error:

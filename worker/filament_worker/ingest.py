@@ -23,7 +23,7 @@ from filament.storage import Storage, get_storage, make_key
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from filament_worker.common import Progress, in_thread, log, update_job
+from filament_worker.common import Progress, in_thread, log, project_changed, update_job
 
 BATCH = 500
 MAX_ERRORS_KEPT = 1000
@@ -146,6 +146,7 @@ class Ingestor:
             )
             self.imported += len(annotations)
         self.session.commit()
+        project_changed(self.project.id or 0)
 
     def _checked_labels(self, name: str, labels: list[str]) -> list[str] | None:
         unknown = [label for label in labels if label not in self.project.labels]

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     embedded_redis_port: int = 0  # 0: pick a free port
     secret_key: str | None = None  # default: generated once and kept in data_dir
     token_minutes: int = 60 * 24 * 7
+    api_workers: int = 2  # uvicorn processes started by `filament run`
 
     # storage: local folder unless a bucket is set
     s3_bucket: str | None = None

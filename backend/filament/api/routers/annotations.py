@@ -3,6 +3,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select, update
 
 from filament import jobs
+from filament.api.cache import changed
 from filament.api.deps import ProjectWriter, SessionDep, SettingsDep
 from filament.api.enqueue import request_project_job
 from filament.api.routers.items import get_item
@@ -76,6 +77,7 @@ def save_annotation(
 
 
 def labels_changed(request: Request, project_id: int, settings: SettingsDep) -> None:
+    changed(request.app.state.redis, project_id)
     request_project_job(request, jobs.TRAIN_HEAD, project_id, settings.head_debounce_seconds)
 
 

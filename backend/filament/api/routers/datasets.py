@@ -1,7 +1,8 @@
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from filament.api.cache import changed
 from filament.api.deps import ProjectMemberDep, ProjectWriter, SessionDep
 from filament.db.models import Dataset, DatasetCreate, DatasetPublic, Item, Page
 
@@ -71,6 +72,7 @@ def rename_dataset(
 @router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_dataset(
     dataset_id: int,
+    request: Request,
     writer: ProjectWriter,
     session: SessionDep,
     confirm: bool = Query(False, description="Must be true: deletes the items and their labels"),
@@ -84,3 +86,4 @@ def delete_dataset(
         )
     session.delete(dataset)
     session.commit()
+    changed(request.app.state.redis, writer.id)

@@ -8,6 +8,7 @@ from sqlalchemy import String, cast, exists
 from sqlmodel import Session, col, func, select
 
 from filament import jobs
+from filament.api.cache import cached
 from filament.api.deps import (
     ProjectMemberDep,
     ProjectWriter,
@@ -124,6 +125,7 @@ def item_labels(session: Session, item_ids: list[int]) -> dict[int, list[str]]:
 
 @router.get("")
 def list_items(
+    request: Request,
     member: ProjectMemberDep,
     session: SessionDep,
     storage: StorageDep,
@@ -164,7 +166,22 @@ def list_items(
     scores = active_scores(session, storage, project)
     if predicted:
         query = _filter_predicted(query, scores, project, predicted)
-    count = session.exec(select(func.count()).select_from(query.subquery())).one()
+    count_key = (
+        "items",
+        status_,
+        dataset,
+        label,
+        annotator,
+        q,
+        predicted,
+        scores and scores.version,
+    )
+    count = cached(
+        request.app.state.redis,
+        member.id,
+        count_key,
+        lambda: session.exec(select(func.count()).select_from(query.subquery())).one(),
+    )
     ids = list(session.exec(query.order_by(col(Item.id)).limit(limit).offset(offset)).all())
     rows = session.exec(
         select(Item, Dataset.name).join(Dataset).where(col(Item.id).in_(ids)).order_by(col(Item.id))

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, func, select
 
 from filament import jobs
+from filament.api.cache import cached
 from filament.api.deps import ProjectMemberDep, ProjectWriter, SessionDep, SettingsDep, StorageDep
 from filament.api.routers.annotations import labels_changed, save_annotation, validate_labels
 from filament.artifacts import Scores, load_embeddings
@@ -28,7 +29,7 @@ from filament.db.models import (
     User,
 )
 from filament.ml.strategies import STRATEGIES
-from filament.queue import lease, my_leases, pick, unavailable_items
+from filament.queue import finished_items, lease, leased_to_others, my_leases, pick
 from filament.scoring import active_model, active_scores, predicted_labels, predictions_for
 from filament.storage import Storage
 
@@ -87,8 +88,19 @@ def next_items(
     )
     with lock:
         mine = [i for i in my_leases(session, project, user_id) if i not in held][:limit]
-        blocked = unavailable_items(session, project, user_id)
-        blocked = np.concatenate([blocked, np.array([*held, *mine], dtype=np.int64)])
+        finished = cached(
+            request.app.state.redis,
+            writer.id,
+            ("finished", user_id, project.annotations_per_item),
+            lambda: finished_items(session, project, user_id),
+        )
+        blocked = np.concatenate(
+            [
+                finished,
+                leased_to_others(session, project, user_id),
+                np.array([*held, *mine], dtype=np.int64),
+            ]
+        )
         embeddings = load_embeddings(storage, writer.id, project.embedding_version)
         rng = np.random.default_rng([user_id, len(blocked), int(project.id or 0)])
         picked = pick(embeddings, scores, project, blocked, limit - len(mine), strategy, rng)

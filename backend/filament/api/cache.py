@@ -1,0 +1,39 @@
+"""Per-project read caches that stay exact: each entry is tagged with the project's change
+stamp (a Redis counter bumped whenever items or annotations change) and recomputed when the
+stamp moves. Used for counts and id sets that would otherwise cost a scan per request."""
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+from redis import Redis
+
+from filament.jobs import changes_key
+
+T = TypeVar("T")
+MAX_ENTRIES = 512
+
+_lock = threading.Lock()
+_entries: OrderedDict[tuple[int, Hashable], tuple[int, object]] = OrderedDict()
+
+
+def cached(redis: Redis, project_id: int, key: Hashable, compute: Callable[[], T]) -> T:
+    # the stamp is read before computing: a change racing the computation only makes the
+    # entry newer than its tag, never older
+    stamp = int(redis.get(changes_key(project_id)) or 0)
+    with _lock:
+        hit = _entries.get((project_id, key))
+        if hit is not None and hit[0] == stamp:
+            _entries.move_to_end((project_id, key))
+            return hit[1]  # type: ignore[return-value]
+    value = compute()
+    with _lock:
+        _entries[(project_id, key)] = (stamp, value)
+        while len(_entries) > MAX_ENTRIES:
+            _entries.popitem(last=False)
+    return value
+
+
+def changed(redis: Redis, project_id: int) -> None:
+    redis.incr(changes_key(project_id))
