@@ -1,0 +1,304 @@
+"""Model archives for download: weights, TorchScript, ONNX, labels, preprocessing, a script.
+
+``export_files(model, embedder, labels, multilabel, sample_inputs, card)`` returns the archive's
+members as ``{path: bytes}``; the caller zips / stores them. Before returning it checks that
+TorchScript and ONNX (onnxruntime, CPU) give the same probabilities as PyTorch on
+``sample_inputs`` (as one batch and as a batch of one) and raises ``ExportError`` otherwise.
+
+ONNX uses torch's TorchScript-based exporter (``dynamo=False``, opset 17): it needs no
+``onnxscript`` and runs offline. Inputs: ``pixel_values`` ``(batch, 3, size, size)`` float32, or
+``input_ids`` / ``attention_mask`` ``(batch, sequence)`` int64; outputs ``logits`` and
+``probabilities`` ``(batch, n_labels)``; batch and sequence axes are dynamic.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import tempfile
+import time
+import warnings
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from filament.ml.classifier import (
+    ClassifierModel,
+    collate_ids,
+    image_loader,
+    manifest,
+    save_model,
+    text_ids,
+)
+
+if TYPE_CHECKING:
+    from filament.ml.embedder import Embedder
+
+__all__ = ["PARITY_ATOL", "ExportError", "export_files"]
+
+PARITY_ATOL = 1e-4
+ONNX_OPSET = 17
+MAX_PARITY_SAMPLES = 8
+
+
+class ExportError(Exception):
+    """An exported format disagrees with PyTorch (message has the max difference), or the
+    model cannot be exported (e.g. a text backbone without a fast tokenizer)."""
+
+
+class _Exported(torch.nn.Module):
+    """What the files hold: ``(logits, probabilities)`` from the classifier."""
+
+    def __init__(self, model: ClassifierModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, x: torch.Tensor, attention_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self.model(x, attention_mask)
+        return logits, self.model.probabilities(logits)
+
+
+def export_files(
+    model: ClassifierModel,
+    embedder: Embedder,
+    labels: list[str],
+    multilabel: bool,
+    sample_inputs: Sequence[bytes] | Sequence[str],
+    card: str,
+) -> dict[str, bytes]:
+    """Archive members for a model version.
+
+    - ``model.safetensors``: ``save_model`` bytes (state_dict + manifest; ``load_model`` reads it)
+    - ``model.torchscript.pt``: traced, ``(logits, probabilities) = m(pixel_values)`` or
+      ``m(input_ids, attention_mask)``
+    - ``model.onnx``: same inputs/outputs, dynamic batch (and sequence) axes
+    - ``labels.json``: ``{"labels": [...], "multilabel": bool}`` (output column order)
+    - ``preprocessing.json``: image size, interpolation, mean/std, RGB, NCHW; or max_length,
+      pad id and ``tokenizer/`` (the tokenizer files, included)
+    - ``predict.py`` + ``requirements.txt``: standalone onnxruntime scoring, JSON output
+    - ``README.md``: ``card`` followed by a usage section
+    - ``parity.json``: max |probability| differences of TorchScript and ONNX vs PyTorch
+
+    ``sample_inputs``: a few real inputs (bytes or texts; at most 8 are used) for tracing and
+    the parity check. ``embedder``: the model's backbone (its tokenizer is bundled for texts).
+    Works on a CPU copy of ``model``; the caller's model is not changed.
+    """
+    started = time.perf_counter()
+    if len(labels) != model.n_labels or multilabel != model.multilabel:
+        raise ExportError(f"{len(labels)} labels given for a model with {model.n_labels}")
+    if not sample_inputs:
+        raise ExportError("export needs at least one sample input for tracing and parity")
+    module = _Exported(copy.deepcopy(model).cpu().float().eval()).eval()
+    samples = list(sample_inputs[:MAX_PARITY_SAMPLES])
+    files: dict[str, bytes] = {}
+    prep = dict(model.preprocessing, modality=model.modality)
+    if model.modality == "image":
+        load = image_loader(samples, model.image_transform())
+        pixels = torch.stack([load(i) for i in range(len(samples))])
+        example: tuple[torch.Tensor, ...] = (pixels,)
+        checks = [(pixels,), (pixels[:1],)]
+        names, axes = ["pixel_values"], {"pixel_values": {0: "batch"}}
+        prep |= {"input": "pixel_values", "layout": "NCHW", "dtype": "float32"}
+    else:
+        files |= _tokenizer_files(embedder)
+        max_length = model.preprocessing["max_length"]
+        ids = text_ids(embedder.tokenizer, samples, max_length)
+        pad_id = embedder.tokenizer.pad_token_id or 0
+        # Trace with padding present: a mask of all ones may be optimised away while tracing.
+        example = collate_ids([*ids, ids[0][:1] + ids[0][-1:]], pad_id)
+        checks = [collate_ids(ids, pad_id), collate_ids(ids[:1], pad_id), example]
+        names = ["input_ids", "attention_mask"]
+        axes = {name: {0: "batch", 1: "sequence"} for name in names}
+        prep |= {
+            "inputs": names,
+            "pad_token_id": pad_id,
+            "tokenizer": "tokenizer/tokenizer.json",
+            "truncation": True,
+            "padding": "longest",
+        }
+    with torch.no_grad():
+        expected = [module(*args)[1].numpy() for args in checks]
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    files["model.torchscript.pt"], script_diff = _torchscript(module, example, checks, expected)
+    timings["torchscript_seconds"] = round(time.perf_counter() - t0, 3)
+    t0 = time.perf_counter()
+    files["model.onnx"], onnx_diff = _onnx(module, example, checks, expected, names, axes)
+    timings["onnx_seconds"] = round(time.perf_counter() - t0, 3)
+    for fmt, diff in (("TorchScript", script_diff), ("ONNX", onnx_diff)):
+        if not diff <= PARITY_ATOL:  # also catches NaN
+            raise ExportError(
+                f"{fmt} probabilities differ from PyTorch by {diff:.3g} (> {PARITY_ATOL})"
+            )
+    files["model.safetensors"] = save_model(model)
+    files["labels.json"] = _json({"labels": list(labels), "multilabel": multilabel})
+    files["preprocessing.json"] = _json(prep)
+    files["predict.py"] = (
+        resources.files("filament.ml").joinpath("predict_template.py").read_bytes()
+    )
+    requirements = ["onnxruntime", "numpy"] + (
+        ["pillow"] if model.modality == "image" else ["tokenizers"]
+    )
+    files["requirements.txt"] = ("\n".join(requirements) + "\n").encode()
+    files["README.md"] = (card.rstrip() + "\n\n" + _usage(model, labels)).encode()
+    files["parity.json"] = _json(
+        {
+            "atol": PARITY_ATOL,
+            "torchscript_max_abs_diff": script_diff,
+            "onnx_max_abs_diff": onnx_diff,
+            "samples": len(samples),
+            "checked_batches": [int(args[0].shape[0]) for args in checks],
+            "onnx_opset": ONNX_OPSET,
+            "torch": torch.__version__,
+            **timings,
+            "export_seconds": round(time.perf_counter() - started, 3),
+        }
+    )
+    return files
+
+
+def _json(value: Any) -> bytes:
+    return (json.dumps(value, indent=1) + "\n").encode()
+
+
+def _tokenizer_files(embedder: Embedder) -> dict[str, bytes]:
+    tokenizer = embedder.tokenizer
+    if tokenizer is None or not getattr(tokenizer, "is_fast", False):
+        raise ExportError("text export needs a fast (tokenizer.json) tokenizer")
+    with tempfile.TemporaryDirectory() as tmp:
+        tokenizer.save_pretrained(tmp)
+        found = {
+            f"tokenizer/{path.name}": path.read_bytes()
+            for path in sorted(Path(tmp).iterdir())
+            if path.is_file()
+        }
+    if "tokenizer/tokenizer.json" not in found:
+        raise ExportError("the tokenizer did not write tokenizer.json")
+    return found
+
+
+def _max_diff(got: Sequence[np.ndarray], expected: Sequence[np.ndarray]) -> float:
+    return float(max(np.abs(g - e).max() for g, e in zip(got, expected, strict=True)))
+
+
+def _torchscript(
+    module: torch.nn.Module,
+    example: tuple[torch.Tensor, ...],
+    checks: list[tuple[torch.Tensor, ...]],
+    expected: list[np.ndarray],
+) -> tuple[bytes, float]:
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer / deprecation warnings: parity is checked below
+        traced = torch.jit.trace(module, example, check_trace=False)
+        torch.jit.save(traced, buffer)
+        loaded = torch.jit.load(io.BytesIO(buffer.getvalue()), map_location="cpu")
+        got = [loaded(*args)[1].numpy() for args in checks]
+    return buffer.getvalue(), _max_diff(got, expected)
+
+
+def _onnx(
+    module: torch.nn.Module,
+    example: tuple[torch.Tensor, ...],
+    checks: list[tuple[torch.Tensor, ...]],
+    expected: list[np.ndarray],
+    names: list[str],
+    axes: dict[str, dict[int, str]],
+) -> tuple[bytes, float]:
+    import onnxruntime as ort
+
+    buffer = io.BytesIO()
+    outputs = ["logits", "probabilities"]
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module,
+            example,
+            buffer,
+            dynamo=False,
+            input_names=names,
+            output_names=outputs,
+            dynamic_axes={**axes, **{name: {0: "batch"} for name in outputs}},
+            opset_version=ONNX_OPSET,
+            do_constant_folding=True,
+        )
+    data = buffer.getvalue()
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    got = [
+        session.run(["probabilities"], {n: a.numpy() for n, a in zip(names, args, strict=True)})[0]
+        for args in checks
+    ]
+    return data, _max_diff(got, expected)
+
+
+def _usage(model: ClassifierModel, labels: list[str]) -> str:
+    meta = manifest(model)
+    if model.modality == "image":
+        size = model.preprocessing["image_size"]
+        run = "python predict.py photo1.jpg photo2.png"
+        inputs = (
+            f"`pixel_values` float32 `(batch, 3, {size}, {size})`: RGB, shorter side resized to "
+            f"{size} ({model.preprocessing['interpolation']}), centre crop, "
+            f"`(x / 255 - mean) / std` with mean {model.preprocessing['mean']} and std "
+            f"{model.preprocessing['std']}"
+        )
+        feed = '{"pixel_values": batch}'
+        extra = "pillow"
+    else:
+        run = 'python predict.py --text "first text" --text "second text"'
+        inputs = (
+            "`input_ids` and `attention_mask` int64 `(batch, sequence)` from the tokenizer in "
+            f"`tokenizer/`, truncated to {model.preprocessing['max_length']} tokens, padded to "
+            "the longest text"
+        )
+        feed = '{"input_ids": ids, "attention_mask": mask}'
+        extra = "tokenizers"
+    activation = (
+        "independent sigmoids (multi-label: every label with p >= 0.5 applies)"
+        if model.multilabel
+        else "a softmax over the labels (single-label)"
+    )
+    return f"""## Usage
+
+Backbone `{meta["backbone"]}`, {len(labels)} labels (column order in `labels.json`).
+Probabilities are {activation}.
+
+### Command line
+
+```
+pip install onnxruntime numpy {extra}
+{run}
+```
+
+prints `{{"labels": [...], "results": [{{"input", "probabilities": {{label: p}}, "predicted"}}]}}`.
+
+### Files
+
+| file | what |
+|---|---|
+| `model.onnx` | ONNX (opset {ONNX_OPSET}); outputs `logits`, `probabilities` |
+| `model.torchscript.pt` | TorchScript: `logits, probabilities = torch.jit.load(path)(...)` |
+| `model.safetensors` | PyTorch weights; manifest in the safetensors metadata (`filament`) |
+| `labels.json`, `preprocessing.json` | label order; exact input preprocessing |
+| `predict.py` | the command above: onnxruntime + numpy only |
+| `parity.json` | max probability difference of ONNX / TorchScript vs PyTorch at export |
+
+Inputs: {inputs}.
+
+### Python
+
+```python
+import onnxruntime as ort
+session = ort.InferenceSession("model.onnx")
+logits, probabilities = session.run(None, {feed})
+```
+"""

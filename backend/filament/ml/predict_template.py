@@ -1,0 +1,154 @@
+"""Score inputs with the exported model: prints label probabilities as JSON.
+
+    python predict.py photo1.jpg photo2.png           # image models
+    python predict.py --text "great value" --text "broke after a day"   # text models
+    python predict.py --text -  < texts.txt           # one text per line from stdin
+
+Needs ``onnxruntime`` and ``numpy``, plus ``pillow`` (images) or ``tokenizers`` (texts); see
+requirements.txt. Reads ``model.onnx``, ``labels.json``, ``preprocessing.json`` (and
+``tokenizer/tokenizer.json``) from this script's folder. Output:
+``{"labels": [...], "multilabel": bool, "results": [{"input", "probabilities": {label: p},
+"predicted": [label, ...]}]}``; ``predicted`` is the top label (single-label) or every label
+with probability >= 0.5 (multi-label).
+
+This file is Filament's ``filament/ml/predict_template.py``, copied into every model archive; it
+imports nothing of Filament and reproduces its preprocessing exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def load_image(data: bytes):
+    """RGB image: first frame, EXIF orientation applied, transparency composited on white."""
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(data)) as img:
+        img.seek(0)
+        img.load()
+        img = ImageOps.exif_transpose(img) or img
+        if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+            rgba = img.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return Image.alpha_composite(background, rgba).convert("RGB")
+        return img.convert("RGB")
+
+
+def image_tensor(img, prep: dict) -> np.ndarray:
+    """Resize the shorter side to ``image_size``, centre-crop a square, scale, normalise."""
+    from PIL import Image
+
+    size = prep["image_size"]
+    resample = Image.Resampling[prep["interpolation"].upper()]
+    width, height = img.size
+    scale = size / min(width, height)
+    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
+    img = img.resize((new_w, new_h), resample)
+    left, top = (new_w - size) // 2, (new_h - size) // 2
+    img = img.crop((left, top, left + size, top + size))
+    array = np.asarray(img, dtype=np.float32).transpose(2, 0, 1) / 255.0
+    mean = np.asarray(prep["mean"], dtype=np.float32).reshape(3, 1, 1)
+    std = np.asarray(prep["std"], dtype=np.float32).reshape(3, 1, 1)
+    return (array - mean) / std
+
+
+def text_batch(texts: list[str], prep: dict) -> dict[str, np.ndarray]:
+    """``input_ids`` and ``attention_mask`` padded to the longest text (int64)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(HERE / prep["tokenizer"]))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(prep["max_length"])
+    rows = [encoding.ids for encoding in tokenizer.encode_batch(texts)]
+    width = max(len(row) for row in rows)
+    input_ids = np.full((len(rows), width), prep["pad_token_id"], dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, row in enumerate(rows):
+        input_ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
+    return {"input_ids": input_ids, "attention_mask": mask}
+
+
+def probabilities(logits: np.ndarray, multilabel: bool) -> np.ndarray:
+    logits = logits.astype(np.float64)
+    if multilabel:
+        return 1 / (1 + np.exp(-logits))
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def predict(inputs: list[str], texts: bool, batch_size: int = 32) -> dict[str, object]:
+    import onnxruntime as ort
+
+    labels_file = json.loads((HERE / "labels.json").read_text())
+    labels, multilabel = labels_file["labels"], labels_file["multilabel"]
+    prep = json.loads((HERE / "preprocessing.json").read_text())
+    if texts != (prep["modality"] == "text"):
+        sys.exit(
+            f"this is a {prep['modality']} model: "
+            + ("pass image files" if prep["modality"] == "image" else 'pass --text "..."')
+        )
+    providers = [
+        p
+        for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
+        if p in ort.get_available_providers()
+    ]
+    session = ort.InferenceSession(str(HERE / "model.onnx"), providers=providers)
+    results = []
+    for start in range(0, len(inputs), batch_size):
+        chunk = inputs[start : start + batch_size]
+        if texts:
+            feed = text_batch(chunk, prep)
+        else:
+            pixels = [image_tensor(load_image(Path(p).read_bytes()), prep) for p in chunk]
+            feed = {"pixel_values": np.stack(pixels)}
+        logits = session.run(["logits"], feed)[0]
+        for name, row in zip(chunk, probabilities(logits, multilabel), strict=True):
+            if multilabel:
+                predicted = [label for label, p in zip(labels, row, strict=True) if p >= 0.5]
+            else:
+                predicted = [labels[int(row.argmax())]]
+            results.append(
+                {
+                    "input": name,
+                    "probabilities": {
+                        label: float(p) for label, p in zip(labels, row, strict=True)
+                    },
+                    "predicted": predicted,
+                }
+            )
+    return {"labels": labels, "multilabel": multilabel, "results": results}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Score images or texts with model.onnx.")
+    parser.add_argument("images", nargs="*", help="image files (image models)")
+    parser.add_argument(
+        "--text",
+        action="append",
+        default=[],
+        help='a text to score (repeatable); "-" reads one text per line from stdin',
+    )
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args(argv)
+    texts = [t for t in args.text if t != "-"]
+    if "-" in args.text:
+        texts += [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if bool(texts) == bool(args.images) or not (texts or args.images):
+        parser.error('pass image files, or --text "..." (not both)')
+    out = predict(texts or args.images, texts=bool(texts), batch_size=args.batch_size)
+    json.dump(out, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
