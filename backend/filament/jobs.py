@@ -9,8 +9,16 @@ EMBED = "embed"
 TRAIN_HEAD = "train_head"
 FINETUNE = "finetune"
 
+GPU_WORKER_PREFIX = "filament:gpu-worker:"  # one key per running GPU worker, refreshed by it
+
 CPU_QUEUE = "filament:cpu"
 GPU_QUEUE = "filament:gpu"
+
+
+async def gpu_worker_connected(redis: ArqRedis) -> bool:
+    async for _ in redis.scan_iter(match=f"{GPU_WORKER_PREFIX}*", count=100):
+        return True
+    return False
 
 
 def changes_key(project_id: int) -> str:

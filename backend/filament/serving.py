@@ -9,6 +9,8 @@ import numpy as np
 from fastapi import HTTPException, status
 
 from filament.db.models import ModelVersion, Project
+from filament.encoders import encode, finetuned_model
+from filament.ml import classifier
 from filament.ml.backbones import load_embedder
 from filament.ml.heads import HeadModel
 from filament.ml.images import decode_image
@@ -30,17 +32,19 @@ def load_head(storage: Storage, model: ModelVersion) -> HeadModel:
 def score_inputs(
     storage: Storage, project: Project, model: ModelVersion, inputs: list[Any], weights_dir: Any
 ) -> np.ndarray:
-    """Probabilities for texts or encoded images; ValueError names a bad input."""
-    embedder = load_embedder(model.backbone, weights_dir)
-    if project.task.modality == "text":
-        vectors = embedder.embed_texts(inputs)
-    else:
+    """Probabilities for texts or encoded images, by a head on its embedding generation or by a
+    fine-tuned model end to end; ValueError names a bad input."""
+    if project.task.modality == "image":
         for number, data in enumerate(inputs):
             try:
                 decode_image(data)
             except ValueError as error:
                 raise ValueError(f"input {number} is not a readable image: {error}") from error
-        vectors = embedder.embed_images(inputs)
+    if model.kind == "finetuned":
+        finetuned = finetuned_model(storage, project.id or 0, model.version)
+        embedder = load_embedder(model.backbone, weights_dir)
+        return classifier.predict_proba(finetuned, embedder, inputs)
+    vectors = encode(storage, project, inputs, weights_dir, model.base_version)
     return load_head(storage, model).predict_proba(vectors)
 
 

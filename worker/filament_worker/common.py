@@ -30,6 +30,12 @@ def _redis(url: str) -> Redis:
     return Redis.from_url(url)
 
 
+def sync_lock(job_name: str, project_id: int):  # type: ignore[no-untyped-def]
+    """The same per-project lock `project_run` takes, for sync code running in a thread."""
+    redis = _redis(get_settings().redis_url or "redis://127.0.0.1:6379")
+    return redis.lock(f"filament:lock:{job_name}:{project_id}", timeout=3600, sleep=0.05)
+
+
 def project_changed(project_id: int) -> None:
     """Tell the API's caches that the project's items changed (see filament/api/cache.py)."""
     _redis(get_settings().redis_url or "redis://127.0.0.1:6379").incr(jobs.changes_key(project_id))

@@ -8,6 +8,7 @@ from filament.artifacts import save_embedding_chunk
 from filament.core.settings import get_settings
 from filament.db.models import Annotation, Item, ItemStatus, JobStatus, Project
 from filament.db.session import session_scope
+from filament.encoders import encode, item_inputs
 from filament.ml.backbones import load_embedder
 from filament.storage import get_storage
 from sqlmodel import col, func, select, update
@@ -25,15 +26,13 @@ from filament_worker.common import (
 CHUNK = 512
 
 
-def _pending(project_id: int, after_id: int) -> list[Item]:
+def _items(project_id: int, status: ItemStatus, after_id: int) -> list[Item]:
     with session_scope() as session:
         return list(
             session.exec(
                 select(Item)
                 .where(
-                    Item.project_id == project_id,
-                    Item.status == ItemStatus.pending,
-                    col(Item.id) > after_id,
+                    Item.project_id == project_id, Item.status == status, col(Item.id) > after_id
                 )
                 .order_by(col(Item.id))
                 .limit(CHUNK)
@@ -41,9 +40,35 @@ def _pending(project_id: int, after_id: int) -> list[Item]:
         )
 
 
-def run_embed(project_id: int) -> bool:
-    """Embed the project's pending items in chunks; returns whether the project has labels."""
+def embed_items(
+    project: Project, status: ItemStatus, generation: int | None, progress: Progress, total: int
+) -> int:
+    """Embed every item of `status` in chunks into `generation`'s embeddings; marks them ready.
+    Chunks are named by their ids, so a re-run overwrites rather than duplicates."""
     storage = get_storage()
+    weights_dir = get_settings().weights_dir
+    done, last_id = 0, 0
+    while batch := _items(project.id or 0, status, last_id):
+        last_id = batch[-1].id or 0
+        ids = np.array([item.id for item in batch], dtype=np.int64)
+        vectors = encode(storage, project, item_inputs(storage, batch), weights_dir, generation)
+        save_embedding_chunk(storage, project.id or 0, ids, vectors, generation)
+        if status != ItemStatus.ready:
+            with session_scope() as session:
+                session.exec(
+                    update(Item)
+                    .where(col(Item.id).in_(ids.tolist()))
+                    .values(status=ItemStatus.ready)
+                )
+                session.commit()
+            project_changed(project.id or 0)
+        done += len(batch)
+        progress(done, total, f"embedded {done:,} of {total:,} items")
+    return done
+
+
+def run_embed(project_id: int) -> bool:
+    """Embed the project's pending items; returns whether the project has labels."""
     with session_scope() as session:
         project = session.get(Project, project_id)
         if project is None:
@@ -65,29 +90,10 @@ def run_embed(project_id: int) -> bool:
     job_id = create_job(
         project_id, jobs.EMBED, f"embedding {total:,} items", device=str(embedder.device)
     )
-    progress = Progress(job_id)
-    done, last_id = 0, 0
     try:
-        while batch := _pending(project_id, last_id):
-            last_id = batch[-1].id or 0
-            ids = np.array([item.id for item in batch], dtype=np.int64)
-            if project.task.modality == "text":
-                vectors = embedder.embed_texts([item.text or "" for item in batch])
-            else:
-                vectors = embedder.embed_images(
-                    [storage.get_bytes(item.storage_key or "") for item in batch]
-                )
-            save_embedding_chunk(storage, project_id, ids, vectors)
-            with session_scope() as session:
-                session.exec(
-                    update(Item)
-                    .where(col(Item.id).in_(ids.tolist()))
-                    .values(status=ItemStatus.ready)
-                )
-                session.commit()
-            project_changed(project_id)
-            done += len(batch)
-            progress(done, total, f"embedded {done:,} of {total:,} items")
+        done = embed_items(
+            project, ItemStatus.pending, project.embedding_version, Progress(job_id), total
+        )
     except Exception as error:
         update_job(job_id, status=JobStatus.failed, message=f"embedding failed: {error}")
         raise

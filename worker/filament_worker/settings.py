@@ -1,6 +1,9 @@
 """arq WorkerSettings: `arq filament_worker.settings.WorkerSettings` or `filament worker`."""
 
+import asyncio
 import logging
+import socket
+import uuid
 from typing import Any, ClassVar
 
 from arq import func
@@ -9,22 +12,36 @@ from filament.core.settings import get_settings
 from filament.redis import redis_settings
 
 from filament_worker.embed import embed
+from filament_worker.finetune import MAX_ATTEMPTS, finetune_job
 from filament_worker.ingest import ingest
 from filament_worker.train import train_head
 
 
 async def startup(ctx: dict[str, Any]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if ctx.get("gpu"):
+        ctx["heartbeat"] = asyncio.create_task(_announce_gpu_worker(ctx["redis"]))
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    pass
+    if "heartbeat" in ctx:
+        ctx["heartbeat"].cancel()
+
+
+async def _announce_gpu_worker(redis: Any) -> None:
+    """While this GPU worker runs, a key says so (the API routes fine-tuning by it)."""
+    key = f"{jobs.GPU_WORKER_PREFIX}{uuid.uuid4().hex}"
+    while True:
+        await redis.set(key, socket.gethostname(), ex=30)
+        await asyncio.sleep(10)
 
 
 FUNCTIONS = [
     func(ingest, name=jobs.INGEST, timeout=6 * 3600, max_tries=3),
     func(embed, name=jobs.EMBED, timeout=12 * 3600, max_tries=3),
     func(train_head, name=jobs.TRAIN_HEAD, timeout=1800, max_tries=3),
+    # one try more than the job allows itself, so it can mark its row failed on the last one
+    func(finetune_job, name=jobs.FINETUNE, timeout=12 * 3600, max_tries=MAX_ATTEMPTS + 1),
 ]
 
 
@@ -55,5 +72,6 @@ def run_worker(gpu: bool = False, burst: bool = False) -> None:
         burst=burst,
         poll_delay=0.05 if burst else 0.2,
         handle_signals=not burst,
+        ctx={"gpu": gpu},
     )
     worker.run()

@@ -8,8 +8,15 @@ from typing import Any
 import numpy as np
 from filament import jobs
 from filament.artifacts import load_embeddings
+from filament.core.settings import get_settings
 from filament.db.models import Annotation, Project
 from filament.db.session import session_scope
+from filament.finetuning import (
+    create_finetune_job,
+    enqueue_finetune,
+    labels_grown_enough,
+    running_finetune,
+)
 from filament.ml.calibration import calibrate_multilabel, calibrate_single_label
 from filament.ml.heads import train_head as fit_head
 from filament.storage import get_storage
@@ -114,4 +121,17 @@ def run_train_head(project_id: int) -> int | None:
 
 async def train_head(ctx: dict[str, Any], project_id: int) -> None:
     async with project_run(ctx["redis"], jobs.TRAIN_HEAD, project_id):
-        await in_thread(run_train_head, project_id)
+        version = await in_thread(run_train_head, project_id)
+    if version is not None and await jobs.gpu_worker_connected(ctx["redis"]):
+        await _maybe_finetune(ctx["redis"], project_id)
+
+
+async def _maybe_finetune(redis: Any, project_id: int) -> None:
+    """With a GPU worker connected, fine-tune once labels have grown by the configured share."""
+    with session_scope() as session:
+        labels = len(consensus(session, session.get(Project, project_id)))  # type: ignore[arg-type]
+        grown = labels_grown_enough(session, project_id, labels, get_settings().finetune_growth)
+        if not grown or running_finetune(session, project_id) is not None:
+            return
+        job = create_finetune_job(session, project_id, None, gpu=True, reason="labels grew")
+    await enqueue_finetune(redis, job.id or 0, gpu=True)

@@ -1,10 +1,11 @@
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from filament.api.deps import CurrentUser, ProjectMemberDep, SessionDep
-from filament.db.models import Job, JobPublic, Page, ProjectMember
+from filament.db.models import Job, JobPublic, JobStatus, Page, ProjectMember, Role, User, utcnow
+from filament.jobs import FINETUNE
 
 router = APIRouter(tags=["jobs"])
 
@@ -21,12 +22,37 @@ def list_jobs(
     return Page(data=[JobPublic.model_validate(row) for row in rows], count=len(rows))
 
 
+def visible_job(session: Session, job_id: int, user: User) -> tuple[Job, Role | None]:
+    """A job the caller started or whose project they belong to (404 otherwise), and their role."""
+    job = session.get(Job, job_id)
+    member = session.get(ProjectMember, (job.project_id, user.id)) if job else None
+    if job is None or (member is None and job.user_id != user.id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Job not found")
+    return job, member.role if member else None
+
+
 @router.get("/jobs/{job_id}")
 def read_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
-    job = session.get(Job, job_id)
-    allowed = job is not None and (
-        job.user_id == user.id or session.get(ProjectMember, (job.project_id, user.id)) is not None
-    )
-    if job is None or not allowed:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Job not found")
+    return JobPublic.model_validate(visible_job(session, job_id, user)[0])
+
+
+@router.post("/jobs/{job_id}/cancel")
+def cancel_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
+    """Cancel a queued or running fine-tuning job; the active model stays as it is."""
+    job, role = visible_job(session, job_id, user)
+    if role == Role.viewer:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Viewers cannot cancel jobs")
+    if job.type != FINETUNE:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail="Only fine-tuning jobs can be cancelled"
+        )
+    if job.status not in {JobStatus.queued, JobStatus.running}:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail=f"The job is already {job.status.value}"
+        )
+    job.status = JobStatus.cancelled
+    job.message = "cancelled; the active model is unchanged"
+    job.finished_at = utcnow()
+    session.add(job)
+    session.commit()
     return JobPublic.model_validate(job)

@@ -4,6 +4,7 @@ import base64
 import binascii
 from typing import Annotated, Any, Literal
 
+import anyio.from_thread
 import numpy as np
 from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import StreamingResponse
@@ -21,6 +22,7 @@ from filament.db.models import (
     Item,
     ItemPublic,
     Job,
+    JobPublic,
     JobStatus,
     ModelVersion,
     ModelVersionPublic,
@@ -441,6 +443,24 @@ def download_model(
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.post("/finetune", status_code=status.HTTP_202_ACCEPTED)
+def finetune_now(request: Request, writer: ProjectWriter, session: SessionDep) -> JobPublic:
+    """Fine-tune the whole backbone on the labels now: on a GPU worker when one is connected,
+    else as a short CPU run. The new version becomes active only if it validates better."""
+    from filament.finetuning import create_finetune_job, enqueue_finetune, running_finetune
+
+    if (busy := running_finetune(session, writer.id)) is not None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=f"Fine-tuning is already {busy.status.value} for this project (job {busy.id})",
+        )
+    arq = request.app.state.arq
+    gpu = anyio.from_thread.run(jobs.gpu_worker_connected, arq)
+    job = create_finetune_job(session, writer.id, writer.user.id, gpu, "requested")
+    anyio.from_thread.run(enqueue_finetune, arq, job.id or 0, gpu)
+    return JobPublic.model_validate(job)
 
 
 # --- scoring ----------------------------------------------------------------------------------

@@ -1,0 +1,54 @@
+"""The network a project's inputs go through: its pretrained backbone, or the backbone of a
+fine-tuned version once one is active (the embedding "generation")."""
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from filament.artifacts import model_prefix
+from filament.db.models import Item, Project
+from filament.ml import classifier
+from filament.ml.backbones import load_embedder
+from filament.storage import Storage
+
+FINETUNED_FILE = "finetuned.safetensors"
+
+_lock = threading.Lock()
+_models: dict[str, classifier.ClassifierModel] = {}
+
+
+def finetuned_model(storage: Storage, project_id: int, version: int) -> classifier.ClassifierModel:
+    """A stored fine-tuned model, loaded once per process."""
+    key = f"{model_prefix(project_id, version)}/{FINETUNED_FILE}"
+    with _lock:
+        if key not in _models:
+            _models[key] = classifier.load_model(storage.get_bytes(key))
+            while len(_models) > 4:
+                _models.pop(next(iter(_models)))
+        return _models[key]
+
+
+def encode(
+    storage: Storage,
+    project: Project,
+    inputs: Sequence[str] | Sequence[bytes],
+    weights_dir: Path | None,
+    generation: int | None,
+) -> np.ndarray:
+    """L2-normalised embeddings of texts or encoded images, by the given generation."""
+    embedder = load_embedder(project.backbone, weights_dir)
+    if generation is not None:
+        model = finetuned_model(storage, project.id or 0, generation)
+        return classifier.embed(model, embedder, inputs)
+    if project.task.modality == "text":
+        return embedder.embed_texts(inputs)  # type: ignore[arg-type]
+    return embedder.embed_images(inputs)  # type: ignore[arg-type]
+
+
+def item_inputs(storage: Storage, items: Sequence[Item]) -> list[str] | list[bytes]:
+    """What a model reads for each item: its text, or its image bytes."""
+    if items and items[0].kind == "text":
+        return [item.text or "" for item in items]
+    return [storage.get_bytes(item.storage_key or "") for item in items]

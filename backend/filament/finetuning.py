@@ -1,0 +1,59 @@
+"""Starting fine-tuning jobs: by request, or automatically when labels have grown enough."""
+
+from arq.connections import ArqRedis
+from sqlmodel import Session, col, select
+
+from filament import jobs
+from filament.db.models import Job, JobStatus, ModelVersion
+
+MIN_LABELS_FOR_AUTO = 50
+
+
+def running_finetune(session: Session, project_id: int) -> Job | None:
+    return session.exec(
+        select(Job).where(
+            Job.project_id == project_id,
+            Job.type == jobs.FINETUNE,
+            col(Job.status).in_([JobStatus.queued, JobStatus.running]),
+        )
+    ).first()
+
+
+def create_finetune_job(
+    session: Session, project_id: int, user_id: int | None, gpu: bool, reason: str
+) -> Job:
+    where = "a GPU worker" if gpu else "the CPU worker (no GPU worker is connected: a short run)"
+    job = Job(
+        project_id=project_id,
+        user_id=user_id,
+        type=jobs.FINETUNE,
+        message=f"waiting for {where}",
+        device="gpu" if gpu else "cpu",
+        params={"reason": reason},
+    )
+    session.add(job)
+    session.commit()
+    session.refresh(job)
+    return job
+
+
+async def enqueue_finetune(redis: ArqRedis, job_id: int, gpu: bool) -> None:
+    await jobs.enqueue(
+        redis,
+        jobs.FINETUNE,
+        job_id,
+        job_id=f"{jobs.FINETUNE}:{job_id}",
+        queue=jobs.GPU_QUEUE if gpu else jobs.CPU_QUEUE,
+    )
+
+
+def labels_grown_enough(session: Session, project_id: int, labels: int, growth: float) -> bool:
+    """No fine-tuned version yet and enough labels, or `growth` more labels than the last one."""
+    last = session.exec(
+        select(ModelVersion.label_count)
+        .where(ModelVersion.project_id == project_id, ModelVersion.kind == "finetuned")
+        .order_by(col(ModelVersion.version).desc())
+    ).first()
+    if last is None:
+        return labels >= MIN_LABELS_FOR_AUTO
+    return labels >= last * (1 + growth)

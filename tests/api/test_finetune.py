@@ -1,0 +1,105 @@
+"""Fine-tuning through the API with a real worker: gating, activation, re-embedding, cancel."""
+
+import pytest
+from sqlmodel import update
+
+from tests.api.test_loop import label_of, synthetic_rows, text_project
+from tests.conftest import register
+
+
+def labeled_project(client, owner, run_jobs, n=40, labeled=30):
+    pid = text_project(client, owner, synthetic_rows(n))
+    run_jobs()
+    listed = client.get(f"/api/v1/projects/{pid}/items?limit=100", headers=owner).json()["data"]
+    for item in listed[:labeled]:
+        client.post(
+            f"/api/v1/projects/{pid}/items/{item['id']}/annotations",
+            headers=owner,
+            json={"labels": [label_of(item["name"])]},
+        )
+    run_jobs()
+    return pid, listed
+
+
+def models(client, owner, pid):
+    return client.get(f"/api/v1/projects/{pid}/models", headers=owner).json()["data"]
+
+
+def test_finetune_is_kept_but_not_used_when_not_better(client, owner, run_jobs):
+    pid, _ = labeled_project(client, owner, run_jobs)
+    head = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()
+    assert head["metrics"]["accuracy"] == 1.0  # nothing can beat it
+    job = client.post(f"/api/v1/projects/{pid}/finetune", headers=owner)
+    assert job.status_code == 202 and job.json()["device"] == "cpu"
+    again = client.post(f"/api/v1/projects/{pid}/finetune", headers=owner)
+    assert again.status_code == 409
+    run_jobs()
+    done = client.get(f"/api/v1/jobs/{job.json()['id']}", headers=owner).json()
+    assert done["status"] == "done" and done["result"]["activated"] is False, done
+    finetuned = [m for m in models(client, owner, pid) if m["kind"] == "finetuned"]
+    assert len(finetuned) == 1 and finetuned[0]["status"] == "rejected"
+    assert not finetuned[0]["active"]
+    status = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()
+    assert status["model_version"] == head["model_version"]
+
+
+def test_finetune_activates_when_better_and_the_pool_moves_to_it(client, owner, run_jobs):
+    from filament.db.models import ModelVersion
+    from filament.db.session import session_scope
+
+    pid, listed = labeled_project(client, owner, run_jobs)
+    with session_scope() as session:  # make the active head look poor, so the gate opens
+        session.exec(update(ModelVersion).values(metrics={"accuracy": 0.0}))
+        session.commit()
+    job = client.post(f"/api/v1/projects/{pid}/finetune", headers=owner).json()
+    run_jobs()
+    done = client.get(f"/api/v1/jobs/{job['id']}", headers=owner).json()
+    assert done["status"] == "done" and done["result"]["activated"] is True, done
+    status = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()
+    version = done["result"]["version"]
+    assert status["model_version"] >= version
+    scored = client.post(
+        f"/api/v1/projects/{pid}/score",
+        headers=owner,
+        json={"type": "text", "texts": [listed[35]["text"]]},
+    ).json()
+    assert scored["model_version"] == status["model_version"]
+    assert abs(sum(scored["scores"][0]) - 1) < 1e-5
+    # the queue and the next head work on the fine-tuned embeddings
+    assert client.get(f"/api/v1/projects/{pid}/queue?limit=3", headers=owner).json()["data"]
+    client.post(
+        f"/api/v1/projects/{pid}/items/{listed[31]['id']}/annotations",
+        headers=owner,
+        json={"labels": [label_of(listed[31]["name"])]},
+    )
+    run_jobs()
+    latest = models(client, owner, pid)[-1]
+    assert latest["kind"] == "head" and latest["base_version"] == version and latest["active"]
+    archive = client.get(f"/api/v1/projects/{pid}/models/{version}/download", headers=owner)
+    assert archive.status_code == 200
+
+
+def test_cancel_a_queued_finetune(client, owner, run_jobs):
+    pid, _ = labeled_project(client, owner, run_jobs, n=12, labeled=8)
+    job = client.post(f"/api/v1/projects/{pid}/finetune", headers=owner).json()
+    viewer = register(client, "v@example.com")
+    client.post(
+        f"/api/v1/projects/{pid}/members",
+        headers=owner,
+        json={"email": "v@example.com", "role": "viewer"},
+    )
+    assert client.post(f"/api/v1/jobs/{job['id']}/cancel", headers=viewer).status_code == 403
+    assert client.post(f"/api/v1/projects/{pid}/finetune", headers=viewer).status_code == 403
+    cancelled = client.post(f"/api/v1/jobs/{job['id']}/cancel", headers=owner).json()
+    assert cancelled["status"] == "cancelled"
+    run_jobs()
+    assert client.get(f"/api/v1/jobs/{job['id']}", headers=owner).json()["status"] == "cancelled"
+    assert not [m for m in models(client, owner, pid) if m["kind"] == "finetuned"]
+    stranger = register(client, "s@example.com")
+    assert client.post(f"/api/v1/jobs/{job['id']}/cancel", headers=stranger).status_code == 404
+
+
+@pytest.fixture(autouse=True)
+def small_cpu_budget(monkeypatch):
+    monkeypatch.setenv("FILAMENT_CPU_FINETUNE_EPOCHS", "1")
+    monkeypatch.setenv("FILAMENT_CPU_FINETUNE_MAX_ITEMS", "32")

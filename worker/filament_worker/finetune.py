@@ -1,0 +1,249 @@
+"""The finetune job: fine-tune the whole backbone on the labels, keep the version only if it
+validates better than the active one, then re-embed and re-score the pool with it."""
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from filament import jobs
+from filament.artifacts import load_embeddings, model_prefix
+from filament.core.settings import get_settings
+from filament.db.models import Item, ItemStatus, Job, JobStatus, Project
+from filament.db.session import session_scope
+from filament.encoders import FINETUNED_FILE, item_inputs
+from filament.ml import classifier
+from filament.ml.backbones import load_embedder
+from filament.ml.finetune import FinetuneCancelled, FinetuneConfig, finetune
+from filament.scoring import active_model
+from filament.storage import get_storage
+from filament.versions import named_metrics, next_version, primary_metric, record_version
+from sqlmodel import col, func, select
+
+from filament_worker.common import (
+    Progress,
+    in_thread,
+    log,
+    project_changed,
+    sync_lock,
+    update_job,
+)
+from filament_worker.embed import embed_items
+from filament_worker.train import consensus, targets
+
+MAX_ATTEMPTS = 2
+
+
+class _Cancel:
+    """`should_stop` for the trainer: reads the job's status at most once a second."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id, self._checked, self._stop = job_id, 0.0, False
+
+    def __call__(self) -> bool:
+        if not self._stop and time.monotonic() - self._checked > 1.0:
+            self._checked = time.monotonic()
+            with session_scope() as session:
+                job = session.get(Job, self.job_id)
+                self._stop = job is None or job.status == JobStatus.cancelled
+        return self._stop
+
+
+def _labeled(project: Project) -> tuple[list[Item], list[list[str]]]:
+    with session_scope() as session:
+        agreed = consensus(session, project)
+        items = list(session.exec(select(Item).where(col(Item.id).in_(list(agreed)))).all())
+    items.sort(key=lambda item: item.id or 0)
+    return items, [agreed[item.id or 0] for item in items]
+
+
+def run_finetune(job_id: int, gpu: bool) -> str:
+    """Returns what happened: activated, rejected, cancelled, or skipped."""
+    settings = get_settings()
+    storage = get_storage()
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.status in {JobStatus.done, JobStatus.failed, JobStatus.cancelled}:
+            return "skipped"
+        attempts = int(job.params.get("attempts", 0)) + 1
+        project = session.get(Project, job.project_id)
+    if project is None:
+        return "skipped"
+    if attempts > MAX_ATTEMPTS:
+        update_job(
+            job_id,
+            status=JobStatus.failed,
+            message="the worker stopped during fine-tuning twice; the active model is unchanged",
+        )
+        return "skipped"
+    embedder = load_embedder(project.backbone, settings.weights_dir)
+    device = str(embedder.device)
+    update_job(
+        job_id,
+        status=JobStatus.running,
+        device=device,
+        message="preparing the labels",
+        params={**job.params, "attempts": attempts},
+    )
+    items, label_sets = _labeled(project)
+    if len(items) < 4:
+        update_job(
+            job_id,
+            status=JobStatus.failed,
+            message=f"fine-tuning needs at least 4 labeled items (has {len(items)})",
+        )
+        return "skipped"
+    config = FinetuneConfig(seed=job_id)
+    if not gpu and device == "cpu":
+        # the CPU budget: a few epochs on a subset, so the feature works everywhere
+        config.epochs = settings.cpu_finetune_epochs
+        config.max_items = settings.cpu_finetune_max_items
+    progress = Progress(job_id)
+
+    def on_progress(state: dict[str, Any]) -> None:
+        parts = [
+            f"{state.get('stage', 'training')}: epoch {state.get('epoch')}/{state.get('epochs')}",
+            f"step {state.get('step')}/{state.get('steps')}",
+        ]
+        if state.get("loss") is not None:
+            parts.append(f"loss {state['loss']:.4f}")
+        if state.get("val_metric") is not None:
+            parts.append(f"validation {state['val_metric']:.4f}")
+        progress(int(1000 * (state.get("progress") or 0) * 0.8), 1000, ", ".join(parts))
+
+    try:
+        result = finetune(
+            embedder,
+            item_inputs(storage, items),
+            targets(project, label_sets),
+            project.task.multilabel,
+            len(project.labels),
+            config,
+            on_progress=on_progress,
+            should_stop=_Cancel(job_id),
+        )
+    except FinetuneCancelled:
+        update_job(
+            job_id, status=JobStatus.cancelled, message="cancelled; the active model is unchanged"
+        )
+        return "cancelled"
+    metrics = {**named_metrics(result.metrics, project.labels), "history": result.history[-50:]}
+    new_score = primary_metric(metrics, project.task.multilabel)
+    with session_scope() as session:
+        current = active_model(session, project.id or 0)
+        old_score = primary_metric(current.metrics, project.task.multilabel) if current else None
+        version = next_version(session, project.id or 0)
+    better = new_score is not None and (old_score is None or new_score > old_score)
+    fields = dict(
+        kind="finetuned",
+        backbone=project.backbone,
+        label_count=len(items),
+        metrics=metrics,
+        device=result.device,
+    )
+    files = {FINETUNED_FILE: classifier.save_model(result.model)}
+    if not better:
+        with session_scope() as session:
+            record_version(
+                session,
+                storage,
+                project,
+                version,
+                files,
+                None,
+                active=False,
+                status="rejected",
+                **fields,
+            )
+        message = (
+            f"v{version} validated {new_score:.4f}, not better than the active "
+            f"{old_score:.4f}: kept, not used"
+        )
+        update_job(
+            job_id,
+            status=JobStatus.done,
+            progress=1.0,
+            message=message,
+            result={"version": version, "activated": False, "metric": new_score},
+        )
+        return "rejected"
+    _activate(project, version, files, fields, job_id, result.model)
+    update_job(
+        job_id,
+        status=JobStatus.done,
+        progress=1.0,
+        message=f"v{version} validated {new_score:.4f} and is now active",
+        result={"version": version, "activated": True, "metric": new_score},
+    )
+    return "activated"
+
+
+def _activate(
+    project: Project,
+    version: int,
+    files: dict[str, bytes],
+    fields: dict[str, Any],
+    job_id: int,
+    model: classifier.ClassifierModel,
+) -> None:
+    """Re-embed and re-score the pool with the new model, then make it the active version."""
+    storage = get_storage()
+    assert project.id is not None
+    # its weights first: re-embedding loads the model from storage like every other reader
+    storage.put_bytes(
+        f"{model_prefix(project.id, version)}/{FINETUNED_FILE}", files[FINETUNED_FILE]
+    )
+    with session_scope() as session:
+        total = session.exec(
+            select(func.count()).where(
+                Item.project_id == project.id, Item.status == ItemStatus.ready
+            )
+        ).one()
+    progress = _Scaled(Progress(job_id), 0.8, 0.2, "re-embedding the pool")
+    # the embed job waits meanwhile: items it would embed now land in the new generation after
+    with sync_lock(jobs.EMBED, project.id):
+        embed_items(project, ItemStatus.ready, version, progress, total)
+        embeddings = load_embeddings(storage, project.id, version)
+        with session_scope() as session:
+            fresh = session.get(Project, project.id)
+            assert fresh is not None
+            scores = (embeddings.item_ids, _head_probabilities(model, embeddings.vectors))
+            record_version(session, storage, fresh, version, files, scores, active=True, **fields)
+            fresh.embedding_version = version
+            session.add(fresh)
+            session.commit()
+    project_changed(project.id)
+
+
+def _head_probabilities(model: classifier.ClassifierModel, features: np.ndarray) -> np.ndarray:
+    """The model's own head on features it already computed (no second pass over the pool)."""
+    with torch.inference_mode():
+        logits = model.head(torch.from_numpy(features).to(model.fixed_logits.device))
+        logits = torch.where(model.fixed_mask, model.fixed_logits, logits.float())
+        return model.probabilities(logits).cpu().numpy()
+
+
+class _Scaled:
+    """Maps a sub-task's progress into [start, start + width] of the job's."""
+
+    def __init__(self, progress: Progress, start: float, width: float, label: str) -> None:
+        self.progress, self.start, self.width, self.label = progress, start, width, label
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        share = self.start + self.width * done / max(total, 1)
+        self.progress(int(share * 1000), 1000, f"{self.label}: {message}")
+
+
+async def finetune_job(ctx: dict[str, Any], job_id: int) -> None:
+    try:
+        outcome = await in_thread(run_finetune, job_id, bool(ctx.get("gpu")))
+    except Exception as error:
+        log.exception("finetune job %s failed", job_id)
+        update_job(job_id, status=JobStatus.failed, message=f"fine-tuning failed: {error}")
+        raise
+    log.info("finetune job %s: %s", job_id, outcome)
+    if outcome == "activated":
+        with session_scope() as session:
+            job = session.get(Job, job_id)
+        if job and job.project_id:
+            await jobs.request_project_job(ctx["redis"], jobs.TRAIN_HEAD, job.project_id)
