@@ -73,6 +73,9 @@ def test_zip_with_label_folders_and_images(client, owner, run_jobs):
         ("dog/b.png", ("dog",)),
     }
     assert items(client, owner, pid, dataset="batch 1")["count"] == 4
+    first = items(client, owner, pid, limit=2)["data"]
+    after = items(client, owner, pid, limit=2, after=first[-1]["id"])["data"]
+    assert [i["id"] for i in after] == [i["id"] for i in listed["data"][2:4]]
     assert items(client, owner, pid, dataset="default")["count"] == 0
     item = listed["data"][0]
     content = client.get(f"/api/v1/projects/{pid}/items/{item['id']}/content", headers=owner)

@@ -234,6 +234,7 @@ class DatasetPublic(SQLModel):
 class Item(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("project_id", "content_hash"),
+        Index("ix_item_project_id", "project_id", "id"),  # paging in id order
         Index("ix_item_project_status", "project_id", "status", "id"),
         Index("ix_item_project_done", "project_id", "n_annotations", "id"),
         Index("ix_item_project_dataset", "project_id", "dataset_id", "id"),

@@ -137,6 +137,9 @@ def list_items(
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[
+        int | None, Query(description="keyset paging: items with ids above this (no offset)")
+    ] = None,
 ) -> Page[ItemPublic]:
     project = member.project
     # filters and paging on ids alone (index-only), then one fetch of the page's rows
@@ -182,7 +185,8 @@ def list_items(
         count_key,
         lambda: session.exec(select(func.count()).select_from(query.subquery())).one(),
     )
-    ids = list(session.exec(query.order_by(col(Item.id)).limit(limit).offset(offset)).all())
+    page = query.where(col(Item.id) > after) if after is not None else query.offset(offset)
+    ids = list(session.exec(page.order_by(col(Item.id)).limit(limit)).all())
     rows = session.exec(
         select(Item, Dataset.name).join(Dataset).where(col(Item.id).in_(ids)).order_by(col(Item.id))
     ).all()
