@@ -98,6 +98,51 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a project's model archive (active version, or --version) unpacked into a folder."""
+    import io
+    import zipfile
+
+    from filament.db.models import Project
+    from filament.db.session import session_scope
+    from filament.model_archive import build_archive
+    from filament.scoring import active_model
+    from filament.storage import get_storage
+    from filament.versions import get_version
+
+    migrate()
+    with session_scope() as session:
+        project = session.get(Project, args.project_id)
+        if project is None:
+            raise SystemExit(f"no project {args.project_id}")
+        model = (
+            get_version(session, args.project_id, args.version)
+            if args.version
+            else active_model(session, args.project_id)
+        )
+        if model is None:
+            raise SystemExit("this project has no model yet (or no such version)")
+        archive = build_archive(session, get_storage(), project, model, get_settings().weights_dir)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(io.BytesIO(archive)) as bundle:
+        bundle.extractall(out)
+    print(
+        f"model v{model.version} ({model.kind}) written to {out}/ — try: "
+        f"filament score --model {out} ..."
+    )
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score files (images) or --text inputs with an exported model folder, offline."""
+    script = Path(args.model) / "predict.py"
+    if not script.is_file():
+        raise SystemExit(f"{args.model} is not an exported model folder (no predict.py)")
+    extra = [part for text in args.text for part in ("--text", text)]
+    return subprocess.call([sys.executable, str(script), *args.inputs, *extra])
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from filament.api.app import create_app
 
@@ -120,6 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     worker.set_defaults(handler=cmd_worker)
     migrate_cmd = commands.add_parser("migrate", help="apply database migrations")
     migrate_cmd.set_defaults(handler=lambda _: migrate() or 0)
+    export = commands.add_parser("export", help="write a project's model archive to a folder")
+    export.add_argument("project_id", type=int)
+    export.add_argument("--out", required=True)
+    export.add_argument("--version", type=int, default=None, help="default: the active one")
+    export.set_defaults(handler=cmd_export)
+    score = commands.add_parser("score", help="score inputs with an exported model, offline")
+    score.add_argument("--model", required=True, help="a folder written by `filament export`")
+    score.add_argument("--text", action="append", default=[], help="a text to score (repeat)")
+    score.add_argument("inputs", nargs="*", help="image files to score")
+    score.set_defaults(handler=cmd_score)
     openapi = commands.add_parser("openapi", help="write the OpenAPI schema")
     openapi.add_argument("--out", default="frontend/openapi.json")
     openapi.set_defaults(handler=cmd_openapi)

@@ -30,6 +30,14 @@ def primary_metric(metrics: dict[str, Any], multilabel: bool) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+def get_version(session: Session, project_id: int, version: int) -> ModelVersion | None:
+    return session.exec(
+        select(ModelVersion).where(
+            ModelVersion.project_id == project_id, ModelVersion.version == version
+        )
+    ).first()
+
+
 def next_version(session: Session, project_id: int) -> int:
     latest = session.exec(
         select(func.max(ModelVersion.version)).where(ModelVersion.project_id == project_id)

@@ -103,3 +103,58 @@ def test_cancel_a_queued_finetune(client, owner, run_jobs):
 def small_cpu_budget(monkeypatch):
     monkeypatch.setenv("FILAMENT_CPU_FINETUNE_EPOCHS", "1")
     monkeypatch.setenv("FILAMENT_CPU_FINETUNE_MAX_ITEMS", "32")
+
+
+# exporting is storage and torch work, the same on every database: SQLite alone keeps CI shorter
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_model_archive_of_a_head_version_runs_without_filament(
+    client, owner, run_jobs, tmp_path, capfd
+):
+    import io
+    import json
+    import subprocess
+    import sys
+    import zipfile
+
+    pid, listed = labeled_project(client, owner, run_jobs, n=20, labeled=12)
+    status = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()
+    url = f"/api/v1/projects/{pid}/models/{status['model_version']}/download"
+    archive = client.get(url, headers=owner)
+    assert archive.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as bundle:
+        names = set(bundle.namelist())
+        assert {
+            "model.safetensors",
+            "model.onnx",
+            "model.torchscript.pt",
+            "labels.json",
+            "preprocessing.json",
+            "README.md",
+            "predict.py",
+        } <= names
+        bundle.extractall(tmp_path)
+    text = listed[15]["text"]
+    run = subprocess.run(
+        [sys.executable, str(tmp_path / "predict.py"), "--text", text],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    offline = json.loads(run.stdout)["results"][0]["probabilities"]
+    online = client.post(
+        f"/api/v1/projects/{pid}/score", headers=owner, json={"type": "text", "texts": [text]}
+    ).json()
+    for label, p in zip(online["labels"], online["scores"][0], strict=True):
+        assert abs(offline[label] - p) < 1e-3
+    # the second download is the stored archive, byte for byte
+    assert client.get(url, headers=owner).content == archive.content
+    # and the CLI writes the same model to a folder and scores with it offline
+    from filament.cli import main
+
+    capfd.readouterr()
+    assert main(["export", str(pid), "--out", str(tmp_path / "cli")]) == 0
+    assert (tmp_path / "cli" / "model.onnx").read_bytes() == (tmp_path / "model.onnx").read_bytes()
+    capfd.readouterr()
+    assert main(["score", "--model", str(tmp_path / "cli"), "--text", text]) == 0
+    printed = json.loads(capfd.readouterr().out)
+    assert printed["results"][0]["probabilities"] == offline

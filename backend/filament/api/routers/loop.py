@@ -34,6 +34,7 @@ from filament.ml.strategies import STRATEGIES
 from filament.queue import finished_items, lease, leased_to_others, my_leases, pick
 from filament.scoring import active_model, active_scores, predicted_labels, predictions_for
 from filament.storage import Storage
+from filament.versions import get_version
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["learning loop"])
 
@@ -418,11 +419,7 @@ def list_models(member: ProjectMemberDep, session: SessionDep) -> Page[ModelVers
 
 
 def get_model(session: Session, project_id: int, version: int) -> ModelVersion:
-    model = session.exec(
-        select(ModelVersion).where(
-            ModelVersion.project_id == project_id, ModelVersion.version == version
-        )
-    ).first()
+    model = get_version(session, project_id, version)
     if model is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Model version {version} not found")
     return model
@@ -430,13 +427,25 @@ def get_model(session: Session, project_id: int, version: int) -> ModelVersion:
 
 @router.get("/models/{version}/download", response_class=StreamingResponse)
 def download_model(
-    version: int, member: ProjectMemberDep, session: SessionDep, storage: StorageDep
+    version: int,
+    member: ProjectMemberDep,
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
 ) -> StreamingResponse:
-    """The model archive: weights, label map, preprocessing and a model card."""
+    """The model archive: safetensors weights, TorchScript and ONNX exports (checked against
+    PyTorch), labels, preprocessing, a model card and a standalone `predict.py`. The first
+    download of a version builds it (seconds to a minute), later ones are read from storage."""
+    from filament.ml.export import ExportError
     from filament.model_archive import build_archive
 
     model = get_model(session, member.id, version)
-    archive = build_archive(storage, member.project, model)
+    try:
+        archive = build_archive(session, storage, member.project, model, settings.weights_dir)
+    except ExportError as error:
+        raise HTTPException(
+            status.HTTP_500_INTERNAL_SERVER_ERROR, detail=f"Exporting the model failed: {error}"
+        ) from error
     filename = f"filament-project-{member.id}-v{version}.zip"
     return StreamingResponse(
         iter([archive]),
