@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
+from redis import Redis
 from sqlmodel import Session, col, delete, func, select
 
 from filament.artifacts import Embeddings, Scores
@@ -111,7 +112,61 @@ def pick(
     return Picked(embeddings.item_ids[candidates[order]].tolist(), False)
 
 
+def claim_key(project_id: int, item_id: int, slot: int) -> str:
+    return f"filament:claim:{project_id}:{item_id}:{slot}"
+
+
+def claim(
+    redis: Redis,
+    project: Project,
+    user_id: int,
+    item_ids: list[int],
+    free_slots: dict[int, int],
+    most: int,
+) -> list[int]:
+    """Take one free annotator slot on up to `most` of the items, in their order, atomically
+    per slot (Redis SET NX, expiring with the lease). Of two annotators racing for an item's
+    last slot one wins and the other moves on, with no lock around the whole queue."""
+    plan = [(item, slot) for item in item_ids for slot in range(free_slots.get(item, 1))]
+    pipe = redis.pipeline(transaction=False)
+    for item, slot in plan:
+        pipe.set(claim_key(project.id or 0, item, slot), user_id, nx=True, ex=project.lease_seconds)
+    won: dict[int, int] = {}
+    surplus = []
+    for (item, slot), ok in zip(plan, pipe.execute(), strict=True):
+        if not ok:
+            continue
+        if item in won:
+            surplus.append(claim_key(project.id or 0, item, slot))  # one slot per annotator
+        else:
+            won[item] = slot
+    kept = [item for item in item_ids if item in won][:most]
+    surplus += [claim_key(project.id or 0, item, won[item]) for item in won if item not in kept]
+    if surplus:
+        redis.delete(*surplus)
+    return kept
+
+
+def release_claims(redis: Redis, project: Project, user_id: int, item_id: int) -> None:
+    """Free the user's slot on an item (after they annotate it)."""
+    for slot in range(project.annotations_per_item):
+        key = claim_key(project.id or 0, item_id, slot)
+        if redis.get(key) == str(user_id).encode():
+            redis.delete(key)
+
+
+def free_slots(session: Session, project: Project, item_ids: list[int]) -> dict[int, int]:
+    """How many more annotators each item takes (1 for all with one annotation per item)."""
+    if project.annotations_per_item == 1:
+        return dict.fromkeys(item_ids, 1)
+    counts = session.exec(
+        select(Item.id, Item.n_annotations).where(col(Item.id).in_(item_ids))
+    ).all()
+    return {item_id: max(project.annotations_per_item - n, 0) for item_id, n in counts}
+
+
 def lease(session: Session, project: Project, user_id: int, item_ids: list[int]) -> None:
+    """Record the user's leases (the queue's own view; `claim` is what keeps annotators apart)."""
     now = utcnow()
     session.exec(
         delete(Lease).where(col(Lease.project_id) == project.id, col(Lease.expires_at) <= now)

@@ -160,3 +160,52 @@ def test_uci_sentiment_reaches_well_above_chance(client, owner, run_jobs):
     status = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()
     assert status["labels_in_model"] == 40
     assert status["metrics"]["accuracy"] > 0.65, status["metrics"]
+
+
+def test_concurrent_queues_never_share_items(client, owner, run_jobs):
+    """Eight annotators asking at the same moment, twice each: no item goes to two of them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pid = text_project(client, owner, synthetic_rows(200))
+    run_jobs()
+    people = []
+    for n in range(8):
+        email = f"p{n}@example.com"
+        people.append(register(client, email))
+        client.post(f"/api/v1/projects/{pid}/members", headers=owner, json={"email": email})
+
+    def ask(headers):
+        first = client.get(f"/api/v1/projects/{pid}/queue?limit=5", headers=headers).json()
+        held = ",".join(str(i["id"]) for i in first["data"])
+        more = client.get(f"/api/v1/projects/{pid}/queue?limit=5&exclude={held}", headers=headers)
+        return [i["id"] for i in first["data"] + more.json()["data"]]
+
+    with ThreadPoolExecutor(8) as pool:
+        batches = list(pool.map(ask, people))
+    served = [item for batch in batches for item in batch]
+    assert len(served) == 80 and len(set(served)) == 80, [len(b) for b in batches]
+
+
+def test_several_annotators_per_item(client, owner, run_jobs):
+    pid = text_project(client, owner, synthetic_rows(3), annotations_per_item=2)
+    run_jobs()
+    other = register(client, "b@example.com")
+    client.post(f"/api/v1/projects/{pid}/members", headers=owner, json={"email": "b@example.com"})
+    mine = client.get(f"/api/v1/projects/{pid}/queue?limit=3", headers=owner).json()["data"]
+    theirs = client.get(f"/api/v1/projects/{pid}/queue?limit=3", headers=other).json()["data"]
+    assert {i["id"] for i in mine} == {i["id"] for i in theirs}  # each item goes to both
+    third = register(client, "c@example.com")
+    client.post(f"/api/v1/projects/{pid}/members", headers=owner, json={"email": "c@example.com"})
+    assert client.get(f"/api/v1/projects/{pid}/queue?limit=3", headers=third).json()["data"] == []
+    item = mine[0]["id"]
+    client.post(
+        f"/api/v1/projects/{pid}/items/{item}/annotations",
+        headers=owner,
+        json={"labels": ["positive"]},
+    )
+    # the owner never gets an item they labeled again
+    again = client.get(
+        f"/api/v1/projects/{pid}/queue?limit=3&exclude={mine[1]['id']},{mine[2]['id']}",
+        headers=owner,
+    ).json()["data"]
+    assert item not in {i["id"] for i in again}

@@ -91,7 +91,9 @@ class ClassifierModel(torch.nn.Module):
         ``image_size`` / ``max_length`` default to the embedder's own (224 / 256)."""
         backbone = copy.deepcopy(embedder.module).cpu()
         if embedder.spec.modality == "image":
-            transform = embedder._require_transform()
+            transform = embedder.transform
+            if transform is None:
+                raise TypeError(f"{embedder.spec.name} has no image transform")
             size = image_size or transform.size
             preprocessing: dict[str, Any] = {
                 **ImageTransform(size, transform.mean.ravel(), transform.std.ravel()).manifest(),

@@ -213,7 +213,6 @@ class _Run:
         used = np.arange(len(Y))
         if cfg.max_items and len(Y) > cfg.max_items:
             used, _ = holdout_split(Y, multilabel, 1 - cfg.max_items / len(Y), cfg.seed)
-        self.inputs = [inputs[i] for i in used]
         self.Y = Y[used]
         train, val = holdout_split(self.Y, multilabel, cfg.val_fraction, cfg.seed)
         self.train_rows, self.val_rows = train, val
@@ -226,10 +225,13 @@ class _Run:
         )
         self.image = self.model.modality == "image"
         if self.image:
-            self.eval_load = image_loader(self.inputs, self.model.image_transform())
-            self.train_load = image_loader(self.inputs, self._augmenting_transform())
+            # rows index ``used``; errors name the caller's index
+            eval_load = image_loader(inputs, self.model.image_transform())
+            train_load = image_loader(inputs, self._augmenting_transform())
+            self.eval_load = lambda row: eval_load(int(used[row]))
+            self.train_load = lambda row: train_load(int(used[row]))
         else:
-            self.ids = text_ids(embedder.tokenizer, self.inputs, cfg.max_length)
+            self.ids = text_ids(embedder.tokenizer, [inputs[i] for i in used], cfg.max_length)
             self.pad_id = embedder.tokenizer.pad_token_id or 0
         self.rng = np.random.default_rng(cfg.seed)
         self.steps_per_epoch = len(self._train_batches(np.random.default_rng(0)))
@@ -317,6 +319,8 @@ class _Run:
         active = ~self.model.fixed_mask.to(logits.device)
         target = target.to(logits.device)
         logits = logits.float()[:, active]
+        if logits.shape[1] == 0:  # every label pinned: nothing to learn
+            return logits.sum() * 0.0
         if self.multilabel:
             return torch.nn.functional.binary_cross_entropy_with_logits(
                 logits, target[:, active].float()

@@ -17,6 +17,7 @@ from filament.db.models import (
     Project,
     utcnow,
 )
+from filament.queue import release_claims
 
 router = APIRouter(
     prefix="/projects/{project_id}/items/{item_id}/annotations", tags=["annotations"]
@@ -77,6 +78,7 @@ def save_annotation(
 
 
 def labels_changed(request: Request, project_id: int, settings: SettingsDep) -> None:
+    """After annotations changed: invalidate caches and ask for a head training."""
     changed(request.app.state.redis, project_id)
     request_project_job(request, jobs.TRAIN_HEAD, project_id, settings.head_debounce_seconds)
 
@@ -95,6 +97,7 @@ def annotate(
     assert writer.user.id is not None
     annotation = save_annotation(session, item, writer.user.id, labels, AnnotationSource.human)
     session.commit()
+    release_claims(request.app.state.redis, writer.project, writer.user.id, item_id)
     labels_changed(request, writer.id, settings)
     return AnnotationPublic(**annotation.model_dump(), user_name=writer.user.name)
 

@@ -31,12 +31,21 @@ from filament.db.models import (
     User,
 )
 from filament.ml.strategies import STRATEGIES
-from filament.queue import finished_items, lease, leased_to_others, my_leases, pick
+from filament.queue import (
+    claim,
+    finished_items,
+    free_slots,
+    lease,
+    leased_to_others,
+    my_leases,
+    pick,
+)
 from filament.scoring import active_model, active_scores, predicted_labels, predictions_for
 from filament.storage import Storage
 from filament.versions import get_version
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["learning loop"])
+CLAIM_ROUNDS = 5
 
 
 class QueuePage(BaseModel):
@@ -86,29 +95,38 @@ def next_items(
     held = _parse_ids(exclude)
     user_id = writer.user.id or 0
     scores = active_scores(session, storage, project)
-    lock = request.app.state.redis.lock(
-        f"filament:lock:queue:{project.id}", timeout=10, blocking_timeout=10
+    redis = request.app.state.redis
+    mine = [i for i in my_leases(session, project, user_id) if i not in held][:limit]
+    finished = cached(
+        redis,
+        writer.id,
+        ("finished", user_id, project.annotations_per_item),
+        lambda: finished_items(session, project, user_id),
     )
-    with lock:
-        mine = [i for i in my_leases(session, project, user_id) if i not in held][:limit]
-        finished = cached(
-            request.app.state.redis,
-            writer.id,
-            ("finished", user_id, project.annotations_per_item),
-            lambda: finished_items(session, project, user_id),
-        )
-        blocked = np.concatenate(
-            [
-                finished,
-                leased_to_others(session, project, user_id),
-                np.array([*held, *mine], dtype=np.int64),
-            ]
-        )
-        embeddings = load_embeddings(storage, writer.id, project.embedding_version)
-        rng = np.random.default_rng([user_id, len(blocked), int(project.id or 0)])
-        picked = pick(embeddings, scores, project, blocked, limit - len(mine), strategy, rng)
-        ids = mine + picked.item_ids
-        lease(session, project, user_id, ids)
+    blocked = np.concatenate(
+        [
+            finished,
+            leased_to_others(session, project, user_id),
+            np.array([*held, *mine], dtype=np.int64),
+        ]
+    )
+    embeddings = load_embeddings(storage, writer.id, project.embedding_version)
+    rng = np.random.default_rng([user_id, len(blocked), int(project.id or 0)])
+    won: list[int] = []
+    for round_ in range(CLAIM_ROUNDS):
+        # annotators asking at the same moment compute the same picks and race for them: the
+        # losers pick again among twice as many, so they spread out instead of racing again
+        wanted = limit - len(mine) - len(won)
+        if wanted <= 0:
+            break
+        candidates = pick(embeddings, scores, project, blocked, wanted << round_, strategy, rng)
+        if not candidates.item_ids:
+            break
+        slots = free_slots(session, project, candidates.item_ids)
+        won += claim(redis, project, user_id, candidates.item_ids, slots, wanted)
+        blocked = np.concatenate([blocked, np.array(candidates.item_ids, dtype=np.int64)])
+    ids = mine + won
+    lease(session, project, user_id, ids)
     return QueuePage(
         data=_items_public(session, project, ids, scores),
         strategy=strategy,
