@@ -395,6 +395,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/{job_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Job
+         * @description Cancel a queued or running fine-tuning job; the active model stays as it is.
+         */
+        post: operations["cancel_job_api_v1_jobs__job_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/queue": {
         parameters: {
             query?: never;
@@ -501,11 +521,34 @@ export interface paths {
         };
         /**
          * Download Model
-         * @description The model archive: weights, label map, preprocessing and a model card.
+         * @description The model archive: safetensors weights, TorchScript and ONNX exports (checked against
+         *     PyTorch), labels, preprocessing, a model card and a standalone `predict.py`. The first
+         *     download of a version builds it (seconds to a minute), later ones are read from storage.
          */
         get: operations["download_model_api_v1_projects__project_id__models__version__download_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/finetune": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finetune Now
+         * @description Fine-tune the whole backbone on the labels now: on a GPU worker when one is connected,
+         *     else as a short CPU run. The new version becomes active only if it validates better.
+         */
+        post: operations["finetune_now_api_v1_projects__project_id__finetune_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -845,6 +888,8 @@ export interface components {
             kind: string;
             /** Backbone */
             backbone: string;
+            /** Base Version */
+            base_version: number | null;
             /** Label Count */
             label_count: number;
             /** Metrics */
@@ -1890,6 +1935,8 @@ export interface operations {
                 q?: string | null;
                 limit?: number;
                 offset?: number;
+                /** @description keyset paging: items with ids above this (no offset) */
+                after?: number | null;
             };
             header?: never;
             path: {
@@ -2248,6 +2295,37 @@ export interface operations {
             };
         };
     };
+    cancel_job_api_v1_jobs__job_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     next_items_api_v1_projects__project_id__queue_get: {
         parameters: {
             query?: {
@@ -2434,6 +2512,37 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    finetune_now_api_v1_projects__project_id__finetune_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPublic"];
+                };
             };
             /** @description Validation Error */
             422: {
