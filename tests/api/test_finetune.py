@@ -64,6 +64,7 @@ def test_finetune_activates_when_better_and_the_pool_moves_to_it(client, owner, 
         json={"type": "text", "texts": [listed[35]["text"]]},
     ).json()
     assert scored["model_version"] == status["model_version"]
+    assert scored["model_kind"] == "finetuned"
     assert abs(sum(scored["scores"][0]) - 1) < 1e-5
     # the queue and the next head work on the fine-tuned embeddings
     assert client.get(f"/api/v1/projects/{pid}/queue?limit=3", headers=owner).json()["data"]
@@ -158,3 +159,39 @@ def test_model_archive_of_a_head_version_runs_without_filament(
     assert main(["score", "--model", str(tmp_path / "cli"), "--text", text]) == 0
     printed = json.loads(capfd.readouterr().out)
     assert printed["results"][0]["probabilities"] == offline
+
+
+def test_labels_growth_starts_fine_tuning_when_a_gpu_worker_is_connected(
+    client, owner, run_jobs, redis_url
+):
+    import redis
+    from filament import jobs
+
+    # a GPU worker announces itself with this key while it runs (see filament_worker.settings)
+    redis.Redis.from_url(redis_url).set(f"{jobs.GPU_WORKER_PREFIX}test", "gpu-host", ex=60)
+    pid, _ = labeled_project(client, owner, run_jobs, n=60, labeled=50)
+    listed = client.get(f"/api/v1/projects/{pid}/jobs", headers=owner).json()["data"]
+    finetunes = [job for job in listed if job["type"] == "finetune"]
+    assert len(finetunes) == 1
+    assert finetunes[0]["status"] == "queued" and finetunes[0]["device"] == "gpu"
+    queued = redis.Redis.from_url(redis_url).zcard(jobs.GPU_QUEUE)
+    assert queued == 1  # waiting on the gpu queue, which no CPU worker takes
+
+
+def test_a_job_whose_worker_died_twice_is_failed_and_changes_nothing(client, owner, run_jobs):
+    from filament.db.models import Job
+    from filament.db.session import session_scope
+
+    pid, _ = labeled_project(client, owner, run_jobs, n=12, labeled=8)
+    before = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()["model_version"]
+    job = client.post(f"/api/v1/projects/{pid}/finetune", headers=owner).json()
+    with session_scope() as session:  # as if two workers had died in the middle of it
+        row = session.get(Job, job["id"])
+        row.status, row.params = "running", {"attempts": 2}
+        session.add(row)
+        session.commit()
+    run_jobs()
+    failed = client.get(f"/api/v1/jobs/{job['id']}", headers=owner).json()
+    assert failed["status"] == "failed" and "unchanged" in failed["message"]
+    after = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()["model_version"]
+    assert after == before

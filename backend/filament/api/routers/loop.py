@@ -504,6 +504,7 @@ class ScoreResult(BaseModel):
     labels: list[str]
     scores: list[list[float]]
     model_version: int
+    model_kind: str = Field(description="head (on frozen embeddings) or finetuned")
 
 
 @router.post("/score")
@@ -584,4 +585,5 @@ def _score(
         labels=project.labels[: probs.shape[1]],
         scores=np.round(probs, 6).tolist(),
         model_version=model.version,
+        model_kind=model.kind,
     )
