@@ -64,7 +64,10 @@ def test_finetune_activates_when_better_and_the_pool_moves_to_it(client, owner, 
         json={"type": "text", "texts": [listed[35]["text"]]},
     ).json()
     assert scored["model_version"] == status["model_version"]
-    assert scored["model_kind"] == "finetuned"
+    # the fine-tuned version, or the head retrained right after it on its embeddings
+    active = next(m for m in models(client, owner, pid) if m["active"])
+    assert scored["model_kind"] == active["kind"]
+    assert active["version"] == version or active["base_version"] == version
     assert abs(sum(scored["scores"][0]) - 1) < 1e-5
     # the queue and the next head work on the fine-tuned embeddings
     assert client.get(f"/api/v1/projects/{pid}/queue?limit=3", headers=owner).json()["data"]
