@@ -368,20 +368,34 @@ def project_status(
     request: Request, member: ProjectMemberDep, session: SessionDep, storage: StorageDep
 ) -> ProjectStatus:
     project = member.project
-    total, ready, labeled = session.exec(
-        select(
-            func.count(),
-            func.count().filter(Item.status == "ready"),
-            func.count().filter(col(Item.n_annotations) > 0),
-        ).where(Item.project_id == member.id)
-    ).one()
+    redis = request.app.state.redis
+    # counts scan the project's items: cached until its items or annotations change
+    total, ready, labeled = cached(
+        redis,
+        member.id,
+        ("counts",),
+        lambda: tuple(
+            session.exec(
+                select(
+                    func.count(),
+                    func.count().filter(Item.status == "ready"),
+                    func.count().filter(col(Item.n_annotations) > 0),
+                ).where(Item.project_id == member.id)
+            ).one()
+        ),
+    )
     model = active_model(session, member.id)
     suggested = 0
     if model is not None:
         scores = active_scores(session, storage, project)
         assert scores is not None
-        suggested = len(
-            confident_rows(model, scores, project, unlabeled_ids(session, scores, member.id))[0]
+        suggested = cached(
+            redis,
+            member.id,
+            ("suggested", model.version),
+            lambda: len(
+                confident_rows(model, scores, project, unlabeled_ids(session, scores, member.id))[0]
+            ),
         )
     running = session.exec(
         select(Job)
@@ -390,7 +404,6 @@ def project_status(
         )
         .order_by(col(Job.id).desc())
     ).first()
-    redis = request.app.state.redis
     head_busy = any(
         redis.exists(key)
         for key in (
@@ -398,12 +411,17 @@ def project_status(
             jobs.running_key(jobs.TRAIN_HEAD, member.id),
         )
     )
-    annotators = session.exec(
-        select(Annotation.user_id, User.name, User.email, func.count())
-        .outerjoin(User, col(User.id) == Annotation.user_id)
-        .where(Annotation.project_id == member.id)
-        .group_by(col(Annotation.user_id), col(User.name), col(User.email))
-    ).all()
+    annotators = cached(
+        redis,
+        member.id,
+        ("annotators",),
+        lambda: session.exec(
+            select(Annotation.user_id, User.name, User.email, func.count())
+            .outerjoin(User, col(User.id) == Annotation.user_id)
+            .where(Annotation.project_id == member.id)
+            .group_by(col(Annotation.user_id), col(User.name), col(User.email))
+        ).all(),
+    )
     return ProjectStatus(
         items_total=total,
         items_ready=ready,
