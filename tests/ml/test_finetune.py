@@ -144,6 +144,14 @@ def test_max_items_and_too_few_to_validate(resnet) -> None:
     assert np.isnan(tiny.primary_metric) and "note" in tiny.metrics
 
 
+def test_every_label_pinned(deberta) -> None:
+    Y = np.zeros((12, 2), dtype=np.int64)
+    Y[:, 1] = 1  # label 0 never, label 1 always positive: nothing to learn
+    result = finetune(deberta, TEXTS, Y, True, 2, TINY)
+    assert all(torch.isfinite(p).all() for p in result.model.parameters())
+    np.testing.assert_array_equal(predict_proba(result.model, deberta, TEXTS), Y)
+
+
 def test_should_stop_cancels(resnet, deberta) -> None:
     calls: list[int] = []
 
