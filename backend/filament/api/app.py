@@ -31,7 +31,8 @@ from filament.core.settings import get_settings
 from filament.redis import redis_settings
 
 log = logging.getLogger("filament.api")
-SPA_DIR = Path(__file__).resolve().parents[3] / "frontend" / "out"
+# the web app's static export in a source checkout (FILAMENT_SPA_DIR points elsewhere)
+SOURCE_SPA_DIR = Path(__file__).resolve().parents[3] / "frontend" / "out"
 
 
 @asynccontextmanager
@@ -150,7 +151,7 @@ def _serve_spa(app: FastAPI) -> None:
     async def spa(path: str) -> Response:
         if path.startswith("api/"):
             return JSONResponse({"detail": "Not found"}, status_code=404)
-        root = SPA_DIR.resolve()
+        root = (get_settings().spa_dir or SOURCE_SPA_DIR).resolve()
         for candidate in (root / path, root / f"{path}.html", root / path / "index.html"):
             resolved = candidate.resolve()
             if resolved.is_relative_to(root) and resolved.is_file():

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     secret_key: str | None = None  # default: generated once and kept in data_dir
     token_minutes: int = 60 * 24 * 7
     api_workers: int = 2  # uvicorn processes started by `filament run`
+    spa_dir: Path | None = None  # the web app's static export; default: frontend/out
 
     # storage: local folder unless a bucket is set
     s3_bucket: str | None = None
