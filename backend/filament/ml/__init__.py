@@ -7,4 +7,8 @@ Modules (import the one you need; importing the package itself loads nothing hea
 - ``strategies``: uncertainty scores, k-center greedy, k-means cold start, ``select_batch``.
 - ``heads``: light classifier heads on embeddings, cross-validated, safely serialisable.
 - ``calibration``: confidence thresholds for suggestions at a target precision.
+- ``classifier``: ``ClassifierModel`` (backbone + head as one module), scoring, safe save/load.
+- ``finetune``: deep fine-tuning of backbone + head with held-out model selection.
+- ``export``: downloadable archives (safetensors, TorchScript, ONNX, ``predict.py``) with
+  parity checks; ``splits``: stratified / iterative-stratified hold-out splits.
 """
