@@ -37,8 +37,9 @@ export function CreateProjectForm() {
   const client = useQueryClient();
 
   const choices = useMemo(() => (backbones.data?.data ?? []).filter((b) => b.modality === modalityOf(task)), [backbones.data, task]);
-  const fallback = choices.find((b) => b.default) ?? choices.find((b) => b.available);
+  const fallback = choices.find((b) => b.default && b.available) ?? choices.find((b) => b.available) ?? choices.find((b) => b.default);
   const chosen = choices.find((b) => b.name === backbone) ?? fallback;
+  const unavailable = choices.filter((b) => !b.available);
   const problem = labelProblem(labels);
 
   const submit = async (event: FormEvent) => {
@@ -111,14 +112,36 @@ export function CreateProjectForm() {
             label="Backbone"
             value={chosen?.name ?? ''}
             onChange={(e) => setBackbone(e.target.value)}
-            hint={chosen ? (chosen.available ? chosen.description : (chosen.detail ?? 'Weights are not installed on the server.')) : backbones.isPending ? 'Loading backbones…' : 'The server default is used.'}
+            hint={
+              chosen ? (
+                <>
+                  {chosen.description}
+                  {chosen.dim ? ` · ${chosen.dim}-dimensional embeddings` : ''}
+                  {unavailable.length > 0 && (
+                    <ul className="plain-list small" data-testid="unavailable-backbones">
+                      {unavailable.map((b) => (
+                        <li key={b.name}>
+                          <strong>{b.name}</strong> is unavailable: {b.detail ?? 'its weights are not installed on the server.'}
+                        </li>
+                      ))}
+                    </ul>
+                  )}
+                </>
+              ) : backbones.isPending ? (
+                'Loading backbones…'
+              ) : backbones.error ? (
+                'Could not load the list of backbones; the server default is used.'
+              ) : (
+                'The server default is used.'
+              )
+            }
             error={chosen && !chosen.available ? (chosen.detail ?? 'This backbone is not available on the server.') : null}
           >
             {choices.length === 0 && <option value="">Server default</option>}
             {choices.map((b) => (
-              <option key={b.name} value={b.name}>
+              <option key={b.name} value={b.name} disabled={!b.available} title={b.available ? b.description : (b.detail ?? undefined)}>
                 {b.name}
-                {b.default ? ' (default, offline)' : ''}
+                {b.default ? ' (default)' : ''}
                 {b.available ? '' : ' — unavailable'}
               </option>
             ))}

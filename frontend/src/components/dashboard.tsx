@@ -1,103 +1,28 @@
 'use client';
 import Link from 'next/link';
-import { useMutation } from '@tanstack/react-query';
-import { authorizedFetch, downloadFile } from '@/lib/api/client';
-import { ApiError, errorMessage } from '@/lib/api/errors';
-import { useJobs, useModels, useProjectStatus } from '@/lib/api/queries';
-import type { ModelVersion, Project } from '@/lib/api/types';
+import { isJobActive, useJobs, useModels, useProjectStatus } from '@/lib/api/queries';
+import type { Project } from '@/lib/api/types';
 import { headline, parseMetrics, percent } from '@/lib/metrics';
 import { projectHref } from '@/lib/use-project-id';
 import { ConfusionMatrix } from './charts/confusion-matrix';
 import { LearningCurve } from './charts/learning-curve';
 import { PrecisionRecallBars } from './charts/precision-recall-bars';
+import { FinetunePanel } from './finetune-panel';
 import { JobList } from './job-list';
+import { ModelTable, NO_MODEL } from './model-table';
 import { ErrorMessage } from './ui/alert';
-import { Button } from './ui/button';
-import { Badge, Card, EmptyState, PageHeader, ProgressBar, Stat } from './ui/misc';
+import { Badge, Card, PageHeader, ProgressBar, Stat } from './ui/misc';
 import { Loading } from './ui/spinner';
-import { useToast } from './ui/toast';
 
-const NO_MODEL = 'No model exists yet. One trains automatically after the first few labels.';
-
-export function ModelTable({ project, models }: { project: Project; models: ModelVersion[] }) {
-  const notify = useToast();
-  if (!models.length) return <EmptyState title="No model yet">{NO_MODEL}</EmptyState>;
-  return (
-    <div className="table-wrap">
-      <table className="table" data-testid="model-table">
-        <thead>
-          <tr>
-            <th>Version</th>
-            <th>Kind</th>
-            <th>Backbone</th>
-            <th className="num">Labels</th>
-            <th className="num">Metric</th>
-            <th>Status</th>
-            <th>Created</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {[...models]
-            .sort((a, b) => b.version - a.version)
-            .map((model) => {
-              const metric = headline(model.metrics);
-              return (
-                <tr key={model.version}>
-                  <td>
-                    v{model.version} {model.active && <Badge tone="success">active</Badge>}
-                  </td>
-                  <td>{model.kind === 'finetuned' ? 'Fine-tuned' : 'Head'}</td>
-                  <td className="muted">{model.backbone}</td>
-                  <td className="num">{model.label_count}</td>
-                  <td className="num" title={metric?.name}>
-                    {metric ? percent(metric.value, 1) : '—'}
-                  </td>
-                  <td>
-                    {model.status}
-                    {model.device ? <span className="muted small"> · {model.device}</span> : null}
-                  </td>
-                  <td className="muted small">{new Date(model.created_at).toLocaleString()}</td>
-                  <td>
-                    <Button
-                      size="sm"
-                      variant="ghost"
-                      onClick={() =>
-                        downloadFile(`/projects/${project.id}/models/${model.version}/download`, `${project.name}-model-v${model.version}.zip`).catch((error: unknown) =>
-                          notify(errorMessage(error), 'error'),
-                        )
-                      }
-                    >
-                      Download
-                    </Button>
-                  </td>
-                </tr>
-              );
-            })}
-        </tbody>
-      </table>
-    </div>
-  );
-}
+export { ModelTable } from './model-table';
 
 export function Dashboard({ project }: { project: Project }) {
   const status = useProjectStatus(project.id);
-  const training = status.data?.training ?? false;
-  const models = useModels(project.id, training);
   const jobs = useJobs(project.id);
-  const notify = useToast();
-  const finetune = useMutation({
-    // POST /finetune is not in the OpenAPI schema yet.
-    mutationFn: () => authorizedFetch(`/projects/${project.id}/finetune`, { method: 'POST' }),
-    onSuccess: () => {
-      notify('Fine-tuning started', 'success');
-      void jobs.refetch();
-      void status.refetch();
-    },
-    onError: (error) =>
-      notify(error instanceof ApiError && (error.status === 404 || error.status === 405) ? 'Fine-tuning is not available on this server.' : errorMessage(error), 'error'),
-  });
-
+  const latestFinetune = jobs.data?.data.find((job) => job.type === 'finetune');
+  const finetuning = !!latestFinetune && isJobActive(latestFinetune);
+  const training = status.data?.training ?? false;
+  const models = useModels(project.id, training || finetuning);
   if (status.isPending) return <Loading />;
   if (status.error) return <ErrorMessage error={status.error} title="Could not load the project status" />;
   const s = status.data;
@@ -106,7 +31,14 @@ export function Dashboard({ project }: { project: Project }) {
   const curve = (models.data?.data ?? [])
     .map((model) => ({ model, metric: headline(model.metrics) }))
     .filter((entry) => entry.metric)
-    .map(({ model, metric: m }) => ({ x: model.label_count, y: m!.value, label: `v${model.version}`, highlight: model.active, filled: model.kind === 'finetuned' }));
+    .map(({ model, metric: m }) => ({
+      x: model.label_count,
+      y: m!.value,
+      label: `v${model.version}`,
+      highlight: model.active,
+      finetuned: model.kind === 'finetuned',
+      rejected: model.status === 'rejected',
+    }));
 
   return (
     <div className="stack-lg">
@@ -153,7 +85,9 @@ export function Dashboard({ project }: { project: Project }) {
         <Card
           title="Model"
           actions={
-            training ? (
+            finetuning ? (
+              <Badge tone="accent">Fine-tuning…</Badge>
+            ) : training ? (
               <Badge tone="accent">Training…</Badge>
             ) : s.model_version != null ? (
               s.labels_in_model != null && s.labels_in_model < s.labeled ? (
@@ -169,7 +103,7 @@ export function Dashboard({ project }: { project: Project }) {
           }
         >
           <div className="stack" data-testid="model-status">
-            {training && (
+            {training && s.training_progress?.type !== 'finetune' && (
               <div className="stack-sm">
                 <ProgressBar value={s.training_progress?.progress ?? 0} label="Training progress" />
                 <span className="muted small">{s.training_progress?.message || 'Training on the latest labels…'}</span>
@@ -182,18 +116,11 @@ export function Dashboard({ project }: { project: Project }) {
             ) : (
               <div className="grid-3">
                 <Stat label="Active version" value={`v${s.model_version}`} sub={s.labels_in_model != null ? `trained on ${s.labels_in_model} labels` : undefined} />
-                <Stat label={metric?.name ?? 'Metric'} value={metric ? percent(metric.value, 1) : '—'} sub={metrics?.cvFolds ? `${metrics.cvFolds}-fold cross-validated` : undefined} />
+                <Stat label={metric?.name ?? 'Metric'} value={metric ? percent(metric.value, 1) : '—'} sub={metrics?.cvFolds ? `${metrics.cvFolds}-fold cross-validated` : (s.metrics as Record<string, unknown> | null)?.validation === 'holdout' ? 'on a held-out split' : undefined} />
                 <Stat label="Macro F1" value={percent(metrics?.macroF1, 1)} />
               </div>
             )}
-            {project.role === 'owner' && (
-              <div className="row">
-                <Button onClick={() => finetune.mutate()} busy={finetune.isPending} disabled={!s.labeled}>
-                  Fine-tune the backbone
-                </Button>
-                <span className="muted small">Minutes, on a GPU when a worker has one. Becomes active only if it scores better.</span>
-              </div>
-            )}
+            <FinetunePanel project={project} latest={latestFinetune} models={models.data?.data ?? []} labeled={s.labeled} />
           </div>
         </Card>
         <Card title="Learning curve" actions={<span className="muted small">{metric?.name ?? 'metric'} vs labels</span>}>

@@ -1,5 +1,6 @@
 'use client';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useSearchParams } from 'next/navigation';
 import { useEffect, useState } from 'react';
 import { api, call } from '@/lib/api/client';
 import { keys, useDatasets, useMembers, useProjectStatus } from '@/lib/api/queries';
@@ -49,7 +50,9 @@ function useDebounced<T>(value: T, ms: number): T {
 }
 
 export function ItemsBrowser({ project }: { project: Project }) {
-  const [filters, setFilters] = useState<ItemFilters>(EMPTY);
+  const params = useSearchParams();
+  // `?dataset=` opens the page filtered (the datasets list links here).
+  const [filters, setFilters] = useState<ItemFilters>(() => ({ ...EMPTY, dataset: params.get('dataset') ?? '' }));
   const [offset, setOffset] = useState(0);
   const [open, setOpen] = useState<number | null>(null);
   const settled = useDebounced(filters, 250);

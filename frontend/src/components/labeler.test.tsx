@@ -26,10 +26,12 @@ const json = (body: unknown, status = 200) => new Response(JSON.stringify(body),
 describe('Labeler', () => {
   let calls: { method: string; url: string; body?: string }[];
   let nextId: number;
+  let activeVersion: number;
 
   beforeEach(() => {
     calls = [];
     nextId = 1;
+    activeVersion = 1;
     vi.stubGlobal(
       'fetch',
       vi.fn(async (input: Request | string, init?: RequestInit) => {
@@ -45,7 +47,12 @@ describe('Labeler', () => {
           return json({ data, strategy: 'entropy', cold_start: false });
         }
         if (url.pathname.endsWith('/annotations')) return request.method === 'POST' ? json({ id: 1 }, 201) : new Response(null, { status: 204 });
-        if (url.pathname.endsWith('/status')) return json({ items_total: 100, items_ready: 100, labeled: 0, unlabeled: 100, suggested: 0, training: false, model_version: 1, labels_in_model: 0, metrics: null, annotators: [] });
+        if (url.pathname.endsWith('/status')) return json({ items_total: 100, items_ready: 100, labeled: 0, unlabeled: 100, suggested: 0, training: false, model_version: activeVersion, labels_in_model: 0, metrics: null, annotators: [] });
+        const itemMatch = /\/items\/(\d+)$/.exec(url.pathname);
+        if (itemMatch) {
+          const id = Number(itemMatch[1]);
+          return json({ id, name: `row-${id}`, kind: 'text', text: `Sentence number ${id}`, prediction: { labels: ['negative'], scores: { negative: 0.9, positive: 0.1 }, model_version: activeVersion }, uncertainty: 0.2, annotations: [] });
+        }
         return json({ detail: 'Not found' }, 404);
       }),
     );
@@ -107,5 +114,25 @@ describe('Labeler', () => {
     await vi.waitFor(() => expect(queueCalls()).toBe(2)); // 3 left
     expect(screen.getByText('Sentence number 3')).toBeInTheDocument();
     expect(decodeURIComponent(calls.filter((c) => c.url.includes('/queue'))[1].url)).toContain('exclude=1,2,3,4,5');
+  });
+
+  it('refreshes the predictions of held items when a newer model is active, not the current one', async () => {
+    activeVersion = 2; // the status says v2 while the queue answered with v1 predictions
+    renderLabeler();
+    await screen.findByText('Sentence number 1');
+    const itemGets = () => calls.filter((c) => c.method === 'GET' && /\/items\/\d+$/.test(c.url)).map((c) => c.url);
+    await vi.waitFor(() => expect(itemGets()).toHaveLength(4));
+    expect(itemGets()).not.toContain('/api/v1/projects/7/items/1');
+    await act(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    });
+    const predicted = () => document.querySelector('.label-btn-predicted .label-btn-text')?.textContent;
+    // item 1 keeps its v1 prediction (positive); item 2 shows the v2 one (negative)
+    expect(predicted()).toBe('positive');
+    act(() => {
+      fireEvent.keyDown(window, { key: 's' });
+    });
+    expect(screen.getByText('Sentence number 2')).toBeInTheDocument();
+    expect(predicted()).toBe('negative');
   });
 });

@@ -101,6 +101,28 @@ export function Labeler({ project, session: given }: { project: Project; session
     return () => clearInterval(timer);
   }, [snapshot.exhausted, queue]);
 
+  // A newer model is active: the held items after the current one still carry the old model's
+  // predictions. Fetch those items again (the current one stays as it is: no flicker).
+  const modelVersion = status.data?.model_version;
+  useEffect(() => {
+    if (modelVersion == null) return;
+    const stale = queue.upcoming(Number.MAX_SAFE_INTEGER).filter((held) => (held.prediction?.model_version ?? -1) < modelVersion);
+    if (!stale.length) return;
+    let cancelled = false;
+    void Promise.all(
+      stale.map((held) =>
+        call(api.GET('/api/v1/projects/{project_id}/items/{item_id}', { params: { path: { project_id: project.id, item_id: held.id } } }))
+          .then((fresh): QueueItem => ({ ...held, prediction: fresh.prediction, uncertainty: fresh.uncertainty ?? held.uncertainty }))
+          .catch(() => null),
+      ),
+    ).then((fresh) => {
+      if (!cancelled) queue.replaceUpcoming(fresh.filter((entry): entry is QueueItem => entry !== null));
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, [modelVersion, queue, project.id]);
+
   // Status and counts refresh a little after the last label, not on every key.
   const refreshSoon = useCallback(() => {
     if (refreshTimer.current) clearTimeout(refreshTimer.current);

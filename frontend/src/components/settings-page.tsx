@@ -4,7 +4,7 @@ import { downloadFile } from '@/lib/api/client';
 import { errorMessage } from '@/lib/api/errors';
 import { useModels, useProjectStatus } from '@/lib/api/queries';
 import type { Project } from '@/lib/api/types';
-import { ModelTable } from './dashboard';
+import { ModelTable } from './model-table';
 import { SettingsForm } from './settings-form';
 import { TryModel } from './try-model';
 import { ErrorMessage } from './ui/alert';

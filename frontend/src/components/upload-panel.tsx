@@ -6,6 +6,7 @@ import { useDatasets, useInvalidateProject, useJobs, useProjectStatus } from '@/
 import { modalityOf, type Project } from '@/lib/api/types';
 import { filesFromDataTransfer, filesFromInput, formatBytes, isJunk, perFileProgress, planBatches, rejectionReason, uploadBatch, type PendingFile } from '@/lib/upload';
 import { projectHref } from '@/lib/use-project-id';
+import { DatasetsCard } from './datasets-card';
 import { JobList } from './job-list';
 import { Button } from './ui/button';
 import { Card, EmptyState, PageHeader, ProgressBar } from './ui/misc';
@@ -19,6 +20,8 @@ interface Row extends PendingFile {
   error?: string;
 }
 
+const NEW_DATASET = '__new_dataset__';
+
 const STATE_TEXT: Record<FileState, string> = {
   waiting: 'Waiting',
   uploading: 'Uploading',
@@ -31,7 +34,10 @@ export function UploadPanel({ project }: { project: Project }) {
   const modality = modalityOf(project.task);
   const [rows, setRows] = useState<Row[]>([]);
   const [dragging, setDragging] = useState(false);
-  const [dataset, setDataset] = useState('');
+  // The upload target: an existing dataset's name, or NEW_DATASET with a name typed in `newName`.
+  const [target, setTarget] = useState('default');
+  const [newName, setNewName] = useState('');
+  const [targetError, setTargetError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
   const folderInput = useRef<HTMLInputElement>(null);
@@ -48,7 +54,14 @@ export function UploadPanel({ project }: { project: Project }) {
   const update = (keys: Set<string>, patch: (row: Row) => Partial<Row>) =>
     setRows((current) => current.map((row) => (keys.has(row.key) ? { ...row, ...patch(row) } : row)));
 
+  const names = Array.from(new Set(['default', ...(datasets.data?.data.map((d) => d.name) ?? [])]));
   const start = async (files: PendingFile[]) => {
+    const dataset = target === NEW_DATASET ? newName.trim() : target;
+    if (!dataset) {
+      setTargetError('Name the new dataset first.');
+      return;
+    }
+    setTargetError(null);
     const fresh: Row[] = files
       .filter((entry) => !isJunk(entry.path))
       .map((entry) => {
@@ -65,7 +78,7 @@ export function UploadPanel({ project }: { project: Project }) {
       const keys = new Set(batch.map((row) => row.key));
       update(keys, () => ({ state: 'uploading' }));
       const sizes = batch.map((row) => row.file.size);
-      const handle = uploadBatch(project.id, batch, dataset.trim() || undefined, (loaded, total) => {
+      const handle = uploadBatch(project.id, batch, dataset, (loaded, total) => {
         const fractions = perFileProgress(sizes, loaded, total);
         setRows((current) =>
           current.map((row) => {
@@ -84,6 +97,10 @@ export function UploadPanel({ project }: { project: Project }) {
     }
     setBusy(false);
     invalidate(project.id);
+    if (target === NEW_DATASET) {
+      setTarget(dataset);
+      setNewName('');
+    }
   };
 
   const onDrop = async (event: DragEvent) => {
@@ -135,23 +152,42 @@ export function UploadPanel({ project }: { project: Project }) {
           {modality === 'image' && <Button onClick={() => folderInput.current?.click()}>Choose a folder</Button>}
         </div>
         <div className="row small">
-          <label htmlFor="dataset-name" className="muted">
-            Dataset
+          <label htmlFor="upload-dataset" className="muted">
+            Into dataset
           </label>
-          <input
-            id="dataset-name"
+          <select
+            id="upload-dataset"
             className="input"
-            style={{ width: 180, height: 30 }}
-            list="dataset-names"
-            placeholder="default"
-            value={dataset}
-            onChange={(e) => setDataset(e.target.value)}
-          />
-          <datalist id="dataset-names">
-            {datasets.data?.data.map((d) => (
-              <option key={d.id} value={d.name} />
+            style={{ width: 'auto', minWidth: 140, height: 30 }}
+            value={target}
+            onChange={(e) => {
+              setTarget(e.target.value);
+              setTargetError(null);
+            }}
+          >
+            {names.map((name) => (
+              <option key={name} value={name}>
+                {name}
+              </option>
             ))}
-          </datalist>
+            <option value={NEW_DATASET}>New dataset…</option>
+          </select>
+          {target === NEW_DATASET && (
+            <input
+              className="input"
+              style={{ width: 180, height: 30 }}
+              aria-label="New dataset name"
+              placeholder="e.g. batch 2"
+              maxLength={200}
+              autoFocus
+              value={newName}
+              onChange={(e) => {
+                setNewName(e.target.value);
+                setTargetError(null);
+              }}
+            />
+          )}
+          {targetError && <span className="field-error">{targetError}</span>}
         </div>
         <input
           ref={fileInput}
@@ -220,6 +256,7 @@ export function UploadPanel({ project }: { project: Project }) {
           <EmptyState title="No jobs yet">Upload files and their processing shows here.</EmptyState>
         )}
       </Card>
+      <DatasetsCard project={project} />
     </div>
   );
 }

@@ -94,4 +94,17 @@ describe('LabelQueue', () => {
     expect(queue.getSnapshot()).not.toBe(before);
     expect(queue.getSnapshot().current).toEqual({ id: 1 });
   });
+
+  it('replaces upcoming items with fresher copies but never the current one', async () => {
+    const fetchBatch = vi.fn().mockResolvedValue([1, 2, 3, 4].map((id) => ({ id, v: 1 })));
+    const queue = new LabelQueue<{ id: number; v: number }>({ fetchBatch, batchSize: 4, lowWater: 0 });
+    await queue.refill(true);
+    queue.advance(); // on item 2
+    const current = queue.current;
+    const replaced = queue.replaceUpcoming([1, 2, 3, 4, 9].map((id) => ({ id, v: 2 })));
+    expect(replaced).toBe(2);
+    expect(queue.current).toBe(current);
+    expect(queue.getSnapshot().items.map((i) => `${i.id}:${i.v}`)).toEqual(['1:1', '2:1', '3:2', '4:2']);
+    expect(queue.replaceUpcoming([])).toBe(0);
+  });
 });

@@ -75,6 +75,27 @@ export class LabelQueue<T extends QueueEntry> {
     return this.items.slice(this.position + 1, this.position + 1 + count);
   }
 
+  /**
+   * Swaps in newer copies of held items that are not on screen yet (e.g. with predictions of a
+   * newer model). The current item and the ones behind it are left as they are, so what the
+   * annotator is looking at does not change under them. Returns how many were replaced.
+   */
+  replaceUpcoming(fresh: readonly T[]): number {
+    const byId = new Map(fresh.map((item) => [item.id, item]));
+    let replaced = 0;
+    const items = this.items.map((held, index) => {
+      const newer = index > this.position ? byId.get(held.id) : undefined;
+      if (!newer) return held;
+      replaced += 1;
+      return newer;
+    });
+    if (replaced) {
+      this.items = items;
+      this.emit();
+    }
+    return replaced;
+  }
+
   /** Fetch a batch if we are running low; resolves when that fetch (if any) is done. */
   refill(force = false): Promise<void> {
     if (this.inflight) return this.inflight;

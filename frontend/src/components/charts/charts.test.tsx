@@ -23,6 +23,25 @@ describe('charts', () => {
     expect([...xs].sort((a, b) => a - b)).toEqual(xs);
   });
 
+  it('marks fine-tuned versions with diamonds and leaves rejected ones out of the line', () => {
+    const { container } = render(
+      <LearningCurve
+        points={[
+          { x: 10, y: 0.6 },
+          { x: 20, y: 0.7, finetuned: true, highlight: true },
+          { x: 30, y: 0.65, finetuned: true, rejected: true },
+          { x: 30, y: 0.72 },
+        ]}
+      />,
+    );
+    const d = screen.getByTestId('curve-path').getAttribute('d') ?? '';
+    expect(d.match(/[ML]/g)).toHaveLength(3);
+    expect(container.querySelectorAll('[data-marker="finetuned"]')).toHaveLength(2);
+    expect(container.querySelectorAll('[data-marker="head"]')).toHaveLength(2);
+    expect(container.querySelectorAll('.dot-rejected')).toHaveLength(1);
+    expect(screen.getByText('rejected (not used)')).toBeInTheDocument();
+  });
+
   it('renders a confusion matrix with one cell per pair', () => {
     render(
       <ConfusionMatrix

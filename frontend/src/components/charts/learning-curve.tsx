@@ -2,8 +2,12 @@ export interface CurvePoint {
   x: number;
   y: number;
   label?: string;
+  /** The active version. */
   highlight?: boolean;
-  filled?: boolean;
+  /** A fine-tuned backbone (drawn as a diamond) rather than a head on frozen embeddings (a dot). */
+  finetuned?: boolean;
+  /** Validated worse than the active model: drawn faded and left out of the line. */
+  rejected?: boolean;
 }
 
 const W = 560;
@@ -20,7 +24,30 @@ function niceTicks(max: number, count = 5): number[] {
   return ticks;
 }
 
-/** A metric (0–1) against the number of labels; one dot per model version. */
+function Marker({ p, cx, cy }: { p: CurvePoint; cx: number; cy: number }) {
+  const className = ['dot', p.finetuned && 'dot-finetuned', p.highlight && 'dot-active', p.rejected && 'dot-rejected'].filter(Boolean).join(' ');
+  const title = <title>{`${p.label ?? ''} ${p.finetuned ? 'fine-tuned' : 'head'}${p.rejected ? ', rejected' : ''}${p.highlight ? ', active' : ''} · ${p.x} labels: ${(p.y * 100).toFixed(1)}%`.trim()}</title>;
+  const r = p.highlight ? 5 : 4;
+  if (p.finetuned) {
+    const d = r * 1.35;
+    return (
+      <path className={className} d={`M${cx},${cy - d} L${cx + d},${cy} L${cx},${cy + d} L${cx - d},${cy} Z`} data-marker="finetuned">
+        {title}
+      </path>
+    );
+  }
+  return (
+    <circle className={className} cx={cx} cy={cy} r={r} data-marker="head">
+      {title}
+    </circle>
+  );
+}
+
+/**
+ * A metric (0–1) against the number of labels; one marker per model version (dots for heads,
+ * diamonds for fine-tuned backbones). The line joins the versions that were used; rejected ones
+ * stand apart, faded.
+ */
 export function LearningCurve({ points, yLabel = 'Accuracy' }: { points: CurvePoint[]; yLabel?: string }) {
   const sorted = [...points].sort((a, b) => a.x - b.x);
   const xMax = Math.max(10, ...sorted.map((p) => p.x)) * 1.05;
@@ -29,38 +56,61 @@ export function LearningCurve({ points, yLabel = 'Accuracy' }: { points: CurvePo
   const sy = (y: number) => PAD.top + (1 - (y - yMin) / (1 - yMin || 1)) * (H - PAD.top - PAD.bottom);
   const yTicks = Array.from({ length: Math.round((1 - yMin) * 10) + 1 }, (_, i) => yMin + i / 10).filter((_, i, all) => all.length <= 6 || i % 2 === 0);
   const xTicks = niceTicks(xMax);
-  const path = sorted.map((p, i) => `${i ? 'L' : 'M'}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ');
+  const path = sorted
+    .filter((p) => !p.rejected)
+    .map((p, i) => `${i ? 'L' : 'M'}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`)
+    .join(' ');
+  const hasFinetuned = sorted.some((p) => p.finetuned);
+  const hasRejected = sorted.some((p) => p.rejected);
   return (
-    <svg className="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${yLabel} by number of labels`}>
-      {yTicks.map((t) => (
-        <g key={`y${t}`}>
-          <line className="grid" x1={PAD.left} x2={W - PAD.right} y1={sy(t)} y2={sy(t)} />
-          <text x={PAD.left - 8} y={sy(t) + 4} textAnchor="end">
-            {Math.round(t * 100)}%
+    <div className="stack-sm">
+      <svg className="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${yLabel} by number of labels`}>
+        {yTicks.map((t) => (
+          <g key={`y${t}`}>
+            <line className="grid" x1={PAD.left} x2={W - PAD.right} y1={sy(t)} y2={sy(t)} />
+            <text x={PAD.left - 8} y={sy(t) + 4} textAnchor="end">
+              {Math.round(t * 100)}%
+            </text>
+          </g>
+        ))}
+        {xTicks.map((t) => (
+          <text key={`x${t}`} x={sx(t)} y={H - PAD.bottom + 16} textAnchor="middle">
+            {t}
           </text>
-        </g>
-      ))}
-      {xTicks.map((t) => (
-        <text key={`x${t}`} x={sx(t)} y={H - PAD.bottom + 16} textAnchor="middle">
-          {t}
+        ))}
+        <line className="axis" x1={PAD.left} x2={W - PAD.right} y1={H - PAD.bottom} y2={H - PAD.bottom} />
+        <text x={(W + PAD.left) / 2} y={H - 4} textAnchor="middle">
+          labels
         </text>
-      ))}
-      <line className="axis" x1={PAD.left} x2={W - PAD.right} y1={H - PAD.bottom} y2={H - PAD.bottom} />
-      <text x={(W + PAD.left) / 2} y={H - 4} textAnchor="middle">
-        labels
-      </text>
-      <path className="line" d={path} data-testid="curve-path" />
-      {sorted.map((p, i) => (
-        <circle
-          key={i}
-          className={['dot', p.filled && 'dot-finetuned', p.highlight && 'dot-active'].filter(Boolean).join(' ')}
-          cx={sx(p.x)}
-          cy={sy(p.y)}
-          r={p.highlight ? 5 : 4}
-        >
-          <title>{`${p.label ?? ''} ${p.x} labels: ${(p.y * 100).toFixed(1)}%`.trim()}</title>
-        </circle>
-      ))}
-    </svg>
+        <path className="line" d={path} data-testid="curve-path" />
+        {sorted.map((p, i) => (
+          <Marker key={i} p={p} cx={sx(p.x)} cy={sy(p.y)} />
+        ))}
+      </svg>
+      {(hasFinetuned || hasRejected) && (
+        <div className="chart-legend muted small" aria-hidden>
+          <span>
+            <svg width="12" height="12" viewBox="0 0 12 12">
+              <circle className="legend-dot" cx="6" cy="6" r="4" />
+            </svg>
+            head
+          </span>
+          <span>
+            <svg width="12" height="12" viewBox="0 0 12 12">
+              <path className="legend-dot legend-finetuned" d="M6,0.5 L11.5,6 L6,11.5 L0.5,6 Z" />
+            </svg>
+            fine-tuned
+          </span>
+          {hasRejected && (
+            <span>
+              <svg width="12" height="12" viewBox="0 0 12 12">
+                <circle className="legend-dot legend-rejected" cx="6" cy="6" r="4" />
+              </svg>
+              rejected (not used)
+            </span>
+          )}
+        </div>
+      )}
+    </div>
   );
 }

@@ -1,7 +1,7 @@
 // TanStack Query hooks: one per resource, all through the generated client.
 import { useMutation, useQuery, useQueryClient, type UseQueryOptions } from '@tanstack/react-query';
-import { api, authorizedFetch, call } from './client';
-import type { Backbone, Job, ProjectStatus, ProjectUpdate } from './types';
+import { api, call } from './client';
+import type { Job, ProjectStatus, ProjectUpdate } from './types';
 
 export const keys = {
   me: ['me'] as const,
@@ -12,6 +12,7 @@ export const keys = {
   members: (id: number) => ['project', id, 'members'] as const,
   datasets: (id: number) => ['project', id, 'datasets'] as const,
   jobs: (id: number) => ['project', id, 'jobs'] as const,
+  job: (jobId: number) => ['job', jobId] as const,
   items: (id: number, filters: object) => ['project', id, 'items', filters] as const,
   item: (id: number, itemId: number) => ['project', id, 'item', itemId] as const,
   suggestions: (id: number, label?: string) => ['project', id, 'suggestions', label ?? ''] as const,
@@ -89,16 +90,64 @@ export function useJobs(id: number, watch = false) {
 export function useBackbones() {
   return useQuery({
     queryKey: keys.backbones,
-    // Not in the OpenAPI schema yet; a server without the endpoint leaves the choice to its default.
-    queryFn: async (): Promise<{ data: Backbone[] }> => {
-      try {
-        return (await (await authorizedFetch('/backbones')).json()) as { data: Backbone[] };
-      } catch {
-        return { data: [] };
-      }
-    },
+    queryFn: () => call(api.GET('/api/v1/backbones')),
     staleTime: 300_000,
-    retry: false,
+  });
+}
+
+/** One job, polled every 1.5 s while it is queued or running. */
+export function useJob(jobId: number | null | undefined) {
+  return useQuery({
+    queryKey: keys.job(jobId ?? 0),
+    queryFn: () => call(api.GET('/api/v1/jobs/{job_id}', { params: { path: { job_id: jobId ?? 0 } } })),
+    enabled: !!jobId,
+    refetchInterval: (query) => (query.state.data && !active(query.state.data) ? false : 1500),
+  });
+}
+
+/** Starts fine-tuning the backbone now (202 with the job; 409 when one is already queued or running). */
+export function useStartFinetune(id: number) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => call(api.POST('/api/v1/projects/{project_id}/finetune', path(id))),
+    onSuccess: (job) => {
+      client.setQueryData(keys.job(job.id), job);
+      void client.invalidateQueries({ queryKey: keys.jobs(id) });
+      void client.invalidateQueries({ queryKey: keys.status(id) });
+    },
+  });
+}
+
+export function useCancelJob(projectId: number) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (jobId: number) => call(api.POST('/api/v1/jobs/{job_id}/cancel', { params: { path: { job_id: jobId } } })),
+    onSuccess: (job) => {
+      client.setQueryData(keys.job(job.id), job);
+      void client.invalidateQueries({ queryKey: keys.jobs(projectId) });
+    },
+  });
+}
+
+export function useRenameDataset(id: number) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ datasetId, name }: { datasetId: number; name: string }) =>
+      call(api.PATCH('/api/v1/projects/{project_id}/datasets/{dataset_id}', { params: { path: { project_id: id, dataset_id: datasetId } }, body: { name } })),
+    onSuccess: () => void client.invalidateQueries({ queryKey: keys.datasets(id) }),
+  });
+}
+
+export function useDeleteDataset(id: number) {
+  const invalidate = useInvalidateProject();
+  return useMutation({
+    mutationFn: (datasetId: number) =>
+      call(
+        api.DELETE('/api/v1/projects/{project_id}/datasets/{dataset_id}', {
+          params: { path: { project_id: id, dataset_id: datasetId }, query: { confirm: true } },
+        }),
+      ),
+    onSuccess: () => invalidate(id),
   });
 }
 

@@ -18,16 +18,7 @@ export type ProjectCreate = BodyOf<'/api/v1/projects', 'post'>;
 export type ProjectUpdate = BodyOf<'/api/v1/projects/{project_id}', 'patch'>;
 export type Task = Project['task'];
 export type Role = Project['role'];
-/** GET /backbones is not in the schema yet, so its shape is written here. */
-export interface Backbone {
-  name: string;
-  modality: 'image' | 'text' | string;
-  dim?: number;
-  description?: string;
-  available: boolean;
-  default: boolean;
-  detail?: string | null;
-}
+export type Backbone = ResponseOf<'/api/v1/backbones', 'get'>['data'][number];
 export type Member = ResponseOf<'/api/v1/projects/{project_id}/members', 'get'>['data'][number];
 export type Dataset = ResponseOf<'/api/v1/projects/{project_id}/datasets', 'get'>['data'][number];
 export type Job = ResponseOf<'/api/v1/jobs/{job_id}', 'get'>;

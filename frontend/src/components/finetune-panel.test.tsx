@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import type { Job, ModelVersion, Project } from '@/lib/api/types';
+import { finetuneOutcome, whereItRuns } from './finetune-panel';
+
+const project = { id: 1, task: 'text_classification', labels: ['neg', 'pos'] } as unknown as Project;
+const job = (patch: Partial<Job>): Job =>
+  ({ id: 5, project_id: 1, type: 'finetune', status: 'done', progress: 1, message: '', errors: [], result: {}, device: 'cpu', created_at: '', started_at: null, finished_at: null, ...patch }) as Job;
+const active = { version: 3, active: true, status: 'ready', kind: 'head', metrics: { accuracy: 0.88 } } as unknown as ModelVersion;
+
+describe('fine-tuning outcome', () => {
+  it('says which version became active, with its metric', () => {
+    expect(finetuneOutcome(job({ result: { version: 7, activated: true, metric: 0.91 } }), project, [active])).toEqual({ tone: 'success', text: 'v7 is now active: accuracy 91.0%' });
+  });
+
+  it('says a worse version was kept, not used, against the active metric', () => {
+    expect(finetuneOutcome(job({ result: { version: 7, activated: false, metric: 0.84 } }), project, [active])?.text).toBe(
+      'v7 validated 84.0%, not better than the active 88.0% — kept, not used',
+    );
+  });
+
+  it('reports failures and cancellations, and nothing while running', () => {
+    expect(finetuneOutcome(job({ status: 'failed', message: 'fine-tuning needs at least 4 labeled items (has 2)' }), project, [])?.tone).toBe('error');
+    expect(finetuneOutcome(job({ status: 'cancelled' }), project, [])?.text).toMatch(/cancelled/);
+    expect(finetuneOutcome(job({ status: 'running', progress: 0.4 }), project, [])).toBeNull();
+  });
+
+  it('names where it runs', () => {
+    expect(whereItRuns('gpu')).toBe('on a GPU worker');
+    expect(whereItRuns('cuda:0')).toBe('on a GPU worker');
+    expect(whereItRuns('cpu')).toMatch(/short CPU run/);
+    expect(whereItRuns(null)).toBe('');
+  });
+});

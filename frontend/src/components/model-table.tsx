@@ -1,0 +1,126 @@
+'use client';
+import { useEffect, useState } from 'react';
+import { downloadFile } from '@/lib/api/client';
+import { errorMessage } from '@/lib/api/errors';
+import type { ModelVersion, Project } from '@/lib/api/types';
+import { headline, percent } from '@/lib/metrics';
+import { Button } from './ui/button';
+import { Badge, EmptyState } from './ui/misc';
+import { Spinner } from './ui/spinner';
+import { useToast } from './ui/toast';
+
+export const NO_MODEL = 'No model exists yet. One trains automatically after the first few labels.';
+
+/** "GPU" for a CUDA device or the gpu queue, "CPU" otherwise; null when unknown. */
+export function deviceName(device: string | null | undefined): string | null {
+  if (!device) return null;
+  return /^(gpu|cuda)/i.test(device) ? 'GPU' : /^cpu/i.test(device) ? 'CPU' : device;
+}
+
+/**
+ * Downloads a model archive. The first download of a version builds the exports on the server
+ * (10–60 s), so after a moment the button says so instead of looking stuck.
+ */
+export function ModelDownloadButton({ project, version }: { project: Project; version: number }) {
+  const notify = useToast();
+  const [busy, setBusy] = useState(false);
+  const [slow, setSlow] = useState(false);
+  useEffect(() => {
+    if (!busy) return;
+    const timer = setTimeout(() => setSlow(true), 1200);
+    return () => {
+      clearTimeout(timer);
+      setSlow(false);
+    };
+  }, [busy]);
+  const download = async () => {
+    setBusy(true);
+    try {
+      await downloadFile(`/projects/${project.id}/models/${version}/download`, `${project.name}-model-v${version}.zip`);
+    } catch (error) {
+      notify(`Model v${version}: ${errorMessage(error)}`, 'error');
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Button
+      size="sm"
+      variant="ghost"
+      onClick={() => void download()}
+      disabled={busy}
+      aria-busy={busy || undefined}
+      aria-label={`Download model v${version}`}
+      title="Weights (safetensors), ONNX and TorchScript exports, labels, preprocessing and predict.py"
+      data-testid={`download-model-${version}`}
+    >
+      {busy && <Spinner size={12} />}
+      {busy ? (slow ? 'Preparing the archive…' : 'Downloading…') : 'Download'}
+    </Button>
+  );
+}
+
+function StatusBadge({ model }: { model: ModelVersion }) {
+  if (model.active) return <Badge tone="success">active</Badge>;
+  if (model.status === 'rejected')
+    return (
+      <Badge tone="warning" title="Validated worse than the model that was active then; kept, not used">
+        rejected
+      </Badge>
+    );
+  return <Badge>{model.status}</Badge>;
+}
+
+export function ModelTable({ project, models }: { project: Project; models: ModelVersion[] }) {
+  if (!models.length) return <EmptyState title="No model yet">{NO_MODEL}</EmptyState>;
+  return (
+    <div className="table-wrap">
+      <table className="table" data-testid="model-table">
+        <thead>
+          <tr>
+            <th>Version</th>
+            <th>Kind</th>
+            <th>Status</th>
+            <th>Device</th>
+            <th>Base</th>
+            <th className="num">Metric</th>
+            <th className="num">Labels</th>
+            <th>Created</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {[...models]
+            .sort((a, b) => b.version - a.version)
+            .map((model) => {
+              const metric = headline(model.metrics);
+              const holdout = (model.metrics as Record<string, unknown>)?.validation === 'holdout';
+              return (
+                <tr key={model.version} data-testid={`model-row-${model.version}`} data-kind={model.kind} data-status={model.active ? 'active' : model.status}>
+                  <td>
+                    <strong>v{model.version}</strong>
+                  </td>
+                  <td title={model.backbone}>{model.kind === 'finetuned' ? 'Fine-tuned' : 'Head'}</td>
+                  <td>
+                    <StatusBadge model={model} />
+                  </td>
+                  <td className="muted">{deviceName(model.device) ?? '—'}</td>
+                  <td className="muted" title={model.base_version != null ? `A head on the embeddings of fine-tuned v${model.base_version}` : `The pretrained ${model.backbone}`}>
+                    {model.base_version != null ? `v${model.base_version}` : 'pretrained'}
+                  </td>
+                  <td className="num" title={metric ? `${metric.name}, ${holdout ? 'held-out split' : 'cross-validated'}` : undefined}>
+                    {metric ? percent(metric.value, 1) : '—'}
+                  </td>
+                  <td className="num">{model.label_count.toLocaleString()}</td>
+                  <td className="muted small">{new Date(model.created_at).toLocaleString()}</td>
+                  <td>
+                    <ModelDownloadButton project={project} version={model.version} />
+                  </td>
+                </tr>
+              );
+            })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
