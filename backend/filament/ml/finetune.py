@@ -129,6 +129,9 @@ class FinetuneResult:
       ``primary`` (the key of the primary metric: ``"accuracy"`` single-label, ``"micro_f1"``
       multi-label), ``primary_metric``, ``best_epoch`` (0 = the linear probe), ``head_baseline``
       (the linear probe's primary metric on the same rows, or ``None``), throughput, config.
+      ``head_baseline`` is the like-for-like reference for "did fine-tuning help": the heads'
+      logistic regression, trained on the same training rows, scored on the same held-out rows
+      (at ``image_size`` 224 it sees exactly the embedder's features).
     - ``history``: one dict per epoch (epoch 0 = linear probe): train/val loss, val metric.
     - ``label_count``: the number of labeled items passed in (the snapshot this model belongs
       to), even when ``max_items`` trained on fewer (``metrics["items_used"]``).
