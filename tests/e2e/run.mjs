@@ -5,7 +5,10 @@
 // Flows: register → text project (negative/positive) → upload a 200-row CSV slice → wait for
 // ingest → label 20 items by keyboard (timing keypress → next item) → dashboard shows a model →
 // suggestions review → export CSV/JSONL and check rows → phone-size labeling → members →
-// image multi-label project with COCO images. Screenshots of every screen are saved.
+// fine-tune the text model (live job, outcome, new version row, model archive download) →
+// image multi-label project with COCO images → image single-label project (folder upload, a .zip
+// into a new dataset, rename and delete that dataset, a cancelled fine-tune). Screenshots of
+// every screen are saved.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -70,6 +73,61 @@ writeFileSync(csvPath, ['text', ...slice.map((r) => csvField(r[textCol]))].join(
 const cocoRows = parseCsv(readFileSync(join(DATASETS, 'multilabel_coco128/labels.csv'), 'utf8')).slice(1);
 const cocoImages = cocoRows.slice(0, 16).map((r) => ({ path: join(DATASETS, 'multilabel_coco128', r[0]), labels: r[1].split('|') }));
 const COCO_LABELS = ['person', 'car', 'dog', 'cup', 'bowl', 'chair'];
+
+/** A .zip (stored, no compression) of `files` ({name, data}): enough for an upload test. */
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(data) {
+  let c = 0xffffffff;
+  for (const byte of data) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function zipStore(files) {
+  const locals = [];
+  const centrals = [];
+  let offset = 0;
+  for (const { name, data } of files) {
+    const nameBytes = Buffer.from(name, 'utf8');
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4); // version needed
+    local.writeUInt16LE(0x0800, 6); // UTF-8 names
+    local.writeUInt16LE(0, 8); // stored
+    local.writeUInt32LE(0, 10); // time, date
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(nameBytes.length, 26);
+    local.writeUInt16LE(0, 28);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(0x0800, 8);
+    central.writeUInt16LE(0, 10);
+    central.writeUInt32LE(0, 12);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(nameBytes.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, nameBytes, data);
+    centrals.push(central, nameBytes);
+    offset += local.length + nameBytes.length + data.length;
+  }
+  const centralSize = centrals.reduce((sum, b) => sum + b.length, 0);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(files.length, 8);
+  end.writeUInt16LE(files.length, 10);
+  end.writeUInt32LE(centralSize, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, ...centrals, end]);
+}
 
 // ---------- browser helpers ----------
 const browser = await chromium.launch({
@@ -307,6 +365,49 @@ try {
     await shot(page, 'dashboard-text');
   });
 
+  await step('fine-tune the text model and download its archive', async () => {
+    const panel = page.locator('[data-testid="finetune-panel"]');
+    const before = await api(page, `/projects/${textProjectId}/models`);
+    const started = Date.now();
+    await panel.getByRole('button', { name: 'Fine-tune now' }).click();
+    await page.locator('[data-testid="finetune-job"]').waitFor({ timeout: 15_000 });
+    const where = await page.locator('[data-testid="finetune-job"] .row').first().textContent();
+    log('fine-tune job:', where);
+    assert.match(where ?? '', /GPU worker|short CPU run/, 'the panel says where it runs');
+    // a live message from the trainer ("training: epoch 1/1, step …") while it runs
+    await waitFor('a training message', async () => /epoch|re-embedding|preparing/.test((await page.locator('[data-testid="finetune-message"]').textContent().catch(() => '')) ?? '') || (await page.locator('[data-testid="finetune-outcome"]').count()) > 0, { timeout: 120_000, interval: 500 });
+    if (await page.locator('[data-testid="finetune-job"]').count()) await shot(page, 'finetune-running');
+    const outcome = page.locator('[data-testid="finetune-outcome"]');
+    await outcome.waitFor({ timeout: 400_000 });
+    const text = (await outcome.textContent()) ?? '';
+    log(`fine-tune finished in ${((Date.now() - started) / 1000).toFixed(1)} s: ${text}`);
+    assert.equal(await outcome.getAttribute('data-status'), 'done', `fine-tuning did not finish: ${text}`);
+    assert.match(text, /is now active|kept, not used/);
+    const after = await api(page, `/projects/${textProjectId}/models`);
+    const finetuned = after.body.data.filter((m) => m.kind === 'finetuned' && !before.body.data.some((b) => b.version === m.version));
+    assert.equal(finetuned.length, 1, 'one new fine-tuned version');
+    const version = finetuned[0].version;
+    const row = page.locator(`[data-testid="model-row-${version}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    assert.equal(await row.getAttribute('data-kind'), 'finetuned');
+    await page.waitForTimeout(500);
+    await shot(page, 'finetune-done');
+    // the first download builds the exports (seconds to a minute): the button says so meanwhile
+    const downloadStarted = Date.now();
+    const downloading = page.waitForEvent('download', { timeout: 180_000 });
+    await row.getByRole('button', { name: `Download model v${version}` }).click();
+    await page.waitForTimeout(1800);
+    if ((await row.getByText('Preparing the archive…').count()) > 0) await shot(page, 'model-archive-preparing');
+    const download = await downloading;
+    log(`model archive v${version} ready in ${((Date.now() - downloadStarted) / 1000).toFixed(1)} s`);
+    const archive = join(work, `model-v${version}.zip`);
+    await download.saveAs(archive);
+    const bytes = readFileSync(archive);
+    assert.equal(bytes.subarray(0, 2).toString('latin1'), 'PK', 'the archive is a zip');
+    for (const name of ['model.onnx', 'model.safetensors', 'labels.json', 'predict.py']) assert.ok(bytes.includes(Buffer.from(name)), `the archive holds ${name}`);
+    log(`archive: ${(bytes.length / 1024 / 1024).toFixed(1)} MB`);
+  });
+
   let accepted = 0;
   await step('review suggestions', async () => {
     await page.goto(`${BASE}/review/?project=${textProjectId}`);
@@ -511,6 +612,61 @@ try {
     log(`image single-label: ${confirmed} of 9 confirmed with Enter`);
     const { body } = await api(page, `/projects/${projectId}/items?status=labeled`);
     assert.ok(body.count >= 8, `labeled ${body.count} images`);
+  });
+
+  await step('image project: a .zip into a new dataset, rename it, delete it', async () => {
+    const projectId = projectIdFrom(page.url());
+    await page.goto(`${BASE}/upload/?project=${projectId}`);
+    const zipFiles = ['dog', 'horse'].flatMap((name) =>
+      ['0000.jpg', '0001.jpg', '0002.jpg'].map((file) => ({ name: `${name}/${file}`, data: readFileSync(join(DATASETS, 'images_cifar10_subset/train', name, file)) })),
+    );
+    const zipPath = join(work, 'more-cifar.zip');
+    writeFileSync(zipPath, zipStore(zipFiles));
+    const before = (await api(page, `/projects/${projectId}/status`)).body.items_total;
+    await page.getByLabel('Into dataset').selectOption({ label: 'New dataset…' });
+    await page.getByLabel('New dataset name').fill('zipped cifar');
+    await page.locator('[data-testid="file-input"]').setInputFiles(zipPath);
+    await page.locator('.file-row[data-state="uploaded"]').waitFor({ timeout: 60_000 });
+    await waitFor('the zipped images to be ready', async () => {
+      const { body } = await api(page, `/projects/${projectId}/status`);
+      return body.items_total >= before + zipFiles.length && body.items_ready >= body.items_total;
+    }, { timeout: 300_000 });
+    const row = page.locator('[data-testid="dataset-row"][data-name="zipped cifar"]');
+    await waitFor('the new dataset with 6 items', async () => (await row.locator('td.num').textContent().catch(() => '')) === String(zipFiles.length), { timeout: 30_000 }).catch(async (error) => {
+      log('datasets from the API:', JSON.stringify((await api(page, `/projects/${projectId}/datasets`)).body));
+      throw error;
+    });
+    await page.waitForTimeout(800);
+    await shot(page, 'upload-zip-datasets');
+    // rename inline
+    await row.getByRole('button', { name: 'Rename zipped cifar' }).click();
+    await page.getByLabel('New name for zipped cifar').fill('cifar extra');
+    await page.getByRole('button', { name: 'Save' }).click();
+    const renamed = page.locator('[data-testid="dataset-row"][data-name="cifar extra"]');
+    await renamed.waitFor({ timeout: 15_000 });
+    // delete, after a dialog that says what goes
+    await renamed.getByRole('button', { name: 'Delete cifar extra' }).click();
+    const dialog = page.getByRole('alertdialog');
+    await dialog.waitFor();
+    assert.match((await dialog.textContent()) ?? '', /deletes 6 items and their labels/);
+    await shot(page, 'dataset-delete-confirm');
+    await dialog.getByRole('button', { name: 'Delete 6 items' }).click();
+    await renamed.waitFor({ state: 'detached', timeout: 15_000 });
+    const after = (await api(page, `/projects/${projectId}/status`)).body.items_total;
+    assert.equal(after, before, 'the dataset\'s items are gone');
+    // a fine-tune started and cancelled at once leaves the model as it was
+    await page.goto(`${BASE}/dashboard/?project=${projectId}`);
+    const panel = page.locator('[data-testid="finetune-panel"]');
+    await panel.getByRole('button', { name: 'Fine-tune now' }).click();
+    await page.locator('[data-testid="finetune-job"]').getByRole('button', { name: 'Cancel' }).click();
+    const outcome = page.locator('[data-testid="finetune-outcome"]');
+    await outcome.waitFor({ timeout: 15_000 });
+    assert.equal(await outcome.getAttribute('data-status'), 'cancelled');
+    await page.waitForTimeout(500);
+    await shot(page, 'dashboard-image-finetune-cancelled');
+    await page.waitForTimeout(3000);
+    const jobs = (await api(page, `/projects/${projectId}/jobs`)).body.data.filter((j) => j.type === 'finetune');
+    if (jobs[0]?.status !== 'cancelled') log(`WARNING: the cancelled fine-tuning job is ${jobs[0]?.status} again (${jobs[0]?.message})`);
   });
 
   await step('projects list and sign out', async () => {

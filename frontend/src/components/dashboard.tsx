@@ -1,7 +1,7 @@
 'use client';
 import Link from 'next/link';
 import { isJobActive, useJobs, useModels, useProjectStatus } from '@/lib/api/queries';
-import type { Project } from '@/lib/api/types';
+import type { ModelVersion, Project } from '@/lib/api/types';
 import { headline, parseMetrics, percent } from '@/lib/metrics';
 import { projectHref } from '@/lib/use-project-id';
 import { ConfusionMatrix } from './charts/confusion-matrix';
@@ -15,6 +15,14 @@ import { Badge, Card, PageHeader, ProgressBar, Stat } from './ui/misc';
 import { Loading } from './ui/spinner';
 
 export { ModelTable } from './model-table';
+
+/** "fine-tuned backbone, 40 labels" / "head on fine-tuned v8, 40 labels" / "trained on 40 labels". */
+function activeSummary(model: ModelVersion | undefined, labels: number | null): string | undefined {
+  const count = labels != null ? `${labels} labels` : null;
+  if (!model) return count ? `trained on ${count}` : undefined;
+  const kind = model.kind === 'finetuned' ? 'fine-tuned backbone' : model.base_version != null ? `head on fine-tuned v${model.base_version}` : 'head on the pretrained backbone';
+  return [kind, count].filter(Boolean).join(', ');
+}
 
 export function Dashboard({ project }: { project: Project }) {
   const status = useProjectStatus(project.id);
@@ -115,7 +123,7 @@ export function Dashboard({ project }: { project: Project }) {
               </p>
             ) : (
               <div className="grid-3">
-                <Stat label="Active version" value={`v${s.model_version}`} sub={s.labels_in_model != null ? `trained on ${s.labels_in_model} labels` : undefined} />
+                <Stat label="Active version" value={`v${s.model_version}`} sub={activeSummary(models.data?.data.find((m) => m.version === s.model_version), s.labels_in_model)} />
                 <Stat label={metric?.name ?? 'Metric'} value={metric ? percent(metric.value, 1) : '—'} sub={metrics?.cvFolds ? `${metrics.cvFolds}-fold cross-validated` : (s.metrics as Record<string, unknown> | null)?.validation === 'holdout' ? 'on a held-out split' : undefined} />
                 <Stat label="Macro F1" value={percent(metrics?.macroF1, 1)} />
               </div>

@@ -12,6 +12,13 @@ describe('fine-tuning outcome', () => {
     expect(finetuneOutcome(job({ result: { version: 7, activated: true, metric: 0.91 } }), project, [active])).toEqual({ tone: 'success', text: 'v7 is now active: accuracy 91.0%' });
   });
 
+  it('names the head trained on the new embeddings when it took over', () => {
+    const head = { version: 8, active: true, status: 'ready', kind: 'head', base_version: 7, metrics: { accuracy: 0.9 } } as unknown as ModelVersion;
+    expect(finetuneOutcome(job({ result: { version: 7, activated: true, metric: 0.91 } }), project, [head])?.text).toBe(
+      'v7 is now active: accuracy 91.0%; v8, a head on its embeddings, now serves predictions',
+    );
+  });
+
   it('says a worse version was kept, not used, against the active metric', () => {
     expect(finetuneOutcome(job({ result: { version: 7, activated: false, metric: 0.84 } }), project, [active])?.text).toBe(
       'v7 validated 84.0%, not better than the active 88.0% — kept, not used',

@@ -36,8 +36,13 @@ export function finetuneOutcome(job: Job, project: Project, models: ModelVersion
   if (result.version == null) return job.message ? { tone: 'info', text: job.message } : null;
   const metricName = isMultilabel(project.task) ? 'micro F1' : 'accuracy';
   const value = typeof result.metric === 'number' ? percent(result.metric, 1) : '—';
-  if (result.activated) return { tone: 'success', text: `v${result.version} is now active: ${metricName} ${value}` };
   const current = models.find((m) => m.active);
+  if (result.activated) {
+    // A head is usually retrained on the new embeddings right after; it then serves predictions.
+    const head = current && current.version !== result.version && current.base_version === result.version ? current : null;
+    const then = head ? `; v${head.version}, a head on its embeddings, now serves predictions` : '';
+    return { tone: 'success', text: `v${result.version} is now active: ${metricName} ${value}${then}` };
+  }
   const currentMetric = current ? headline(current.metrics) : null;
   const against = currentMetric ? `, not better than the active ${percent(currentMetric.value, 1)}` : ', not better than the active model';
   return { tone: 'warning', text: `v${result.version} validated ${value}${against} — kept, not used` };

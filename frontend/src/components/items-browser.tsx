@@ -26,8 +26,8 @@ export interface ItemFilters {
 
 const EMPTY: ItemFilters = { status: '', dataset: '', label: '', predicted: '', annotator: '', q: '' };
 
-/** Query parameters for GET /items: empty filters are left out. */
-export function itemQuery(filters: ItemFilters, offset: number) {
+/** Query parameters for GET /items: empty filters are left out; pages after the first by keyset (`after` = last id seen). */
+export function itemQuery(filters: ItemFilters, after: number | undefined) {
   return {
     status: filters.status || undefined,
     dataset: filters.dataset || undefined,
@@ -36,7 +36,7 @@ export function itemQuery(filters: ItemFilters, offset: number) {
     annotator: filters.annotator ? Number(filters.annotator) : undefined,
     q: filters.q.trim() || undefined,
     limit: PAGE,
-    offset,
+    after,
   };
 }
 
@@ -53,20 +53,23 @@ export function ItemsBrowser({ project }: { project: Project }) {
   const params = useSearchParams();
   // `?dataset=` opens the page filtered (the datasets list links here).
   const [filters, setFilters] = useState<ItemFilters>(() => ({ ...EMPTY, dataset: params.get('dataset') ?? '' }));
-  const [offset, setOffset] = useState(0);
+  // The last id of each page before this one: keyset paging stays fast deep into big projects.
+  const [cursors, setCursors] = useState<number[]>([]);
+  const after = cursors.length ? cursors[cursors.length - 1] : undefined;
+  const offset = cursors.length * PAGE;
   const [open, setOpen] = useState<number | null>(null);
   const settled = useDebounced(filters, 250);
   const datasets = useDatasets(project.id);
   const members = useMembers(project.id);
   const status = useProjectStatus(project.id, { refetchInterval: false });
   const items = useQuery({
-    queryKey: keys.items(project.id, { ...settled, offset }),
-    queryFn: () => call(api.GET('/api/v1/projects/{project_id}/items', { params: { path: { project_id: project.id }, query: itemQuery(settled, offset) } })),
+    queryKey: keys.items(project.id, { ...settled, after }),
+    queryFn: () => call(api.GET('/api/v1/projects/{project_id}/items', { params: { path: { project_id: project.id }, query: itemQuery(settled, after) } })),
     placeholderData: keepPreviousData,
   });
   const set = (patch: Partial<ItemFilters>) => {
     setFilters((current) => ({ ...current, ...patch }));
-    setOffset(0);
+    setCursors([]);
   };
   const annotators = members.data?.data.map((m) => ({ id: m.user_id, name: m.name || m.email })) ?? status.data?.annotators.filter((a) => a.user_id != null).map((a) => ({ id: a.user_id as number, name: a.name })) ?? [];
   const count = items.data?.count ?? 0;
@@ -166,10 +169,17 @@ export function ItemsBrowser({ project }: { project: Project }) {
           <span className="muted small tabular">
             {count ? `${offset + 1}–${Math.min(offset + PAGE, count)} of ${count.toLocaleString()}` : ''}
           </span>
-          <Button size="sm" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
+          <Button size="sm" disabled={!cursors.length} onClick={() => setCursors((stack) => stack.slice(0, -1))}>
             Previous
           </Button>
-          <Button size="sm" disabled={offset + PAGE >= count} onClick={() => setOffset(offset + PAGE)}>
+          <Button
+            size="sm"
+            disabled={offset + PAGE >= count || !items.data?.data.length || items.isPlaceholderData}
+            onClick={() => {
+              const rows = items.data?.data ?? [];
+              if (rows.length) setCursors((stack) => [...stack, rows[rows.length - 1].id]);
+            }}
+          >
             Next
           </Button>
         </div>

@@ -1,10 +1,11 @@
 'use client';
 import Link from 'next/link';
-import { useRef, useState, type DragEvent } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { errorMessage } from '@/lib/api/errors';
-import { useDatasets, useInvalidateProject, useJobs, useProjectStatus } from '@/lib/api/queries';
+import { keys, useDatasets, useInvalidateProject, useJobs, useProjectStatus } from '@/lib/api/queries';
 import { modalityOf, type Project } from '@/lib/api/types';
-import { filesFromDataTransfer, filesFromInput, formatBytes, isJunk, perFileProgress, planBatches, rejectionReason, uploadBatch, type PendingFile } from '@/lib/upload';
+import { filesFromDataTransfer, filesFromInput, formatBytes, isJunk, perFileProgress, planBatches, rejectionReason, uploadFiles, type PendingFile } from '@/lib/upload';
 import { projectHref } from '@/lib/use-project-id';
 import { DatasetsCard } from './datasets-card';
 import { JobList } from './job-list';
@@ -50,6 +51,13 @@ export function UploadPanel({ project }: { project: Project }) {
   const jobs = useJobs(project.id, busy || processing);
   const invalidate = useInvalidateProject();
   const counter = useRef(0);
+  const client = useQueryClient();
+  // Datasets count their items as ingest adds them: reload the list when the totals move.
+  const itemsTotal = status.data?.items_total;
+  const itemsReady = status.data?.items_ready;
+  useEffect(() => {
+    if (itemsTotal !== undefined) void client.invalidateQueries({ queryKey: keys.datasets(project.id) });
+  }, [client, project.id, itemsTotal, itemsReady]);
 
   const update = (keys: Set<string>, patch: (row: Row) => Partial<Row>) =>
     setRows((current) => current.map((row) => (keys.has(row.key) ? { ...row, ...patch(row) } : row)));
@@ -78,7 +86,7 @@ export function UploadPanel({ project }: { project: Project }) {
       const keys = new Set(batch.map((row) => row.key));
       update(keys, () => ({ state: 'uploading' }));
       const sizes = batch.map((row) => row.file.size);
-      const handle = uploadBatch(project.id, batch, dataset, (loaded, total) => {
+      const handle = uploadFiles(project.id, batch, dataset, (loaded, total) => {
         const fractions = perFileProgress(sizes, loaded, total);
         setRows((current) =>
           current.map((row) => {

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { isJunk, perFileProgress, planBatches, rejectionReason } from './upload';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { isJunk, perFileProgress, planBatches, planDirectUpload, rejectionReason, resetDirectUploads } from './upload';
 
 describe('upload helpers', () => {
   it('explains files the project cannot take', () => {
@@ -28,5 +28,30 @@ describe('upload helpers', () => {
     const files = [50, 50, 50, 200, 10].map((size) => ({ file: { size } }));
     expect(planBatches(files, 120, 10).map((b) => b.length)).toEqual([2, 1, 1, 1]);
     expect(planBatches(files, 1000, 2).map((b) => b.length)).toEqual([2, 2, 1]);
+  });
+});
+
+describe('direct uploads', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    resetDirectUploads();
+  });
+  const big = [{ file: new File(['x'], 'a.zip'), path: 'a.zip' }];
+
+  it('asks for presigned URLs with the names, sizes and dataset', async () => {
+    const fetch = vi.fn(async (request: Request) => {
+      expect(await request.json()).toEqual({ files: [{ name: 'a.zip', size: 1 }], dataset: 'batch 2' });
+      return new Response(JSON.stringify({ upload_id: 9, files: [{ name: 'a.zip', url: 'https://bucket/a' }] }), { status: 201, headers: { 'Content-Type': 'application/json' } });
+    });
+    vi.stubGlobal('fetch', fetch);
+    expect(await planDirectUpload(1, big, 'batch 2')).toEqual({ upload_id: 9, files: [{ name: 'a.zip', url: 'https://bucket/a' }] });
+  });
+
+  it('falls back (null) on 409 from a server with local storage, and does not ask again', async () => {
+    const fetch = vi.fn(async () => new Response(JSON.stringify({ detail: 'Direct uploads need S3 storage' }), { status: 409, headers: { 'Content-Type': 'application/json' } }));
+    vi.stubGlobal('fetch', fetch);
+    expect(await planDirectUpload(1, big, undefined)).toBeNull();
+    expect(await planDirectUpload(1, big, undefined)).toBeNull();
+    expect(fetch).toHaveBeenCalledTimes(1);
   });
 });

@@ -1,7 +1,7 @@
 // Upload helpers: which files we accept, walking dropped folders, batching, and XHR uploads with
 // progress (fetch cannot report upload progress).
 import { getToken, handleUnauthorized } from './auth';
-import { API_PREFIX } from './api/client';
+import { API_PREFIX, api, call } from './api/client';
 import { ApiError, messageFor } from './api/errors';
 import type { UploadAccepted } from './api/types';
 
@@ -109,8 +109,104 @@ export function perFileProgress(sizes: number[], loaded: number, total: number):
 }
 
 export interface UploadHandle {
-  promise: Promise<UploadAccepted>;
+  promise: Promise<Pick<UploadAccepted, 'job_id'>>;
   abort: () => void;
+}
+
+/** Batches at least this big go straight to the bucket when the server stores files on S3. */
+export const DIRECT_UPLOAD_BYTES = 16 * 1024 * 1024;
+/** Set after the server answered 409 (local storage): no point asking again this session. */
+let directUnavailable = false;
+
+/**
+ * Presigned URLs for a direct-to-bucket upload, or null when the server cannot take one (it
+ * stores files locally and answers 409): then the files go through POST /items.
+ */
+export async function planDirectUpload(projectId: number, files: PendingFile[], dataset: string | undefined) {
+  if (directUnavailable) return null;
+  try {
+    return await call(
+      api.POST('/api/v1/projects/{project_id}/uploads', {
+        params: { path: { project_id: projectId } },
+        body: { files: files.map(({ file, path }) => ({ name: path, size: Math.max(1, file.size) })), dataset: dataset || 'default' },
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 409 || error.status === 404 || error.status === 405)) {
+      directUnavailable = true;
+      return null;
+    }
+    throw error;
+  }
+}
+
+/** Test hook: forget that direct uploads were refused. */
+export function resetDirectUploads(): void {
+  directUnavailable = false;
+}
+
+function putFile(url: string, file: File, onProgress: (loaded: number) => void, track: (xhr: XMLHttpRequest) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    track(xhr);
+    xhr.open('PUT', url);
+    xhr.upload.onprogress = (event) => onProgress(event.loaded);
+    xhr.onload = () =>
+      xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new ApiError(`The storage refused ${file.name} (${xhr.status}).`, xhr.status));
+    xhr.onerror = () => reject(new ApiError('The upload to storage was interrupted. Check your connection and try again.', 0));
+    xhr.onabort = () => reject(new ApiError('Upload cancelled.', 0));
+    xhr.send(file);
+  });
+}
+
+/**
+ * Uploads a batch: big batches straight to the bucket through presigned URLs when the server
+ * offers them, everything else (and every batch on local storage) as one multipart POST.
+ */
+export function uploadFiles(
+  projectId: number,
+  files: PendingFile[],
+  dataset: string | undefined,
+  onProgress: (loaded: number, total: number) => void,
+): UploadHandle {
+  const total = files.reduce((sum, { file }) => sum + file.size, 0);
+  if (total < DIRECT_UPLOAD_BYTES || directUnavailable) return uploadBatch(projectId, files, dataset, onProgress);
+  let current: { abort: () => void } | null = null;
+  let aborted = false;
+  const promise = (async () => {
+    const plan = await planDirectUpload(projectId, files, dataset);
+    if (aborted) throw new ApiError('Upload cancelled.', 0);
+    if (!plan) {
+      const fallback = uploadBatch(projectId, files, dataset, onProgress);
+      current = fallback;
+      return fallback.promise;
+    }
+    const loaded = files.map(() => 0);
+    // the plan lists the files in the order they were sent
+    for (const [index, { file }] of files.entries()) {
+      await putFile(
+        plan.files[index].url,
+        file,
+        (bytes) => {
+          loaded[index] = bytes;
+          onProgress(loaded.reduce((a, b) => a + b, 0), total);
+        },
+        (xhr) => (current = xhr),
+      );
+      loaded[index] = file.size;
+    }
+    const done = await call(
+      api.POST('/api/v1/projects/{project_id}/uploads/{upload_id}/complete', { params: { path: { project_id: projectId, upload_id: plan.upload_id } } }),
+    );
+    return { job_id: done.job_id ?? plan.upload_id };
+  })();
+  return {
+    promise,
+    abort: () => {
+      aborted = true;
+      current?.abort();
+    },
+  };
 }
 
 export function uploadBatch(
