@@ -1,7 +1,7 @@
 """Fine-tuning through the API with a real worker: gating, activation, re-embedding, cancel."""
 
 import pytest
-from sqlmodel import update
+from filament.core.settings import get_settings
 
 from tests.api.test_loop import label_of, synthetic_rows, text_project
 from tests.conftest import register
@@ -43,14 +43,12 @@ def test_finetune_is_kept_but_not_used_when_not_better(client, owner, run_jobs):
     assert status["model_version"] == head["model_version"]
 
 
-def test_finetune_activates_when_better_and_the_pool_moves_to_it(client, owner, run_jobs):
-    from filament.db.models import ModelVersion
-    from filament.db.session import session_scope
-
+def test_finetune_activates_when_better_and_the_pool_moves_to_it(
+    client, owner, run_jobs, monkeypatch
+):
     pid, listed = labeled_project(client, owner, run_jobs)
-    with session_scope() as session:  # make the active head look poor, so the gate opens
-        session.exec(update(ModelVersion).values(metrics={"accuracy": 0.0}))
-        session.commit()
+    monkeypatch.setenv("FILAMENT_FINETUNE_MIN_GAIN", "-1")  # the gate opens whatever it scores
+    get_settings.cache_clear()
     job = client.post(f"/api/v1/projects/{pid}/finetune", headers=owner).json()
     run_jobs()
     done = client.get(f"/api/v1/jobs/{job['id']}", headers=owner).json()
@@ -198,3 +196,25 @@ def test_a_job_whose_worker_died_twice_is_failed_and_changes_nothing(client, own
     assert failed["status"] == "failed" and "unchanged" in failed["message"]
     after = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()["model_version"]
     assert after == before
+
+
+def test_gate_compares_like_for_like():
+    from filament.db.models import ModelVersion
+    from filament_worker.finetune import gate_reference
+
+    head = ModelVersion(
+        project_id=1,
+        version=3,
+        kind="head",
+        backbone="minilm_l6",
+        label_count=9,
+        metrics={"accuracy": 0.95},
+        storage_key="k",
+    )
+    finetuned_metrics = {"accuracy": 0.9, "head_baseline": 0.8}
+    # against a head on the pretrained backbone: that head's method on the same held-out items
+    assert gate_reference(head, finetuned_metrics, False)[0] == 0.8
+    # against a fine-tuned generation: the active version's own validated number
+    head.base_version = 2
+    assert gate_reference(head, finetuned_metrics, False) == (0.95, "the active v3")
+    assert gate_reference(None, finetuned_metrics, False)[0] is None

@@ -9,7 +9,7 @@ import torch
 from filament import jobs
 from filament.artifacts import load_embeddings, model_prefix
 from filament.core.settings import get_settings
-from filament.db.models import Item, ItemStatus, Job, JobStatus, Project
+from filament.db.models import Item, ItemStatus, Job, JobStatus, ModelVersion, Project
 from filament.db.session import session_scope
 from filament.encoders import FINETUNED_FILE, item_inputs
 from filament.ml import classifier
@@ -131,9 +131,10 @@ def run_finetune(job_id: int, gpu: bool) -> str:
     new_score = primary_metric(metrics, project.task.multilabel)
     with session_scope() as session:
         current = active_model(session, project.id or 0)
-        old_score = primary_metric(current.metrics, project.task.multilabel) if current else None
+        old_score, reference = gate_reference(current, metrics, project.task.multilabel)
         version = next_version(session, project.id or 0)
-    better = new_score is not None and (old_score is None or new_score > old_score)
+    gain = settings.finetune_min_gain
+    better = new_score is not None and (old_score is None or new_score > old_score + gain)
     fields = dict(
         kind="finetuned",
         backbone=project.backbone,
@@ -155,10 +156,15 @@ def run_finetune(job_id: int, gpu: bool) -> str:
                 status="rejected",
                 **fields,
             )
-        message = (
-            f"v{version} validated {new_score:.4f}, not better than the active "
-            f"{old_score:.4f}: kept, not used"
-        )
+        if new_score is None:
+            message = (
+                f"v{version}: too few labels to hold any out, so not validated: kept, not used"
+            )
+        else:
+            message = (
+                f"v{version} validated {new_score:.4f}, not better than {reference} "
+                f"({old_score:.4f}): kept, not used"
+            )
         update_job(
             job_id,
             status=JobStatus.done,
@@ -176,6 +182,20 @@ def run_finetune(job_id: int, gpu: bool) -> str:
         result={"version": version, "activated": True, "metric": new_score},
     )
     return "activated"
+
+
+def gate_reference(
+    current: ModelVersion | None, metrics: dict[str, Any], multilabel: bool
+) -> tuple[float | None, str]:
+    """What a fine-tuned version must beat, and its name. Against a head on the pretrained
+    backbone the like-for-like number is `head_baseline`: that head's method scored on the same
+    held-out items as the fine-tuned model (its cross-validated score is another measurement)."""
+    if current is None:
+        return None, "no active model"
+    baseline = metrics.get("head_baseline")
+    if current.kind == "head" and current.base_version is None and baseline is not None:
+        return float(baseline), "the frozen-backbone head on the same held-out items"
+    return primary_metric(current.metrics, multilabel), f"the active v{current.version}"
 
 
 def _activate(

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     head_debounce_seconds: float = 0.3
     score_url_hosts: list[str] = Field(default_factory=list)
     finetune_growth: float = 0.5  # fine-tune again when labels grew by this fraction
+    finetune_min_gain: float = 0.0  # a fine-tuned version must beat the reference by more
     cpu_finetune_epochs: int = 1
     cpu_finetune_max_items: int = 256
 
