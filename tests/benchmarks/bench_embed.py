@@ -1,0 +1,257 @@
+"""Embedding throughput on CPU: ``Embedder.embed_images`` / ``embed_texts`` (the pipeline the
+embed job runs: decode + resize in a thread pool, or tokenise in length-sorted batches, then the
+forward pass and L2 normalisation) against the bare backbone forward pass (``embedder.module``
+under ``torch.inference_mode`` on tensors made beforehand, same batch size and, for texts, the
+same length-sorted batches, so both do the same arithmetic).
+
+Target: pipeline >= 80% of the bare forward pass. The two are timed in alternating chunks so
+that load from other processes on the machine hits both alike. Also prints where the pipeline's
+extra time goes: decode/resize per image, tokenisation per text (each measured serially).
+
+Usage: ``python tests/benchmarks/bench_embed.py [--images 128] [--texts 1000] [--threads 2]
+[--json docs/benchmarks/embedding_throughput.json] [--profile]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "backend"))
+
+DATASETS_DIR = ROOT.parent / "shared" / "datasets"
+if not DATASETS_DIR.exists():
+    DATASETS_DIR = Path("/work/shared/datasets")
+TARGET = 0.80
+IMAGE_BATCH = 32  # Embedder.embed_images default
+TEXT_BATCH = 64  # Embedder.embed_texts default
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _sample(items: list, n: int, seed: int = 0) -> list:
+    rng = np.random.default_rng(seed)
+    return [items[i] for i in np.sort(rng.choice(len(items), min(n, len(items)), replace=False))]
+
+
+def image_sets(n: int) -> dict[str, list[bytes]]:
+    cifar = DATASETS_DIR / "images_cifar10_subset"
+    posters = DATASETS_DIR / "multilabel_movie_posters_dev"
+    return {
+        "CIFAR-10 JPEG 32x32": [
+            (cifar / r["path"]).read_bytes() for r in _sample(_rows(cifar / "labels.csv"), n)
+        ],
+        "movie posters": [
+            (posters / r["path"]).read_bytes() for r in _sample(_rows(posters / "labels.csv"), n)
+        ],
+    }
+
+
+def text_sets(n: int) -> dict[str, list[str]]:
+    uci = DATASETS_DIR / "sentiment_uci_labelled_sentences" / "uci_sentiment_all.csv"
+    agnews = DATASETS_DIR / "topic_agnews" / "agnews_dev.csv"
+    return {
+        "UCI sentences": [r["text"] for r in _sample(_rows(uci), n)],
+        "AG News": [r["text"] for r in _sample(_rows(agnews), n)],
+    }
+
+
+def chunks(n: int, size: int) -> list[slice]:
+    return [slice(s, min(s + size, n)) for s in range(0, n, size)]
+
+
+def alternate(
+    n: int, chunk: int, pipeline: Callable[[slice], None], bare: Callable[[slice], None]
+) -> tuple[float, float]:
+    """Total seconds of ``pipeline`` and ``bare`` over all chunks, alternating which goes first."""
+    t_pipe = t_bare = 0.0
+    for i, part in enumerate(chunks(n, chunk)):
+        order = [(0, pipeline), (1, bare)] if i % 2 == 0 else [(1, bare), (0, pipeline)]
+        for which, fn in order:
+            started = time.perf_counter()
+            fn(part)
+            elapsed = time.perf_counter() - started
+            if which == 0:
+                t_pipe += elapsed
+            else:
+                t_bare += elapsed
+    return t_pipe, t_bare
+
+
+def bench_images(embedder, images: list[bytes], chunk: int) -> dict:
+    import torch
+    from filament.ml.images import decode_image
+
+    # pre-made input tensors for the bare forward pass (not timed)
+    prep_started = time.perf_counter()
+    decoded = [decode_image(b) for b in images]
+    decode_s = time.perf_counter() - prep_started
+    started = time.perf_counter()
+    tensors = embedder.preprocess(decoded)
+    transform_s = time.perf_counter() - started
+    embedder.embed_images(images[:IMAGE_BATCH])  # warm-up (threads, allocator, oneDNN)
+
+    out_pipe, out_bare = [], []
+
+    def pipeline(part: slice) -> None:
+        out_pipe.append(embedder.embed_images(images[part], batch_size=IMAGE_BATCH))
+
+    def bare(part: slice) -> None:
+        with torch.inference_mode():
+            for b in chunks(part.stop - part.start, IMAGE_BATCH):
+                batch = tensors[part][b]
+                out_bare.append(embedder.module(batch).numpy())
+
+    t_pipe, t_bare = alternate(len(images), chunk, pipeline, bare)
+    n = len(images)
+    raw = np.concatenate(out_bare)
+    raw /= np.linalg.norm(raw, axis=1, keepdims=True)
+    return {
+        "items": n,
+        "pipeline_per_s": n / t_pipe,
+        "bare_per_s": n / t_bare,
+        "ratio": t_bare / t_pipe,
+        "serial_decode_ms_per_item": 1000 * decode_s / n,
+        "serial_transform_ms_per_item": 1000 * transform_s / n,
+        "bare_forward_ms_per_item": 1000 * t_bare / n,
+        "max_abs_diff_vs_bare": float(np.abs(np.concatenate(out_pipe) - raw).max()),
+    }
+
+
+def bench_texts(embedder, texts: list[str], chunk: int) -> dict:
+    import torch
+
+    # the same batches embed_texts makes: sorted by token length, longest first, padded per batch
+    started = time.perf_counter()
+    lengths = [
+        len(ids) for ids in embedder.tokenizer(texts, truncation=True, max_length=256)["input_ids"]
+    ]
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    sorted_texts = [texts[i] for i in order]
+    batches = [embedder.tokenize(sorted_texts[b]) for b in chunks(len(texts), TEXT_BATCH)]
+    tokenize_s = time.perf_counter() - started
+    embedder.embed_texts(texts[:TEXT_BATCH])  # warm-up
+    # chunks are whole text batches, taken from the sorted order for both sides
+    per_chunk = max(1, chunk // TEXT_BATCH)
+    out_pipe, out_bare = [], []
+
+    def pipeline(part: slice) -> None:
+        rows = slice(part.start * TEXT_BATCH, min(part.stop * TEXT_BATCH, len(texts)))
+        out_pipe.append(embedder.embed_texts(sorted_texts[rows], batch_size=TEXT_BATCH))
+
+    def bare(part: slice) -> None:
+        with torch.inference_mode():
+            for batch in batches[part]:
+                out_bare.append(embedder.module(**batch).numpy())
+
+    t_pipe, t_bare = alternate(len(batches), per_chunk, pipeline, bare)
+    n = len(texts)
+    raw = np.concatenate(out_bare)
+    raw /= np.linalg.norm(raw, axis=1, keepdims=True)
+    tokens = sum(int(b["attention_mask"].numel()) for b in batches)
+    return {
+        "items": n,
+        "pipeline_per_s": n / t_pipe,
+        "bare_per_s": n / t_bare,
+        "ratio": t_bare / t_pipe,
+        "serial_tokenize_ms_per_item": 1000 * tokenize_s / n,
+        "padded_tokens_per_item": tokens / n,
+        "bare_forward_ms_per_item": 1000 * t_bare / n,
+        "max_abs_diff_vs_bare": float(np.abs(np.concatenate(out_pipe) - raw).max()),
+    }
+
+
+def profile(fn: Callable[[], object], top: int = 15) -> None:
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    fn()
+    prof.disable()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(top)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--images", type=int, default=128, help="images per image set")
+    parser.add_argument("--texts", type=int, default=1000, help="texts per text set")
+    parser.add_argument("--chunk", type=int, default=64, help="items per alternating chunk")
+    parser.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--only", choices=("images", "texts"), default=None)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--profile", action="store_true", help="cProfile one pipeline call each")
+    args = parser.parse_args()
+
+    import torch
+    from filament.ml.backbones import load_embedder
+
+    torch.set_num_threads(args.threads)
+    results: dict[str, dict] = {}
+    if args.only != "texts":
+        embedder = load_embedder("efficientnet_lite0", device="cpu")
+        for name, images in image_sets(args.images).items():
+            print(f"efficientnet_lite0 / {name}: {len(images)} images ...", flush=True)
+            results[f"efficientnet_lite0 / {name}"] = bench_images(embedder, images, args.chunk)
+            if args.profile:
+                profile(lambda images=images: embedder.embed_images(images[:64]))
+    if args.only != "images":
+        embedder = load_embedder("minilm_l6", device="cpu")
+        for name, texts in text_sets(args.texts).items():
+            print(f"minilm_l6 / {name}: {len(texts)} texts ...", flush=True)
+            results[f"minilm_l6 / {name}"] = bench_texts(embedder, texts, args.chunk * 4)
+            if args.profile:
+                profile(lambda texts=texts: embedder.embed_texts(texts[:512]))
+
+    load = os.getloadavg()
+    print(
+        f"\nCPU, torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} cores, "
+        f"load average {load[0]:.1f} / {load[1]:.1f}"
+    )
+    print(f"{'backbone / data':<38}{'pipeline/s':>11}{'bare/s':>9}{'ratio':>8}  target >= 80%")
+    for name, r in results.items():
+        verdict = "ok" if r["ratio"] >= TARGET else "BELOW"
+        print(
+            f"{name:<38}{r['pipeline_per_s']:>11.1f}{r['bare_per_s']:>9.1f}"
+            f"{r['ratio']:>8.0%}  {verdict}"
+        )
+    print()
+    for name, r in results.items():
+        extra = {k: round(v, 3) for k, v in r.items() if k.endswith(("_item", "_bare"))}
+        print(f"{name}: {extra}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(
+                {
+                    "machine": {
+                        "cpu_cores": os.cpu_count(),
+                        "torch_threads": args.threads,
+                        "torch": torch.__version__,
+                        "python": platform.python_version(),
+                        "load_average_1_5_15": [round(x, 2) for x in load],
+                    },
+                    "target_ratio": TARGET,
+                    "results": results,
+                },
+                indent=1,
+            )
+            + "\n"
+        )
+
+
+if __name__ == "__main__":
+    main()

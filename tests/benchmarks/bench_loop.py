@@ -1,0 +1,705 @@
+"""Label-efficiency benchmark: a simulated annotator against the service's own selection code.
+
+For each dataset, strategy and seed, a loop that does what the service does:
+
+- embeddings from ``filament.ml.backbones.load_embedder`` (the project's default backbone),
+  cached as ``.npy`` under ``--cache`` (default ``/tmp/filament-bench-cache``) per dataset and
+  backbone, so reruns skip the slow CPU embedding;
+- the next batch of 10 from ``filament.queue.pick`` (k-means cold start on a 3,000-item sample
+  until a model exists, then the ``CANDIDATE_FACTOR * 10`` most uncertain items thinned by
+  k-center greedy; ``random`` samples uniformly), with the pool scored by the latest head;
+- an oracle answering with the dataset's labels; then ``filament.ml.heads.train_head`` on all
+  labels so far (what the head-training job runs after each batch);
+- at each budget (20/50/100/200/500 labels) the head is scored on a held-out test set:
+  accuracy and macro-F1 (single-label), micro- and macro-F1 (multi-label).
+
+A model first exists once the labels hold two classes (single-label) or two rows (multi-label);
+until then the queue stays in cold start, as it does with no trained model.
+
+Writes ``docs/benchmarks/label_efficiency_<dataset>.png`` (metric vs labels, one line per
+strategy, min-max band over seeds) and ``docs/benchmarks/label_efficiency.json``, and prints a
+summary with the acceptance check for the project's default strategy (``margin``): better than
+random on average over the budgets on every dataset, and reaching random's 200-label score with
+at most 60% of the labels on at least two datasets.
+
+``--variants`` also runs candidate changes to the selection (selection code reimplemented here,
+library untouched) for the acceptance analysis; see ``VARIANTS``.
+
+Usage: ``python tests/benchmarks/bench_loop.py [--datasets uci,agnews,cifar10,posters]
+[--seeds 3] [--variants] [--embed-only]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "backend"))
+
+DATASETS_DIR = ROOT.parent / "shared" / "datasets"
+if not DATASETS_DIR.exists():
+    DATASETS_DIR = Path("/work/shared/datasets")
+OUT_DIR = ROOT / "docs" / "benchmarks"
+BUDGETS = (20, 50, 100, 200, 500)
+BATCH = 10
+STRATEGY_ORDER = ("margin", "entropy", "least_confidence", "random")
+SPLIT_SEED = 1234  # fixed pool/test split, independent of the simulation seeds
+
+
+@dataclass
+class Dataset:
+    name: str
+    title: str
+    modality: str  # "text" | "image"
+    multilabel: bool
+    label_names: list[str]
+    inputs: list[str]  # texts, or absolute image paths
+    Y: np.ndarray  # (n,) int class index, or (n, n_labels) {0,1}
+    pool: np.ndarray  # row indices into inputs
+    test: np.ndarray
+    X: np.ndarray | None = None  # embeddings, filled by ``embed``
+    backbone: str = ""
+
+    @property
+    def metrics(self) -> tuple[str, str]:
+        return ("micro_f1", "macro_f1") if self.multilabel else ("accuracy", "macro_f1")
+
+
+# -- datasets ---------------------------------------------------------------------------------
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _split(n: int, n_pool: int, n_test: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.random.default_rng(SPLIT_SEED).permutation(n)
+    return np.sort(order[:n_pool]), np.sort(order[n_pool : n_pool + n_test])
+
+
+def _single(
+    name: str, title: str, modality: str, inputs: list[str], labels: list[str], pool, test
+) -> Dataset:
+    names = sorted(set(labels))
+    Y = np.array([names.index(label) for label in labels], dtype=np.int64)
+    return Dataset(name, title, modality, False, names, inputs, Y, pool, test)
+
+
+def load_uci() -> Dataset:
+    rows = _read_csv(DATASETS_DIR / "sentiment_uci_labelled_sentences" / "uci_sentiment_all.csv")
+    pool, test = _split(len(rows), 2000, 1000)
+    texts = [r["text"] for r in rows]
+    labels = ["positive" if r["label"] == "1" else "negative" for r in rows]
+    return _single("uci", "UCI sentiment sentences (binary)", "text", texts, labels, pool, test)
+
+
+def load_agnews() -> Dataset:
+    rows = _read_csv(DATASETS_DIR / "topic_agnews" / "agnews_dev.csv")
+    # embed only the 6,000 rows used: the pool and test ids index into this subset
+    keep = np.sort(np.random.default_rng(SPLIT_SEED).permutation(len(rows))[:6000])
+    rows = [rows[i] for i in keep]
+    pool, test = _split(len(rows), 5000, 1000)
+    return _single(
+        "agnews",
+        "AG News dev (4 topics)",
+        "text",
+        [r["text"] for r in rows],
+        [r["label"] for r in rows],
+        pool,
+        test,
+    )
+
+
+def load_cifar() -> Dataset:
+    folder = DATASETS_DIR / "images_cifar10_subset"
+    rows = _read_csv(folder / "labels.csv")
+    pool = np.array([i for i, r in enumerate(rows) if r["split"] == "train"])
+    test = np.array([i for i, r in enumerate(rows) if r["split"] == "test"])
+    paths = [str(folder / r["path"]) for r in rows]
+    return _single(
+        "cifar10",
+        "CIFAR-10 subset (10 classes)",
+        "image",
+        paths,
+        [r["label"] for r in rows],
+        pool,
+        test,
+    )
+
+
+def load_posters() -> Dataset:
+    folder = DATASETS_DIR / "multilabel_movie_posters_dev"
+    rows = _read_csv(folder / "labels.csv")
+    genres = [c for c in rows[0] if c not in ("path", "imdb_id", "labels")]
+    Y = np.array([[int(r[g]) for g in genres] for r in rows], dtype=np.int64)
+    present = Y.sum(axis=0) > 0  # "N/A" and "Reality-TV" never occur in this set
+    pool, test = _split(len(rows), 800, 200)
+    return Dataset(
+        "posters",
+        "Movie posters dev (multi-label genres)",
+        "image",
+        True,
+        [g for g, p in zip(genres, present, strict=True) if p],
+        [str(folder / r["path"]) for r in rows],
+        Y[:, present],
+        pool,
+        test,
+    )
+
+
+LOADERS: dict[str, Callable[[], Dataset]] = {
+    "uci": load_uci,
+    "agnews": load_agnews,
+    "cifar10": load_cifar,
+    "posters": load_posters,
+}
+
+
+# -- embeddings (cached) ----------------------------------------------------------------------
+
+
+def embed(ds: Dataset, cache: Path) -> Dataset:
+    """Fill ``ds.X`` with the default backbone's embeddings, from the cache when it matches."""
+    from filament.ml.backbones import DEFAULT_BACKBONE, load_embedder
+
+    ds.backbone = DEFAULT_BACKBONE[ds.modality]
+    digest = hashlib.sha256("\n".join(ds.inputs).encode()).hexdigest()[:16]
+    path = cache / f"{ds.name}-{ds.backbone}-{digest}.npy"
+    if path.exists():
+        ds.X = np.load(path)
+        return ds
+    cache.mkdir(parents=True, exist_ok=True)
+    embedder = load_embedder(ds.backbone, device="cpu")
+    started = time.perf_counter()
+    step = max(1, len(ds.inputs) // 20)
+
+    def progress(done: int, total: int) -> None:
+        if done % step < (32 if ds.modality == "image" else 64) or done == total:
+            rate = done / (time.perf_counter() - started)
+            print(f"  embed {ds.name}: {done}/{total} ({rate:.1f}/s)", flush=True)
+
+    if ds.modality == "text":
+        X = embedder.embed_texts(ds.inputs, on_progress=progress)
+    else:
+        X = embedder.embed_images([Path(p).read_bytes() for p in ds.inputs], on_progress=progress)
+    np.save(path, X.astype(np.float32))
+    print(
+        f"  embedded {ds.name}: {len(X)} items in {time.perf_counter() - started:.0f} s", flush=True
+    )
+    ds.X = X
+    return ds
+
+
+def as_stored(X: np.ndarray) -> np.ndarray:
+    """The service stores embeddings and pool probabilities as float16; mirror the rounding."""
+    return np.asarray(X, dtype=np.float16).astype(np.float32)
+
+
+# -- simulation -------------------------------------------------------------------------------
+
+# A picker: (embeddings, scores | None, project, blocked ids, n, strategy, rng) -> item ids.
+Picker = Callable[..., list[int]]
+
+
+def service_pick(embeddings, scores, project, blocked, n, strategy, rng) -> list[int]:
+    from filament.queue import pick
+
+    return pick(embeddings, scores, project, blocked, n, strategy, rng).item_ids
+
+
+@dataclass
+class Run:
+    strategy: str
+    seed: int
+    scores: dict[str, dict[int, float]] = field(default_factory=dict)  # metric -> budget -> v
+    seconds: float = 0.0
+    cold_batches: int = 0
+
+
+def has_model(Y: np.ndarray, multilabel: bool) -> bool:
+    return len(Y) >= 2 if multilabel else len(np.unique(Y)) >= 2
+
+
+def simulate(
+    ds: Dataset,
+    strategy: str,
+    seed: int,
+    picker: Picker = service_pick,
+    budgets: tuple[int, ...] = BUDGETS,
+    refit_late: int = BATCH,
+) -> Run:
+    from filament.artifacts import Embeddings, Scores
+    from filament.ml.heads import train_head
+    from filament.ml.metrics import multilabel_metrics, single_label_metrics
+
+    assert ds.X is not None
+    started = time.perf_counter()
+    pool_X, test_X = as_stored(ds.X[ds.pool]), as_stored(ds.X[ds.test])
+    pool_Y, test_Y = ds.Y[ds.pool], ds.Y[ds.test]
+    n_labels = len(ds.label_names)
+    ids = np.arange(len(ds.pool), dtype=np.int64)  # item id = pool row
+    embeddings = Embeddings(ids, pool_X)
+    project = SimpleNamespace(strategy=strategy, task=SimpleNamespace(multilabel=ds.multilabel))
+    rng = np.random.default_rng(seed)
+    run = Run(strategy, seed, {m: {} for m in ds.metrics})
+    labeled: list[int] = []
+    scores = None
+    version = 0
+    while len(labeled) < max(budgets):
+        n = min(BATCH, max(budgets) - len(labeled))
+        if scores is None and strategy != "random":
+            run.cold_batches += 1
+        batch = picker(embeddings, scores, project, np.asarray(labeled, np.int64), n, strategy, rng)
+        assert len(batch) == n and not set(batch) & set(labeled), "picker returned bad ids"
+        labeled.extend(int(i) for i in batch)  # the oracle answers pool_Y[batch]
+        at_budget = len(labeled) in budgets
+        X, Y = pool_X[labeled], pool_Y[labeled]
+        # the service refits after every batch; ``refit_late`` > BATCH thins that out above
+        # 200 labels (each refit there cross-validates an MLP candidate too: seconds on 2 cores)
+        refit = strategy != "random" and (len(labeled) <= 200 or len(labeled) % refit_late == 0)
+        if not (at_budget or refit) or not has_model(Y, ds.multilabel):
+            continue
+        head = train_head(X, Y, ds.multilabel, n_labels, seed=seed).model
+        if at_budget:
+            probs = head.predict_proba(test_X)
+            if ds.multilabel:
+                result = multilabel_metrics(test_Y, probs)
+            else:
+                result = single_label_metrics(test_Y, probs, n_labels)
+            for metric in ds.metrics:
+                run.scores[metric][len(labeled)] = float(result[metric])
+        if refit:
+            version += 1
+            scores = Scores(version, ids, as_stored(head.predict_proba(pool_X)))
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+_WORKER_DATA: dict[str, Dataset] = {}
+
+
+def _init_worker(cache: Path) -> None:
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(1)
+    _WORKER_DATA["cache"] = cache  # type: ignore[assignment]
+
+
+def _task(name: str, strategy: str, seed: int, refit_late: int) -> Run:
+    """``strategy`` may be ``"<strategy>@<variant name>"`` (see ``VARIANTS``)."""
+    if name not in _WORKER_DATA:
+        _WORKER_DATA[name] = embed(LOADERS[name](), _WORKER_DATA["cache"])  # type: ignore[arg-type]
+    strategy, _, variant = strategy.partition("@")
+    picker = make_picker(**VARIANTS[variant]) if variant else service_pick
+    run = simulate(_WORKER_DATA[name], strategy, seed, picker=picker, refit_late=refit_late)
+    run.strategy = f"{strategy}@{variant}" if variant else strategy
+    return run
+
+
+def run_tasks(
+    tasks: list[tuple[str, str, int]], cache: Path, jobs: int, refit_late: int
+) -> dict[tuple[str, str, int], Run]:
+    """Run simulations in ``jobs`` processes (one BLAS thread each), slowest kinds first."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    cost = {"cifar10": 0, "posters": 1, "agnews": 2, "uci": 3}
+    ordered = sorted(tasks, key=lambda t: (cost.get(t[0], 9), t[1] == "random"))
+    done = {}
+    started = time.perf_counter()
+    with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(cache,)) as pool:
+        futures = {pool.submit(_task, *t, refit_late): t for t in ordered}
+        for future in as_completed(futures):
+            task = futures[future]
+            done[task] = future.result()
+            print(
+                f"  [{len(done)}/{len(tasks)} at {time.perf_counter() - started:.0f} s] "
+                f"{' '.join(map(str, task))}: {done[task].seconds:.0f} s",
+                flush=True,
+            )
+    return done
+
+
+# -- summary (works on the JSON form, so runs from several invocations merge) -----------------
+
+
+def run_json(runs: list[Run], metrics, budgets=BUDGETS) -> dict:
+    per_seed = [
+        {
+            "seed": r.seed,
+            "seconds": round(r.seconds, 1),
+            "cold_start_batches": r.cold_batches,
+            **{m: {str(b): r.scores[m].get(b) for b in budgets} for m in metrics},
+        }
+        for r in runs
+    ]
+    return {"per_seed": per_seed, "mean": {m: mean_of(per_seed, m, budgets) for m in metrics}}
+
+
+def mean_of(per_seed: list[dict], metric: str, budgets=BUDGETS) -> dict[str, float]:
+    return {
+        str(b): float(
+            np.mean([np.nan if s[metric][str(b)] is None else s[metric][str(b)] for s in per_seed])
+        )
+        for b in budgets
+    }
+
+
+def curve(entry: dict, metric: str, budgets=BUDGETS) -> np.ndarray:
+    return np.array([entry["mean"][metric][str(b)] for b in budgets])
+
+
+def labels_to_reach(values: np.ndarray, target: float, budgets=BUDGETS) -> float | None:
+    """Smallest label count where ``values`` (mean over seeds at ``budgets``) reaches ``target``,
+    linear between budgets; ``None`` if it never does within the largest budget."""
+    if values[0] >= target:
+        return float(budgets[0])
+    for i in range(1, len(budgets)):
+        if values[i] >= target:
+            lo, hi = values[i - 1], values[i]
+            return budgets[i - 1] + (target - lo) / (hi - lo) * (budgets[i] - budgets[i - 1])
+    return None
+
+
+def compare(entry: dict, random_entry: dict, metric: str, budgets=BUDGETS) -> dict:
+    """A strategy vs random: mean gain over budgets, labels (and % of 200) to reach random's
+    200-label score."""
+    values, base = curve(entry, metric, budgets), curve(random_entry, metric, budgets)
+    target = float(base[list(budgets).index(200)])
+    reach = labels_to_reach(values, target, budgets)
+    gain = float(np.mean(values - base))
+    return {
+        "mean_gain_vs_random": round(gain, 4),
+        "beats_random_on_average": gain > 0,
+        "random_at_200": round(target, 4),
+        "labels_to_reach_random_200": None if reach is None else round(reach, 1),
+        "percent_of_200": None if reach is None else round(100 * reach / 200, 1),
+    }
+
+
+# -- output -----------------------------------------------------------------------------------
+
+COLORS = {
+    "margin": "tab:blue",
+    "entropy": "tab:orange",
+    "least_confidence": "tab:green",
+    "random": "tab:gray",
+}
+METRIC_TITLES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "micro_f1": "micro-F1"}
+
+
+def plot(result: dict, path: Path, default: str, budgets=BUDGETS) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    entries = {s: e for s, e in result["strategies"].items() if s in COLORS}
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, metric in zip(axes, result["metrics"], strict=True):
+        for strategy in sorted(entries, key=list(COLORS).index):
+            seeds = entries[strategy]["per_seed"]
+            values = np.array(
+                [
+                    [np.nan if s[metric][str(b)] is None else s[metric][str(b)] for b in budgets]
+                    for s in seeds
+                ]
+            )
+            color = COLORS[strategy]
+            ax.plot(
+                budgets,
+                values.mean(axis=0),
+                "--" if strategy == "random" else "-",
+                marker="o",
+                ms=3,
+                lw=2.2 if strategy == default else 1.4,
+                color=color,
+                label=f"{strategy}{' (default)' if strategy == default else ''}",
+            )
+            ax.fill_between(
+                budgets, values.min(axis=0), values.max(axis=0), color=color, alpha=0.15, lw=0
+            )
+        ax.set_xscale("log")
+        ax.set_xticks(budgets, [str(b) for b in budgets])
+        ax.minorticks_off()
+        ax.set_xlabel("labels (log scale)")
+        ax.set_ylabel(f"test {METRIC_TITLES[metric]}")
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="lower right", fontsize=8)
+    n_seeds = len(next(iter(entries.values()))["per_seed"])
+    fig.suptitle(
+        f"{result['title']}: pool {result['pool']}, test {result['test']}, {result['backbone']}"
+        f" + train_head, batches of {BATCH}; mean of {n_seeds} seeds, band = min-max",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def table(result: dict, budgets=BUDGETS) -> str:
+    lines = []
+    for metric in result["metrics"]:
+        lines.append(
+            f"  {METRIC_TITLES[metric]:<34}" + "".join(f"{b:>7}" for b in budgets) + "   mean"
+        )
+        for strategy, entry in result["strategies"].items():
+            values = curve(entry, metric, budgets)
+            cells = "".join(f"{v:7.3f}" for v in values)
+            lines.append(f"  {strategy[:34]:<34}{cells}  {np.nanmean(values):.3f}")
+    return "\n".join(lines)
+
+
+def comparisons(result: dict) -> dict:
+    """Every strategy / variant vs random, per metric."""
+    entries = result["strategies"]
+    if "random" not in entries:
+        return {}
+    return {
+        s: {m: compare(e, entries["random"], m) for m in result["metrics"]}
+        for s, e in entries.items()
+        if s != "random"
+    }
+
+
+def print_summary(report: dict, default: str) -> dict:
+    """Print default vs random per dataset (and variants), return the acceptance verdict."""
+    print(f"\n== vs random, primary metric (default strategy: {default})")
+    print(
+        f"  {'dataset':<9}{'strategy / variant':<46}{'mean gain':>10}{'beats':>7}"
+        f"{'rnd@200':>9}{'labels':>8}{'% of 200':>10}"
+    )
+    verdicts = {}
+    for name, result in report["datasets"].items():
+        primary = result["metrics"][0]
+        for strategy, by_metric in result.get("vs_random", {}).items():
+            s = by_metric[primary]
+            pct = ">500" if s["percent_of_200"] is None else f"{s['percent_of_200']:.0f}%"
+            labels = s["labels_to_reach_random_200"]
+            label = strategy.replace(f"{default}@", f"{default} + ")
+            print(
+                f"  {name:<9}{label[:45]:<46}{s['mean_gain_vs_random']:>+10.3f}"
+                f"{'yes' if s['beats_random_on_average'] else 'NO':>7}{s['random_at_200']:>9.3f}"
+                f"{'-' if labels is None else f'{labels:.0f}':>8}{pct:>10}"
+            )
+            if strategy == default:
+                verdicts[name] = s
+    acceptance = {}
+    if set(verdicts) == set(LOADERS):
+        beats = all(s["beats_random_on_average"] for s in verdicts.values())
+        fast = [n for n, s in verdicts.items() if (s["percent_of_200"] or 1e9) <= 60]
+        acceptance = {
+            "beats_random_on_every_dataset": beats,
+            "reaches_random_200_with_le_60pct_on": fast,
+            "met": beats and len(fast) >= 2,
+        }
+        print(
+            f"\n  acceptance ({default}): beats random on average on every dataset: {beats}; "
+            f"reaches random's 200-label score with <= 60% of the labels on {fast or 'none'} "
+            f"(need 2) -> {'MET' if acceptance['met'] else 'NOT MET'}"
+        )
+    return acceptance
+
+
+def finish(result: dict, png: Path, default: str) -> None:
+    """Order strategies, recompute the comparisons, draw the chart, print the table."""
+    order = [s for s in STRATEGY_ORDER if s in result["strategies"]]
+    result["strategies"] = {
+        s: result["strategies"][s] for s in order + sorted(set(result["strategies"]) - set(order))
+    }
+    result["vs_random"] = comparisons(result)
+    if any(s in COLORS for s in result["strategies"]):
+        plot(result, png, default)
+    print(
+        f"\n== {result['title']} (pool {result['pool']}, test {result['test']}, "
+        f"{result['backbone']})"
+    )
+    print(table(result), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", default=",".join(LOADERS))
+    parser.add_argument("--strategies", default=",".join(STRATEGY_ORDER))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/filament-bench-cache"))
+    parser.add_argument("--out", type=Path, default=OUT_DIR)
+    parser.add_argument("--embed-only", action="store_true")
+    parser.add_argument("--jobs", type=int, default=2, help="simulations run in parallel")
+    parser.add_argument(
+        "--refit-late",
+        type=int,
+        default=BATCH,
+        help="above 200 labels refit the head every this many labels (service: every batch)",
+    )
+    parser.add_argument(
+        "--variants",
+        default="",
+        help="comma-separated VARIANTS names (or 'all') to run with the default strategy",
+    )
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="no simulation: recompute comparisons, charts and the summary from the JSON",
+    )
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="label_efficiency.json files from other runs to merge in (with --rebuild)",
+    )
+    args = parser.parse_args()
+
+    import torch
+    from filament.ml.strategies import DEFAULT_STRATEGY
+
+    json_path = args.out / "label_efficiency.json"
+    report = json.loads(json_path.read_text()) if json_path.exists() else {}
+    report.setdefault("datasets", {})
+    if args.rebuild:
+        for other in args.merge:
+            for name, theirs in json.loads(other.read_text())["datasets"].items():
+                mine = report["datasets"].setdefault(name, {"strategies": {}})
+                mine.update({k: v for k, v in theirs.items() if k != "strategies"})
+                mine["strategies"].update(theirs["strategies"])
+        for name, result in report["datasets"].items():
+            finish(result, args.out / f"label_efficiency_{name}.png", DEFAULT_STRATEGY)
+        report["acceptance"] = print_summary(report, DEFAULT_STRATEGY)
+        json_path.write_text(json.dumps(report, indent=1) + "\n")
+        return
+    torch.set_num_threads(2)
+    names = [n for n in args.datasets.split(",") if n]
+    strategies = [s for s in args.strategies.split(",") if s]
+    datasets = {}
+    for name in names:
+        print(f"{name}: loading + embedding (cache {args.cache})", flush=True)
+        datasets[name] = embed(LOADERS[name](), args.cache)
+    if args.embed_only:
+        return
+    args.out.mkdir(parents=True, exist_ok=True)
+    report["setup"] = {
+        "budgets": list(BUDGETS),
+        "batch": BATCH,
+        "seeds": args.seeds,
+        "default_strategy": DEFAULT_STRATEGY,
+        "selection": "filament.queue.pick: CANDIDATE_FACTOR x n most uncertain, k-center greedy;"
+        " k-means cold start on a COLD_START_SAMPLE sample until a model exists",
+        "head": "filament.ml.heads.train_head after every batch up to 200 labels, then every"
+        f" {args.refit_late} labels (random: only at the budgets, its picks ignore the model)",
+        "stored_precision": "embeddings and pool probabilities rounded to float16 as stored",
+        "split_seed": SPLIT_SEED,
+    }
+    variants = (
+        list(VARIANTS) if args.variants == "all" else [v for v in args.variants.split(",") if v]
+    )
+    strategies += [f"{DEFAULT_STRATEGY}@{v}" for v in variants]
+    tasks = [(n, s, seed) for n in names for s in strategies for seed in range(args.seeds)]
+    finished = run_tasks(tasks, args.cache, args.jobs, args.refit_late)
+    for name, ds in datasets.items():
+        result = report["datasets"].setdefault(name, {"strategies": {}})
+        result.update(
+            title=ds.title,
+            backbone=ds.backbone,
+            pool=len(ds.pool),
+            test=len(ds.test),
+            labels=ds.label_names,
+            metrics=list(ds.metrics),
+        )
+        for strategy in strategies:
+            runs = [finished[(name, strategy, seed)] for seed in range(args.seeds)]
+            result["strategies"][strategy] = run_json(runs, ds.metrics)
+        finish(result, args.out / f"label_efficiency_{name}.png", DEFAULT_STRATEGY)
+        json_path.write_text(json.dumps(report, indent=1) + "\n")
+    report["acceptance"] = print_summary(report, DEFAULT_STRATEGY) or report.get("acceptance")
+    json_path.write_text(json.dumps(report, indent=1) + "\n")
+
+
+# -- variants (selection changes tried here; the library is not modified) ---------------------
+
+
+def make_picker(
+    candidate_factor: int = 10,
+    diversity: str = "kcenter",
+    cold_labels: int = 0,
+) -> Picker:
+    """A ``filament.queue.pick`` look-alike with knobs:
+
+    - ``candidate_factor``: how many of the most uncertain items (x n) the batch is drawn from;
+    - ``diversity``: ``kcenter`` (the library: k-center greedy seeded with the most uncertain
+      candidate), ``kmeans`` (k-means with n clusters on the candidates, the most uncertain item
+      of each cluster; Zhdanov 2019, "Diverse mini-batch active learning"), ``none`` (top n);
+    - ``cold_labels``: keep picking k-means representatives (over the pool and the items
+      already labeled, so they are not picked twice) until this many labels exist.
+    With the defaults it selects exactly what ``filament.queue.pick`` does.
+    """
+    from filament.ml.strategies import k_center_greedy, kmeans, select_batch, top_k, uncertainty
+    from filament.queue import COLD_START_SAMPLE
+
+    def picker(embeddings, scores, project, blocked, n, strategy, rng) -> list[int]:
+        available = np.ones(len(embeddings.item_ids), dtype=bool)
+        available[embeddings.rows_of(blocked)] = False
+        pool = np.flatnonzero(available)
+        if strategy == "random":
+            return embeddings.item_ids[rng.choice(pool, n, replace=False)].tolist()
+        if scores is None or len(blocked) < cold_labels:
+            sample = (
+                pool
+                if len(pool) <= COLD_START_SAMPLE
+                else np.sort(rng.choice(pool, COLD_START_SAMPLE, replace=False))
+            )
+            if scores is None or len(blocked) == 0:
+                chosen = sample[select_batch(None, embeddings.vectors[sample], n, rng, strategy)]
+            else:  # later cold-start batches: farthest from what is labeled, among centroids
+                reps = sample[select_batch(None, embeddings.vectors[sample], 4 * n, rng, strategy)]
+                rows = np.concatenate([blocked, reps])
+                far = k_center_greedy(
+                    embeddings.vectors[rows], n, already_selected=np.arange(len(blocked))
+                )
+                chosen = rows[far]
+            return embeddings.item_ids[chosen].tolist()
+        u = uncertainty(scores.probs[pool], strategy, project.task.multilabel)
+        candidates = pool[top_k(u, max(n, candidate_factor * n))]
+        if diversity == "none" or len(candidates) == n:
+            chosen = candidates[:n]
+        elif diversity == "kcenter":
+            chosen = candidates[np.sort(k_center_greedy(embeddings.vectors[candidates], n))]
+        elif diversity == "kmeans":
+            _, labels = kmeans(embeddings.vectors[candidates].astype(np.float32), n, rng)
+            firsts = [np.flatnonzero(labels == c) for c in range(n)]
+            chosen = candidates[sorted(int(rows[0]) for rows in firsts if len(rows))]
+            if len(chosen) < n:  # an empty cluster: fill with the next most uncertain
+                rest = [c for c in candidates if c not in set(chosen)]
+                chosen = np.concatenate([chosen, rest[: n - len(chosen)]])
+        else:
+            raise ValueError(diversity)
+        return embeddings.item_ids[chosen].tolist()
+
+    return picker
+
+
+VARIANTS: dict[str, dict] = {
+    "cf 3, k-center": {"candidate_factor": 3},
+    "cf 20, k-center": {"candidate_factor": 20},
+    "top-k, no diversity": {"diversity": "none"},
+    "cf 10, k-means (most uncertain per cluster)": {"diversity": "kmeans"},
+    "cf 3, k-means": {"candidate_factor": 3, "diversity": "kmeans"},
+    "cold start to 50 labels, cf 10, k-center": {"cold_labels": 50},
+}
+
+
+if __name__ == "__main__":
+    main()
