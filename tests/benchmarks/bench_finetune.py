@@ -211,10 +211,17 @@ def latency(models: dict[str, ClassifierModel], repeats: int) -> None:
 
         for batch_size in (1, 32):
             n = repeats if batch_size == 1 else max(5, repeats // 4)
-            for label, fn in (
-                ("pytorch", lambda b, m=model, e=embedder: predict_proba(m, e, b)),
-                ("onnx   ", run_onnx),
+            threads = torch.get_num_threads()
+            for label, fn, torch_threads in (
+                (
+                    f"pytorch {threads} thr",
+                    lambda b, m=model, e=embedder: predict_proba(m, e, b),
+                    threads,
+                ),
+                ("pytorch 1 thr", lambda b, m=model, e=embedder: predict_proba(m, e, b), 1),
+                ("onnxruntime  ", run_onnx, threads),
             ):
+                torch.set_num_threads(torch_threads)
                 fn(inputs[:batch_size])  # warm-up
                 samples = []
                 for i in range(n):
@@ -222,6 +229,7 @@ def latency(models: dict[str, ClassifierModel], repeats: int) -> None:
                     t0 = time.perf_counter()
                     fn(inputs[start : start + batch_size])
                     samples.append(time.perf_counter() - t0)
+                torch.set_num_threads(threads)
                 print(f"  {name:18} {label} batch {batch_size:2}: {percentiles(samples)}")
 
 
@@ -230,6 +238,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--sections", default="throughput,accuracy,latency")
     args = parser.parse_args()
     if not DATASETS.is_dir():
         raise SystemExit(f"datasets absent: {DATASETS}")
@@ -241,8 +250,18 @@ def main() -> None:
     )
     sizes = [40] if args.quick else [100, 300]
     config = FinetuneConfig(epochs=1 if args.quick else args.epochs, image_size=args.image_size)
-    throughput(devices, args.image_size)
-    models = accuracy(sizes, config, 100 if args.quick else None)
+    sections = set(args.sections.split(","))
+    if "throughput" in sections:
+        throughput(devices, args.image_size)
+    models = {}
+    if "accuracy" in sections:
+        models = accuracy(sizes, config, 100 if args.quick else None)
+    else:  # latency does not depend on the head's weights
+        for name in ("efficientnet_lite0", "minilm_l6"):
+            n_labels = 10 if name == "efficientnet_lite0" else 2
+            models[name] = ClassifierModel.from_embedder(load_embedder(name), n_labels).eval()
+    if "latency" not in sections:
+        return
     latency(models, repeats=10 if args.quick else 40)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
 
