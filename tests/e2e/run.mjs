@@ -164,6 +164,8 @@ async function newPage(viewport = { width: 1280, height: 800 }, token) {
 async function shot(page, name) {
   shotIndex += 1;
   const file = join(SHOTS, `${String(shotIndex).padStart(2, '0')}-${name}.png`);
+  // a full-page shot of a scrolled page draws the sticky header mid-page
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: file, fullPage: true });
   log('screenshot', file);
 }

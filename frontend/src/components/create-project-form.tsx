@@ -118,13 +118,18 @@ export function CreateProjectForm() {
                   {chosen.description}
                   {chosen.dim ? ` · ${chosen.dim}-dimensional embeddings` : ''}
                   {unavailable.length > 0 && (
-                    <ul className="plain-list small" data-testid="unavailable-backbones">
-                      {unavailable.map((b) => (
-                        <li key={b.name}>
-                          <strong>{b.name}</strong> is unavailable: {b.detail ?? 'its weights are not installed on the server.'}
-                        </li>
-                      ))}
-                    </ul>
+                    <details className="small" data-testid="unavailable-backbones">
+                      <summary>
+                        {unavailable.length} more {unavailable.length === 1 ? 'backbone is' : 'backbones are'} not installed on this server
+                      </summary>
+                      <ul className="plain-list">
+                        {unavailable.map((b) => (
+                          <li key={b.name}>
+                            <strong>{b.name}</strong>: {b.detail ?? 'its weights are not installed on the server.'}
+                          </li>
+                        ))}
+                      </ul>
+                    </details>
                   )}
                 </>
               ) : backbones.isPending ? (

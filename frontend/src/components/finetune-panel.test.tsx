@@ -21,7 +21,14 @@ describe('fine-tuning outcome', () => {
 
   it('says a worse version was kept, not used, against the active metric', () => {
     expect(finetuneOutcome(job({ result: { version: 7, activated: false, metric: 0.84 } }), project, [active])?.text).toBe(
-      'v7 validated 84.0%, not better than the active 88.0% — kept, not used',
+      'v7 validated 84.0%, not better than the active v3 (88.0%) — kept, not used',
+    );
+  });
+
+  it('compares with the head baseline on the same held-out items when the active model is a pretrained head', () => {
+    const rejected = { version: 7, active: false, status: 'rejected', kind: 'finetuned', base_version: null, metrics: { accuracy: 0.9, head_baseline: 0.95 } } as unknown as ModelVersion;
+    expect(finetuneOutcome(job({ result: { version: 7, activated: false, metric: 0.9 } }), project, [active, rejected])?.text).toBe(
+      'v7 validated 90.0%, not better than the frozen-backbone head on the same held-out items (95.0%) — kept, not used',
     );
   });
 

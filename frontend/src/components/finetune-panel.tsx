@@ -43,8 +43,18 @@ export function finetuneOutcome(job: Job, project: Project, models: ModelVersion
     const then = head ? `; v${head.version}, a head on its embeddings, now serves predictions` : '';
     return { tone: 'success', text: `v${result.version} is now active: ${metricName} ${value}${then}` };
   }
+  if (typeof result.metric !== 'number') return { tone: 'warning', text: job.message || `v${result.version} was not validated: kept, not used` };
+  // What it had to beat, as the worker's gate reads it: against a head on the pretrained
+  // backbone, that head's method scored on the same held-out items (`head_baseline`).
+  const rejected = models.find((m) => m.version === result.version);
+  const baseline = (rejected?.metrics as Record<string, unknown> | undefined)?.head_baseline;
   const currentMetric = current ? headline(current.metrics) : null;
-  const against = currentMetric ? `, not better than the active ${percent(currentMetric.value, 1)}` : ', not better than the active model';
+  const against =
+    typeof baseline === 'number' && current?.kind === 'head' && current.base_version == null
+      ? `, not better than the frozen-backbone head on the same held-out items (${percent(baseline, 1)})`
+      : currentMetric
+        ? `, not better than the active v${current!.version} (${percent(currentMetric.value, 1)})`
+        : ', not better than the active model';
   return { tone: 'warning', text: `v${result.version} validated ${value}${against} — kept, not used` };
 }
 

@@ -94,7 +94,9 @@ export function ModelTable({ project, models }: { project: Project; models: Mode
             .sort((a, b) => b.version - a.version)
             .map((model) => {
               const metric = headline(model.metrics);
-              const holdout = (model.metrics as Record<string, unknown>)?.validation === 'holdout';
+              const raw = (model.metrics ?? {}) as Record<string, unknown>;
+              const holdout = raw.validation === 'holdout';
+              const baseline = typeof raw.head_baseline === 'number' ? `; the frozen-backbone head on the same items: ${percent(raw.head_baseline, 1)}` : '';
               return (
                 <tr key={model.version} data-testid={`model-row-${model.version}`} data-kind={model.kind} data-status={model.active ? 'active' : model.status}>
                   <td>
@@ -108,7 +110,7 @@ export function ModelTable({ project, models }: { project: Project; models: Mode
                   <td className="muted" title={model.base_version != null ? `A head on the embeddings of fine-tuned v${model.base_version}` : `The pretrained ${model.backbone}`}>
                     {model.base_version != null ? `v${model.base_version}` : 'pretrained'}
                   </td>
-                  <td className="num" title={metric ? `${metric.name}, ${holdout ? 'held-out split' : 'cross-validated'}` : undefined}>
+                  <td className="num" title={metric ? `${metric.name}, ${holdout ? 'held-out split' : 'cross-validated'}${baseline}` : undefined}>
                     {metric ? percent(metric.value, 1) : '—'}
                   </td>
                   <td className="num">{model.label_count.toLocaleString()}</td>
