@@ -514,6 +514,22 @@ def print_summary(report: dict, default: str) -> dict:
     return acceptance
 
 
+def setup_info(seeds: int, default: str) -> dict:
+    return {
+        "budgets": list(BUDGETS),
+        "batch": BATCH,
+        "seeds": seeds,
+        "default_strategy": default,
+        "selection": "filament.queue.pick: CANDIDATE_FACTOR x n most uncertain, k-center greedy;"
+        " k-means cold start on a COLD_START_SAMPLE sample until a model exists",
+        "head": "filament.ml.heads.train_head after every batch up to 200 labels, then every"
+        " <refit_late> labels (per dataset; random: only at the budgets, its picks ignore the"
+        " model)",
+        "stored_precision": "embeddings and pool probabilities rounded to float16 as stored",
+        "split_seed": SPLIT_SEED,
+    }
+
+
 def finish(result: dict, png: Path, default: str) -> None:
     """Order strategies, recompute the comparisons, draw the chart, print the table."""
     order = [s for s in STRATEGY_ORDER if s in result["strategies"]]
@@ -578,6 +594,7 @@ def main() -> None:
                 mine["strategies"].update(theirs["strategies"])
         for name, result in report["datasets"].items():
             finish(result, args.out / f"label_efficiency_{name}.png", DEFAULT_STRATEGY)
+        report["setup"] = report.get("setup") or setup_info(3, DEFAULT_STRATEGY)
         report["acceptance"] = print_summary(report, DEFAULT_STRATEGY)
         json_path.write_text(json.dumps(report, indent=1) + "\n")
         return
@@ -591,18 +608,7 @@ def main() -> None:
     if args.embed_only:
         return
     args.out.mkdir(parents=True, exist_ok=True)
-    report["setup"] = {
-        "budgets": list(BUDGETS),
-        "batch": BATCH,
-        "seeds": args.seeds,
-        "default_strategy": DEFAULT_STRATEGY,
-        "selection": "filament.queue.pick: CANDIDATE_FACTOR x n most uncertain, k-center greedy;"
-        " k-means cold start on a COLD_START_SAMPLE sample until a model exists",
-        "head": "filament.ml.heads.train_head after every batch up to 200 labels, then every"
-        f" {args.refit_late} labels (random: only at the budgets, its picks ignore the model)",
-        "stored_precision": "embeddings and pool probabilities rounded to float16 as stored",
-        "split_seed": SPLIT_SEED,
-    }
+    report["setup"] = setup_info(args.seeds, DEFAULT_STRATEGY)
     variants = (
         list(VARIANTS) if args.variants == "all" else [v for v in args.variants.split(",") if v]
     )
@@ -618,6 +624,7 @@ def main() -> None:
             test=len(ds.test),
             labels=ds.label_names,
             metrics=list(ds.metrics),
+            refit_late=args.refit_late,
         )
         for strategy in strategies:
             runs = [finished[(name, strategy, seed)] for seed in range(args.seeds)]
@@ -691,13 +698,13 @@ def make_picker(
     return picker
 
 
-VARIANTS: dict[str, dict] = {
-    "cf 3, k-center": {"candidate_factor": 3},
-    "cf 20, k-center": {"candidate_factor": 20},
-    "top-k, no diversity": {"diversity": "none"},
-    "cf 10, k-means (most uncertain per cluster)": {"diversity": "kmeans"},
-    "cf 3, k-means": {"candidate_factor": 3, "diversity": "kmeans"},
-    "cold start to 50 labels, cf 10, k-center": {"cold_labels": 50},
+VARIANTS: dict[str, dict] = {  # name -> make_picker arguments (descriptions in its docstring)
+    "cf3": {"candidate_factor": 3},
+    "cf20": {"candidate_factor": 20},
+    "topk": {"diversity": "none"},
+    "kmeans": {"diversity": "kmeans"},
+    "cf3-kmeans": {"candidate_factor": 3, "diversity": "kmeans"},
+    "cold50": {"cold_labels": 50},
 }
 
 
