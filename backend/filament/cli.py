@@ -105,7 +105,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from filament.db.models import Project
     from filament.db.session import session_scope
-    from filament.model_archive import build_archive
+    from filament.model_archive import ensure_archive
     from filament.scoring import active_model
     from filament.storage import get_storage
     from filament.versions import get_version
@@ -122,7 +122,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         )
         if model is None:
             raise SystemExit("this project has no model yet (or no such version)")
-        archive = build_archive(session, get_storage(), project, model, get_settings().weights_dir)
+        storage = get_storage()
+        key = ensure_archive(session, storage, project, model, get_settings().weights_dir)
+        archive = storage.get_bytes(key)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(io.BytesIO(archive)) as bundle:

@@ -3,7 +3,7 @@ exports checked against PyTorch, labels, preprocessing, a model card and a stand
 `predict.py`. Built once per version, then kept in storage beside the version's files."""
 
 import copy
-import io
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -57,16 +57,17 @@ def classifier_for(
     return composed.eval()
 
 
-def build_archive(
+def ensure_archive(
     session: Session,
     storage: Storage,
     project: Project,
     model: ModelVersion,
     weights_dir: Path | None,
-) -> bytes:
+) -> str:
+    """The storage key of the version's archive, built first if it is not there yet."""
     key = f"{model.storage_key}/{ARCHIVE_FILE}"
     if storage.exists(key):
-        return storage.get_bytes(key)
+        return key
     labels = model.metrics.get("labels") or project.labels
     samples = session.exec(
         select(Item)
@@ -82,9 +83,10 @@ def build_archive(
         item_inputs(storage, list(samples)),
         model_card(project, model, list(labels)),
     )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in sorted(files.items()):
-            archive.writestr(name, data)
-    storage.put_bytes(key, buffer.getvalue())
-    return buffer.getvalue()
+    with tempfile.TemporaryFile() as spool:  # archives of image models are hundreds of MB
+        with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in sorted(files.items()):
+                archive.writestr(name, data)
+        spool.seek(0)
+        storage.put_stream(key, spool)
+    return key

@@ -4,7 +4,7 @@ import numpy as np
 from sqlmodel import Session, col, select
 
 from filament.artifacts import Embeddings, Scores, load_scores
-from filament.db.models import ModelVersion, Prediction, Project
+from filament.db.models import Item, ModelVersion, Prediction, Project
 from filament.ml.strategies import uncertainty
 from filament.storage import Storage
 
@@ -80,3 +80,35 @@ def predictions_for(
         )
         answer[int(item_id)] = (prediction, round(float(u), 4))
     return answer
+
+
+def confident_rows(
+    model: ModelVersion, scores: Scores, project: Project, unlabeled: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of `scores` (among `unlabeled`) the model is confident about, and their confidence."""
+    calibration = model.metrics.get("calibration", {})
+    rows = scores.rows_of(unlabeled)
+    rows = rows[rows >= 0]
+    probs = scores.probs[rows]
+    if probs.shape[1] != len(project.labels):
+        return rows[:0], np.zeros(0)
+    if project.task.multilabel:
+        per_label = calibration.get("per_label", {})
+        thresholds = np.array(
+            [(per_label.get(label) or {}).get("threshold") or np.inf for label in project.labels]
+        )
+        decision = np.maximum(probs, 1 - probs)
+        confident = (decision >= thresholds).all(axis=1)
+        confidence = decision.min(axis=1)
+    else:
+        threshold = calibration.get("threshold")
+        confidence = probs.max(axis=1)
+        confident = confidence >= (threshold if threshold is not None else np.inf)
+    return rows[confident], confidence[confident]
+
+
+def unlabeled_ids(session: Session, scores: Scores, project_id: int) -> np.ndarray:
+    labeled = session.exec(
+        select(Item.id).where(Item.project_id == project_id, col(Item.n_annotations) > 0)
+    ).all()
+    return np.setdiff1d(scores.item_ids, np.array(labeled, dtype=np.int64))

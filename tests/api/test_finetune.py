@@ -94,6 +94,10 @@ def test_cancel_a_queued_finetune(client, owner, run_jobs):
     assert client.post(f"/api/v1/projects/{pid}/finetune", headers=viewer).status_code == 403
     cancelled = client.post(f"/api/v1/jobs/{job['id']}/cancel", headers=owner).json()
     assert cancelled["status"] == "cancelled"
+    from filament_worker.common import update_job
+
+    update_job(job["id"], status="running", message="a worker that missed the cancel")
+    assert client.get(f"/api/v1/jobs/{job['id']}", headers=owner).json()["status"] == "cancelled"
     run_jobs()
     assert client.get(f"/api/v1/jobs/{job['id']}", headers=owner).json()["status"] == "cancelled"
     assert not [m for m in models(client, owner, pid) if m["kind"] == "finetuned"]
@@ -150,6 +154,11 @@ def test_model_archive_of_a_head_version_runs_without_filament(
         assert abs(offline[label] - p) < 1e-3
     # the second download is the stored archive, byte for byte
     assert client.get(url, headers=owner).content == archive.content
+    # a short-lived link downloads it without the Authorization header (browsers save to disk)
+    link = client.post(url.replace("/download", "/download-link"), headers=owner).json()
+    assert client.get(link["url"]).content == archive.content
+    assert client.get(link["url"][:-4] + "abcd").status_code == 404
+    assert client.post(url.replace("/download", "/download-link")).status_code == 401
     # and the CLI writes the same model to a folder and scores with it offline
     from filament.cli import main
 

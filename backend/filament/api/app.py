@@ -21,9 +21,12 @@ from filament.api.routers import (
     export,
     items,
     jobs,
-    loop,
     members,
+    models,
     projects,
+    queue,
+    score,
+    suggestions,
     uploads,
     users,
 )
@@ -115,7 +118,10 @@ def create_app() -> FastAPI:
         annotations,
         export,
         jobs,
-        loop,
+        queue,
+        suggestions,
+        models,
+        score,
     ):
         api.include_router(module.router)
 
@@ -123,6 +129,7 @@ def create_app() -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    api.include_router(models.downloads)
     app.include_router(api)
     app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]

@@ -35,6 +35,24 @@ def decode_access_token(token: str, secret: str) -> int | None:
         return None
 
 
+def create_download_token(project_id: int, version: int, secret: str, seconds: int) -> str:
+    """A signed, expiring ticket for one model archive (see /models/{version}/download-link)."""
+    expires = datetime.now(UTC) + timedelta(seconds=seconds)
+    claims = {"sub": "download", "project": project_id, "version": version, "exp": expires}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def decode_download_token(token: str, secret: str) -> tuple[int, int] | None:
+    """(project id, version) of a valid, unexpired download ticket; None otherwise."""
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM])
+        if claims.get("sub") != "download":
+            return None
+        return int(claims["project"]), int(claims["version"])
+    except (jwt.PyJWTError, KeyError, ValueError):
+        return None
+
+
 def new_api_token() -> tuple[str, str]:
     """A fresh personal API token and the hash we store (the token itself is shown once)."""
     token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)

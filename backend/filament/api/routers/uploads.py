@@ -47,6 +47,11 @@ def start_upload(
     """Presigned PUT URLs for each file (S3 storage only); then call `.../complete`."""
     if sum(f.size for f in body.files) > settings.max_upload_bytes:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail="The upload is too large")
+    if storage.presigned_put(make_key("projects", writer.id, "uploads", "probe")) is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail="Direct uploads need S3 storage; POST the files to /items",
+        )
     dataset = get_or_create_dataset(session, writer.id, body.dataset.strip())
     job = Job(
         project_id=writer.id,
@@ -60,13 +65,7 @@ def start_upload(
     planned = []
     for number, file in enumerate(body.files):
         key = make_key("projects", writer.id, "uploads", job.id or 0, f"{number}-{file.name}")
-        url = storage.presigned_put(key)
-        if url is None:
-            session.rollback()
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                detail="Direct uploads need S3 storage; POST the files to /items",
-            )
+        url = storage.presigned_put(key) or ""
         planned.append({"key": key, "name": file.name, "size": file.size, "url": url})
     job.params = {"dataset_id": dataset.id, "files": planned, "direct": True}
     session.add(job)

@@ -1,0 +1,179 @@
+"""Suggestions: unlabeled items the model is sure of, confirmed or corrected in bulk."""
+
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
+
+from filament.api.deps import ProjectMemberDep, ProjectWriter, SessionDep, SettingsDep, StorageDep
+from filament.api.routers.annotations import labels_changed, save_annotation, validate_labels
+from filament.db.models import (
+    AnnotationSource,
+    Item,
+)
+from filament.scoring import (
+    active_model,
+    active_scores,
+    confident_rows,
+    predicted_labels,
+    predictions_for,
+    unlabeled_ids,
+)
+
+router = APIRouter(prefix="/projects/{project_id}", tags=["suggestions"])
+
+
+class Suggestion(BaseModel):
+    id: int
+    name: str
+    kind: str
+    text: str | None = None
+    label: str | None
+    labels: list[str]
+    confidence: float
+
+
+class SuggestionPage(BaseModel):
+    data: list[Suggestion]
+    target_precision: float
+    calibrated_precision: float | None = None
+    threshold: float | dict[str, float | None] | None = None
+    qualifying: int = 0
+    model_version: int | None = None
+    detail: str | None = None
+
+
+@router.get("/suggestions")
+def suggestions(
+    member: ProjectMemberDep,
+    session: SessionDep,
+    storage: StorageDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    label: str | None = None,
+) -> SuggestionPage:
+    """Unlabeled items the model labels confidently, for one-click confirmation. The threshold
+    is calibrated on cross-validated predictions to the project's target precision."""
+    project = member.project
+    target = project.suggestion_precision
+    model = active_model(session, member.id)
+    if model is None:
+        return SuggestionPage(data=[], target_precision=target, detail="No model yet")
+    if label is not None and label not in project.labels:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"Unknown label {label!r}"
+        )
+    scores = active_scores(session, storage, project)
+    assert scores is not None
+    rows, confidence = confident_rows(
+        model, scores, project, unlabeled_ids(session, scores, member.id)
+    )
+    calibration = model.metrics.get("calibration", {})
+    predicted = [predicted_labels(scores.probs[row], project) for row in rows]
+    if label is not None:
+        keep = np.array([label in labels for labels in predicted], dtype=bool)
+        rows, confidence = rows[keep], confidence[keep]
+        predicted = [p for p, k in zip(predicted, keep, strict=True) if k]
+    order = np.argsort(-confidence, kind="stable")[:limit]
+    ids = scores.item_ids[rows[order]].tolist()
+    items = {item.id: item for item in session.exec(select(Item).where(col(Item.id).in_(ids)))}
+    data = []
+    for position, item_id in zip(order, ids, strict=True):
+        item = items.get(item_id)
+        if item is None:
+            continue
+        labels = predicted[position]
+        data.append(
+            Suggestion(
+                id=item_id,
+                name=item.name,
+                kind=item.kind,
+                text=item.text,
+                label=labels[0] if labels else None,
+                labels=labels,
+                confidence=round(float(confidence[position]), 4),
+            )
+        )
+    if project.task.multilabel:
+        per_label = calibration.get("per_label", {})
+        threshold: Any = {name: (c or {}).get("threshold") for name, c in per_label.items()}
+        precisions = [c.get("precision") for c in per_label.values() if c and c.get("precision")]
+        achieved = min(precisions) if precisions else None
+    else:
+        threshold, achieved = calibration.get("threshold"), calibration.get("precision")
+    return SuggestionPage(
+        data=data,
+        target_precision=target,
+        calibrated_precision=achieved,
+        threshold=threshold,
+        qualifying=len(rows),
+        model_version=model.version,
+        detail=None if len(rows) else "No item reaches the calibrated confidence yet",
+    )
+
+
+class ReviewItem(BaseModel):
+    item_id: int
+    accept: bool
+    labels: list[str] | None = None
+
+
+class Review(BaseModel):
+    items: list[ReviewItem] = Field(max_length=1000)
+
+
+class ReviewResult(BaseModel):
+    accepted: int
+    corrected: int
+    rejected: int
+
+
+@router.post("/suggestions/review")
+def review_suggestions(
+    body: Review,
+    request: Request,
+    writer: ProjectWriter,
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+) -> ReviewResult:
+    """Accept suggestions (labels from the active model, source `suggestion`), or correct them
+    (the given labels, source `human`), or reject them (nothing is recorded)."""
+    project = writer.project
+    scores = active_scores(session, storage, project)
+    ids = [entry.item_id for entry in body.items]
+    items = {
+        item.id: item
+        for item in session.exec(
+            select(Item).where(col(Item.id).in_(ids), Item.project_id == writer.id)
+        )
+    }
+    missing = [i for i in ids if i not in items]
+    if missing:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Items not found: {missing[:10]}")
+    predictions = predictions_for(scores, project, ids)
+    result = ReviewResult(accepted=0, corrected=0, rejected=0)
+    user_id = writer.user.id or 0
+    for entry in body.items:
+        if entry.labels is not None:
+            labels = validate_labels(project, entry.labels)
+            save_annotation(session, items[entry.item_id], user_id, labels, AnnotationSource.human)
+            result.corrected += 1
+        elif entry.accept:
+            if entry.item_id not in predictions:
+                raise HTTPException(
+                    status.HTTP_409_CONFLICT,
+                    detail=f"Item {entry.item_id} has no prediction to accept",
+                )
+            labels = predictions[entry.item_id][0].labels
+            save_annotation(
+                session, items[entry.item_id], user_id, labels, AnnotationSource.suggestion
+            )
+            result.accepted += 1
+        else:
+            result.rejected += 1
+    session.commit()
+    if result.accepted or result.corrected:
+        labels_changed(request, writer.id, settings)
+    return result
