@@ -42,9 +42,11 @@ def project_changed(project_id: int) -> None:
 
 
 def update_job(job_id: int, **fields: Any) -> None:
+    """Change a job's row. A cancelled job stays as the user left it: a worker that has not
+    noticed the cancel yet cannot overwrite it."""
     with session_scope() as session:
         job = session.get(Job, job_id)
-        if job is None:
+        if job is None or job.status == JobStatus.cancelled:
             return
         for name, value in fields.items():
             setattr(job, name, value)

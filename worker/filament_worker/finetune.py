@@ -15,9 +15,16 @@ from filament.encoders import FINETUNED_FILE, item_inputs
 from filament.ml import classifier
 from filament.ml.backbones import load_embedder
 from filament.ml.finetune import FinetuneCancelled, FinetuneConfig, finetune
+from filament.model_archive import ensure_archive
 from filament.scoring import active_model
 from filament.storage import get_storage
-from filament.versions import named_metrics, next_version, primary_metric, record_version
+from filament.versions import (
+    get_version,
+    named_metrics,
+    next_version,
+    primary_metric,
+    record_version,
+)
 from sqlmodel import col, func, select
 
 from filament_worker.common import (
@@ -42,10 +49,15 @@ class _Cancel:
 
     def __call__(self) -> bool:
         if not self._stop and time.monotonic() - self._checked > 1.0:
-            self._checked = time.monotonic()
-            with session_scope() as session:
-                job = session.get(Job, self.job_id)
-                self._stop = job is None or job.status == JobStatus.cancelled
+            self.now()
+        return self._stop
+
+    def now(self) -> bool:
+        """Read the status now, whatever the throttle says."""
+        self._checked = time.monotonic()
+        with session_scope() as session:
+            job = session.get(Job, self.job_id)
+            self._stop = job is None or job.status == JobStatus.cancelled
         return self._stop
 
 
@@ -98,6 +110,7 @@ def run_finetune(job_id: int, gpu: bool) -> str:
         # the CPU budget: a few epochs on a subset, so the feature works everywhere
         config.epochs = settings.cpu_finetune_epochs
         config.max_items = settings.cpu_finetune_max_items
+        config.image_size = settings.cpu_finetune_image_size
     progress = Progress(job_id)
 
     def on_progress(state: dict[str, Any]) -> None:
@@ -127,6 +140,8 @@ def run_finetune(job_id: int, gpu: bool) -> str:
             job_id, status=JobStatus.cancelled, message="cancelled; the active model is unchanged"
         )
         return "cancelled"
+    if _Cancel(job_id).now():
+        return "cancelled"  # cancelled after the last training step: nothing is recorded
     metrics = {**named_metrics(result.metrics, project.labels), "history": result.history[-50:]}
     new_score = primary_metric(metrics, project.task.multilabel)
     with session_scope() as session:
@@ -170,16 +185,29 @@ def run_finetune(job_id: int, gpu: bool) -> str:
             status=JobStatus.done,
             progress=1.0,
             message=message,
-            result={"version": version, "activated": False, "metric": new_score},
+            result={
+                "version": version,
+                "activated": False,
+                "metric": new_score,
+                "reference": reference,
+                "reference_metric": old_score,
+            },
         )
         return "rejected"
     _activate(project, version, files, fields, job_id, result.model)
+    _prepare_archive(project.id or 0, version, job_id)
     update_job(
         job_id,
         status=JobStatus.done,
         progress=1.0,
         message=f"v{version} validated {new_score:.4f} and is now active",
-        result={"version": version, "activated": True, "metric": new_score},
+        result={
+            "version": version,
+            "activated": True,
+            "metric": new_score,
+            "reference": reference,
+            "reference_metric": old_score,
+        },
     )
     return "activated"
 
@@ -233,6 +261,20 @@ def _activate(
             session.add(fresh)
             session.commit()
     project_changed(project.id)
+
+
+def _prepare_archive(project_id: int, version: int, job_id: int) -> None:
+    """Build the new active version's download archive now (exports take 10-60 s), so the first
+    download does not wait for them. A failure here only leaves that for the download."""
+    update_job(job_id, message="preparing the downloadable archive (ONNX, TorchScript)")
+    try:
+        with session_scope() as session:
+            project = session.get(Project, project_id)
+            model = get_version(session, project_id, version)
+            if project is not None and model is not None:
+                ensure_archive(session, get_storage(), project, model, get_settings().weights_dir)
+    except Exception:
+        log.exception("project %s: building the archive of v%s failed", project_id, version)
 
 
 def _head_probabilities(model: classifier.ClassifierModel, features: np.ndarray) -> np.ndarray:

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import torch
 from arq import create_pool
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -48,6 +49,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
     app.state.arq = await create_pool(redis_settings(settings.redis_url))
     app.state.redis = Redis.from_url(settings.redis_url)  # sync client for locks and flags
+    # /score runs small batches while other requests wait for the CPU: one torch thread per
+    # API process measured up to 17x faster at batch 1 than two on a busy 2-core machine
+    torch.set_num_threads(settings.api_torch_threads)
     yield
     await app.state.arq.aclose()
     app.state.redis.close()

@@ -31,6 +31,13 @@ class Storage(ABC):
     def open(self, key: str) -> BinaryIO:
         """A readable stream; raises FileNotFoundError for a missing key."""
 
+    def iter_chunks(self, key: str, size: int = 1024 * 1024) -> Iterator[bytes]:
+        """The object in chunks of `size` bytes, for streaming responses (a file object would
+        be iterated line by line: tiny chunks for binary data)."""
+        with self.open(key) as stream:
+            while chunk := stream.read(size):
+                yield chunk
+
     def get_bytes(self, key: str) -> bytes:
         with self.open(key) as stream:
             return stream.read()

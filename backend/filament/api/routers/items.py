@@ -264,9 +264,8 @@ def item_content(
     url = storage.presigned_get(item.storage_key, seconds=600)
     if url:
         return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
-    stream = storage.open(item.storage_key)
     return StreamingResponse(
-        stream,
+        storage.iter_chunks(item.storage_key),
         media_type=item.content_type or "application/octet-stream",
         headers={"Cache-Control": "private, max-age=86400"},
     )

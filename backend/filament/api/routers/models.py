@@ -185,7 +185,7 @@ def archive_response(storage: Storage, key: str, project_id: int, version: int) 
         return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
     filename = f"filament-project-{project_id}-v{version}.zip"
     return StreamingResponse(
-        storage.open(key),
+        storage.iter_chunks(key),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
