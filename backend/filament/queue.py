@@ -1,14 +1,14 @@
 """Choosing the next items for an annotator and leasing them, so nobody gets them meanwhile."""
 
+import time
 from dataclasses import dataclass
-from datetime import timedelta
 
 import numpy as np
 from redis import Redis
-from sqlmodel import Session, col, delete, func, select
+from sqlmodel import Session, col, select
 
 from filament.artifacts import Embeddings, Scores
-from filament.db.models import Annotation, Item, Lease, Project, utcnow
+from filament.db.models import Annotation, Item, Project
 from filament.ml.strategies import select_batch, top_k
 from filament.scoring import pool_uncertainty
 
@@ -38,38 +38,31 @@ def finished_items(session: Session, project: Project, user_id: int) -> np.ndarr
     return np.array([*done, *mine], dtype=np.int64)
 
 
-def leased_to_others(session: Session, project: Project, user_id: int) -> np.ndarray:
-    """Items leased to enough other annotators right now."""
-    leased = session.exec(
-        select(Lease.item_id, func.count(), func.max(Item.n_annotations))
-        .join(Item, col(Item.id) == Lease.item_id)
-        .where(
-            Lease.project_id == project.id,
-            col(Lease.expires_at) > utcnow(),
-            Lease.user_id != user_id,
-        )
-        .group_by(col(Lease.item_id))
-    ).all()
-    taken = [
-        item_id
-        for item_id, leases, n in leased
-        if leases + (n or 0) >= project.annotations_per_item
-    ]
-    return np.array(taken, dtype=np.int64)
+def leases_key(project_id: int, user_id: int) -> str:
+    return f"filament:leases:{project_id}:{user_id}"
 
 
-def my_leases(session: Session, project: Project, user_id: int) -> list[int]:
-    return list(
-        session.exec(
-            select(Lease.item_id)
-            .where(
-                Lease.project_id == project.id,
-                Lease.user_id == user_id,
-                col(Lease.expires_at) > utcnow(),
-            )
-            .order_by(col(Lease.expires_at))
-        ).all()
-    )
+def claimed_key(project_id: int) -> str:
+    return f"filament:claimed:{project_id}"
+
+
+def my_leases(redis: Redis, project: Project, user_id: int) -> list[int]:
+    """The user's unexpired leases, oldest first. Leases live in Redis: they are short-lived,
+    and the queue then writes nothing to the database."""
+    key = leases_key(project.id or 0, user_id)
+    redis.zremrangebyscore(key, "-inf", time.time())
+    return [int(item) for item in redis.zrange(key, 0, -1)]
+
+
+def claimed_by_others(redis: Redis, project: Project, user_id: int, mine: list[int]) -> list[int]:
+    """Items whose single annotator slot someone holds (with several annotators per item the
+    slots themselves decide, in `claim`)."""
+    if project.annotations_per_item > 1:
+        return []
+    key = claimed_key(project.id or 0)
+    redis.zremrangebyscore(key, "-inf", time.time())
+    held = set(mine)
+    return [int(item) for item in redis.zrange(key, 0, -1) if int(item) not in held]
 
 
 def pick(
@@ -148,7 +141,9 @@ def claim(
 
 
 def release_claims(redis: Redis, project: Project, user_id: int, item_id: int) -> None:
-    """Free the user's slot on an item (after they annotate it)."""
+    """End the user's lease on an item and free their slot (after they annotate it)."""
+    redis.zrem(leases_key(project.id or 0, user_id), item_id)
+    redis.zrem(claimed_key(project.id or 0), item_id)
     for slot in range(project.annotations_per_item):
         key = claim_key(project.id or 0, item_id, slot)
         if redis.get(key) == str(user_id).encode():
@@ -165,18 +160,13 @@ def free_slots(session: Session, project: Project, item_ids: list[int]) -> dict[
     return {item_id: max(project.annotations_per_item - n, 0) for item_id, n in counts}
 
 
-def lease(session: Session, project: Project, user_id: int, item_ids: list[int]) -> None:
-    """Record the user's leases (the queue's own view; `claim` is what keeps annotators apart)."""
-    now = utcnow()
-    session.exec(
-        delete(Lease).where(col(Lease.project_id) == project.id, col(Lease.expires_at) <= now)
-    )
-    session.exec(
-        delete(Lease).where(col(Lease.user_id) == user_id, col(Lease.item_id).in_(item_ids))
-    )
-    expires = now + timedelta(seconds=project.lease_seconds)
-    for item_id in item_ids:
-        session.add(
-            Lease(item_id=item_id, user_id=user_id, project_id=project.id or 0, expires_at=expires)
-        )
-    session.commit()
+def lease(redis: Redis, project: Project, user_id: int, item_ids: list[int]) -> None:
+    """Record the user's leases, expiring after the project's lease time."""
+    if not item_ids:
+        return
+    expires = time.time() + project.lease_seconds
+    pipe = redis.pipeline(transaction=False)
+    pipe.zadd(leases_key(project.id or 0, user_id), dict.fromkeys(map(str, item_ids), expires))
+    pipe.expire(leases_key(project.id or 0, user_id), project.lease_seconds)
+    pipe.zadd(claimed_key(project.id or 0), dict.fromkeys(map(str, item_ids), expires))
+    pipe.execute()

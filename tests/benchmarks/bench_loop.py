@@ -427,7 +427,7 @@ def plot(result: dict, path: Path, default: str, budgets=BUDGETS) -> None:
                 ms=3,
                 lw=2.2 if strategy == default else 1.4,
                 color=color,
-                label=f"{strategy}{' (default)' if strategy == default else ''}",
+                label=f"{strategy}{' (default)' * (strategy == default)}, {len(seeds)} seeds",
             )
             ax.fill_between(
                 budgets, values.min(axis=0), values.max(axis=0), color=color, alpha=0.15, lw=0
@@ -439,10 +439,9 @@ def plot(result: dict, path: Path, default: str, budgets=BUDGETS) -> None:
         ax.set_ylabel(f"test {METRIC_TITLES[metric]}")
         ax.grid(alpha=0.3)
     axes[0].legend(loc="lower right", fontsize=8)
-    n_seeds = len(next(iter(entries.values()))["per_seed"])
     fig.suptitle(
         f"{result['title']}: pool {result['pool']}, test {result['test']}, {result['backbone']}"
-        f" + train_head, batches of {BATCH}; mean of {n_seeds} seeds, band = min-max",
+        f" + train_head, batches of {BATCH}; mean over seeds, band = min-max",
         fontsize=9,
     )
     fig.tight_layout()

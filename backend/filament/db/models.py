@@ -305,14 +305,6 @@ class ItemDetail(ItemPublic):
     annotations: list[AnnotationPublic] = []
 
 
-class Lease(SQLModel, table=True):
-    __table_args__ = (Index("ix_lease_project_expiry", "project_id", "expires_at"),)
-    item_id: int = Field(foreign_key="item.id", primary_key=True, ondelete="CASCADE")
-    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
-    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
-    expires_at: datetime
-
-
 # --- jobs and models --------------------------------------------------------------------------
 
 

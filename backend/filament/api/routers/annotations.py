@@ -1,6 +1,6 @@
 from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, delete, select, update
+from sqlmodel import Session, col, select, update
 
 from filament import jobs
 from filament.api.cache import changed
@@ -13,7 +13,6 @@ from filament.db.models import (
     AnnotationPublic,
     AnnotationSource,
     Item,
-    Lease,
     Project,
     utcnow,
 )
@@ -73,7 +72,6 @@ def save_annotation(
             annotation = session.exec(mine).one()
     annotation.labels, annotation.source, annotation.created_at = labels, source, utcnow()
     session.add(annotation)
-    session.exec(delete(Lease).where(col(Lease.item_id) == item.id, col(Lease.user_id) == user_id))
     return annotation
 
 

@@ -18,10 +18,10 @@ from filament.db.models import (
 from filament.ml.strategies import STRATEGIES
 from filament.queue import (
     claim,
+    claimed_by_others,
     finished_items,
     free_slots,
     lease,
-    leased_to_others,
     my_leases,
     pick,
 )
@@ -79,7 +79,7 @@ def next_items(
     user_id = writer.user.id or 0
     scores = active_scores(session, storage, project)
     redis = request.app.state.redis
-    mine = [i for i in my_leases(session, project, user_id) if i not in held][:limit]
+    mine = [i for i in my_leases(redis, project, user_id) if i not in held][:limit]
     finished = cached(
         redis,
         writer.id,
@@ -89,7 +89,7 @@ def next_items(
     blocked = np.concatenate(
         [
             finished,
-            leased_to_others(session, project, user_id),
+            np.array(claimed_by_others(redis, project, user_id, mine), dtype=np.int64),
             np.array([*held, *mine], dtype=np.int64),
         ]
     )
@@ -109,7 +109,7 @@ def next_items(
         won += claim(redis, project, user_id, candidates.item_ids, slots, wanted)
         blocked = np.concatenate([blocked, np.array(candidates.item_ids, dtype=np.int64)])
     ids = mine + won
-    lease(session, project, user_id, ids)
+    lease(redis, project, user_id, ids)
     return QueuePage(
         data=_items_public(session, project, ids, scores),
         strategy=strategy,
