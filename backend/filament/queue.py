@@ -1,7 +1,6 @@
 """Choosing the next items for an annotator and leasing them, so nobody gets them meanwhile."""
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 from redis import Redis
@@ -14,12 +13,6 @@ from filament.scoring import pool_uncertainty
 
 CANDIDATE_FACTOR = 10
 COLD_START_SAMPLE = 3000  # k-means runs on a sample of the pool so cold start stays fast
-
-
-@dataclass
-class Picked:
-    item_ids: list[int]
-    cold_start: bool
 
 
 def finished_items(session: Session, project: Project, user_id: int) -> np.ndarray:
@@ -73,17 +66,17 @@ def pick(
     n: int,
     strategy: str,
     rng: np.random.Generator,
-) -> Picked:
+) -> list[int]:
     """The next `n` item ids by `strategy` among the embedded items not in `blocked`."""
     available = np.ones(len(embeddings.item_ids), dtype=bool)
     rows = embeddings.rows_of(blocked)
     available[rows[rows >= 0]] = False
     pool = np.flatnonzero(available)
     if len(pool) == 0 or n == 0:
-        return Picked([], scores is None)
+        return []
     if strategy == "random":
         chosen = rng.choice(pool, min(n, len(pool)), replace=False)
-        return Picked(embeddings.item_ids[chosen].tolist(), scores is None)
+        return embeddings.item_ids[chosen].tolist()
     if scores is None:
         sample = (
             pool
@@ -91,7 +84,7 @@ def pick(
             else np.sort(rng.choice(pool, COLD_START_SAMPLE, replace=False))
         )
         chosen = sample[select_batch(None, embeddings.vectors[sample], n, rng, strategy)]
-        return Picked(embeddings.item_ids[chosen].tolist(), True)
+        return embeddings.item_ids[chosen].tolist()
     uncertain = pool_uncertainty(scores, embeddings, project, strategy)[pool]
     candidates = pool[top_k(uncertain, CANDIDATE_FACTOR * n)]
     order = select_batch(
@@ -102,7 +95,7 @@ def pick(
         strategy,
         candidate_factor=CANDIDATE_FACTOR,
     )
-    return Picked(embeddings.item_ids[candidates[order]].tolist(), False)
+    return embeddings.item_ids[candidates[order]].tolist()
 
 
 def claim_key(project_id: int, item_id: int, slot: int) -> str:

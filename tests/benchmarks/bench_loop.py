@@ -216,7 +216,7 @@ Picker = Callable[..., list[int]]
 def service_pick(embeddings, scores, project, blocked, n, strategy, rng) -> list[int]:
     from filament.queue import pick
 
-    return pick(embeddings, scores, project, blocked, n, strategy, rng).item_ids
+    return pick(embeddings, scores, project, blocked, n, strategy, rng)
 
 
 @dataclass

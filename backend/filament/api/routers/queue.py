@@ -103,11 +103,11 @@ def next_items(
         if wanted <= 0:
             break
         candidates = pick(embeddings, scores, project, blocked, wanted << round_, strategy, rng)
-        if not candidates.item_ids:
+        if not candidates:
             break
-        slots = free_slots(session, project, candidates.item_ids)
-        won += claim(redis, project, user_id, candidates.item_ids, slots, wanted)
-        blocked = np.concatenate([blocked, np.array(candidates.item_ids, dtype=np.int64)])
+        slots = free_slots(session, project, candidates)
+        won += claim(redis, project, user_id, candidates, slots, wanted)
+        blocked = np.concatenate([blocked, np.array(candidates, dtype=np.int64)])
     ids = mine + won
     lease(redis, project, user_id, ids)
     return QueuePage(
