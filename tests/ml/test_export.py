@@ -11,7 +11,7 @@ import onnx
 import pytest
 import torch
 from filament.ml import export
-from filament.ml.backbones import build_random, load_embedder
+from filament.ml.backbones import load_embedder
 from filament.ml.export import ExportError, export_files
 from filament.ml.finetune import ClassifierModel, load_model, predict_proba
 from filament.ml.heads import fit_head
@@ -81,18 +81,6 @@ def check_archive(files: dict[str, bytes], model: ClassifierModel, labels: list[
     assert isinstance(scripted, torch.jit.ScriptModule)
     reloaded = load_model(files["model.safetensors"])
     assert reloaded.n_labels == len(labels) and reloaded.multilabel == model.multilabel
-
-
-@pytest.fixture(scope="module")
-def resnet():
-    torch.manual_seed(0)
-    return build_random("resnet18", device="cpu", image_size=32)
-
-
-@pytest.fixture(scope="module")
-def deberta():
-    torch.manual_seed(0)
-    return build_random("deberta_v3_small", device="cpu")
 
 
 def test_export_image_multilabel(resnet, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from filament.ml import classifier
-from filament.ml.backbones import build_random, load_embedder
+from filament.ml.backbones import load_embedder
 from filament.ml.finetune import (
     ClassifierModel,
     FinetuneCancelled,
@@ -57,18 +57,6 @@ COLORS = [(220, 30, 30), (30, 200, 40), (40, 40, 210)]
 IMAGES = [png(COLORS[i % 3], (36 + i, 30), seed=i) for i in range(12)]
 Y_IMAGES = np.array([i % 3 for i in range(12)])
 Y_TEXTS = np.array([i % 2 for i in range(12)])
-
-
-@pytest.fixture(scope="module")
-def resnet():
-    torch.manual_seed(0)
-    return build_random("resnet18", device="cpu", image_size=32)
-
-
-@pytest.fixture(scope="module")
-def deberta():
-    torch.manual_seed(0)
-    return build_random("deberta_v3_small", device="cpu")
 
 
 def check_result(result, n_items: int, primary: str, epochs: int = 1) -> None:
