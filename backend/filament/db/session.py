@@ -26,7 +26,16 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    # psycopg prepares a statement after 5 runs, and PostgreSQL then may switch to a generic
+    # plan chosen while the table was small: a content-hash lookup during a 100k-row ingest
+    # went from 2 ms to 300 ms that way. Custom plans keep the savings of preparing.
+    return create_engine(
+        url,
+        pool_size=20,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
+    )
 
 
 @lru_cache
