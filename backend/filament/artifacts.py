@@ -64,8 +64,15 @@ class Embeddings:
 
 
 _lock = threading.Lock()
+_loaders = [threading.Lock() for _ in range(64)]  # striped by key: bounded, rarely shared
 _embedding_cache: dict[tuple[int, int | None], tuple[tuple[str, ...], Embeddings]] = {}
 _score_cache: OrderedDict[str, "Scores"] = OrderedDict()
+
+
+def _loader(key: object) -> threading.Lock:
+    """One loader per array: requests arriving while it loads wait for it (a cold API process
+    under 20 annotators otherwise read the same 100k embeddings 20 times at once)."""
+    return _loaders[hash(key) % len(_loaders)]
 
 
 def load_embeddings(storage: Storage, project_id: int, generation: int | None = None) -> Embeddings:
@@ -75,6 +82,17 @@ def load_embeddings(storage: Storage, project_id: int, generation: int | None = 
         cached = _embedding_cache.get((project_id, generation))
     if cached and cached[0] == keys:
         return cached[1]
+    with _loader((project_id, generation)):
+        return _load_embeddings(storage, project_id, generation, keys)
+
+
+def _load_embeddings(
+    storage: Storage, project_id: int, generation: int | None, keys: tuple[str, ...]
+) -> Embeddings:
+    with _lock:
+        cached = _embedding_cache.get((project_id, generation))
+    if cached and cached[0] == keys:
+        return cached[1]  # loaded while this request waited
     ids, vectors = [], []
     if cached and set(cached[0]) <= set(keys):
         ids, vectors = [cached[1].item_ids], [cached[1].vectors]
@@ -125,10 +143,14 @@ def load_scores(storage: Storage, project_id: int, version: int) -> Scores:
         if key in _score_cache:
             _score_cache.move_to_end(key)
             return _score_cache[key]
-    data = load_npz(storage, key)
-    scores = Scores(version, data["item_ids"], data["probs"].astype(np.float32))
-    with _lock:
-        _score_cache[key] = scores
-        while len(_score_cache) > 16:
-            _score_cache.popitem(last=False)
-    return scores
+    with _loader(key):
+        with _lock:
+            if key in _score_cache:
+                return _score_cache[key]  # loaded while this request waited
+        data = load_npz(storage, key)
+        scores = Scores(version, data["item_ids"], data["probs"].astype(np.float32))
+        with _lock:
+            _score_cache[key] = scores
+            while len(_score_cache) > 16:
+                _score_cache.popitem(last=False)
+        return scores

@@ -3,7 +3,8 @@
 - rows/s ingesting a 100k-row CSV; images/s ingesting a 2,000-image zip
 - label -> refreshed model and scores (head training) on a 100k-item project with 1,000 labels
 - p50/p99 of GET items, POST annotations and GET queue with 20 concurrent clients (SQLite and,
-  when reachable, PostgreSQL)
+  when reachable, PostgreSQL), two ways: back to back (saturation; on 2 cores the latency is
+  mostly queueing) and paced like annotators (`PACE`)
 - peak RSS growth of the API process during a 500 MB upload
 
 Ingest and training run in this process through the worker's own functions (so the timing is
@@ -29,6 +30,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASETS = ROOT.parent / "shared" / "datasets"
+
+
+# the paced load: each annotator sends a request every 200 ms on average, several times the pace
+# of a fast human labeler (one item every 1-2 s, with the queue fetched once per 10 items)
+PACE = 0.2
 
 
 def free_port() -> int:
@@ -190,11 +196,18 @@ def fake_embeddings(pid: int, dim: int = 384) -> None:
         session.commit()
 
 
-def timed_clients(fn, clients: int, per_client: int) -> list[float]:  # type: ignore[no-untyped-def]
+def timed_clients(fn, clients: int, per_client: int, pace: float | None = None) -> list[float]:  # type: ignore[no-untyped-def]
+    """Latencies of `clients` threads each sending `per_client` requests: back to back when
+    `pace` is None (saturation: the latency is mostly waiting for the 2 cores), else with
+    exponentially distributed gaps of `pace` seconds on average (independent annotators)."""
+
     def one(worker: int) -> list[float]:
         samples = []
+        gaps = random.Random(worker)
         with httpx.Client(timeout=60) as http:
             for n in range(per_client):
+                if pace is not None:
+                    time.sleep(gaps.expovariate(1 / pace))
                 start = time.perf_counter()
                 response = fn(http, worker, n)
                 assert response.status_code < 300, response.text
@@ -203,6 +216,16 @@ def timed_clients(fn, clients: int, per_client: int) -> list[float]:  # type: ig
 
     with concurrent.futures.ThreadPoolExecutor(clients) as pool:
         return [s for part in pool.map(one, range(clients)) for s in part]
+
+
+def report(name: str, fn, per_client: int) -> None:  # type: ignore[no-untyped-def]
+    """Both loads for one endpoint: 20 clients back to back, and 20 paced clients."""
+    start = time.perf_counter()
+    busy = timed_clients(fn, 20, per_client)
+    rate = len(busy) / (time.perf_counter() - start)
+    print(f"{name}, 20 clients back to back: {percentiles(busy)}, {rate:,.0f} requests/s")
+    paced = timed_clients(fn, 20, per_client, pace=PACE)
+    print(f"{name}, 20 clients at {1 / PACE:.0f} requests/s each: {percentiles(paced)}")
 
 
 def bench_latency(base: str, auth: dict[str, str], pid: int, label_count: int) -> None:
@@ -260,9 +283,9 @@ def bench_latency(base: str, auth: dict[str, str], pid: int, label_count: int) -
         f"{max(cold) * 1000:.0f} ms"
     )
     timed_clients(get_items, 4, 1)
-    print(f"GET items, 20 clients:        {percentiles(timed_clients(get_items, 20, 25))}")
-    print(f"POST annotations, 20 clients: {percentiles(timed_clients(annotate, 20, 25))}")
-    print(f"GET queue, 20 clients:        {percentiles(timed_clients(queue, 20, 10))}")
+    report("GET items (limit 50)", get_items, 25)
+    report("POST annotations", annotate, 25)
+    report("GET queue (limit 10)", queue, 20)
 
 
 def bench_upload_rss(base: str, auth: dict[str, str], api_pid: int, megabytes: int) -> None:

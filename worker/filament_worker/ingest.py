@@ -17,7 +17,7 @@ from filament.db.models import (
     JobStatus,
     Project,
 )
-from filament.db.session import session_scope
+from filament.db.session import get_engine, refresh_statistics, session_scope
 from filament.ingest import Problem, Record, UploadRefused, image_record, iter_texts, iter_zip
 from filament.storage import Storage, get_storage, make_key
 from sqlalchemy import insert
@@ -215,7 +215,9 @@ def run_ingest(job_id: int) -> bool:
         log.info("ingest job %s: %s", job_id, message)
         for file in files:
             storage.delete(file["key"])
-        return ingestor.created > 0
+    if ingestor.created:
+        refresh_statistics(get_engine(), Item.__tablename__)
+    return ingestor.created > 0
 
 
 async def ingest(ctx: dict[str, Any], job_id: int) -> None:

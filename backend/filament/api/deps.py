@@ -82,13 +82,18 @@ def get_membership(project_id: int, session: SessionDep, user: CurrentUser) -> M
     return Membership(row[0], row[1], user)
 
 
-def require_writer(membership: Annotated[Membership, Depends(get_membership)]) -> Membership:
+# the role checks do no I/O: async, so FastAPI runs them inline instead of in a worker thread
+async def require_writer(
+    membership: Annotated[Membership, Depends(get_membership)],
+) -> Membership:
     if membership.role == Role.viewer:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Viewers cannot change a project")
     return membership
 
 
-def require_owner(membership: Annotated[Membership, Depends(get_membership)]) -> Membership:
+async def require_owner(
+    membership: Annotated[Membership, Depends(get_membership)],
+) -> Membership:
     if membership.role != Role.owner:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, detail="Only the project's owners can do this"

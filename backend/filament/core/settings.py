@@ -77,12 +77,18 @@ class Settings(BaseSettings):
         """The signing key; outside production one is generated and kept in the data dir."""
         if self.secret_key:
             return self.secret_key
-        path = self.data_dir / "secret_key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        return _data_dir_secret(self.data_dir)
+
+
+@lru_cache
+def _data_dir_secret(data_dir: Path) -> str:
+    """Read once per process: every request checks a token with it."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 @lru_cache

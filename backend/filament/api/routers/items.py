@@ -1,5 +1,5 @@
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import RedirectResponse, StreamingResponse
@@ -101,20 +101,26 @@ def upload_items(
     )
 
 
-def item_public(item: Item, dataset: str | None, labels: list[str] | None = None) -> ItemPublic:
+# the columns a listing shows: an `Item` or a row selected with these columns both carry them
+LISTED = (Item.id, Item.name, Item.kind, Item.text, Item.status, Item.n_annotations)
+
+
+def item_public(item: Any, dataset: str | None, labels: list[str] | None = None) -> ItemPublic:
     return ItemPublic(
         id=item.id or 0,
         name=item.name,
         kind=item.kind,
         text=item.text,
         dataset=dataset,
-        status="labeled" if item.n_annotations else item.status.value,
+        status="labeled" if item.n_annotations else str(item.status),
         labels=labels,
     )
 
 
 def item_labels(session: Session, item_ids: list[int]) -> dict[int, list[str]]:
     """The labels each item carries: the latest annotation's (the export applies the same)."""
+    if not item_ids:
+        return {}
     rows = session.exec(
         select(Annotation.item_id, Annotation.labels)
         .where(col(Annotation.item_id).in_(item_ids))
@@ -187,16 +193,20 @@ def list_items(
     )
     page = query.where(col(Item.id) > after) if after is not None else query.offset(offset)
     ids = list(session.exec(page.order_by(col(Item.id)).limit(limit)).all())
+    # plain columns, not ORM objects: building 50 tracked instances cost more than the query
     rows = session.exec(
-        select(Item, Dataset.name).join(Dataset).where(col(Item.id).in_(ids)).order_by(col(Item.id))
+        select(*LISTED, col(Dataset.name).label("dataset"))
+        .join(Dataset)
+        .where(col(Item.id).in_(ids))
+        .order_by(col(Item.id))
     ).all()
-    labels = item_labels(session, ids)
+    labels = item_labels(session, [row.id for row in rows if row.n_annotations])
     predictions = predictions_for(scores, project, ids)
     data = []
-    for item, dataset_name in rows:
-        public = item_public(item, dataset_name, labels.get(item.id or 0))
-        if item.id in predictions:
-            public.prediction, public.uncertainty = predictions[item.id]
+    for row in rows:
+        public = item_public(row, row.dataset, labels.get(row.id))
+        if row.id in predictions:
+            public.prediction, public.uncertainty = predictions[row.id]
         data.append(public)
     return Page(data=data, count=count)
 

@@ -19,10 +19,10 @@ from filament.api.deps import (
     SettingsDep,
     StorageDep,
 )
+from filament.api.routers.projects import item_counts
 from filament.core.security import create_download_token, decode_download_token
 from filament.db.models import (
     Annotation,
-    Item,
     Job,
     JobPublic,
     JobStatus,
@@ -72,20 +72,7 @@ def project_status(
     project = member.project
     redis = request.app.state.redis
     # counts scan the project's items: cached until its items or annotations change
-    total, ready, labeled = cached(
-        redis,
-        member.id,
-        ("counts",),
-        lambda: tuple(
-            session.exec(
-                select(
-                    func.count(),
-                    func.count().filter(Item.status == "ready"),
-                    func.count().filter(col(Item.n_annotations) > 0),
-                ).where(Item.project_id == member.id)
-            ).one()
-        ),
-    )
+    total, ready, labeled = item_counts(redis, session, member.id)
     model = active_model(session, member.id)
     suggested = 0
     if model is not None:

@@ -1,6 +1,8 @@
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
+from redis import Redis
 from sqlmodel import Session, col, func, select
 
+from filament.api.cache import cached
 from filament.api.deps import (
     CurrentUser,
     ProjectMemberDep,
@@ -26,12 +28,28 @@ from filament.storage import make_key
 router = APIRouter(prefix="/projects", tags=["projects"])
 
 
-def project_public(session: Session, project: Project, role: Role) -> ProjectPublic:
-    total, labeled = session.exec(
-        select(func.count(), func.count().filter(col(Item.n_annotations) > 0)).where(
-            Item.project_id == project.id
-        )
-    ).one()
+def item_counts(redis: Redis, session: Session, project_id: int) -> tuple[int, int, int]:
+    """Items, embedded ("ready") items and labeled items. One scan of the project's items,
+    cached until its items or annotations change."""
+    return cached(
+        redis,
+        project_id,
+        ("counts",),
+        lambda: tuple(
+            session.exec(
+                select(
+                    func.count(),
+                    func.count().filter(Item.status == "ready"),
+                    func.count().filter(col(Item.n_annotations) > 0),
+                ).where(Item.project_id == project_id)
+            ).one()
+        ),
+    )
+
+
+def project_public(redis: Redis, session: Session, project: Project, role: Role) -> ProjectPublic:
+    assert project.id is not None
+    total, _, labeled = item_counts(redis, session, project.id)
     return ProjectPublic(**project.model_dump(), role=role, items_total=total, labeled=labeled)
 
 
@@ -55,7 +73,11 @@ def check_backbone(name: str, modality: str, settings: SettingsDep) -> None:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_project(
-    body: ProjectCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    request: Request,
+    body: ProjectCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> ProjectPublic:
     backbone = body.backbone or DEFAULT_BACKBONE[body.task.modality]
     check_backbone(backbone, body.task.modality, settings)
@@ -69,28 +91,31 @@ def create_project(
     session.add(ProjectMember(project_id=project.id, user_id=user.id, role=Role.owner))
     session.add(Dataset(project_id=project.id, name="default"))
     session.commit()
-    return project_public(session, project, Role.owner)
+    return project_public(request.app.state.redis, session, project, Role.owner)
 
 
 @router.get("")
-def list_projects(user: CurrentUser, session: SessionDep) -> Page[ProjectPublic]:
+def list_projects(request: Request, user: CurrentUser, session: SessionDep) -> Page[ProjectPublic]:
     rows = session.exec(
         select(Project, ProjectMember.role)
         .join(ProjectMember, ProjectMember.project_id == Project.id)
         .where(ProjectMember.user_id == user.id)
         .order_by(col(Project.id).desc())
     ).all()
-    data = [project_public(session, project, role) for project, role in rows]
+    redis = request.app.state.redis
+    data = [project_public(redis, session, project, role) for project, role in rows]
     return Page(data=data, count=len(data))
 
 
 @router.get("/{project_id}")
-def read_project(member: ProjectMemberDep, session: SessionDep) -> ProjectPublic:
-    return project_public(session, member.project, member.role)
+def read_project(request: Request, member: ProjectMemberDep, session: SessionDep) -> ProjectPublic:
+    return project_public(request.app.state.redis, session, member.project, member.role)
 
 
 @router.patch("/{project_id}")
-def update_project(body: ProjectUpdate, owner: ProjectOwner, session: SessionDep) -> ProjectPublic:
+def update_project(
+    request: Request, body: ProjectUpdate, owner: ProjectOwner, session: SessionDep
+) -> ProjectPublic:
     project = owner.project
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     if "labels" in changes:
@@ -105,7 +130,7 @@ def update_project(body: ProjectUpdate, owner: ProjectOwner, session: SessionDep
         setattr(project, field, value)
     session.add(project)
     session.commit()
-    return project_public(session, project, owner.role)
+    return project_public(request.app.state.redis, session, project, owner.role)
 
 
 @router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
