@@ -154,12 +154,29 @@ def free_slots(session: Session, project: Project, item_ids: list[int]) -> dict[
 
 
 def lease(redis: Redis, project: Project, user_id: int, item_ids: list[int]) -> None:
-    """Record the user's leases, expiring after the project's lease time."""
+    """Record (or renew) the user's leases, expiring after the project's lease time, and keep
+    their annotator slots for as long: a renewed lease whose slot expired could otherwise be
+    given to one annotator too many."""
     if not item_ids:
         return
     expires = time.time() + project.lease_seconds
+    project_id = project.id or 0
+    slots = [
+        claim_key(project_id, item, slot)
+        for item in item_ids
+        for slot in range(project.annotations_per_item)
+    ]
     pipe = redis.pipeline(transaction=False)
-    pipe.zadd(leases_key(project.id or 0, user_id), dict.fromkeys(map(str, item_ids), expires))
-    pipe.expire(leases_key(project.id or 0, user_id), project.lease_seconds)
-    pipe.zadd(claimed_key(project.id or 0), dict.fromkeys(map(str, item_ids), expires))
-    pipe.execute()
+    pipe.zadd(leases_key(project_id, user_id), dict.fromkeys(map(str, item_ids), expires))
+    pipe.expire(leases_key(project_id, user_id), project.lease_seconds)
+    pipe.zadd(claimed_key(project_id), dict.fromkeys(map(str, item_ids), expires))
+    pipe.mget(slots)
+    holders = pipe.execute()[-1]
+    mine = [
+        key for key, holder in zip(slots, holders, strict=True) if holder == str(user_id).encode()
+    ]
+    if mine:
+        pipe = redis.pipeline(transaction=False)
+        for key in mine:
+            pipe.expire(key, project.lease_seconds)
+        pipe.execute()
