@@ -7,7 +7,7 @@ from filament import jobs
 from filament.artifacts import save_embedding_chunk
 from filament.core.settings import get_settings
 from filament.db.models import Annotation, Item, ItemStatus, JobStatus, Project
-from filament.db.session import session_scope
+from filament.db.session import get_engine, refresh_statistics, session_scope
 from filament.encoders import encode, item_inputs
 from filament.ml.backbones import load_embedder
 from filament.storage import get_storage
@@ -97,6 +97,8 @@ def run_embed(project_id: int) -> bool:
     except Exception as error:
         update_job(job_id, status=JobStatus.failed, message=f"embedding failed: {error}")
         raise
+    # marking items ready rewrote their rows: fresh statistics and visibility map again
+    refresh_statistics(get_engine(), Item.__tablename__)
     update_job(
         job_id,
         status=JobStatus.done,
