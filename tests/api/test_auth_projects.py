@@ -149,3 +149,19 @@ def test_backbones_list_says_which_are_available(client, owner):
     assert listed["minilm_l6"]["available"] and listed["minilm_l6"]["default"]
     assert listed["efficientnet_lite0"]["available"]
     assert not listed["resnet50"]["available"] and "resnet50" in listed["resnet50"]["detail"]
+
+
+def test_strategies_list_names_the_default_new_projects_get(client, owner):
+    from filament.ml.strategies import DEFAULT_STRATEGY, STRATEGIES
+
+    listed = client.get("/api/v1/strategies", headers=owner).json()["data"]
+    assert {s["name"] for s in listed} == set(STRATEGIES)
+    assert [s["name"] for s in listed if s["default"]] == [DEFAULT_STRATEGY] == [listed[0]["name"]]
+    assert all(s["description"] for s in listed)
+    made = client.post(
+        "/api/v1/projects",
+        headers=owner,
+        json={"name": "P", "task": "text_classification", "labels": ["a", "b"]},
+    ).json()
+    assert made["strategy"] == DEFAULT_STRATEGY
+    assert client.get("/api/v1/strategies").status_code == 401

@@ -3,11 +3,11 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useMemo, useState, type FormEvent } from 'react';
 import { api, call } from '@/lib/api/client';
-import { keys, useBackbones } from '@/lib/api/queries';
-import { TASKS, modalityOf, type Task } from '@/lib/api/types';
+import { keys, useBackbones, useStrategies } from '@/lib/api/queries';
+import { TASKS, modalityOf, type ProjectCreate, type Task } from '@/lib/api/types';
 import { projectHref } from '@/lib/use-project-id';
 import { LabelsEditor, labelProblem } from './labels-editor';
-import { STRATEGIES } from './settings-form';
+import { QueueFields } from './queue-fields';
 import { ErrorMessage } from './ui/alert';
 import { Button } from './ui/button';
 import { SelectField, TextField } from './ui/field';
@@ -27,12 +27,13 @@ export function CreateProjectForm() {
   const [task, setTask] = useState<Task>('text_classification');
   const [labels, setLabels] = useState<string[]>([]);
   const [backbone, setBackbone] = useState<string>('');
-  const [strategy, setStrategy] = useState('entropy');
+  const [strategy, setStrategy] = useState<string | null>(null);
   const [precision, setPrecision] = useState(0.97);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [touched, setTouched] = useState(false);
   const backbones = useBackbones();
+  const strategies = useStrategies();
   const router = useRouter();
   const client = useQueryClient();
 
@@ -41,6 +42,8 @@ export function CreateProjectForm() {
   const chosen = choices.find((b) => b.name === backbone) ?? fallback;
   const unavailable = choices.filter((b) => !b.available);
   const problem = labelProblem(labels);
+  // the server's default until the user picks one; with no list yet the server decides alone
+  const recommended = strategies.data?.data.find((s) => s.default)?.name;
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -49,11 +52,11 @@ export function CreateProjectForm() {
     setBusy(true);
     setError(null);
     try {
-      const project = await call(
-        api.POST('/api/v1/projects', {
-          body: { name: name.trim(), task, labels, backbone: chosen?.name ?? null, strategy, suggestion_precision: precision, annotations_per_item: 1, lease_seconds: 600 },
-        }),
-      );
+      const picked = strategy ?? recommended;
+      // the schema marks fields with server defaults as required: without a strategy (the list
+      // did not load) the server applies its default
+      const body = { name: name.trim(), task, labels, backbone: chosen?.name ?? null, ...(picked && { strategy: picked }), suggestion_precision: precision, annotations_per_item: 1, lease_seconds: 600 } as ProjectCreate;
+      const project = await call(api.POST('/api/v1/projects', { body }));
       void client.invalidateQueries({ queryKey: keys.projects });
       router.push(projectHref('upload', project.id));
     } catch (caught) {
@@ -152,23 +155,7 @@ export function CreateProjectForm() {
             ))}
           </SelectField>
           <div className="grid-2">
-            <SelectField label="What to label next" value={strategy} onChange={(e) => setStrategy(e.target.value)} hint={STRATEGIES.find((s) => s.value === strategy)?.hint}>
-              {STRATEGIES.map((s) => (
-                <option key={s.value} value={s.value}>
-                  {s.title}
-                </option>
-              ))}
-            </SelectField>
-            <TextField
-              label="Suggestion precision target"
-              type="number"
-              min={0.51}
-              max={0.999}
-              step={0.01}
-              value={precision}
-              onChange={(e) => setPrecision(Number(e.target.value))}
-              hint="Suggestions are only offered above the confidence calibrated to this precision."
-            />
+            <QueueFields strategy={strategy ?? recommended ?? ''} onStrategy={setStrategy} precision={precision} onPrecision={setPrecision} />
           </div>
         </div>
       </Card>

@@ -3,18 +3,12 @@ import { useState, type FormEvent } from 'react';
 import { usePatchProject } from '@/lib/api/queries';
 import type { Project } from '@/lib/api/types';
 import { LabelsEditor, labelProblem } from './labels-editor';
+import { QueueFields } from './queue-fields';
 import { ErrorMessage } from './ui/alert';
 import { Button } from './ui/button';
-import { SelectField, TextField } from './ui/field';
+import { TextField } from './ui/field';
 import { Card } from './ui/misc';
 import { useToast } from './ui/toast';
-
-export const STRATEGIES = [
-  { value: 'entropy', title: 'Entropy', hint: 'The most uncertain items overall.' },
-  { value: 'margin', title: 'Margin', hint: 'Items whose top two labels are closest.' },
-  { value: 'least_confidence', title: 'Least confidence', hint: 'Items with the lowest top probability.' },
-  { value: 'random', title: 'Random', hint: 'A uniform sample, as a baseline.' },
-];
 
 export function SettingsForm({ project }: { project: Project }) {
   const [name, setName] = useState(project.name);
@@ -51,23 +45,7 @@ export function SettingsForm({ project }: { project: Project }) {
             {problem && <div className="field-error">{problem}</div>}
           </div>
           <div className="grid-2">
-            <SelectField label="Active-learning strategy" value={strategy} onChange={(e) => setStrategy(e.target.value)} hint={STRATEGIES.find((s) => s.value === strategy)?.hint}>
-              {STRATEGIES.map((s) => (
-                <option key={s.value} value={s.value}>
-                  {s.title}
-                </option>
-              ))}
-            </SelectField>
-            <TextField
-              label="Suggestion precision target"
-              type="number"
-              min={0.51}
-              max={0.999}
-              step={0.01}
-              value={precision}
-              onChange={(e) => setPrecision(Number(e.target.value))}
-              hint="The confidence threshold is calibrated so suggestions are this precise."
-            />
+            <QueueFields strategy={strategy} onStrategy={setStrategy} precision={precision} onPrecision={setPrecision} />
             <TextField label="Annotators per item" type="number" min={1} max={20} value={perItem} onChange={(e) => setPerItem(Number(e.target.value))} />
             <TextField
               label="Lease (seconds)"

@@ -17,6 +17,7 @@ export const keys = {
   item: (id: number, itemId: number) => ['project', id, 'item', itemId] as const,
   suggestions: (id: number, label?: string) => ['project', id, 'suggestions', label ?? ''] as const,
   backbones: ['backbones'] as const,
+  strategies: ['strategies'] as const,
   tokens: ['tokens'] as const,
 };
 
@@ -91,6 +92,14 @@ export function useBackbones() {
   return useQuery({
     queryKey: keys.backbones,
     queryFn: () => call(api.GET('/api/v1/backbones')),
+    staleTime: 300_000,
+  });
+}
+
+export function useStrategies() {
+  return useQuery({
+    queryKey: keys.strategies,
+    queryFn: () => call(api.GET('/api/v1/strategies')),
     staleTime: 300_000,
   });
 }

@@ -113,6 +113,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/strategies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Strategies
+         * @description How a project's queue can choose what to label next; `default` is what new projects use
+         *     (the one that did best in the label-efficiency benchmark).
+         */
+        get: operations["list_strategies_api_v1_strategies_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects": {
         parameters: {
             query?: never;
@@ -534,6 +555,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/models/{version}/download-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Download Link
+         * @description A short-lived URL that downloads the archive without an Authorization header, so a
+         *     browser can save a large archive straight to disk. Builds the archive first if needed.
+         */
+        post: operations["download_link_api_v1_projects__project_id__models__version__download_link_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/finetune": {
         parameters: {
             query?: never;
@@ -604,6 +646,26 @@ export interface paths {
         };
         /** Health */
         get: operations["health_api_v1_health_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/downloads/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download By Link
+         * @description A model archive by a link from `download-link` (no Authorization header needed).
+         */
+        get: operations["download_by_link_api_v1_downloads__token__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -767,6 +829,13 @@ export interface components {
              * @default 0
              */
             items: number;
+        };
+        /** DownloadLink */
+        DownloadLink: {
+            /** Url */
+            url: string;
+            /** Expires In */
+            expires_in: number;
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -961,6 +1030,13 @@ export interface components {
         Page_ProjectPublic_: {
             /** Data */
             data: components["schemas"]["ProjectPublic"][];
+            /** Count */
+            count: number;
+        };
+        /** Page[StrategyPublic] */
+        Page_StrategyPublic_: {
+            /** Data */
+            data: components["schemas"]["StrategyPublic"][];
             /** Count */
             count: number;
         };
@@ -1174,6 +1250,20 @@ export interface components {
             scores: number[][];
             /** Model Version */
             model_version: number;
+            /**
+             * Model Kind
+             * @description head (on frozen embeddings) or finetuned
+             */
+            model_kind: string;
+        };
+        /** StrategyPublic */
+        StrategyPublic: {
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Default */
+            default: boolean;
         };
         /** Suggestion */
         Suggestion: {
@@ -1505,6 +1595,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_BackbonePublic_"];
+                };
+            };
+        };
+    };
+    list_strategies_api_v1_strategies_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_StrategyPublic_"];
                 };
             };
         };
@@ -2524,6 +2634,38 @@ export interface operations {
             };
         };
     };
+    download_link_api_v1_projects__project_id__models__version__download_link_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DownloadLink"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     finetune_now_api_v1_projects__project_id__finetune_post: {
         parameters: {
             query?: never;
@@ -2643,6 +2785,35 @@ export interface operations {
                     "application/json": {
                         [key: string]: string;
                     };
+                };
+            };
+        };
+    };
+    download_by_link_api_v1_downloads__token__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -19,6 +19,7 @@ export type ProjectUpdate = BodyOf<'/api/v1/projects/{project_id}', 'patch'>;
 export type Task = Project['task'];
 export type Role = Project['role'];
 export type Backbone = ResponseOf<'/api/v1/backbones', 'get'>['data'][number];
+export type Strategy = ResponseOf<'/api/v1/strategies', 'get'>['data'][number];
 export type Member = ResponseOf<'/api/v1/projects/{project_id}/members', 'get'>['data'][number];
 export type Dataset = ResponseOf<'/api/v1/projects/{project_id}/datasets', 'get'>['data'][number];
 export type Job = ResponseOf<'/api/v1/jobs/{job_id}', 'get'>;
