@@ -38,3 +38,16 @@ def test_text_project_end_to_end(client, owner, run_jobs):
     assert all("prediction" in item for item in queue["data"])
     other = register(client, "bob@example.com")
     assert client.get(f"/api/v1/projects/{pid}", headers=other).status_code == 404
+
+
+def test_committed_openapi_schema_is_current():
+    """The web app's client is generated from frontend/openapi.json: it must be the API's."""
+    import json
+    from pathlib import Path
+
+    from filament.api.app import create_app
+
+    committed = Path(__file__).resolve().parents[2] / "frontend" / "openapi.json"
+    assert json.loads(committed.read_text()) == create_app().openapi(), (
+        "frontend/openapi.json is stale: run `make openapi`"
+    )
