@@ -225,3 +225,28 @@ def test_renewed_leases_keep_their_annotator_slots(client, owner, run_jobs):
     again = client.get(f"/api/v1/projects/{pid}/queue?limit=3", headers=owner).json()["data"]
     assert {i["id"] for i in again} == {i["id"] for i in mine}
     assert all(redis.ttl(key) > 5 for key in slots)
+
+
+def test_warming_loads_the_recently_labeled_projects_arrays(client, owner, run_jobs):
+    from filament import artifacts
+    from filament.warmup import recent_projects, warm
+
+    quiet = text_project(client, owner, synthetic_rows(6))
+    busy = text_project(client, owner, synthetic_rows(12))
+    run_jobs()
+    for pid in (quiet, busy):
+        listed = client.get(f"/api/v1/projects/{pid}/items", headers=owner).json()["data"]
+        for item in listed[:4] if pid == quiet else listed[:8]:
+            client.post(
+                f"/api/v1/projects/{pid}/items/{item['id']}/annotations",
+                headers=owner,
+                json={"labels": [label_of(item["name"])]},
+            )
+    run_jobs()
+    assert recent_projects(2) == [busy, quiet] and recent_projects(1) == [busy]
+    artifacts._embedding_cache.clear()
+    artifacts._score_cache.clear()
+    warm(1)
+    assert list(artifacts._embedding_cache) == [(busy, None)]
+    (scores,) = artifacts._score_cache.values()
+    assert len(scores.item_ids) == 12 and scores.derived  # the queue's uncertainty too

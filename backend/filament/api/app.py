@@ -35,6 +35,7 @@ from filament.api.routers import (
 )
 from filament.core.settings import get_settings
 from filament.redis import redis_settings
+from filament.warmup import start_warming
 
 log = logging.getLogger("filament.api")
 # the web app's static export in a source checkout (FILAMENT_SPA_DIR points elsewhere)
@@ -58,6 +59,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # the full collections stop walking them (135 ms pauses of every request in the process)
     gc.collect()
     gc.freeze()
+    start_warming(settings.api_warm_projects)
     yield
     await app.state.arq.aclose()
     app.state.redis.close()

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     token_minutes: int = 60 * 24 * 7
     api_workers: int = 2  # uvicorn processes started by `filament run`
     api_torch_threads: int = 1  # torch threads per API process (for /score)
+    api_warm_projects: int = 3  # projects whose arrays each API process loads at start
     spa_dir: Path | None = None  # the web app's static export; default: frontend/out
 
     # storage: local folder unless a bucket is set
