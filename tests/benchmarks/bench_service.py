@@ -256,7 +256,14 @@ def bench_latency(base: str, auth: dict[str, str], pid: int, label_count: int) -
         f"{percentiles(times)}"
     )
 
+    first_id = ids[0]
+
     def get_items(http: httpx.Client, worker: int, n: int) -> httpx.Response:
+        # a random page of the 100k, reached as the web app pages: by keyset (`after`)
+        after = first_id + rng.randrange(0, max(total - 50, 1))
+        return http.get(f"{base}/projects/{pid}/items?limit=50&after={after}", headers=auth)
+
+    def get_items_offset(http: httpx.Client, worker: int, n: int) -> httpx.Response:
         offset = rng.randrange(0, max(total - 50, 1))
         return http.get(f"{base}/projects/{pid}/items?limit=50&offset={offset}", headers=auth)
 
@@ -273,8 +280,17 @@ def bench_latency(base: str, auth: dict[str, str], pid: int, label_count: int) -
         email = httpx.get(f"{base}/users/me", headers=headers).json()["email"]
         httpx.post(f"{base}/projects/{pid}/members", headers=auth, json={"email": email})
 
+    seen: dict[int, list[int]] = {worker: [] for worker in range(20)}
+
     def queue(http: httpx.Client, worker: int, n: int) -> httpx.Response:
-        return http.get(f"{base}/projects/{pid}/queue?limit=10", headers=annotators[worker])
+        # as the web app prefetches: the ids it holds go back as `exclude`, so every request
+        # chooses new items (without it the server re-serves the caller's leases, which is cheap)
+        held = ",".join(map(str, seen[worker][-200:]))
+        response = http.get(
+            f"{base}/projects/{pid}/queue?limit=10&exclude={held}", headers=annotators[worker]
+        )
+        seen[worker] += [item["id"] for item in response.json()["data"]]
+        return response
 
     # each API process loads the pool's scores and embeddings on its first request: reported
     # apart, so the percentiles describe the steady state (20 clients twice: the kernel hands
@@ -285,7 +301,8 @@ def bench_latency(base: str, auth: dict[str, str], pid: int, label_count: int) -
         f"{max(cold) * 1000:.0f} ms"
     )
     timed_clients(get_items, 4, 1)
-    report("GET items (limit 50)", get_items, 25)
+    report("GET items (limit 50, keyset page)", get_items, 25)
+    report("GET items (limit 50, offset page)", get_items_offset, 25)
     report("POST annotations", annotate, 25)
     report("GET queue (limit 10)", queue, 20)
 
