@@ -8,11 +8,8 @@ from sqlmodel import Session, col, select
 
 from filament.artifacts import Embeddings, Scores
 from filament.db.models import Annotation, Item, Project
-from filament.ml.strategies import select_batch, top_k
+from filament.ml.strategies import select_batch
 from filament.scoring import pool_uncertainty
-
-CANDIDATE_FACTOR = 10
-COLD_START_SAMPLE = 3000  # k-means runs on a sample of the pool so cold start stays fast
 
 
 def finished_items(session: Session, project: Project, user_id: int) -> np.ndarray:
@@ -67,35 +64,16 @@ def pick(
     strategy: str,
     rng: np.random.Generator,
 ) -> list[int]:
-    """The next `n` item ids by `strategy` among the embedded items not in `blocked`."""
-    available = np.ones(len(embeddings.item_ids), dtype=bool)
+    """The next `n` item ids by `strategy` among the embedded items not in `blocked` (which
+    count as covered: `select_batch` steers away from what is labeled or taken)."""
+    taken = np.zeros(len(embeddings.item_ids), dtype=bool)
     rows = embeddings.rows_of(blocked)
-    available[rows[rows >= 0]] = False
-    pool = np.flatnonzero(available)
-    if len(pool) == 0 or n == 0:
-        return []
-    if strategy == "random":
-        chosen = rng.choice(pool, min(n, len(pool)), replace=False)
-        return embeddings.item_ids[chosen].tolist()
-    if scores is None:
-        sample = (
-            pool
-            if len(pool) <= COLD_START_SAMPLE
-            else np.sort(rng.choice(pool, COLD_START_SAMPLE, replace=False))
-        )
-        chosen = sample[select_batch(None, embeddings.vectors[sample], n, rng, strategy)]
-        return embeddings.item_ids[chosen].tolist()
-    uncertain = pool_uncertainty(scores, embeddings, project, strategy)[pool]
-    candidates = pool[top_k(uncertain, CANDIDATE_FACTOR * n)]
-    order = select_batch(
-        uncertain[np.searchsorted(pool, candidates)],
-        embeddings.vectors[candidates],
-        n,
-        rng,
-        strategy,
-        candidate_factor=CANDIDATE_FACTOR,
-    )
-    return embeddings.item_ids[candidates[order]].tolist()
+    taken[rows[rows >= 0]] = True
+    uncertain = None
+    if scores is not None and strategy != "random":
+        uncertain = pool_uncertainty(scores, embeddings, project, strategy)
+    chosen = select_batch(uncertain, embeddings.vectors, n, rng, strategy, labeled=taken)
+    return embeddings.item_ids[chosen].tolist()
 
 
 def claim_key(project_id: int, item_id: int, slot: int) -> str:

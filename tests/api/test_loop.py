@@ -159,7 +159,14 @@ def test_uci_sentiment_reaches_well_above_chance(client, owner, run_jobs):
         run_jobs()
     status = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()
     assert status["labels_in_model"] == 40
-    assert status["metrics"]["accuracy"] > 0.65, status["metrics"]
+    # judged on the items nobody labeled: cross-validated accuracy over 40 actively chosen
+    # labels moves by +-.07 between runs and is biased low (the picks are the hard cases)
+    unlabeled = client.get(
+        f"/api/v1/projects/{pid}/items?status=unlabeled&limit=1000", headers=owner
+    ).json()["data"]
+    assert len(unlabeled) > 300  # 400 rows less duplicates and the 40 labeled
+    right = [item["prediction"]["labels"] == [truth[item["name"]]] for item in unlabeled]
+    assert np.mean(right) > 0.7, status["metrics"]
 
 
 def test_concurrent_queues_never_share_items(client, owner, run_jobs):

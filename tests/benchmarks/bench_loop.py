@@ -5,9 +5,9 @@ For each dataset, strategy and seed, a loop that does what the service does:
 - embeddings from ``filament.ml.backbones.load_embedder`` (the project's default backbone),
   cached as ``.npy`` under ``--cache`` (default ``/tmp/filament-bench-cache``) per dataset and
   backbone, so reruns skip the slow CPU embedding;
-- the next batch of 10 from ``filament.queue.pick`` (k-means cold start on a 3,000-item sample
-  until a model exists, then the ``CANDIDATE_FACTOR * 10`` most uncertain items thinned by
-  k-center greedy; ``random`` samples uniformly), with the pool scored by the latest head;
+- the next batch of 10 from ``filament.queue.pick`` (TypiClust weighted by uncertainty squared,
+  see ``filament.ml.strategies``; with no model yet the weight is 1; ``random`` samples
+  uniformly), with the pool scored by the latest head;
 - an oracle answering with the dataset's labels; then ``filament.ml.heads.train_head`` on all
   labels so far (what the head-training job runs after each batch);
 - at each budget (20/50/100/200/500 labels) the head is scored on a held-out test set:
@@ -22,8 +22,8 @@ summary with the acceptance check for the project's default strategy (``margin``
 random on average over the budgets on every dataset, and reaching random's 200-label score with
 at most 60% of the labels on at least two datasets.
 
-``--variants`` also runs candidate changes to the selection (selection code reimplemented here,
-library untouched) for the acceptance analysis; see ``VARIANTS``.
+``--variants`` also runs other selections (reimplemented here, library untouched) with the
+default strategy, e.g. ``previous``, the selection before TypiClust; see ``VARIANTS``.
 
 Usage: ``python tests/benchmarks/bench_loop.py [--datasets uci,agnews,cifar10,posters]
 [--seeds 3] [--variants] [--embed-only]``
@@ -519,8 +519,10 @@ def setup_info(seeds: int, default: str) -> dict:
         "batch": BATCH,
         "seeds": seeds,
         "default_strategy": default,
-        "selection": "filament.queue.pick: CANDIDATE_FACTOR x n most uncertain, k-center greedy;"
-        " k-means cold start on a COLD_START_SAMPLE sample until a model exists",
+        "selection": "filament.queue.pick -> strategies.select_batch: TypiClust (k-means with"
+        " labeled + n clusters on a 64-d random projection of <= 3,000 unlabeled + <= 3,000"
+        " labeled rows; from the least-covered clusters, largest first, the row with the best"
+        " relative typicality x uncertainty^2; weight 1 before the first model)",
         "head": "filament.ml.heads.train_head after every batch up to 200 labels, then every"
         " <refit_late> labels (per dataset; random: only at the budgets, its picks ignore the"
         " model)",
@@ -634,26 +636,36 @@ def main() -> None:
     json_path.write_text(json.dumps(report, indent=1) + "\n")
 
 
-# -- variants (selection changes tried here; the library is not modified) ---------------------
+# -- variants (other selections, reimplemented here; the library is not modified) -------------
 
 
-def make_picker(
-    candidate_factor: int = 10,
-    diversity: str = "kcenter",
-    cold_labels: int = 0,
-) -> Picker:
-    """A ``filament.queue.pick`` look-alike with knobs:
+def nearest_to_centroids(X: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """The previous cold start: the row nearest to each of ``n`` k-means centroids (best of 3
+    seedings by inertia), largest cluster first."""
+    from filament.ml.strategies import kmeans
 
-    - ``candidate_factor``: how many of the most uncertain items (x n) the batch is drawn from;
-    - ``diversity``: ``kcenter`` (the library: k-center greedy seeded with the most uncertain
-      candidate), ``kmeans`` (k-means with n clusters on the candidates, the most uncertain item
-      of each cluster; Zhdanov 2019, "Diverse mini-batch active learning"), ``none`` (top n);
-    - ``cold_labels``: keep picking k-means representatives (over the pool and the items
-      already labeled, so they are not picked twice) until this many labels exist.
-    With the defaults it selects exactly what ``filament.queue.pick`` does.
-    """
-    from filament.ml.strategies import k_center_greedy, kmeans, select_batch, top_k, uncertainty
-    from filament.queue import COLD_START_SAMPLE
+    best = None
+    for _ in range(3):
+        centers, labels = kmeans(X, n, rng)
+        inertia = float(((X - centers[labels]) ** 2).sum())
+        if best is None or inertia < best[0]:
+            best = (inertia, centers, labels)
+    _, centers, labels = best
+    d = np.einsum("ij,ij->i", X, X)[:, None] - 2 * X @ centers.T
+    taken = np.zeros(len(X), dtype=bool)
+    chosen = []
+    for c in np.lexsort((np.arange(n), -np.bincount(labels, minlength=n))):
+        row = int(np.argmin(np.where(taken, np.inf, d[:, c])))
+        taken[row] = True
+        chosen.append(row)
+    return np.asarray(chosen)
+
+
+def make_picker(candidate_factor: int = 10, cold_sample: int = 3000) -> Picker:
+    """The selection ``filament.queue.pick`` made before TypiClust (kept to compare against):
+    k-means representatives of a ``cold_sample`` sample until a model exists, then the
+    ``candidate_factor * n`` most uncertain items thinned to ``n`` by k-center greedy."""
+    from filament.ml.strategies import k_center_greedy, top_k, uncertainty
 
     def picker(embeddings, scores, project, blocked, n, strategy, rng) -> list[int]:
         available = np.ones(len(embeddings.item_ids), dtype=bool)
@@ -661,49 +673,24 @@ def make_picker(
         pool = np.flatnonzero(available)
         if strategy == "random":
             return embeddings.item_ids[rng.choice(pool, n, replace=False)].tolist()
-        if scores is None or len(blocked) < cold_labels:
+        if scores is None:
             sample = (
                 pool
-                if len(pool) <= COLD_START_SAMPLE
-                else np.sort(rng.choice(pool, COLD_START_SAMPLE, replace=False))
+                if len(pool) <= cold_sample
+                else np.sort(rng.choice(pool, cold_sample, replace=False))
             )
-            if scores is None or len(blocked) == 0:
-                chosen = sample[select_batch(None, embeddings.vectors[sample], n, rng, strategy)]
-            else:  # later cold-start batches: farthest from what is labeled, among centroids
-                reps = sample[select_batch(None, embeddings.vectors[sample], 4 * n, rng, strategy)]
-                rows = np.concatenate([blocked, reps])
-                far = k_center_greedy(
-                    embeddings.vectors[rows], n, already_selected=np.arange(len(blocked))
-                )
-                chosen = rows[far]
+            chosen = sample[nearest_to_centroids(embeddings.vectors[sample], n, rng)]
             return embeddings.item_ids[chosen].tolist()
         u = uncertainty(scores.probs[pool], strategy, project.task.multilabel)
-        candidates = pool[top_k(u, max(n, candidate_factor * n))]
-        if diversity == "none" or len(candidates) == n:
-            chosen = candidates[:n]
-        elif diversity == "kcenter":
-            chosen = candidates[np.sort(k_center_greedy(embeddings.vectors[candidates], n))]
-        elif diversity == "kmeans":
-            _, labels = kmeans(embeddings.vectors[candidates].astype(np.float32), n, rng)
-            firsts = [np.flatnonzero(labels == c) for c in range(n)]
-            chosen = candidates[sorted(int(rows[0]) for rows in firsts if len(rows))]
-            if len(chosen) < n:  # an empty cluster: fill with the next most uncertain
-                rest = [c for c in candidates if c not in set(chosen)]
-                chosen = np.concatenate([chosen, rest[: n - len(chosen)]])
-        else:
-            raise ValueError(diversity)
+        candidates = pool[top_k(u, candidate_factor * n)]
+        chosen = candidates[np.sort(k_center_greedy(embeddings.vectors[candidates], n))]
         return embeddings.item_ids[chosen].tolist()
 
     return picker
 
 
-VARIANTS: dict[str, dict] = {  # name -> make_picker arguments (descriptions in its docstring)
-    "cf3": {"candidate_factor": 3},
-    "cf20": {"candidate_factor": 20},
-    "topk": {"diversity": "none"},
-    "kmeans": {"diversity": "kmeans"},
-    "cf3-kmeans": {"candidate_factor": 3, "diversity": "kmeans"},
-    "cold50": {"cold_labels": 50},
+VARIANTS: dict[str, dict] = {  # name -> make_picker arguments
+    "previous": {},
 }
 
 

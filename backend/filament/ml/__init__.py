@@ -4,7 +4,7 @@ Modules (import the one you need; importing the package itself loads nothing hea
 
 - ``backbones``: frozen pretrained embedders (images, texts) loaded from local files only.
 - ``images``: image decoding and preprocessing shared by ingest, embedding and fine-tuning.
-- ``strategies``: uncertainty scores, k-center greedy, k-means cold start, ``select_batch``.
+- ``strategies``: uncertainty scores, typicality, TypiClust batches, ``select_batch``.
 - ``heads``: light classifier heads on embeddings, cross-validated, safely serialisable.
 - ``calibration``: confidence thresholds for suggestions at a target precision.
 - ``classifier``: ``ClassifierModel`` (backbone + head as one module), scoring, safe save/load.

@@ -2,13 +2,15 @@
 
 One entry point, ``select_batch``, used by the labeling queue:
 
-1. No model yet (``scores is None``): cold start with items nearest to k-means centroids in
-   embedding space (representative, not random).
-2. ``strategy == "random"``: a uniform sample (the baseline).
-3. Otherwise: the ``candidate_factor * n`` most uncertain items, thinned to ``n`` by k-center
-   greedy in embedding space so one batch is not ten near-duplicates (cf. Kirsch et al.,
-   "BatchBALD", NeurIPS 2019, on redundant top-k batches; Ash et al., "BADGE", ICLR 2020, on
-   combining uncertainty with diversity).
+- ``strategy == "random"``: a uniform sample (the baseline).
+- Otherwise TypiClust (Hacohen, Dekel & Weinshall, "Active Learning on a Budget: Opposite
+  Strategies Suit High and Low Budgets", ICML 2022), weighted by uncertainty: k-means with one
+  cluster per labeled item plus one per item wanted; from the clusters holding the fewest
+  labels (largest first) the unlabeled item with the best typicality x uncertainty^2. With no
+  model yet (cold start) the weight is 1: the most typical item of each of the largest
+  clusters. Few labels: coverage and typicality decide (what the paper finds best on a small
+  budget); as clusters fill up and shrink, uncertainty decides within each (its high-budget
+  regime), and one batch is spread over as many clusters as it has items.
 
 Uncertainty scores follow Settles, "Active Learning Literature Survey", 2009 (entropy, margin,
 least confidence), normalised to [0, 1] with 1 = most uncertain; see ``uncertainty``.
@@ -19,11 +21,18 @@ from __future__ import annotations
 import numpy as np
 
 STRATEGIES = ("entropy", "margin", "least_confidence", "random")
-# Recommended default. With the diverse batch + cold start below, margin ("breaking ties")
-# beat entropy and random on 4-topic news (MiniLM embeddings, logistic head, 5 seeds:
-# .796/.832/.852 at 50/100/200 labels vs entropy .777/.815/.838, random .776/.814/.837);
-# for binary tasks the two rank identically. Same finding as small-text's BreakingTies.
+# Recommended default. Margin ("breaking ties") beat entropy and random on 4-topic news
+# (MiniLM embeddings, logistic head, 5 seeds: .796/.832/.852 at 50/100/200 labels vs entropy
+# .777/.815/.838, random .776/.814/.837); for binary tasks the two rank identically. Same
+# finding as small-text's BreakingTies. Figures per dataset: docs/benchmarks.md.
 DEFAULT_STRATEGY = "margin"
+
+SAMPLE = 3000  # rows clustered per call, labeled and unlabeled each: the cost stays bounded
+MAX_CLUSTERS = 500
+CLUSTER_DIMS = 64  # k-means runs on a random projection: 20x cheaper on 1280-d image vectors
+TYPICALITY_NEIGHBOURS = 20
+MIN_CLUSTER = 5  # smaller clusters are outliers' (used only when no other cluster is left)
+UNCERTAINTY_POWER = 2
 
 _EPS = 1e-12
 
@@ -177,47 +186,6 @@ def kmeans(
     return centers, labels
 
 
-def kmeans_representatives(
-    X: np.ndarray, n: int, rng: np.random.Generator, fit_sample: int = 5000, n_init: int = 3
-) -> np.ndarray:
-    """Cold start: the item nearest to each of ``n`` k-means centroids, largest cluster first
-    (representative sampling, e.g. Zhu et al., COLING 2008; Yuan et al., "Cold-start Active
-    Learning through Self-supervised Language Modeling", EMNLP 2020).
-
-    k-means is fitted on at most ``fit_sample`` random rows so the cost does not grow with the
-    pool; the best of ``n_init`` seedings is kept. Returns ``min(n, len(X))`` distinct indices.
-    """
-    X = np.asarray(X, dtype=np.float32)
-    m = len(X)
-    n = min(max(n, 0), m)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    if n == m:
-        return np.arange(m, dtype=np.int64)
-    sample = X[np.sort(rng.choice(m, fit_sample, replace=False))] if m > fit_sample else X
-    # a few restarts, keep the lowest within-cluster sum of squares (one seeding can put two
-    # centres in one cluster and none in another)
-    best = None
-    for _ in range(n_init):
-        centers, labels = kmeans(sample, n, rng)
-        inertia = float(((sample - centers[labels]) ** 2).sum())
-        if best is None or inertia < best[0]:
-            best = (inertia, centers, labels)
-    _, centers, labels = best
-    # squared distance of every row to each centre, minus ||c||^2 (constant per centre)
-    d = np.einsum("ij,ij->i", X, X)[:, None] - 2 * X @ centers.T
-    sizes = np.bincount(labels, minlength=n)
-    order = np.lexsort((np.arange(n), -sizes))  # biggest cluster first, ties by centre index
-    taken = np.zeros(m, dtype=bool)
-    chosen = []
-    for c in order:
-        col = np.where(taken, np.inf, d[:, c])  # centres sharing a nearest row: take the next
-        pick = int(np.argmin(col))
-        taken[pick] = True
-        chosen.append(pick)
-    return np.asarray(chosen, dtype=np.int64)
-
-
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` highest scores, highest first, ties by lower index (stable)."""
     k = min(k, len(scores))
@@ -231,37 +199,120 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return part[np.lexsort((part, -scores[part]))][:k].astype(np.int64)
 
 
+def typicality(X: np.ndarray, knn: int = TYPICALITY_NEIGHBOURS) -> np.ndarray:
+    """Typicality (Hacohen et al. 2022): the inverse of the mean Euclidean distance from each
+    row to its ``knn`` nearest other rows, so rows in dense regions score high. A lone row
+    scores 1."""
+    X = np.asarray(X, dtype=np.float32)
+    m = len(X)
+    if m <= 1:
+        return np.ones(m)
+    k = min(knn, m - 1)
+    sq_norms = np.einsum("ij,ij->i", X, X)
+    d2 = np.maximum(sq_norms[:, None] + sq_norms[None, :] - 2 * X @ X.T, 0)
+    np.fill_diagonal(d2, np.inf)
+    nearest = np.sqrt(np.partition(d2, k - 1, axis=1)[:, :k])
+    return 1 / (nearest.mean(axis=1) + 1e-6)
+
+
+def random_projection(X: np.ndarray, dims: int = CLUSTER_DIMS) -> np.ndarray:
+    """``X`` times a fixed Gaussian matrix scaled by ``1/sqrt(dims)``, which keeps distances
+    within a small factor (Johnson & Lindenstrauss 1984; Dasgupta, UAI 2000, for clustering).
+    Rows with at most ``dims`` columns are returned as they are."""
+    X = np.asarray(X, dtype=np.float32)
+    if X.shape[1] <= dims:
+        return X
+    gauss = np.random.default_rng(0).standard_normal((X.shape[1], dims)).astype(np.float32)
+    return X @ (gauss / np.sqrt(dims))
+
+
+def typical_uncovered(
+    X: np.ndarray,
+    labeled: np.ndarray,
+    n: int,
+    rng: np.random.Generator,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """TypiClust (Hacohen et al., ICML 2022) with an optional weight per row.
+
+    k-means (on ``random_projection(X)``) with ``len(labeled) + n`` clusters, at most
+    ``MAX_CLUSTERS``; then ``n`` times: among the clusters that still hold an unlabeled row
+    (of at least ``MIN_CLUSTER`` rows while there are such), the one with the fewest labeled or
+    chosen rows, the largest on a tie, gives its unlabeled row with the highest
+    ``typicality / max typicality in the cluster * weights``. ``labeled``: row indices of ``X``.
+    Returns up to ``n`` distinct row indices not in ``labeled``, in selection order.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    taken = np.zeros(len(X), dtype=bool)
+    taken[np.asarray(labeled, dtype=np.int64)] = True
+    n = min(max(n, 0), int((~taken).sum()))
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    k = min(int(taken.sum()) + n, MAX_CLUSTERS, len(X))
+    _, cluster = kmeans(random_projection(X), k, rng, max_iter=10)
+    sizes = np.bincount(cluster, minlength=k)
+    covered = np.bincount(cluster[taken], minlength=k)
+    open_rows = np.bincount(cluster[~taken], minlength=k)
+    score: dict[int, np.ndarray] = {}
+    chosen = []
+    for _ in range(n):
+        candidates = np.flatnonzero((open_rows > 0) & (sizes >= MIN_CLUSTER))
+        if len(candidates) == 0:
+            candidates = np.flatnonzero(open_rows > 0)
+        best = candidates[np.lexsort((candidates, -sizes[candidates], covered[candidates]))[0]]
+        members = np.flatnonzero(cluster == best)
+        if best not in score:
+            typical = typicality(X[members])
+            score[best] = typical / typical.max()
+            if weights is not None:
+                score[best] = score[best] * weights[members]
+        row = members[int(np.argmax(np.where(taken[members], -np.inf, score[best])))]
+        chosen.append(row)
+        taken[row] = True
+        covered[best] += 1
+        open_rows[best] -= 1
+    return np.asarray(chosen, dtype=np.int64)
+
+
 def select_batch(
     scores: np.ndarray | None,
     embeddings: np.ndarray,
     n: int,
     rng: np.random.Generator,
     strategy: str,
-    candidate_factor: int = 10,
+    labeled: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Choose ``n`` pool rows to label next, in the order to show them (most uncertain first).
+    """Choose ``n`` rows of ``embeddings`` to label next, in the order to show them.
 
-    ``scores``: ``uncertainty`` of each pool row, or ``None`` when there is no model yet (cold
-    start: ``kmeans_representatives``). ``embeddings``: (pool, dim), same rows. ``random``
-    samples uniformly with ``rng``. Otherwise the ``candidate_factor * n`` most uncertain rows
-    are thinned to ``n`` by ``k_center_greedy`` seeded with the most uncertain row.
-    Returns at most ``min(n, pool)`` distinct int64 indices; an empty array for an empty pool.
+    ``labeled``: a boolean mask of rows already labeled (or otherwise taken), never chosen;
+    they mark the space they cover. ``scores``: ``uncertainty`` of every row, or ``None`` when
+    there is no model yet (cold start). ``random`` samples the unlabeled rows uniformly with
+    ``rng``; otherwise ``typical_uncovered`` weighted by ``scores ** UNCERTAINTY_POWER``, on at
+    most ``SAMPLE`` random unlabeled rows plus as many labeled ones. Returns at most
+    ``min(n, unlabeled rows)`` distinct int64 indices; an empty array when none is left.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {STRATEGIES}")
     m = len(embeddings)
     if scores is not None and len(scores) != m:
         raise ValueError(f"{len(scores)} scores for {m} embedding rows")
-    n = min(max(int(n), 0), m)
+    taken = np.zeros(m, dtype=bool) if labeled is None else np.asarray(labeled, dtype=bool)
+    if len(taken) != m:
+        raise ValueError(f"labeled mask of {len(taken)} rows for {m} embedding rows")
+    unlabeled, done = np.flatnonzero(~taken), np.flatnonzero(taken)
+    n = min(max(int(n), 0), len(unlabeled))
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     if strategy == "random":
-        return rng.choice(m, n, replace=False).astype(np.int64)
-    if scores is None:
-        return kmeans_representatives(embeddings, n, rng)
-    scores = np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=0.0)
-    candidates = top_k(scores, max(n, candidate_factor * n))
-    if n == 1 or len(candidates) == n:
-        return candidates
-    picked = k_center_greedy(embeddings[candidates], n)
-    return candidates[np.sort(picked)]  # candidates are ranked, so this is most uncertain first
+        return unlabeled[rng.choice(len(unlabeled), n, replace=False)].astype(np.int64)
+    if len(unlabeled) > SAMPLE:
+        unlabeled = np.sort(rng.choice(unlabeled, SAMPLE, replace=False))
+    if len(done) > SAMPLE:
+        done = np.sort(rng.choice(done, SAMPLE, replace=False))
+    rows = np.concatenate([done, unlabeled])
+    weights = None
+    if scores is not None:
+        weights = np.nan_to_num(np.asarray(scores, dtype=np.float64)[rows], nan=0.0)
+        weights = weights**UNCERTAINTY_POWER
+    chosen = typical_uncovered(embeddings[rows], np.arange(len(done)), n, rng, weights)
+    return rows[chosen]
