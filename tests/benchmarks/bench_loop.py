@@ -397,6 +397,7 @@ COLORS = {
     "entropy": "tab:orange",
     "least_confidence": "tab:green",
     "random": "tab:gray",
+    "margin@previous": "tab:purple",  # the selection before TypiClust, for comparison
 }
 METRIC_TITLES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "micro_f1": "micro-F1"}
 
@@ -422,7 +423,7 @@ def plot(result: dict, path: Path, default: str, budgets=BUDGETS) -> None:
             ax.plot(
                 budgets,
                 values.mean(axis=0),
-                "--" if strategy == "random" else "-",
+                "--" if strategy == "random" else ":" if "@" in strategy else "-",
                 marker="o",
                 ms=3,
                 lw=2.2 if strategy == default else 1.4,
