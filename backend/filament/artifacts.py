@@ -8,6 +8,7 @@ import io
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -119,7 +120,7 @@ class Scores:
     version: int
     item_ids: np.ndarray  # sorted
     probs: np.ndarray  # float32 (n, n_labels)
-    derived: dict[object, np.ndarray] = field(default_factory=dict)  # see scoring.pool_uncertainty
+    derived: dict[object, Any] = field(default_factory=dict)  # per version: scoring, queue
 
     def rows_of(self, item_ids: np.ndarray) -> np.ndarray:
         return Embeddings(self.item_ids, self.probs).rows_of(item_ids)

@@ -18,6 +18,8 @@ least confidence), normalised to [0, 1] with 1 = most uncertain; see ``uncertain
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 STRATEGIES = ("entropy", "margin", "least_confidence", "random")
@@ -226,34 +228,45 @@ def random_projection(X: np.ndarray, dims: int = CLUSTER_DIMS) -> np.ndarray:
     return X @ (gauss / np.sqrt(dims))
 
 
-def typical_uncovered(
-    X: np.ndarray,
-    labeled: np.ndarray,
-    n: int,
-    rng: np.random.Generator,
-    weights: np.ndarray | None = None,
-) -> np.ndarray:
-    """TypiClust (Hacohen et al., ICML 2022) with an optional weight per row.
+@dataclass(frozen=True)
+class Clusters:
+    """Rows of an embedding matrix grouped by k-means, each with its typicality relative to the
+    most typical row of its cluster: what ``choose_uncovered`` picks from. Reusable for several
+    batches: only which rows are taken changes between them."""
 
-    k-means (on ``random_projection(X)``) with ``len(labeled) + n`` clusters, at most
-    ``MAX_CLUSTERS``; then ``n`` times: among the clusters that still hold an unlabeled row
-    (of at least ``MIN_CLUSTER`` rows while there are such), the one with the fewest labeled or
-    chosen rows, the largest on a tie, gives its unlabeled row with the highest
-    ``typicality / max typicality in the cluster * weights``. ``labeled``: row indices of ``X``.
-    Returns up to ``n`` distinct row indices not in ``labeled``, in selection order.
-    """
-    X = np.asarray(X, dtype=np.float32)
-    taken = np.zeros(len(X), dtype=bool)
-    taken[np.asarray(labeled, dtype=np.int64)] = True
+    rows: np.ndarray  # the clustered rows of the embedding matrix
+    cluster: np.ndarray  # the cluster of each
+    typical: np.ndarray  # its typicality / the highest typicality in its cluster
+    k: int
+
+
+def cluster_rows(X: np.ndarray, rows: np.ndarray, k: int, rng: np.random.Generator) -> Clusters:
+    """k-means of ``X[rows]`` (on ``random_projection``) and each row's relative typicality."""
+    points = np.asarray(X[rows], dtype=np.float32)
+    _, cluster = kmeans(random_projection(points), k, rng, max_iter=10)
+    typical = np.zeros(len(rows))
+    for label in np.unique(cluster):
+        members = np.flatnonzero(cluster == label)
+        scores = typicality(points[members])
+        typical[members] = scores / scores.max()
+    return Clusters(np.asarray(rows, dtype=np.int64), cluster, typical, k)
+
+
+def choose_uncovered(
+    clusters: Clusters, taken: np.ndarray, n: int, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """``n`` times: among the clusters that still hold a row not taken (of at least
+    ``MIN_CLUSTER`` rows while there are such), the one with the fewest taken or chosen rows,
+    the largest on a tie, gives its free row with the highest relative typicality x ``weights``.
+    ``taken`` and ``weights`` are per clustered row. Returns up to ``n`` distinct positions in
+    ``clusters.rows``, in selection order."""
+    taken = np.asarray(taken, dtype=bool).copy()
     n = min(max(n, 0), int((~taken).sum()))
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    k = min(int(taken.sum()) + n, MAX_CLUSTERS, len(X))
-    _, cluster = kmeans(random_projection(X), k, rng, max_iter=10)
+    cluster, k = clusters.cluster, clusters.k
     sizes = np.bincount(cluster, minlength=k)
     covered = np.bincount(cluster[taken], minlength=k)
     open_rows = np.bincount(cluster[~taken], minlength=k)
-    score: dict[int, np.ndarray] = {}
+    score = clusters.typical if weights is None else clusters.typical * weights
     chosen = []
     for _ in range(n):
         candidates = np.flatnonzero((open_rows > 0) & (sizes >= MIN_CLUSTER))
@@ -261,17 +274,45 @@ def typical_uncovered(
             candidates = np.flatnonzero(open_rows > 0)
         best = candidates[np.lexsort((candidates, -sizes[candidates], covered[candidates]))[0]]
         members = np.flatnonzero(cluster == best)
-        if best not in score:
-            typical = typicality(X[members])
-            score[best] = typical / typical.max()
-            if weights is not None:
-                score[best] = score[best] * weights[members]
-        row = members[int(np.argmax(np.where(taken[members], -np.inf, score[best])))]
+        row = members[int(np.argmax(np.where(taken[members], -np.inf, score[members])))]
         chosen.append(row)
         taken[row] = True
         covered[best] += 1
         open_rows[best] -= 1
     return np.asarray(chosen, dtype=np.int64)
+
+
+def typical_uncovered(
+    X: np.ndarray,
+    labeled: np.ndarray,
+    n: int,
+    rng: np.random.Generator,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """TypiClust (Hacohen et al., ICML 2022) with an optional weight per row: k-means with
+    ``len(labeled) + n`` clusters, at most ``MAX_CLUSTERS``, then ``choose_uncovered``.
+    ``labeled``: row indices of ``X``. Returns up to ``n`` distinct row indices not in
+    ``labeled``, in selection order."""
+    taken = np.zeros(len(X), dtype=bool)
+    taken[np.asarray(labeled, dtype=np.int64)] = True
+    n = min(max(n, 0), int((~taken).sum()))
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    k = min(int(taken.sum()) + n, MAX_CLUSTERS, len(X))
+    return choose_uncovered(cluster_rows(X, np.arange(len(X)), k, rng), taken, n, weights)
+
+
+def plan_batch(X: np.ndarray, taken: np.ndarray, n: int, rng: np.random.Generator) -> Clusters:
+    """The clustering ``select_batch`` chooses from: at most ``SAMPLE`` random free rows and as
+    many taken ones, in ``taken + n`` clusters (at most ``MAX_CLUSTERS``)."""
+    unlabeled, done = np.flatnonzero(~taken), np.flatnonzero(taken)
+    if len(unlabeled) > SAMPLE:
+        unlabeled = np.sort(rng.choice(unlabeled, SAMPLE, replace=False))
+    if len(done) > SAMPLE:
+        done = np.sort(rng.choice(done, SAMPLE, replace=False))
+    rows = np.concatenate([done, unlabeled])
+    k = min(len(done) + min(n, len(unlabeled)), MAX_CLUSTERS, len(rows))
+    return cluster_rows(X, rows, k, rng)
 
 
 def select_batch(
@@ -281,6 +322,7 @@ def select_batch(
     rng: np.random.Generator,
     strategy: str,
     labeled: np.ndarray | None = None,
+    clusters: Clusters | None = None,
 ) -> np.ndarray:
     """Choose ``n`` rows of ``embeddings`` to label next, in the order to show them.
 
@@ -288,7 +330,8 @@ def select_batch(
     they mark the space they cover. ``scores``: ``uncertainty`` of every row, or ``None`` when
     there is no model yet (cold start). ``random`` samples the unlabeled rows uniformly with
     ``rng``; otherwise ``typical_uncovered`` weighted by ``scores ** UNCERTAINTY_POWER``, on at
-    most ``SAMPLE`` random unlabeled rows plus as many labeled ones. Returns at most
+    most ``SAMPLE`` random unlabeled rows plus as many labeled ones (``plan_batch``), or on
+    ``clusters`` made earlier by ``plan_batch`` for the same rows. Returns at most
     ``min(n, unlabeled rows)`` distinct int64 indices; an empty array when none is left.
     """
     if strategy not in STRATEGIES:
@@ -299,20 +342,16 @@ def select_batch(
     taken = np.zeros(m, dtype=bool) if labeled is None else np.asarray(labeled, dtype=bool)
     if len(taken) != m:
         raise ValueError(f"labeled mask of {len(taken)} rows for {m} embedding rows")
-    unlabeled, done = np.flatnonzero(~taken), np.flatnonzero(taken)
+    unlabeled = np.flatnonzero(~taken)
     n = min(max(int(n), 0), len(unlabeled))
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     if strategy == "random":
         return unlabeled[rng.choice(len(unlabeled), n, replace=False)].astype(np.int64)
-    if len(unlabeled) > SAMPLE:
-        unlabeled = np.sort(rng.choice(unlabeled, SAMPLE, replace=False))
-    if len(done) > SAMPLE:
-        done = np.sort(rng.choice(done, SAMPLE, replace=False))
-    rows = np.concatenate([done, unlabeled])
+    if clusters is None:
+        clusters = plan_batch(embeddings, taken, n, rng)
     weights = None
     if scores is not None:
-        weights = np.nan_to_num(np.asarray(scores, dtype=np.float64)[rows], nan=0.0)
+        weights = np.nan_to_num(np.asarray(scores, dtype=np.float64)[clusters.rows], nan=0.0)
         weights = weights**UNCERTAINTY_POWER
-    chosen = typical_uncovered(embeddings[rows], np.arange(len(done)), n, rng, weights)
-    return rows[chosen]
+    return clusters.rows[choose_uncovered(clusters, taken[clusters.rows], n, weights)]
