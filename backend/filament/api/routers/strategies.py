@@ -7,8 +7,9 @@ from filament.ml.strategies import DEFAULT_STRATEGY, STRATEGIES
 
 router = APIRouter(prefix="/strategies", tags=["projects"])
 
-# what each strategy ranks first; every one but random then spreads a batch out in embedding
-# space, and every one starts from representative items before the first model exists
+# what each uncertainty ranks first; all but random choose among clusters of the embeddings,
+# the least covered first and typical items first (TypiClust), and before the first model
+# exists they choose by coverage and typicality alone
 DESCRIPTIONS = {
     "margin": "Items whose two most likely labels are closest.",
     "entropy": "Items whose predicted distribution is the most spread out.",
