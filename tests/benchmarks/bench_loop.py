@@ -523,7 +523,8 @@ def setup_info(seeds: int, default: str) -> dict:
         "selection": "filament.queue.pick -> strategies.select_batch: TypiClust (k-means with"
         " labeled + n clusters on a 64-d random projection of <= 3,000 unlabeled + <= 3,000"
         " labeled rows; from the least-covered clusters, largest first, the row with the best"
-        " relative typicality x uncertainty^2; weight 1 before the first model)",
+        " relative typicality x uncertainty^2; weight 1 before the first model); one clustering"
+        " per model version (queue.version_clusters)",
         "head": "filament.ml.heads.train_head after every batch up to 200 labels, then every"
         " <refit_late> labels (per dataset; random: only at the budgets, its picks ignore the"
         " model)",
