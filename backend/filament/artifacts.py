@@ -114,12 +114,24 @@ def _load_embeddings(
 
 
 @dataclass
+class ClusterPlan:
+    """The queue's clustering for a model version, by item id (see `queue.version_clusters`):
+    made by the training job, so that no annotator's request waits for it."""
+
+    item_ids: np.ndarray
+    cluster: np.ndarray
+    typical: np.ndarray
+    k: int
+
+
+@dataclass
 class Scores:
     """A model version's probabilities for every embedded item."""
 
     version: int
     item_ids: np.ndarray  # sorted
     probs: np.ndarray  # float32 (n, n_labels)
+    plan: ClusterPlan | None = None
     derived: dict[object, Any] = field(default_factory=dict)  # per version: scoring, queue
 
     def rows_of(self, item_ids: np.ndarray) -> np.ndarray:
@@ -131,11 +143,22 @@ def scores_key(project_id: int, version: int) -> str:
 
 
 def save_scores(
-    storage: Storage, project_id: int, version: int, item_ids: np.ndarray, probs: np.ndarray
+    storage: Storage,
+    project_id: int,
+    version: int,
+    item_ids: np.ndarray,
+    probs: np.ndarray,
+    plan: ClusterPlan | None = None,
 ) -> None:
-    save_npz(
-        storage, scores_key(project_id, version), item_ids=item_ids, probs=probs.astype(np.float16)
-    )
+    arrays = {"item_ids": item_ids, "probs": probs.astype(np.float16)}
+    if plan is not None:
+        arrays |= {
+            "plan_item_ids": plan.item_ids,
+            "plan_cluster": plan.cluster,
+            "plan_typical": plan.typical.astype(np.float32),
+            "plan_k": np.array(plan.k),
+        }
+    save_npz(storage, scores_key(project_id, version), **arrays)
 
 
 def load_scores(storage: Storage, project_id: int, version: int) -> Scores:
@@ -149,7 +172,15 @@ def load_scores(storage: Storage, project_id: int, version: int) -> Scores:
             if key in _score_cache:
                 return _score_cache[key]  # loaded while this request waited
         data = load_npz(storage, key)
-        scores = Scores(version, data["item_ids"], data["probs"].astype(np.float32))
+        plan = None
+        if "plan_item_ids" in data:
+            plan = ClusterPlan(
+                data["plan_item_ids"],
+                data["plan_cluster"],
+                data["plan_typical"].astype(np.float64),
+                int(data["plan_k"]),
+            )
+        scores = Scores(version, data["item_ids"], data["probs"].astype(np.float32), plan)
         with _lock:
             _score_cache[key] = scores
             while len(_score_cache) > 16:

@@ -5,7 +5,7 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session, col, func, select, update
 
-from filament.artifacts import model_prefix, save_scores, scores_key
+from filament.artifacts import ClusterPlan, model_prefix, save_scores, scores_key
 from filament.db.models import ModelVersion, Project
 from filament.storage import Storage
 
@@ -53,6 +53,7 @@ def record_version(
     files: dict[str, bytes],
     scores: tuple[np.ndarray, np.ndarray] | None,
     active: bool,
+    plan: ClusterPlan | None = None,
     **fields: Any,
 ) -> ModelVersion:
     """Write a version's files (and pool scores), then its row; an active one replaces the last.
@@ -64,7 +65,7 @@ def record_version(
     for name, data in files.items():
         storage.put_bytes(f"{prefix}/{name}", data)
     if scores is not None:
-        save_scores(storage, project.id, version, *scores)
+        save_scores(storage, project.id, version, *scores, plan=plan)
     if active:
         session.exec(
             update(ModelVersion)

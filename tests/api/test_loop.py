@@ -257,3 +257,5 @@ def test_warming_loads_the_recently_labeled_projects_arrays(client, owner, run_j
     assert list(artifacts._embedding_cache) == [(busy, None)]
     (scores,) = artifacts._score_cache.values()
     assert len(scores.item_ids) == 12 and scores.derived  # the queue's uncertainty too
+    # clustered by the training job: a cluster per label and per item wanted (4 are left)
+    assert scores.plan is not None and scores.plan.k == 8 + 4

@@ -31,3 +31,33 @@ def test_one_clustering_serves_every_pick_of_a_model_version(monkeypatch) -> Non
     version_2 = Scores(2, ids, version_1.probs[::-1].copy())
     queue.pick(embeddings, version_2, project, blocked, 10, "margin", rng)
     assert len(made) == 2  # a new model, a new clustering
+
+
+def test_a_version_stored_with_its_clustering_is_never_clustered_by_a_request(
+    monkeypatch, tmp_path
+) -> None:
+    from filament.artifacts import load_scores, save_scores
+    from filament.storage.local import LocalStorage
+
+    rng = np.random.default_rng(0)
+    ids = np.arange(1, 5001, dtype=np.int64)
+    embeddings = Embeddings(ids, rng.standard_normal((len(ids), 16)).astype(np.float32))
+    probs = rng.uniform(size=(len(ids), 1))
+    probs = np.hstack([probs, 1 - probs]).astype(np.float32)
+    project = Project(
+        id=9, name="p", task=Task.text_classification, labels=["a", "b"], created_by=1
+    )
+    plan = queue.plan_version(embeddings, ids[:100], np.random.default_rng(1))
+    storage = LocalStorage(tmp_path)
+    save_scores(storage, 9, 1, ids, probs, plan=plan)
+    stored = load_scores(storage, 9, 1)
+    assert stored.plan is not None and stored.plan.k == plan.k == 110
+    assert stored.plan.item_ids.tolist() == plan.item_ids.tolist()
+
+    made = []
+    monkeypatch.setattr(queue, "plan_batch", lambda *a: made.append(1))
+    # an item deleted since the version was trained is left out of the stored clustering
+    alive = Embeddings(np.delete(ids, 150), np.delete(embeddings.vectors, 150, axis=0))
+    batch = queue.pick(alive, stored, project, ids[:100], 10, "margin", rng)
+    assert len(set(batch)) == 10 and not set(batch) & set(range(1, 101)) and 151 not in batch
+    assert made == []
