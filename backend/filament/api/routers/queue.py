@@ -40,14 +40,20 @@ class QueuePage(BaseModel):
 def _items_public(
     session: Session, project: Project, ids: list[int], scores: Scores | None
 ) -> list[ItemPublic]:
-    rows = {item.id: item for item in session.exec(select(Item).where(col(Item.id).in_(ids)))}
+    # plain columns, not ORM objects (a third of this request's time went into building them)
+    rows = {
+        row.id: row
+        for row in session.exec(
+            select(Item.id, Item.name, Item.kind, Item.text).where(col(Item.id).in_(ids))
+        )
+    }
     predictions = predictions_for(scores, project, ids)
     answer = []
     for item_id in ids:
-        item = rows.get(item_id)
-        if item is None:
+        row = rows.get(item_id)
+        if row is None:
             continue  # deleted since it was embedded
-        public = ItemPublic(id=item_id, name=item.name, kind=item.kind, text=item.text)
+        public = ItemPublic(id=item_id, name=row.name, kind=row.kind, text=row.text)
         if item_id in predictions:
             public.prediction, public.uncertainty = predictions[item_id]
         answer.append(public)
