@@ -76,7 +76,7 @@ def pick(
     uncertain, clusters = None, None
     if scores is not None and strategy != "random":
         uncertain = pool_uncertainty(scores, embeddings, project, strategy)
-        clusters = version_clusters(scores, embeddings, taken, n, rng)
+        clusters = version_clusters(scores, embeddings, taken, n, rng, uncertain)
     chosen = select_batch(
         uncertain, embeddings.vectors, n, rng, strategy, labeled=taken, clusters=clusters
     )
@@ -84,7 +84,12 @@ def pick(
 
 
 def version_clusters(
-    scores: Scores, embeddings: Embeddings, taken: np.ndarray, n: int, rng: np.random.Generator
+    scores: Scores,
+    embeddings: Embeddings,
+    taken: np.ndarray,
+    n: int,
+    rng: np.random.Generator,
+    uncertain: np.ndarray,
 ) -> Clusters:
     """The clustering the queue chooses from, made once per model version (and embedding set):
     clustering costs 0.1-0.3 s on a 100k-item pool, choosing from it a few ms. The training job
@@ -101,19 +106,21 @@ def version_clusters(
                 if scores.plan is not None:
                     clusters = _planned(scores.plan, embeddings)
                 else:
-                    clusters = plan_batch(embeddings.vectors, taken, n, rng)
+                    clusters = plan_batch(embeddings.vectors, taken, n, rng, uncertain)
                 scores.derived[key] = clusters
     return clusters
 
 
 def plan_version(
-    embeddings: Embeddings, labeled: np.ndarray, rng: np.random.Generator
+    embeddings: Embeddings, labeled: np.ndarray, uncertain: np.ndarray, rng: np.random.Generator
 ) -> ClusterPlan:
-    """For the training job: the clustering the version's first queue request would make."""
+    """For the training job: the clustering the version's first queue request would make
+    (`uncertain`: the new model's uncertainty of every embedded item, by the project's
+    strategy)."""
     taken = np.zeros(len(embeddings.item_ids), dtype=bool)
     rows = embeddings.rows_of(labeled)
     taken[rows[rows >= 0]] = True
-    clusters = plan_batch(embeddings.vectors, taken, QUEUE_BATCH, rng)
+    clusters = plan_batch(embeddings.vectors, taken, QUEUE_BATCH, rng, uncertain)
     return ClusterPlan(
         embeddings.item_ids[clusters.rows], clusters.cluster, clusters.typical, clusters.k
     )

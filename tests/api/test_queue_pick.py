@@ -47,7 +47,7 @@ def test_a_version_stored_with_its_clustering_is_never_clustered_by_a_request(
     project = Project(
         id=9, name="p", task=Task.text_classification, labels=["a", "b"], created_by=1
     )
-    plan = queue.plan_version(embeddings, ids[:100], np.random.default_rng(1))
+    plan = queue.plan_version(embeddings, ids[:100], probs[:, 0], np.random.default_rng(1))
     storage = LocalStorage(tmp_path)
     save_scores(storage, 9, 1, ids, probs, plan=plan)
     stored = load_scores(storage, 9, 1)

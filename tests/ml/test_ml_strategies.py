@@ -249,7 +249,7 @@ def test_select_batch_on_given_clusters_skips_the_clustering_and_what_is_taken_s
     scores = rng.uniform(size=5000)
     labeled = np.zeros(5000, dtype=bool)
     labeled[rng.choice(5000, 200, replace=False)] = True
-    clusters = plan_batch(X, labeled, 10, np.random.default_rng(1))
+    clusters = plan_batch(X, labeled, 10, np.random.default_rng(1), scores)
     assert len(clusters.rows) == 3200 and clusters.k == 210
     # the same rows as clustering anew with the same generator
     again = select_batch(scores, X, 10, np.random.default_rng(1), "margin", labeled=labeled)
@@ -260,3 +260,19 @@ def test_select_batch_on_given_clusters_skips_the_clustering_and_what_is_taken_s
     more = select_batch(scores, X, 10, rng, "margin", labeled=labeled, clusters=clusters)
     assert not set(more.tolist()) & set(np.flatnonzero(labeled).tolist())
     assert set(more.tolist()) <= set(clusters.rows.tolist())
+
+
+def test_plan_batch_on_a_large_pool_clusters_the_most_uncertain_half_and_a_random_half() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((10_000, 8)).astype(np.float32)
+    scores = rng.uniform(size=10_000)
+    taken = np.zeros(10_000, dtype=bool)
+    taken[:50] = True
+    clusters = plan_batch(X, taken, 10, rng, scores)
+    free = np.setdiff1d(clusters.rows, np.arange(50))
+    assert len(free) == 3000 and np.array_equal(clusters.rows[:50], np.arange(50))
+    most_uncertain = 50 + np.argsort(-scores[50:])[:1500]
+    assert set(most_uncertain.tolist()) <= set(free.tolist())
+    # the other half is a sample of the rest, not the next most uncertain
+    rest = np.setdiff1d(free, most_uncertain)
+    assert scores[rest].min() < np.sort(scores[50:])[-1500] / 2

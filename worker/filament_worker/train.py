@@ -20,6 +20,7 @@ from filament.finetuning import (
 from filament.ml.calibration import calibrate_multilabel, calibrate_single_label
 from filament.ml.heads import train_head as fit_head
 from filament.queue import plan_version
+from filament.scoring import uncertainty_of
 from filament.storage import get_storage
 from filament.versions import named_metrics, next_version, record_version
 from sqlmodel import Session, col, select
@@ -92,7 +93,12 @@ def run_train_head(project_id: int) -> int | None:
     y = targets(project, [agreed[int(i)] for i in item_ids])
     fit = fit_head(embeddings.vectors[rows], y, project.task.multilabel, len(project.labels))
     probs = fit.model.predict_proba(embeddings.vectors)
-    plan = plan_version(embeddings, item_ids, np.random.default_rng([project_id, len(item_ids)]))
+    plan = plan_version(
+        embeddings,
+        item_ids,
+        uncertainty_of(probs, project),
+        np.random.default_rng([project_id, len(item_ids)]),
+    )
     metrics = {
         **named_metrics(fit.metrics, project.labels),
         "calibration": calibration(project, fit.cv_probs, y),

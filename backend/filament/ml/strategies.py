@@ -302,12 +302,24 @@ def typical_uncovered(
     return choose_uncovered(cluster_rows(X, np.arange(len(X)), k, rng), taken, n, weights)
 
 
-def plan_batch(X: np.ndarray, taken: np.ndarray, n: int, rng: np.random.Generator) -> Clusters:
-    """The clustering ``select_batch`` chooses from: at most ``SAMPLE`` random free rows and as
-    many taken ones, in ``taken + n`` clusters (at most ``MAX_CLUSTERS``)."""
+def plan_batch(
+    X: np.ndarray,
+    taken: np.ndarray,
+    n: int,
+    rng: np.random.Generator,
+    scores: np.ndarray | None = None,
+) -> Clusters:
+    """The clustering ``select_batch`` chooses from: at most ``SAMPLE`` free rows (the more
+    uncertain half by ``scores``, the rest at random) and as many taken ones, in ``taken + n``
+    clusters (at most ``MAX_CLUSTERS``)."""
     unlabeled, done = np.flatnonzero(~taken), np.flatnonzero(taken)
     if len(unlabeled) > SAMPLE:
-        unlabeled = np.sort(rng.choice(unlabeled, SAMPLE, replace=False))
+        chosen = np.zeros(0, dtype=np.int64)
+        if scores is not None:
+            chosen = unlabeled[top_k(np.asarray(scores)[unlabeled], SAMPLE // 2)]
+        rest = np.setdiff1d(unlabeled, chosen)
+        rest = rng.choice(rest, SAMPLE - len(chosen), replace=False)
+        unlabeled = np.sort(np.concatenate([chosen, rest]))
     if len(done) > SAMPLE:
         done = np.sort(rng.choice(done, SAMPLE, replace=False))
     rows = np.concatenate([done, unlabeled])
@@ -349,7 +361,7 @@ def select_batch(
     if strategy == "random":
         return unlabeled[rng.choice(len(unlabeled), n, replace=False)].astype(np.int64)
     if clusters is None:
-        clusters = plan_batch(embeddings, taken, n, rng)
+        clusters = plan_batch(embeddings, taken, n, rng, scores)
     weights = None
     if scores is not None:
         weights = np.nan_to_num(np.asarray(scores, dtype=np.float64)[clusters.rows], nan=0.0)
