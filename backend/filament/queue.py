@@ -187,30 +187,35 @@ def free_slots(session: Session, project: Project, item_ids: list[int]) -> dict[
     return {item_id: max(project.annotations_per_item - n, 0) for item_id, n in counts}
 
 
-def lease(redis: Redis, project: Project, user_id: int, item_ids: list[int]) -> None:
-    """Record (or renew) the user's leases, expiring after the project's lease time, and keep
-    their annotator slots for as long: a renewed lease whose slot expired could otherwise be
-    given to one annotator too many."""
+def lease(
+    redis: Redis, project: Project, user_id: int, item_ids: list[int], renewed: list[int]
+) -> None:
+    """Record the user's leases on `item_ids`, expiring after the project's lease time. Of
+    those, `renewed` were leased before: their annotator slots are kept for as long too (a
+    renewed lease whose slot expired could be given to one annotator too many); slots just
+    claimed already expire with the lease."""
     if not item_ids:
         return
     expires = time.time() + project.lease_seconds
     project_id = project.id or 0
     slots = [
         claim_key(project_id, item, slot)
-        for item in item_ids
+        for item in renewed
         for slot in range(project.annotations_per_item)
     ]
     pipe = redis.pipeline(transaction=False)
     pipe.zadd(leases_key(project_id, user_id), dict.fromkeys(map(str, item_ids), expires))
     pipe.expire(leases_key(project_id, user_id), project.lease_seconds)
     pipe.zadd(claimed_key(project_id), dict.fromkeys(map(str, item_ids), expires))
-    pipe.mget(slots)
-    holders = pipe.execute()[-1]
-    mine = [
-        key for key, holder in zip(slots, holders, strict=True) if holder == str(user_id).encode()
-    ]
-    if mine:
+    if slots:
+        pipe.mget(slots)
+    answers = pipe.execute()
+    if not slots:
+        return
+    me = str(user_id).encode()
+    held = [key for key, holder in zip(slots, answers[-1], strict=True) if holder == me]
+    if held:
         pipe = redis.pipeline(transaction=False)
-        for key in mine:
+        for key in held:
             pipe.expire(key, project.lease_seconds)
         pipe.execute()

@@ -115,7 +115,7 @@ def next_items(
         won += claim(redis, project, user_id, candidates, slots, wanted)
         blocked = np.concatenate([blocked, np.array(candidates, dtype=np.int64)])
     ids = mine + won
-    lease(redis, project, user_id, ids)
+    lease(redis, project, user_id, ids, renewed=mine)
     return QueuePage(
         data=_items_public(session, project, ids, scores),
         strategy=strategy,
