@@ -54,7 +54,9 @@ def save_embedding_chunk(
 @dataclass
 class Embeddings:
     item_ids: np.ndarray  # int64, sorted ascending
-    vectors: np.ndarray  # float32 (n, dim), rows aligned with item_ids
+    # float16 (n, dim) as stored, rows aligned with item_ids: half the memory of float32 in
+    # every process holding them; computations take float32 copies of the rows they use
+    vectors: np.ndarray
 
     def rows_of(self, item_ids: np.ndarray) -> np.ndarray:
         """Row index of each id, -1 where the id has no embedding."""
@@ -102,12 +104,12 @@ def _load_embeddings(
         if key not in seen:
             chunk = load_npz(storage, key)
             ids.append(chunk["item_ids"])
-            vectors.append(chunk["vectors"].astype(np.float32))
+            vectors.append(chunk["vectors"].astype(np.float16, copy=False))
     if ids:
         all_ids, first = np.unique(np.concatenate(ids), return_index=True)  # sorted, deduplicated
         embeddings = Embeddings(all_ids, np.concatenate(vectors)[first])
     else:
-        embeddings = Embeddings(np.zeros(0, np.int64), np.zeros((0, 0), np.float32))
+        embeddings = Embeddings(np.zeros(0, np.int64), np.zeros((0, 0), np.float16))
     with _lock:
         _embedding_cache[(project_id, generation)] = (keys, embeddings)
     return embeddings

@@ -145,3 +145,13 @@ def test_bad_inputs() -> None:
         train_head(X, y[:5], multilabel=False, n_labels=2)
     with pytest.raises(ValueError):
         train_head(X, y + 5, multilabel=False, n_labels=2)
+
+
+def test_a_large_float16_pool_is_scored_in_slices_like_one_product(monkeypatch) -> None:
+    X, y = blobs(300, 3)
+    model = fit_head(X, y, multilabel=False, n_labels=3)
+    pool = np.random.default_rng(1).standard_normal((1000, 16)).astype(np.float16)
+    whole = model.predict_proba(pool)
+    monkeypatch.setattr(heads, "PREDICT_SLICE", 64)
+    np.testing.assert_allclose(model.predict_proba(pool), whole, rtol=0, atol=1e-12)
+    assert model.predict_proba(pool).dtype == np.float64

@@ -278,11 +278,16 @@ def _prepare_archive(project_id: int, version: int, job_id: int) -> None:
 
 
 def _head_probabilities(model: classifier.ClassifierModel, features: np.ndarray) -> np.ndarray:
-    """The model's own head on features it already computed (no second pass over the pool)."""
+    """The model's own head on features it already computed (no second pass over the pool),
+    in slices: the float16 features become float32 a slice at a time."""
+    parts = []
     with torch.inference_mode():
-        logits = model.head(torch.from_numpy(features).to(model.fixed_logits.device))
-        logits = torch.where(model.fixed_mask, model.fixed_logits, logits.float())
-        return model.probabilities(logits).cpu().numpy()
+        for start in range(0, len(features), 16384):
+            inputs = torch.from_numpy(np.asarray(features[start : start + 16384], np.float32))
+            logits = model.head(inputs.to(model.fixed_logits.device))
+            logits = torch.where(model.fixed_mask, model.fixed_logits, logits.float())
+            parts.append(model.probabilities(logits).cpu().numpy())
+    return np.concatenate(parts) if parts else np.zeros((0, len(model.fixed_mask)), np.float32)
 
 
 class _Scaled:

@@ -36,6 +36,7 @@ MAX_FOLDS = 5
 MLP_STEPS = 150
 MLP_BATCH = 256
 MLP_HIDDEN = 64
+PREDICT_SLICE = 16384  # rows per matrix product when scoring a pool
 
 
 @dataclass
@@ -56,7 +57,14 @@ class HeadModel:
     constant: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Probabilities, shape ``(len(X), n_labels)``: softmax rows or independent sigmoids."""
+        """Probabilities, shape ``(len(X), n_labels)``: softmax rows or independent sigmoids.
+        Large inputs go in slices, so a float16 pool becomes float32 a slice at a time."""
+        if len(X) > PREDICT_SLICE:
+            parts = [
+                self.predict_proba(X[start : start + PREDICT_SLICE])
+                for start in range(0, len(X), PREDICT_SLICE)
+            ]
+            return np.concatenate(parts)
         h = np.asarray(X, dtype=np.float32)
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             h = h @ w + b
