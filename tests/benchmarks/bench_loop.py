@@ -408,6 +408,7 @@ COLORS = {
     "margin@previous": "tab:purple",  # the selection before TypiClust, for comparison
     "margin@probe": "tab:red",  # peeks at the answers: a bound, not a strategy
 }
+LEGEND = {"margin@probe": "probe (sees the answers: a bound)"}
 METRIC_TITLES = {"accuracy": "accuracy", "macro_f1": "macro-F1", "micro_f1": "micro-F1"}
 
 
@@ -440,15 +441,23 @@ def plot(result: dict, path: Path, default: str, budgets=BUDGETS) -> None:
                 ms=3,
                 lw=2.2 if strategy == default else 1.4,
                 color=color,
-                label=f"{strategy}{' (default)' * (strategy == default)}, {len(seeds)} seeds",
+                label=f"{LEGEND.get(strategy, strategy)}{' (default)' * (strategy == default)}"
+                f", {len(seeds)} seeds",
             )
             ax.fill_between(
                 budgets, values.min(axis=0), values.max(axis=0), color=color, alpha=0.15, lw=0
             )
+        if "random" in entries and 200 in budgets:
+            # the acceptance bar: random's 200-label score, to be reached by 120 labels
+            target = np.nanmean(
+                [s[metric][str(200)] for s in entries["random"]["per_seed"]], dtype=float
+            )
+            ax.axhline(target, color="tab:gray", lw=0.8, ls=":")
+            ax.axvline(120, color="tab:gray", lw=0.8, ls=":")
         ax.set_xscale("log")
-        ax.set_xticks(budgets, [str(b) for b in budgets])
+        ax.set_xticks(budgets, ["" if b == 120 else str(b) for b in budgets])
         ax.minorticks_off()
-        ax.set_xlabel("labels (log scale)")
+        ax.set_xlabel("labels (log scale); dotted: random@200 and 120 labels (60 %)")
         ax.set_ylabel(f"test {METRIC_TITLES[metric]}")
         ax.grid(alpha=0.3)
     axes[0].legend(loc="lower right", fontsize=8)
