@@ -15,6 +15,7 @@ from filament.encoders import FINETUNED_FILE, item_inputs
 from filament.ml import classifier
 from filament.ml.backbones import load_embedder
 from filament.ml.finetune import FinetuneCancelled, FinetuneConfig, finetune
+from filament.ml.heads import PREDICT_SLICE
 from filament.model_archive import ensure_archive
 from filament.scoring import active_model
 from filament.storage import get_storage
@@ -282,8 +283,9 @@ def _head_probabilities(model: classifier.ClassifierModel, features: np.ndarray)
     in slices: the float16 features become float32 a slice at a time."""
     parts = []
     with torch.inference_mode():
-        for start in range(0, len(features), 16384):
-            inputs = torch.from_numpy(np.asarray(features[start : start + 16384], np.float32))
+        for start in range(0, len(features), PREDICT_SLICE):
+            chunk = features[start : start + PREDICT_SLICE]
+            inputs = torch.from_numpy(np.asarray(chunk, np.float32))
             logits = model.head(inputs.to(model.fixed_logits.device))
             logits = torch.where(model.fixed_mask, model.fixed_logits, logits.float())
             parts.append(model.probabilities(logits).cpu().numpy())
