@@ -33,6 +33,7 @@ def reset_caches() -> None:
     get_storage.cache_clear()
     artifacts._embedding_cache.clear()
     artifacts._score_cache.clear()
+    artifacts._plan_cache.clear()
     serving._heads.clear()
 
 

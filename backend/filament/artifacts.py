@@ -6,6 +6,7 @@ hold one probability row per embedded item. Both are cached in-process and share
 
 import io
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,8 @@ _lock = threading.Lock()
 _loaders = [threading.Lock() for _ in range(64)]  # striped by key: bounded, rarely shared
 _embedding_cache: dict[tuple[int, int | None], tuple[tuple[str, ...], Embeddings]] = {}
 _score_cache: OrderedDict[str, "Scores"] = OrderedDict()
+# (project, generation, embedded) -> (the plan and its item count, or None; when it was read)
+_plan_cache: OrderedDict[tuple[int, int | None, int], tuple[Any, float]] = OrderedDict()
 
 
 def _loader(key: object) -> threading.Lock:
@@ -140,6 +143,62 @@ class Scores:
         return Embeddings(self.item_ids, self.probs).rows_of(item_ids)
 
 
+def cold_plan_key(project_id: int, generation: int | None = None) -> str:
+    """Beside (not inside) the embeddings folder, whose every file is a chunk."""
+    return f"{embeddings_prefix(project_id, generation)}-cold-plan.npz"
+
+
+def save_cold_plan(
+    storage: Storage, project_id: int, generation: int | None, plan: ClusterPlan, embedded: int
+) -> None:
+    """The queue's clustering before the first model (see `queue.plan_cold_start`), made by the
+    embed job for the `embedded` items there were."""
+    save_npz(
+        storage,
+        cold_plan_key(project_id, generation),
+        plan_item_ids=plan.item_ids,
+        plan_cluster=plan.cluster,
+        plan_typical=plan.typical.astype(np.float32),
+        plan_k=np.array(plan.k),
+        embedded=np.array(embedded),
+    )
+
+
+def _plan_from(data: dict[str, np.ndarray]) -> ClusterPlan:
+    return ClusterPlan(
+        data["plan_item_ids"],
+        data["plan_cluster"],
+        data["plan_typical"].astype(np.float64),
+        int(data["plan_k"]),
+    )
+
+
+def load_cold_plan(
+    storage: Storage, project_id: int, generation: int | None, embedded: int
+) -> tuple[ClusterPlan, int] | None:
+    """The stored cold-start plan and how many items it was made for; None when there is none.
+    Read once per process and embedding count (`embedded`: how many items the caller sees), and
+    again every few seconds while the plan is missing or older than that count (the embed job
+    writes it after each chunk)."""
+    cache_key = (project_id, generation, embedded)
+    with _lock:
+        hit = _plan_cache.get(cache_key)
+    if hit is not None:
+        found, read_at = hit
+        if (found is not None and found[1] >= embedded) or time.monotonic() - read_at < 2:
+            return found
+    try:
+        data = load_npz(storage, cold_plan_key(project_id, generation))
+        found = (_plan_from(data), int(data["embedded"]))
+    except FileNotFoundError:
+        found = None
+    with _lock:
+        _plan_cache[cache_key] = (found, time.monotonic())
+        while len(_plan_cache) > 64:
+            _plan_cache.popitem(last=False)
+    return found
+
+
 def scores_key(project_id: int, version: int) -> str:
     return f"{model_prefix(project_id, version)}/scores.npz"
 
@@ -174,14 +233,7 @@ def load_scores(storage: Storage, project_id: int, version: int) -> Scores:
             if key in _score_cache:
                 return _score_cache[key]  # loaded while this request waited
         data = load_npz(storage, key)
-        plan = None
-        if "plan_item_ids" in data:
-            plan = ClusterPlan(
-                data["plan_item_ids"],
-                data["plan_cluster"],
-                data["plan_typical"].astype(np.float64),
-                int(data["plan_k"]),
-            )
+        plan = _plan_from(data) if "plan_item_ids" in data else None
         scores = Scores(version, data["item_ids"], data["probs"].astype(np.float32), plan)
         with _lock:
             _score_cache[key] = scores

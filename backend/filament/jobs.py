@@ -22,7 +22,7 @@ async def gpu_worker_connected(redis: ArqRedis) -> bool:
 
 
 def changes_key(project_id: int) -> str:
-    """A counter bumped whenever a project's items or annotations change (see api/cache.py)."""
+    """A counter bumped whenever a project's items or annotations change (see filament/cache.py)."""
     return f"filament:changes:{project_id}"
 
 

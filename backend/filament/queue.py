@@ -1,24 +1,118 @@
-"""Choosing the next items for an annotator and leasing them, so nobody gets them meanwhile."""
+"""The labeling queue: which items an annotator gets next. Selection (`pick`) is plain
+numpy over the embeddings; serving (`next_items`) holds what it hands out under the claim
+protocol of `filament.labeling.leases`, which alone decides whether an item may be given."""
 
 import threading
-import time
+from dataclasses import dataclass
 
 import numpy as np
 from redis import Redis
 from sqlmodel import Session, col, select
 
-from filament.artifacts import ClusterPlan, Embeddings, Scores
-from filament.db.models import Annotation, Item, Project
-from filament.ml.strategies import Clusters, plan_batch, select_batch
-from filament.scoring import pool_uncertainty
+from filament.artifacts import ClusterPlan, Embeddings, Scores, load_cold_plan, load_embeddings
+from filament.cache import cached
+from filament.db.models import Annotation, Item, ItemStatus, Project
+from filament.labeling import leases
+from filament.ml.strategies import Clusters, plan_batch, select_batch, top_k
+from filament.scoring import active_scores, pool_uncertainty
+from filament.storage import Storage
 
 QUEUE_BATCH = 10  # the queue's default `limit`: what a version's clustering is made for
-_planning = threading.Lock()  # one clustering per version, not one per waiting request
+COLD_CLUSTERS = 100  # the clustering before the first model: room for a team's first leases
+CLAIM_ROUNDS = 5
+_planning: dict[object, threading.Lock] = {}  # per version: one clustering, nobody waits for it
+_planning_guard = threading.Lock()
+
+
+@dataclass
+class Served:
+    item_ids: list[int]
+    scores: Scores | None  # the active model's, for predictions on the page
+    reason: str | None  # why the page is empty (or short)
+
+
+def next_items(
+    session: Session,
+    redis: Redis,
+    storage: Storage,
+    project: Project,
+    user_id: int,
+    limit: int,
+    strategy: str,
+    exclude: set[int],
+) -> Served:
+    """Up to `limit` items for the user, each held for them: first their own live leases
+    (minus `exclude`, what the client already shows), then, with several annotators per item,
+    items that wait for another one (they finish sooner, and agreement needs them), then new
+    items chosen by `strategy`."""
+    mine = [item for item in leases.my_leases(redis, project, user_id) if item not in exclude]
+    held = leases.claim(redis, session, project, user_id, mine[:limit], limit)
+    finished = cached(
+        redis,
+        project.id or 0,
+        ("finished", user_id, project.annotations_per_item),
+        lambda: finished_items(session, project, user_id),
+    )
+    blocked = np.concatenate([finished, np.array([*exclude, *mine], dtype=np.int64)])
+    if project.annotations_per_item > 1 and len(held) < limit:
+        skip = set(blocked.tolist())
+        waiting = [item for item in partial_items(session, redis, project) if item not in skip]
+        waiting += [item for item in leases.held_items(redis, project) if item not in skip]
+        held += leases.claim(
+            redis, session, project, user_id, waiting[: 4 * limit], limit - len(held)
+        )
+    else:
+        held_by_others = [i for i in leases.held_items(redis, project) if i not in set(mine)]
+        blocked = np.concatenate([blocked, np.array(held_by_others, dtype=np.int64)])
+    scores = active_scores(session, storage, project)
+    embeddings = load_embeddings(storage, project.id or 0, project.embedding_version)
+    blocked = np.concatenate([blocked, np.array(held, dtype=np.int64)])
+    rng = np.random.default_rng([user_id, len(blocked), int(project.id or 0)])
+    cold = None
+    if scores is None:
+        stored = load_cold_plan(
+            storage, project.id or 0, project.embedding_version, len(embeddings.item_ids)
+        )
+        cold = stored[0] if stored else None
+        if cold is None:  # the embed job has not planned yet (it does after each chunk)
+            strategy = "random"
+    for round_ in range(CLAIM_ROUNDS):
+        # annotators asking at the same moment compute the same picks and race for them: the
+        # losers pick again among twice as many, so they spread out instead of racing again
+        wanted = limit - len(held)
+        if wanted <= 0:
+            break
+        candidates = pick(
+            embeddings, scores, project, blocked, wanted << round_, strategy, rng, cold
+        )
+        if not candidates:
+            break
+        held += leases.claim(redis, session, project, user_id, candidates, wanted)
+        blocked = np.concatenate([blocked, np.array(candidates, dtype=np.int64)])
+    reason = None if held else empty_reason(session, project, embeddings, finished)
+    return Served(held, scores, reason)
+
+
+def empty_reason(
+    session: Session, project: Project, embeddings: Embeddings, finished: np.ndarray
+) -> str:
+    """Why there is nothing to serve, in words for the annotator."""
+    pending = session.exec(
+        select(Item.id).where(Item.project_id == project.id, Item.status == ItemStatus.pending)
+    ).first()
+    if len(embeddings.item_ids) == 0:
+        if pending is not None:
+            return "The items are still being prepared (embedded); try again in a moment."
+        return "This project has no items yet."
+    left = np.setdiff1d(embeddings.item_ids, finished)
+    if len(left) == 0 and pending is None:
+        return "Every item has all the annotations it needs from you or others."
+    return "The remaining items are leased to other annotators; try again later."
 
 
 def finished_items(session: Session, project: Project, user_id: int) -> np.ndarray:
-    """Items the user must not get again: labeled often enough, or already labeled by them.
-    (Changes only with annotations, so the API caches it by the project's change stamp.)"""
+    """Items the user need not be offered: labeled often enough, or already labeled by them.
+    A hint that steers picks (the claim decides); the API caches it by the change stamp."""
     done = session.exec(
         select(Item.id).where(
             Item.project_id == project.id, col(Item.n_annotations) >= project.annotations_per_item
@@ -32,31 +126,24 @@ def finished_items(session: Session, project: Project, user_id: int) -> np.ndarr
     return np.array([*done, *mine], dtype=np.int64)
 
 
-def leases_key(project_id: int, user_id: int) -> str:
-    return f"filament:leases:{project_id}:{user_id}"
+def partial_items(session: Session, redis: Redis, project: Project) -> list[int]:
+    """Items with some but fewer than `annotations_per_item` annotations, fullest then oldest
+    first (cached by the change stamp)."""
 
+    def load() -> list[int]:
+        return list(
+            session.exec(
+                select(Item.id)
+                .where(
+                    Item.project_id == project.id,
+                    col(Item.n_annotations) > 0,
+                    col(Item.n_annotations) < project.annotations_per_item,
+                )
+                .order_by(col(Item.n_annotations).desc(), col(Item.id))
+            ).all()
+        )
 
-def claimed_key(project_id: int) -> str:
-    return f"filament:claimed:{project_id}"
-
-
-def my_leases(redis: Redis, project: Project, user_id: int) -> list[int]:
-    """The user's unexpired leases, oldest first. Leases live in Redis: they are short-lived,
-    and the queue then writes nothing to the database."""
-    key = leases_key(project.id or 0, user_id)
-    redis.zremrangebyscore(key, "-inf", time.time())
-    return [int(item) for item in redis.zrange(key, 0, -1)]
-
-
-def claimed_by_others(redis: Redis, project: Project, user_id: int, mine: list[int]) -> list[int]:
-    """Items whose single annotator slot someone holds (with several annotators per item the
-    slots themselves decide, in `claim`)."""
-    if project.annotations_per_item > 1:
-        return []
-    key = claimed_key(project.id or 0)
-    redis.zremrangebyscore(key, "-inf", time.time())
-    held = set(mine)
-    return [int(item) for item in redis.zrange(key, 0, -1) if int(item) not in held]
+    return cached(redis, project.id or 0, ("partial", project.annotations_per_item), load)
 
 
 def pick(
@@ -67,9 +154,12 @@ def pick(
     n: int,
     strategy: str,
     rng: np.random.Generator,
+    cold_plan: ClusterPlan | None = None,
 ) -> list[int]:
     """The next `n` item ids by `strategy` among the embedded items not in `blocked` (which
-    count as covered: `select_batch` steers away from what is labeled or taken)."""
+    count as covered: `select_batch` steers away from what is labeled or taken). Before the
+    first model, `cold_plan` (`plan_cold_start`) is what it chooses from; without one, a
+    clustering is made for this call."""
     taken = np.zeros(len(embeddings.item_ids), dtype=bool)
     rows = embeddings.rows_of(blocked)
     taken[rows[rows >= 0]] = True
@@ -77,6 +167,11 @@ def pick(
     if scores is not None and strategy != "random":
         uncertain = pool_uncertainty(scores, embeddings, project, strategy)
         clusters = version_clusters(scores, embeddings, taken, n, rng, uncertain)
+        if clusters is None:  # being clustered by another request: the most uncertain free
+            free = np.flatnonzero(~taken)
+            return embeddings.item_ids[free[top_k(uncertain[free], n)]].tolist()
+    elif scores is None and cold_plan is not None:
+        clusters = _planned(cold_plan, embeddings)
     chosen = select_batch(
         uncertain, embeddings.vectors, n, rng, strategy, labeled=taken, clusters=clusters
     )
@@ -90,25 +185,35 @@ def version_clusters(
     n: int,
     rng: np.random.Generator,
     uncertain: np.ndarray,
-) -> Clusters:
+) -> Clusters | None:
     """The clustering the queue chooses from, made once per model version (and embedding set):
     clustering costs 0.1-0.3 s on a 100k-item pool, choosing from it a few ms. The training job
-    stores it with the version's scores (`plan_version`); versions without one are clustered on
-    their first request. Until the next version only what is taken changes, and `select_batch`
-    reads that from the mask. (Before the first model the clustering is small, k = labels + n,
-    and made per request.)"""
+    stores it with the version's scores (`plan_version`). A version without one is clustered
+    by the first request that finds it missing; requests arriving meanwhile do not wait for it
+    (None: the caller picks by uncertainty alone). Until the next version only what is taken
+    changes, and `select_batch` reads that from the mask."""
     key = ("clusters", id(embeddings), len(embeddings.item_ids))
     clusters = scores.derived.get(key)
-    if clusters is None:
-        with _planning:
-            clusters = scores.derived.get(key)
-            if clusters is None:
-                if scores.plan is not None:
-                    clusters = _planned(scores.plan, embeddings)
-                else:
-                    clusters = plan_batch(embeddings.vectors, taken, n, rng, uncertain)
-                scores.derived[key] = clusters
-    return clusters
+    if clusters is not None:
+        return clusters
+    if scores.plan is not None:
+        clusters = scores.derived[key] = _planned(scores.plan, embeddings)
+        return clusters
+    with _planning_guard:
+        lock = _planning.setdefault((scores.version, key), threading.Lock())
+    if not lock.acquire(blocking=False):
+        return None
+    try:
+        clusters = scores.derived.get(key)
+        if clusters is None:
+            clusters = scores.derived[key] = plan_batch(
+                embeddings.vectors, taken, n, rng, uncertain
+            )
+        return clusters
+    finally:
+        lock.release()
+        with _planning_guard:
+            _planning.pop((scores.version, key), None)
 
 
 def plan_version(
@@ -132,90 +237,12 @@ def _planned(plan: ClusterPlan, embeddings: Embeddings) -> Clusters:
     return Clusters(rows[kept], plan.cluster[kept], plan.typical[kept], plan.k)
 
 
-def claim_key(project_id: int, item_id: int, slot: int) -> str:
-    return f"filament:claim:{project_id}:{item_id}:{slot}"
-
-
-def claim(
-    redis: Redis,
-    project: Project,
-    user_id: int,
-    item_ids: list[int],
-    free_slots: dict[int, int],
-    most: int,
-) -> list[int]:
-    """Take one free annotator slot on up to `most` of the items, in their order, atomically
-    per slot (Redis SET NX, expiring with the lease). Of two annotators racing for an item's
-    last slot one wins and the other moves on, with no lock around the whole queue."""
-    plan = [(item, slot) for item in item_ids for slot in range(free_slots.get(item, 1))]
-    pipe = redis.pipeline(transaction=False)
-    for item, slot in plan:
-        pipe.set(claim_key(project.id or 0, item, slot), user_id, nx=True, ex=project.lease_seconds)
-    won: dict[int, int] = {}
-    surplus = []
-    for (item, slot), ok in zip(plan, pipe.execute(), strict=True):
-        if not ok:
-            continue
-        if item in won:
-            surplus.append(claim_key(project.id or 0, item, slot))  # one slot per annotator
-        else:
-            won[item] = slot
-    kept = [item for item in item_ids if item in won][:most]
-    surplus += [claim_key(project.id or 0, item, won[item]) for item in won if item not in kept]
-    if surplus:
-        redis.delete(*surplus)
-    return kept
-
-
-def release_claims(redis: Redis, project: Project, user_id: int, item_id: int) -> None:
-    """End the user's lease on an item and free their slot (after they annotate it)."""
-    redis.zrem(leases_key(project.id or 0, user_id), item_id)
-    redis.zrem(claimed_key(project.id or 0), item_id)
-    for slot in range(project.annotations_per_item):
-        key = claim_key(project.id or 0, item_id, slot)
-        if redis.get(key) == str(user_id).encode():
-            redis.delete(key)
-
-
-def free_slots(session: Session, project: Project, item_ids: list[int]) -> dict[int, int]:
-    """How many more annotators each item takes (1 for all with one annotation per item)."""
-    if project.annotations_per_item == 1:
-        return dict.fromkeys(item_ids, 1)
-    counts = session.exec(
-        select(Item.id, Item.n_annotations).where(col(Item.id).in_(item_ids))
-    ).all()
-    return {item_id: max(project.annotations_per_item - n, 0) for item_id, n in counts}
-
-
-def lease(
-    redis: Redis, project: Project, user_id: int, item_ids: list[int], renewed: list[int]
-) -> None:
-    """Record the user's leases on `item_ids`, expiring after the project's lease time. Of
-    those, `renewed` were leased before: their annotator slots are kept for as long too (a
-    renewed lease whose slot expired could be given to one annotator too many); slots just
-    claimed already expire with the lease."""
-    if not item_ids:
-        return
-    expires = time.time() + project.lease_seconds
-    project_id = project.id or 0
-    slots = [
-        claim_key(project_id, item, slot)
-        for item in renewed
-        for slot in range(project.annotations_per_item)
-    ]
-    pipe = redis.pipeline(transaction=False)
-    pipe.zadd(leases_key(project_id, user_id), dict.fromkeys(map(str, item_ids), expires))
-    pipe.expire(leases_key(project_id, user_id), project.lease_seconds)
-    pipe.zadd(claimed_key(project_id), dict.fromkeys(map(str, item_ids), expires))
-    if slots:
-        pipe.mget(slots)
-    answers = pipe.execute()
-    if not slots:
-        return
-    me = str(user_id).encode()
-    held = [key for key, holder in zip(slots, answers[-1], strict=True) if holder == me]
-    if held:
-        pipe = redis.pipeline(transaction=False)
-        for key in held:
-            pipe.expire(key, project.lease_seconds)
-        pipe.execute()
+def plan_cold_start(embeddings: Embeddings, rng: np.random.Generator) -> ClusterPlan:
+    """For the embed job: the clustering the queue chooses from before the first model, in
+    `COLD_CLUSTERS` clusters (representative items: the most typical of the largest clusters
+    first, and each further pick from the least covered one)."""
+    taken = np.zeros(len(embeddings.item_ids), dtype=bool)
+    clusters = plan_batch(embeddings.vectors, taken, COLD_CLUSTERS, rng)
+    return ClusterPlan(
+        embeddings.item_ids[clusters.rows], clusters.cluster, clusters.typical, clusters.k
+    )

@@ -219,19 +219,24 @@ def test_several_annotators_per_item(client, owner, run_jobs):
 
 
 def test_renewed_leases_keep_their_annotator_slots(client, owner, run_jobs):
-    """Asking again renews the caller's leases and their slots alike: a slot left to expire
+    """Asking again renews the caller's leases and their holds alike: a hold left to expire
     under a renewed lease would let one annotator too many take the item."""
+    import time
+
     pid = text_project(client, owner, synthetic_rows(3), annotations_per_item=2)
     run_jobs()
     mine = client.get(f"/api/v1/projects/{pid}/queue?limit=3", headers=owner).json()["data"]
     redis = client.app.state.redis
-    slots = [k for k in redis.keys(f"filament:claim:{pid}:*") if redis.get(k) is not None]
-    assert len(slots) == 3
-    for key in slots:
-        redis.expire(key, 2)  # as if the lease were about to end
+    holds = redis.keys(f"filament:item:{pid}:*")
+    assert len(holds) == 3
+    for key in holds:
+        (user,) = redis.hkeys(key)
+        redis.hset(key, user, f"h{time.time() + 2:.3f}")  # as if the lease were about to end
     again = client.get(f"/api/v1/projects/{pid}/queue?limit=3", headers=owner).json()["data"]
     assert {i["id"] for i in again} == {i["id"] for i in mine}
-    assert all(redis.ttl(key) > 5 for key in slots)
+    for key in holds:
+        (mark,) = redis.hvals(key)
+        assert float(mark[1:]) > time.time() + 5
 
 
 def test_warming_loads_the_recently_labeled_projects_arrays(client, owner, run_jobs):

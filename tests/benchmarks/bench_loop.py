@@ -217,9 +217,11 @@ Picker = Callable[..., list[int]]
 
 
 def service_pick(embeddings, scores, project, blocked, n, strategy, rng) -> list[int]:
-    from filament.queue import pick
+    from filament.queue import pick, plan_cold_start
 
-    return pick(embeddings, scores, project, blocked, n, strategy, rng)
+    # before the first model the service chooses from the embed job's stored clustering
+    cold = plan_cold_start(embeddings, np.random.default_rng(0)) if scores is None else None
+    return pick(embeddings, scores, project, blocked, n, strategy, rng, cold)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from arq.connections import ArqRedis
 from filament import jobs
+from filament.cache import changed
 from filament.core.settings import get_settings
 from filament.db.models import Job, JobStatus, utcnow
 from filament.db.session import session_scope
@@ -37,8 +38,8 @@ def sync_lock(job_name: str, project_id: int):  # type: ignore[no-untyped-def]
 
 
 def project_changed(project_id: int) -> None:
-    """Tell the API's caches that the project's items changed (see filament/api/cache.py)."""
-    _redis(get_settings().redis_url or "redis://127.0.0.1:6379").incr(jobs.changes_key(project_id))
+    """Tell the API's caches that the project's items changed (see filament/cache.py)."""
+    changed(_redis(get_settings().redis_url or "redis://127.0.0.1:6379"), project_id)
 
 
 def update_job(job_id: int, **fields: Any) -> None:

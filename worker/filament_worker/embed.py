@@ -4,12 +4,13 @@ from typing import Any
 
 import numpy as np
 from filament import jobs
-from filament.artifacts import save_embedding_chunk
+from filament.artifacts import load_embeddings, save_cold_plan, save_embedding_chunk
 from filament.core.settings import get_settings
 from filament.db.models import Annotation, Item, ItemStatus, JobStatus, Project
 from filament.db.session import get_engine, refresh_statistics, session_scope
 from filament.encoders import encode, item_inputs
 from filament.ml.backbones import load_embedder
+from filament.queue import plan_cold_start
 from filament.storage import get_storage
 from sqlmodel import col, func, select, update
 
@@ -24,6 +25,7 @@ from filament_worker.common import (
 )
 
 CHUNK = 512
+REPLAN_GROWTH = 1.25  # the cold-start plan is made again when the pool has grown this much
 
 
 def _items(project_id: int, status: ItemStatus, after_id: int) -> list[Item]:
@@ -47,13 +49,17 @@ def embed_items(
     Chunks are named by their ids, so a re-run overwrites rather than duplicates."""
     storage = get_storage()
     weights_dir = get_settings().weights_dir
-    done, last_id = 0, 0
+    done, last_id, planned_for, before = 0, 0, 0, 0
     while batch := _items(project.id or 0, status, last_id):
         last_id = batch[-1].id or 0
         ids = np.array([item.id for item in batch], dtype=np.int64)
         vectors = encode(storage, project, item_inputs(storage, batch), weights_dir, generation)
         save_embedding_chunk(storage, project.id or 0, ids, vectors, generation)
         if status != ItemStatus.ready:
+            embedded = before + done + len(batch)  # what the pool holds now, if known
+            if not planned_for or embedded >= planned_for * REPLAN_GROWTH:
+                planned_for = _plan_cold_start(project, generation)
+                before = planned_for - done - len(batch)
             with session_scope() as session:
                 session.exec(
                     update(Item)
@@ -65,6 +71,17 @@ def embed_items(
         done += len(batch)
         progress(done, total, f"embedded {done:,} of {total:,} items")
     return done
+
+
+def _plan_cold_start(project: Project, generation: int | None) -> int:
+    """Store the queue's clustering for the pool as it is now, so that no annotator's request
+    clusters it before the first model; returns how many items it covers."""
+    storage = get_storage()
+    embeddings = load_embeddings(storage, project.id or 0, generation)
+    embedded = len(embeddings.item_ids)
+    rng = np.random.default_rng([project.id or 0, embedded])
+    save_cold_plan(storage, project.id or 0, generation, plan_cold_start(embeddings, rng), embedded)
+    return embedded
 
 
 def run_embed(project_id: int) -> bool:

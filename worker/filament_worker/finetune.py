@@ -17,7 +17,8 @@ from filament.ml.backbones import load_embedder
 from filament.ml.finetune import FinetuneCancelled, FinetuneConfig, finetune
 from filament.ml.heads import PREDICT_SLICE
 from filament.model_archive import ensure_archive
-from filament.scoring import active_model
+from filament.queue import plan_version
+from filament.scoring import active_model, uncertainty_of
 from filament.storage import get_storage
 from filament.versions import (
     get_version,
@@ -256,8 +257,28 @@ def _activate(
         with session_scope() as session:
             fresh = session.get(Project, project.id)
             assert fresh is not None
-            scores = (embeddings.item_ids, _head_probabilities(model, embeddings.vectors))
-            record_version(session, storage, fresh, version, files, scores, active=True, **fields)
+            probs = _head_probabilities(model, embeddings.vectors)
+            labeled = session.exec(
+                select(Item.id).where(Item.project_id == project.id, col(Item.n_annotations) > 0)
+            ).all()
+            # the queue's clustering for the new version, so that no request makes it
+            plan = plan_version(
+                embeddings,
+                np.array(labeled, dtype=np.int64),
+                uncertainty_of(probs, fresh),
+                np.random.default_rng([project.id, version]),
+            )
+            record_version(
+                session,
+                storage,
+                fresh,
+                version,
+                files,
+                (embeddings.item_ids, probs),
+                active=True,
+                plan=plan,
+                **fields,
+            )
             fresh.embedding_version = version
             session.add(fresh)
             session.commit()

@@ -299,6 +299,9 @@ class AnnotationPublic(SQLModel):
     labels: list[str]
     source: AnnotationSource
     created_at: datetime
+    # set on the answer to a new annotation: the caller's lease had expired and others took
+    # the item's remaining slots meanwhile; the annotation is saved all the same
+    beyond_annotations_per_item: bool = False
 
 
 class ItemDetail(ItemPublic):

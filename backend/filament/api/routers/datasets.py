@@ -2,8 +2,8 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from filament.api.cache import changed
 from filament.api.deps import ProjectMemberDep, ProjectWriter, SessionDep
+from filament.cache import changed
 from filament.db.models import Dataset, DatasetCreate, DatasetPublic, Item, Page
 
 router = APIRouter(prefix="/projects/{project_id}/datasets", tags=["datasets"])

@@ -8,7 +8,6 @@ from sqlalchemy import String, cast, exists
 from sqlmodel import Session, col, func, select
 
 from filament import jobs
-from filament.api.cache import cached
 from filament.api.deps import (
     ProjectMemberDep,
     ProjectWriter,
@@ -18,6 +17,7 @@ from filament.api.deps import (
 )
 from filament.api.enqueue import enqueue
 from filament.api.routers.datasets import get_or_create_dataset
+from filament.cache import cached
 from filament.db.models import (
     Annotation,
     AnnotationPublic,

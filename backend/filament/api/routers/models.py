@@ -10,7 +10,6 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
 from filament import jobs
-from filament.api.cache import cached
 from filament.api.deps import (
     Membership,
     ProjectMemberDep,
@@ -20,6 +19,7 @@ from filament.api.deps import (
     StorageDep,
 )
 from filament.api.routers.projects import item_counts
+from filament.cache import cached
 from filament.core.security import create_download_token, decode_download_token
 from filament.db.models import (
     Annotation,

@@ -2,7 +2,6 @@ from fastapi import APIRouter, HTTPException, Request, status
 from redis import Redis
 from sqlmodel import Session, col, func, select
 
-from filament.api.cache import cached
 from filament.api.deps import (
     CurrentUser,
     ProjectMemberDep,
@@ -11,6 +10,7 @@ from filament.api.deps import (
     SettingsDep,
     StorageDep,
 )
+from filament.cache import cached
 from filament.db.models import (
     Dataset,
     Item,

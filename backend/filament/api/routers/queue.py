@@ -2,39 +2,25 @@
 
 from typing import Annotated
 
-import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
-from filament.api.cache import cached
+from filament import queue
 from filament.api.deps import ProjectWriter, SessionDep, StorageDep
-from filament.artifacts import Scores, load_embeddings
-from filament.db.models import (
-    Item,
-    ItemPublic,
-    Project,
-)
+from filament.artifacts import Scores
+from filament.db.models import Item, ItemPublic, Project
 from filament.ml.strategies import STRATEGIES
-from filament.queue import (
-    claim,
-    claimed_by_others,
-    finished_items,
-    free_slots,
-    lease,
-    my_leases,
-    pick,
-)
-from filament.scoring import active_scores, predictions_for
+from filament.scoring import predictions_for
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["queue"])
-CLAIM_ROUNDS = 5
 
 
 class QueuePage(BaseModel):
     data: list[ItemPublic]
     strategy: str
     cold_start: bool
+    reason: str | None = None  # why the page is empty: nothing embedded yet, all done, all leased
 
 
 def _items_public(
@@ -73,7 +59,8 @@ def next_items(
     ] = None,
 ) -> QueuePage:
     """The next items to label, leased to the caller: first their own unexpired leases (minus
-    `exclude`), then new items chosen by the strategy (default: the project's)."""
+    `exclude`), then (with several annotators per item) items waiting for another annotator,
+    then new items chosen by the strategy (default: the project's). An empty page says why."""
     project = writer.project
     strategy = strategy or project.strategy
     if strategy not in STRATEGIES:
@@ -81,45 +68,21 @@ def next_items(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail=f"Unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}",
         )
-    held = _parse_ids(exclude)
-    user_id = writer.user.id or 0
-    scores = active_scores(session, storage, project)
-    redis = request.app.state.redis
-    mine = [i for i in my_leases(redis, project, user_id) if i not in held][:limit]
-    finished = cached(
-        redis,
-        writer.id,
-        ("finished", user_id, project.annotations_per_item),
-        lambda: finished_items(session, project, user_id),
+    served = queue.next_items(
+        session,
+        request.app.state.redis,
+        storage,
+        project,
+        writer.user.id or 0,
+        limit,
+        strategy,
+        _parse_ids(exclude),
     )
-    blocked = np.concatenate(
-        [
-            finished,
-            np.array(claimed_by_others(redis, project, user_id, mine), dtype=np.int64),
-            np.array([*held, *mine], dtype=np.int64),
-        ]
-    )
-    embeddings = load_embeddings(storage, writer.id, project.embedding_version)
-    rng = np.random.default_rng([user_id, len(blocked), int(project.id or 0)])
-    won: list[int] = []
-    for round_ in range(CLAIM_ROUNDS):
-        # annotators asking at the same moment compute the same picks and race for them: the
-        # losers pick again among twice as many, so they spread out instead of racing again
-        wanted = limit - len(mine) - len(won)
-        if wanted <= 0:
-            break
-        candidates = pick(embeddings, scores, project, blocked, wanted << round_, strategy, rng)
-        if not candidates:
-            break
-        slots = free_slots(session, project, candidates)
-        won += claim(redis, project, user_id, candidates, slots, wanted)
-        blocked = np.concatenate([blocked, np.array(candidates, dtype=np.int64)])
-    ids = mine + won
-    lease(redis, project, user_id, ids, renewed=mine)
     return QueuePage(
-        data=_items_public(session, project, ids, scores),
+        data=_items_public(session, project, served.item_ids, served.scores),
         strategy=strategy,
-        cold_start=scores is None,
+        cold_start=served.scores is None,
+        reason=served.reason,
     )
 
 

@@ -8,11 +8,12 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from filament.api.deps import ProjectMemberDep, ProjectWriter, SessionDep, SettingsDep, StorageDep
-from filament.api.routers.annotations import labels_changed, save_annotation, validate_labels
+from filament.api.routers.annotations import labels_changed, validate_labels
 from filament.db.models import (
     AnnotationSource,
     Item,
 )
+from filament.labeling import annotations
 from filament.scoring import (
     active_model,
     active_scores,
@@ -155,10 +156,11 @@ def review_suggestions(
     predictions = predictions_for(scores, project, ids)
     result = ReviewResult(accepted=0, corrected=0, rejected=0)
     user_id = writer.user.id or 0
+    entries: list[annotations.Entry] = []
     for entry in body.items:
         if entry.labels is not None:
             labels = validate_labels(project, entry.labels)
-            save_annotation(session, items[entry.item_id], user_id, labels, AnnotationSource.human)
+            entries.append((items[entry.item_id], labels, AnnotationSource.human))
             result.corrected += 1
         elif entry.accept:
             if entry.item_id not in predictions:
@@ -167,13 +169,11 @@ def review_suggestions(
                     detail=f"Item {entry.item_id} has no prediction to accept",
                 )
             labels = predictions[entry.item_id][0].labels
-            save_annotation(
-                session, items[entry.item_id], user_id, labels, AnnotationSource.suggestion
-            )
+            entries.append((items[entry.item_id], labels, AnnotationSource.suggestion))
             result.accepted += 1
         else:
             result.rejected += 1
-    session.commit()
-    if result.accepted or result.corrected:
+    if entries:
+        annotations.record(session, request.app.state.redis, project, user_id, entries)
         labels_changed(request, writer.id, settings)
     return result

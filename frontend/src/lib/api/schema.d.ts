@@ -446,7 +446,8 @@ export interface paths {
         /**
          * Next Items
          * @description The next items to label, leased to the caller: first their own unexpired leases (minus
-         *     `exclude`), then new items chosen by the strategy (default: the project's).
+         *     `exclude`), then (with several annotators per item) items waiting for another annotator,
+         *     then new items chosen by the strategy (default: the project's). An empty page says why.
          */
         get: operations["next_items_api_v1_projects__project_id__queue_get"];
         put?: never;
@@ -701,6 +702,11 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Beyond Annotations Per Item
+             * @default false
+             */
+            beyond_annotations_per_item: boolean;
         };
         /**
          * AnnotationSource
@@ -1199,6 +1205,8 @@ export interface components {
             strategy: string;
             /** Cold Start */
             cold_start: boolean;
+            /** Reason */
+            reason?: string | null;
         };
         /** Review */
         Review: {
