@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_prefix: str = ""
 
+    # request bodies (docs/security.md#limits): every route takes at most max_request_bytes;
+    # upload routes max_upload_bytes and scoring routes max_score_request_bytes, and only from
+    # authenticated callers (checked before the body is read)
+    max_request_bytes: int = 1024**2
+    max_score_request_bytes: int = 64 * 1024**2
+
     # uploads
     max_upload_bytes: int = 2 * 1024**3
     max_archive_expansion_bytes: int = 8 * 1024**3

@@ -8,6 +8,7 @@ from sqlalchemy import String, cast, exists
 from sqlmodel import Session, col, func, select
 
 from filament import jobs
+from filament.api.body_limits import large_body
 from filament.api.cache import cached
 from filament.api.deps import (
     ProjectMemberDep,
@@ -48,7 +49,7 @@ class UploadAccepted(BaseModel):
     files: list[UploadedFile]
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, openapi_extra=large_body("upload"))
 def upload_items(
     request: Request,
     writer: ProjectWriter,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, HTTPException, UploadFile, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from filament.api.body_limits import large_body
 from filament.api.deps import ProjectMemberDep, SessionDep, SettingsDep, StorageDep
 from filament.db.models import (
     Project,
@@ -33,7 +34,7 @@ class ScoreResult(BaseModel):
     model_kind: str = Field(description="head (on frozen embeddings) or finetuned")
 
 
-@router.post("/score")
+@router.post("/score", openapi_extra=large_body("score"))
 def score(
     body: ScoreRequest,
     member: ProjectMemberDep,
@@ -67,7 +68,7 @@ def score(
     return _score(session, storage, project, inputs, settings)
 
 
-@router.post("/score/files")
+@router.post("/score/files", openapi_extra=large_body("score"))
 def score_files(
     files: Annotated[list[UploadFile], File(description="images to score")],
     member: ProjectMemberDep,
