@@ -184,16 +184,18 @@ class Problem:
 
 
 def validate_image(data: bytes, name: str, max_pixels: int) -> str:
-    """Decode fully with Pillow; returns the real content type or raises UploadRefused."""
+    """The one image check of ingest and scoring: an allowed format (by its bytes, and only
+    that format's Pillow decoder), at most `max_pixels` (read from the header, before
+    decoding), then decoded fully. Returns the real content type or raises UploadRefused."""
     content_type = image_content_type(data[:16])
     if content_type is None:
         raise UploadRefused(f"{name}: not an image (its bytes are not JPEG/PNG/WebP/GIF/BMP)")
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=list(PILLOW_FORMATS)) as image:
             if image.width * image.height > max_pixels:
                 raise UploadRefused(
                     f"{name}: {image.width}x{image.height} pixels is over the limit "
-                    f"of {max_pixels:,}"
+                    f"of {max_pixels:,} (FILAMENT_MAX_IMAGE_PIXELS)"
                 )
             if image.width < 1 or image.height < 1:
                 raise UploadRefused(f"{name}: the image has no pixels")
@@ -203,8 +205,19 @@ def validate_image(data: bytes, name: str, max_pixels: int) -> str:
             raise
         raise UploadRefused(f"{name}: the image is corrupt or truncated ({error})") from error
     except Image.DecompressionBombError as error:
-        raise UploadRefused(f"{name}: image too large ({error})") from error
+        raise UploadRefused(
+            f"{name}: the image has more pixels than the limit of {max_pixels:,} "
+            "(FILAMENT_MAX_IMAGE_PIXELS)"
+        ) from error
     return content_type
+
+
+def check_text_length(text: str, name: str, max_chars: int) -> None:
+    """The one text-length check of ingest and scoring."""
+    if len(text) > max_chars:
+        raise UploadRefused(
+            f"{name}: text longer than {max_chars:,} characters (FILAMENT_MAX_TEXT_CHARS)"
+        )
 
 
 def image_record(data: bytes, name: str, max_pixels: int, labels: list[str] | None) -> Record:
@@ -303,8 +316,10 @@ def _text_record(
     text = row.get("text")
     if not isinstance(text, str) or not text.strip():
         return Problem(name, f"row {number}: empty or missing 'text'")
-    if len(text) > max_chars:
-        return Problem(name, f"row {number}: text longer than {max_chars:,} characters")
+    try:
+        check_text_length(text, f"row {number}", max_chars)
+    except UploadRefused as error:
+        return Problem(name, str(error))
     labels = _split_labels(row.get("labels", row.get("label")))
     digest = hashlib.sha256(text.encode()).hexdigest()
     return Record(name=name, content_hash=digest, size=len(text), text=text, labels=labels)
