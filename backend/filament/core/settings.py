@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     max_archive_ratio: int = 200  # refuse zip members that expand past this ratio
     max_image_pixels: int = 50_000_000
     max_text_chars: int = 100_000
+    max_line_chars: int = 1_000_000  # a CSV/JSONL line; longer lines are skipped with an error
+    max_image_file_bytes: int = 64 * 1024**2  # one image: an uploaded file or a zip member
 
     # learning loop
     weights_dir: Path | None = None
