@@ -151,3 +151,13 @@ def register(
 @pytest.fixture
 def owner(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return register(client)
+
+
+def download_archive(client, headers, url: str, run_jobs):  # type: ignore[no-untyped-def]
+    """What a retrying client does: 202 while the worker builds, then the archive."""
+    first = client.get(url, headers=headers)
+    if first.status_code != 202:
+        return first
+    assert first.headers["Retry-After"] and first.headers["Location"].startswith("/api/v1/jobs/")
+    run_jobs()
+    return client.get(url, headers=headers)
