@@ -262,16 +262,18 @@ def download_link(
 def finetune_now(request: Request, writer: ProjectWriter, session: SessionDep) -> JobPublic:
     """Fine-tune the whole backbone on the labels now: on a GPU worker when one is connected,
     else as a short CPU run. The new version becomes active only if it validates better."""
-    from filament.finetuning import create_finetune_job, enqueue_finetune, running_finetune
+    from filament.finetuning import enqueue_finetune, start_finetune_job
 
-    if (busy := running_finetune(session, writer.id)) is not None:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            detail=f"Fine-tuning is already {busy.status.value} for this project (job {busy.id})",
-        )
     arq = request.app.state.arq
     gpu = anyio.from_thread.run(jobs.gpu_worker_connected, arq)
-    job = create_finetune_job(session, writer.id, writer.user.id, gpu, "requested")
+    job, started = start_finetune_job(
+        session, request.app.state.redis, writer.id, writer.user.id, gpu, "requested"
+    )
+    if not started:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=f"Fine-tuning is already {job.status.value} for this project (job {job.id})",
+        )
     anyio.from_thread.run(enqueue_finetune, arq, job.id or 0, gpu)
     return JobPublic.model_validate(job)
 
