@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { downloadFile, type Pending } from '@/lib/api/client';
 import { errorMessage } from '@/lib/api/errors';
 import type { ModelVersion, Project } from '@/lib/api/types';
+import { can } from '@/lib/permissions';
 import { headline, percent } from '@/lib/metrics';
 import { Button } from './ui/button';
 import { Badge, EmptyState } from './ui/misc';
@@ -114,9 +115,7 @@ export function ModelTable({ project, models }: { project: Project; models: Mode
                   </td>
                   <td className="num">{model.label_count.toLocaleString()}</td>
                   <td className="muted small">{new Date(model.created_at).toLocaleString()}</td>
-                  <td>
-                    <ModelDownloadButton project={project} version={model.version} />
-                  </td>
+                  <td>{can(project, 'downloadModels') && <ModelDownloadButton project={project} version={model.version} />}</td>
                 </tr>
               );
             })}

@@ -12,8 +12,9 @@ from filament import jobs
 from filament.api.cache import cached
 from filament.api.deps import (
     Membership,
+    ModelReader,
     ProjectMemberDep,
-    ProjectWriter,
+    ProjectOwner,
     SessionDep,
     SettingsDep,
     StorageDep,
@@ -217,7 +218,7 @@ def archive_response(storage: Storage, key: str, project_id: int, version: int) 
 def download_model(
     version: int,
     request: Request,
-    member: ProjectMemberDep,
+    member: ModelReader,
     session: SessionDep,
     storage: StorageDep,
 ) -> Response:
@@ -242,7 +243,7 @@ class DownloadLink(BaseModel):
 def download_link(
     version: int,
     request: Request,
-    member: ProjectMemberDep,
+    member: ModelReader,
     session: SessionDep,
     storage: StorageDep,
     settings: SettingsDep,
@@ -259,7 +260,7 @@ def download_link(
 
 
 @router.post("/finetune", status_code=status.HTTP_202_ACCEPTED)
-def finetune_now(request: Request, writer: ProjectWriter, session: SessionDep) -> JobPublic:
+def finetune_now(request: Request, owner: ProjectOwner, session: SessionDep) -> JobPublic:
     """Fine-tune the whole backbone on the labels now: on a GPU worker when one is connected,
     else as a short CPU run. The new version becomes active only if it validates better."""
     from filament.finetuning import enqueue_finetune, start_finetune_job
@@ -267,7 +268,7 @@ def finetune_now(request: Request, writer: ProjectWriter, session: SessionDep) -
     arq = request.app.state.arq
     gpu = anyio.from_thread.run(jobs.gpu_worker_connected, arq)
     job, started = start_finetune_job(
-        session, request.app.state.redis, writer.id, writer.user.id, gpu, "requested"
+        session, request.app.state.redis, owner.id, owner.user.id, gpu, "requested"
     )
     if not started:
         raise HTTPException(
