@@ -24,6 +24,7 @@ def _reachable(host: str, port: int) -> bool:
 
 def reset_caches() -> None:
     from filament import artifacts, serving
+    from filament.api import cache
     from filament.core.settings import get_settings
     from filament.db.session import get_engine
     from filament.storage import get_storage
@@ -34,6 +35,7 @@ def reset_caches() -> None:
     artifacts._embedding_cache.clear()
     artifacts._score_cache.clear()
     serving._heads.clear()
+    cache.clear()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,7 @@
 """Prefixes are folders: deleting project 1 never touches project 10 or 11 (local and S3)."""
 
+import uuid
+
 import pytest
 
 from tests.api.test_s3 import s3, s3_client  # noqa: F401  (fixtures)
@@ -17,7 +19,8 @@ def _local(tmp_path):
 def _s3(endpoint: str):
     from filament.storage.s3 import S3Storage
 
-    return S3Storage("filament-test", "run1", endpoint, "us-east-1")
+    # moto keeps one bucket state per process: a prefix of its own keeps other tests' objects out
+    return S3Storage("filament-test", f"unit-{uuid.uuid4().hex[:8]}", endpoint, "us-east-1")
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -66,8 +66,11 @@ class BodyLimit:
                 for method, operation in operations.items()
                 if (extra := operation.get(_EXTENSION))
             ]
+        path, root = scope["path"], scope.get("root_path", "")
+        if root and path.startswith(root):  # served under a prefix: the routes' own path
+            path = path[len(root) :]
         for method, pattern, kind in self._large:
-            if scope["method"] == method and pattern.match(scope["path"]):
+            if scope["method"] == method and pattern.match(path):
                 return kind
         return "default"
 

@@ -37,3 +37,9 @@ def cached(redis: Redis, project_id: int, key: Hashable, compute: Callable[[], T
 
 def changed(redis: Redis, project_id: int) -> None:
     redis.incr(changes_key(project_id))
+
+
+def clear() -> None:
+    """Forget every entry (tests: a fresh Redis restarts the stamps at 0)."""
+    with _lock:
+        _entries.clear()
