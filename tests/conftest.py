@@ -23,7 +23,7 @@ def _reachable(host: str, port: int) -> bool:
 
 
 def reset_caches() -> None:
-    from filament import artifacts, serving
+    from filament import artifacts, cache, serving
     from filament.core.settings import get_settings
     from filament.db.session import get_engine
     from filament.storage import get_storage
@@ -35,6 +35,7 @@ def reset_caches() -> None:
     artifacts._score_cache.clear()
     artifacts._plan_cache.clear()
     serving._heads.clear()
+    cache.clear()
 
 
 @pytest.fixture(scope="session")
@@ -152,3 +153,13 @@ def register(
 @pytest.fixture
 def owner(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return register(client)
+
+
+def download_archive(client, headers, url: str, run_jobs):  # type: ignore[no-untyped-def]
+    """What a retrying client does: 202 while the worker builds, then the archive."""
+    first = client.get(url, headers=headers)
+    if first.status_code != 202:
+        return first
+    assert first.headers["Retry-After"] and first.headers["Location"].startswith("/api/v1/jobs/")
+    run_jobs()
+    return client.get(url, headers=headers)

@@ -49,3 +49,9 @@ def changed(redis: Redis, project_id: int) -> None:
     pipe.set(changes_key(project_id), secrets.randbits(62), nx=True)
     pipe.incr(changes_key(project_id))
     pipe.execute()
+
+
+def clear() -> None:
+    """Forget every entry (tests)."""
+    with _lock:
+        _entries.clear()

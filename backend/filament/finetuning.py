@@ -1,10 +1,12 @@
 """Starting fine-tuning jobs: by request, or automatically when labels have grown enough."""
 
 from arq.connections import ArqRedis
+from redis import Redis
 from sqlmodel import Session, col, select
 
 from filament import jobs
 from filament.db.models import Job, JobStatus, ModelVersion
+from filament.redis import project_lock
 
 MIN_LABELS_FOR_AUTO = 50
 
@@ -19,7 +21,18 @@ def running_finetune(session: Session, project_id: int) -> Job | None:
     ).first()
 
 
-def create_finetune_job(
+def start_finetune_job(
+    session: Session, redis: Redis, project_id: int, user_id: int | None, gpu: bool, reason: str
+) -> tuple[Job, bool]:
+    """A new fine-tuning job, or the one already queued or running (then False): the check and
+    the creation happen under one per-project lock, so parallel requests start one job."""
+    with project_lock(redis, "finetune-start", project_id):
+        if (busy := running_finetune(session, project_id)) is not None:
+            return busy, False
+        return _create_finetune_job(session, project_id, user_id, gpu, reason), True
+
+
+def _create_finetune_job(
     session: Session, project_id: int, user_id: int | None, gpu: bool, reason: str
 ) -> Job:
     where = "a GPU worker" if gpu else "the CPU worker (no GPU worker is connected: a short run)"

@@ -184,16 +184,18 @@ class Problem:
 
 
 def validate_image(data: bytes, name: str, max_pixels: int) -> str:
-    """Decode fully with Pillow; returns the real content type or raises UploadRefused."""
+    """The one image check of ingest and scoring: an allowed format (by its bytes, and only
+    that format's Pillow decoder), at most `max_pixels` (read from the header, before
+    decoding), then decoded fully. Returns the real content type or raises UploadRefused."""
     content_type = image_content_type(data[:16])
     if content_type is None:
         raise UploadRefused(f"{name}: not an image (its bytes are not JPEG/PNG/WebP/GIF/BMP)")
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=list(PILLOW_FORMATS)) as image:
             if image.width * image.height > max_pixels:
                 raise UploadRefused(
                     f"{name}: {image.width}x{image.height} pixels is over the limit "
-                    f"of {max_pixels:,}"
+                    f"of {max_pixels:,} (FILAMENT_MAX_IMAGE_PIXELS)"
                 )
             if image.width < 1 or image.height < 1:
                 raise UploadRefused(f"{name}: the image has no pixels")
@@ -203,8 +205,19 @@ def validate_image(data: bytes, name: str, max_pixels: int) -> str:
             raise
         raise UploadRefused(f"{name}: the image is corrupt or truncated ({error})") from error
     except Image.DecompressionBombError as error:
-        raise UploadRefused(f"{name}: image too large ({error})") from error
+        raise UploadRefused(
+            f"{name}: the image has more pixels than the limit of {max_pixels:,} "
+            "(FILAMENT_MAX_IMAGE_PIXELS)"
+        ) from error
     return content_type
+
+
+def check_text_length(text: str, name: str, max_chars: int) -> None:
+    """The one text-length check of ingest and scoring."""
+    if len(text) > max_chars:
+        raise UploadRefused(
+            f"{name}: text longer than {max_chars:,} characters (FILAMENT_MAX_TEXT_CHARS)"
+        )
 
 
 def image_record(data: bytes, name: str, max_pixels: int, labels: list[str] | None) -> Record:
@@ -219,6 +232,20 @@ def image_record(data: bytes, name: str, max_pixels: int, labels: list[str] | No
     )
 
 
+def too_large(name: str, max_bytes: int) -> Problem:
+    return Problem(
+        name,
+        f"{name}: skipped, larger than the per-file limit of {max_bytes:,} bytes "
+        "(FILAMENT_MAX_IMAGE_FILE_BYTES)",
+    )
+
+
+def read_capped(stream: BinaryIO, name: str, max_bytes: int) -> bytes | Problem:
+    """One image's bytes, never more than `max_bytes` + 1 of them in memory."""
+    data = stream.read(max_bytes + 1)
+    return too_large(name, max_bytes) if len(data) > max_bytes else data
+
+
 def iter_zip(
     stream: BinaryIO, project_labels: list[str], max_pixels: int, max_member: int
 ) -> Iterator[Record | Problem]:
@@ -228,11 +255,14 @@ def iter_zip(
             name = info.filename
             if info.is_dir() or unsafe_member(name) or _hidden(name):
                 continue
-            if info.file_size > max_member:
-                yield Problem(name, f"{name}: larger than the per-file limit")
+            if info.file_size > max_member:  # declared in the directory: not even opened
+                yield too_large(name, max_member)
                 continue
             with archive.open(info) as member:
-                data = member.read(max_member + 1)
+                data = read_capped(member, name, max_member)  # the directory may lie
+            if isinstance(data, Problem):
+                yield data
+                continue
             folder = PurePosixPath(name).parent.name
             labels = [folder] if folder in project_labels else None
             try:
@@ -257,32 +287,68 @@ def _split_labels(value: object) -> list[str] | None:
     return [part.strip() for part in text.split("|") if part.strip()]
 
 
+class CappedLines:
+    """The lines of a text file, each at most `max_chars` long: a longer line is skipped (read
+    to its end in small pieces, never held whole) and noted in `skipped`."""
+
+    def __init__(self, stream: io.TextIOWrapper, filename: str, max_chars: int) -> None:
+        self.stream, self.filename, self.max_chars = stream, filename, max_chars
+        self.number = 0  # of the line last read
+        self.skipped: list[Problem] = []
+
+    def __iter__(self) -> Iterator[str]:
+        while line := self.stream.readline(self.max_chars + 1):
+            self.number += 1
+            if len(line) > self.max_chars and not line.endswith(("\n", "\r")):
+                while (rest := self.stream.readline(65536)) and not rest.endswith(("\n", "\r")):
+                    pass
+                self.skipped.append(
+                    Problem(
+                        f"{self.filename}:{self.number}",
+                        f"line {self.number}: skipped, longer than {self.max_chars:,} "
+                        "characters (FILAMENT_MAX_LINE_CHARS)",
+                    )
+                )
+                continue
+            yield line
+
+    def take_skipped(self) -> list[Problem]:
+        skipped, self.skipped = self.skipped, []
+        return skipped
+
+
 def iter_texts(
-    stream: BinaryIO, kind: str, filename: str, max_chars: int
+    stream: BinaryIO, kind: str, filename: str, max_chars: int, max_line_chars: int
 ) -> Iterator[Record | Problem]:
     """Rows of a CSV or JSONL file (`text` required; `id`, `label`/`labels` optional)."""
-    wrapper = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    lines = CappedLines(
+        io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""), filename, max_line_chars
+    )
     try:
-        rows: Iterator[dict[str, object]]
+        rows: Iterator[dict[str, object] | Problem]
         if kind == "csv":
-            reader = csv.DictReader(wrapper)
+            reader = csv.DictReader(lines)
             reader.fieldnames = [(n or "").strip().lower() for n in reader.fieldnames or []]
             rows = iter(reader)  # type: ignore[arg-type]
         else:
-            rows = _jsonl_rows(wrapper, filename)
+            rows = _jsonl_rows(lines)
         for number, row in enumerate(rows, start=1):
+            yield from lines.take_skipped()
             if isinstance(row, Problem):
                 yield row
                 continue
             yield _text_record(row, number, filename, max_chars)
+        yield from lines.take_skipped()
     except UnicodeDecodeError as error:
         yield Problem(filename, f"{filename}: stopped, the file is not UTF-8 text ({error.reason})")
     except csv.Error as error:
         yield Problem(filename, f"{filename}: stopped, malformed CSV ({error})")
 
 
-def _jsonl_rows(lines: io.TextIOWrapper, filename: str) -> Iterator[dict[str, object] | Problem]:
-    for number, line in enumerate(lines, start=1):
+def _jsonl_rows(lines: CappedLines) -> Iterator[dict[str, object] | Problem]:
+    filename = lines.filename
+    for line in lines:
+        number = lines.number
         if not line.strip():
             continue
         try:
@@ -303,8 +369,10 @@ def _text_record(
     text = row.get("text")
     if not isinstance(text, str) or not text.strip():
         return Problem(name, f"row {number}: empty or missing 'text'")
-    if len(text) > max_chars:
-        return Problem(name, f"row {number}: text longer than {max_chars:,} characters")
+    try:
+        check_text_length(text, f"row {number}", max_chars)
+    except UploadRefused as error:
+        return Problem(name, str(error))
     labels = _split_labels(row.get("labels", row.get("label")))
     digest = hashlib.sha256(text.encode()).hexdigest()
     return Record(name=name, content_hash=digest, size=len(text), text=text, labels=labels)

@@ -8,6 +8,7 @@ INGEST = "ingest"
 EMBED = "embed"
 TRAIN_HEAD = "train_head"
 FINETUNE = "finetune"
+BUILD_ARCHIVE = "build_archive"
 
 GPU_WORKER_PREFIX = "filament:gpu-worker:"  # one key per running GPU worker, refreshed by it
 

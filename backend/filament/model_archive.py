@@ -4,13 +4,17 @@ exports checked against PyTorch, labels, preprocessing, a model card and a stand
 
 import copy
 import tempfile
+import threading
+import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
+from redis import Redis
 from sqlmodel import Session, col, select
 
-from filament import __version__
-from filament.db.models import Item, ItemStatus, ModelVersion, Project
+from filament import __version__, jobs
+from filament.db.models import Item, ItemStatus, Job, JobStatus, ModelVersion, Project
 from filament.encoders import finetuned_model, item_inputs
 from filament.ml.backbones import load_embedder
 from filament.ml.classifier import ClassifierModel
@@ -20,6 +24,63 @@ from filament.storage import Storage
 
 ARCHIVE_FILE = "archive.zip"
 SAMPLES = 4
+# torch's ONNX export keeps global state: two exports at once in one process fail
+# ("GLOBALS.in_onnx_export must be False"), so a process builds one archive at a time
+_export_lock = threading.Lock()
+CLAIM_SECONDS = 24 * 3600  # how long the build job of a version is remembered
+FAILED_SECONDS = 600  # a failed build is reported (409) this long, then a request retries it
+
+
+def archive_key(model: ModelVersion) -> str:
+    return f"{model.storage_key}/{ARCHIVE_FILE}"
+
+
+def _claim_key(project_id: int, version: int) -> str:
+    return f"filament:archive:{project_id}:{version}"
+
+
+def build_job_id(project_id: int, version: int) -> str:
+    """The arq job id of a version's build: deterministic, so arq refuses a second one."""
+    return f"{jobs.BUILD_ARCHIVE}:{project_id}:{version}"
+
+
+def claim_archive_build(
+    session: Session, redis: Redis, project_id: int, version: int, user_id: int | None
+) -> tuple[Job, bool]:
+    """The job that builds (or built) a version's archive, and whether this call created it.
+
+    Parallel requests build once: a Redis SET NX elects the caller that creates the job row;
+    the others wait the few milliseconds until its id is stored and answer with that job."""
+    key = _claim_key(project_id, version)
+    for _ in range(2):
+        if redis.set(key, "claiming", nx=True, ex=30):
+            job = Job(
+                project_id=project_id,
+                user_id=user_id,
+                type=jobs.BUILD_ARCHIVE,
+                message="waiting for a worker to build the archive",
+                params={"version": version},
+            )
+            session.add(job)
+            session.commit()
+            session.refresh(job)
+            redis.set(key, str(job.id), ex=CLAIM_SECONDS)
+            return job, True
+        deadline = time.monotonic() + 10
+        while (value := redis.get(key)) == b"claiming" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        found = session.get(Job, int(value)) if value and value.isdigit() else None
+        if found is not None:
+            session.refresh(found)
+            if found.status != JobStatus.done:  # done without an archive: it was removed
+                return found, False
+        redis.delete(key)  # a stale claim: the next round makes a new job
+    raise RuntimeError(f"could not claim the archive build of version {version}")
+
+
+def forget_failed_build(redis: Redis, project_id: int, version: int) -> None:
+    """Keep a failed build's answer (409) for a while, then let a request try again."""
+    redis.expire(_claim_key(project_id, version), FAILED_SECONDS)
 
 
 def model_card(project: Project, model: ModelVersion, labels: list[str]) -> str:
@@ -63,11 +124,30 @@ def ensure_archive(
     project: Project,
     model: ModelVersion,
     weights_dir: Path | None,
+    progress: Callable[[float, str], None] = lambda fraction, message: None,
 ) -> str:
-    """The storage key of the version's archive, built first if it is not there yet."""
-    key = f"{model.storage_key}/{ARCHIVE_FILE}"
+    """The storage key of the version's archive, built first if it is not there yet (by the
+    worker's build job; the CLI calls it directly)."""
+    key = archive_key(model)
     if storage.exists(key):
         return key
+    with _export_lock:
+        if storage.exists(key):  # built by another thread while this one waited
+            return key
+        _build(session, storage, project, model, weights_dir, progress, key)
+    return key
+
+
+def _build(
+    session: Session,
+    storage: Storage,
+    project: Project,
+    model: ModelVersion,
+    weights_dir: Path | None,
+    progress: Callable[[float, str], None],
+    key: str,
+) -> None:
+    progress(0.1, "loading the model")
     labels = model.metrics.get("labels") or project.labels
     samples = session.exec(
         select(Item)
@@ -75,18 +155,20 @@ def ensure_archive(
         .order_by(col(Item.id))
         .limit(SAMPLES)
     ).all()
+    network = classifier_for(storage, project, model, weights_dir)
+    progress(0.3, "exporting: safetensors, TorchScript and ONNX, checked against PyTorch")
     files = export_files(
-        classifier_for(storage, project, model, weights_dir),
+        network,
         load_embedder(project.backbone, weights_dir),
         list(labels),
         project.task.multilabel,
         item_inputs(storage, list(samples)),
         model_card(project, model, list(labels)),
     )
+    progress(0.8, "writing the archive")
     with tempfile.TemporaryFile() as spool:  # archives of image models are hundreds of MB
         with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, data in sorted(files.items()):
                 archive.writestr(name, data)
         spool.seek(0)
         storage.put_stream(key, spool)
-    return key

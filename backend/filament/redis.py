@@ -4,12 +4,22 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from arq.connections import RedisSettings
+from redis import Redis
+from redis.lock import Lock
 
 from filament.core.settings import Settings
 
 
 def redis_settings(url: str) -> RedisSettings:
     return RedisSettings.from_dsn(url)
+
+
+def project_lock(redis: Redis, purpose: str, project_id: int) -> Lock:
+    """A short per-project lock that makes a check-then-act atomic across API processes and
+    workers (e.g. "is a fine-tune running? then start one"). Everyone doing the act takes it."""
+    return redis.lock(
+        f"filament:lock:{purpose}:{project_id}", timeout=30, sleep=0.01, blocking_timeout=20
+    )
 
 
 def start_embedded_redis(settings: Settings) -> tuple[object, str]:

@@ -10,10 +10,10 @@ from fastapi import HTTPException, status
 
 from filament.db.models import ModelVersion, Project
 from filament.encoders import encode, finetuned_model
+from filament.ingest import validate_image
 from filament.ml import classifier
 from filament.ml.backbones import load_embedder
 from filament.ml.heads import HeadModel
-from filament.ml.images import decode_image
 from filament.storage import Storage
 
 MAX_URL_BYTES = 20 * 1024 * 1024
@@ -29,17 +29,18 @@ def load_head(storage: Storage, model: ModelVersion) -> HeadModel:
         return _heads[key]
 
 
+def check_images(images: list[bytes], max_pixels: int) -> None:
+    """The ingest check (`validate_image`: formats, pixels before decoding) on images to score;
+    UploadRefused names the bad input."""
+    for number, data in enumerate(images):
+        validate_image(data, f"input {number}", max_pixels)
+
+
 def score_inputs(
     storage: Storage, project: Project, model: ModelVersion, inputs: list[Any], weights_dir: Any
 ) -> np.ndarray:
-    """Probabilities for texts or encoded images, by a head on its embedding generation or by a
-    fine-tuned model end to end; ValueError names a bad input."""
-    if project.task.modality == "image":
-        for number, data in enumerate(inputs):
-            try:
-                decode_image(data)
-            except ValueError as error:
-                raise ValueError(f"input {number} is not a readable image: {error}") from error
+    """Probabilities for texts or encoded images (which passed `check_images`), by a head on
+    its embedding generation or by a fine-tuned model end to end."""
     if model.kind == "finetuned":
         finetuned = finetuned_model(storage, project.id or 0, model.version)
         embedder = load_embedder(model.backbone, weights_dir)

@@ -4,7 +4,7 @@ import pytest
 from filament.core.settings import get_settings
 
 from tests.api.test_loop import label_of, synthetic_rows, text_project
-from tests.conftest import register
+from tests.conftest import download_archive, register
 
 
 def labeled_project(client, owner, run_jobs, n=40, labeled=30):
@@ -77,7 +77,9 @@ def test_finetune_activates_when_better_and_the_pool_moves_to_it(
     run_jobs()
     latest = models(client, owner, pid)[-1]
     assert latest["kind"] == "head" and latest["base_version"] == version and latest["active"]
-    archive = client.get(f"/api/v1/projects/{pid}/models/{version}/download", headers=owner)
+    archive = download_archive(
+        client, owner, f"/api/v1/projects/{pid}/models/{version}/download", run_jobs
+    )
     assert archive.status_code == 200
 
 
@@ -125,7 +127,7 @@ def test_model_archive_of_a_head_version_runs_without_filament(
     pid, listed = labeled_project(client, owner, run_jobs, n=20, labeled=12)
     status = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()
     url = f"/api/v1/projects/{pid}/models/{status['model_version']}/download"
-    archive = client.get(url, headers=owner)
+    archive = download_archive(client, owner, url, run_jobs)
     assert archive.status_code == 200
     with zipfile.ZipFile(io.BytesIO(archive.content)) as bundle:
         names = set(bundle.namelist())

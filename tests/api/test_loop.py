@@ -6,7 +6,7 @@ import io
 import numpy as np
 import pytest
 
-from tests.conftest import DATASETS, register
+from tests.conftest import DATASETS, download_archive, register
 
 UCI = DATASETS / "sentiment_uci_labelled_sentences" / "uci_sentiment_all.csv"
 
@@ -115,8 +115,8 @@ def test_burst_of_labels_coalesces_training(client, owner, run_jobs):
             f"/api/v1/projects/{pid}/suggestions/review", headers=owner, json={"items": review}
         ).json()
         assert result["accepted"] == len(review)
-    archive = client.get(
-        f"/api/v1/projects/{pid}/models/{status['model_version']}/download", headers=owner
+    archive = download_archive(
+        client, owner, f"/api/v1/projects/{pid}/models/{status['model_version']}/download", run_jobs
     )
     assert archive.status_code == 200 and archive.content[:2] == b"PK"
 

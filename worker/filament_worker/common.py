@@ -31,6 +31,11 @@ def _redis(url: str) -> Redis:
     return Redis.from_url(url)
 
 
+def sync_redis() -> Redis:
+    """The worker's sync Redis client, for code running in a thread."""
+    return _redis(get_settings().redis_url or "redis://127.0.0.1:6379")
+
+
 def sync_lock(job_name: str, project_id: int):  # type: ignore[no-untyped-def]
     """The same per-project lock `project_run` takes, for sync code running in a thread."""
     redis = _redis(get_settings().redis_url or "redis://127.0.0.1:6379")

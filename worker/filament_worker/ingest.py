@@ -18,7 +18,15 @@ from filament.db.models import (
     Project,
 )
 from filament.db.session import get_engine, refresh_statistics, session_scope
-from filament.ingest import Problem, Record, UploadRefused, image_record, iter_texts, iter_zip
+from filament.ingest import (
+    Problem,
+    Record,
+    UploadRefused,
+    image_record,
+    iter_texts,
+    iter_zip,
+    read_capped,
+)
 from filament.storage import Storage, get_storage, make_key
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
@@ -50,16 +58,25 @@ def _records(
     with open_seekable(storage, file["key"]) as stream:
         if file["kind"] == "zip":
             yield from iter_zip(
-                stream, project.labels, settings.max_image_pixels, settings.max_upload_bytes
+                stream, project.labels, settings.max_image_pixels, settings.max_image_file_bytes
             )
         elif file["kind"] == "image":
-            data = stream.read()
+            data = read_capped(stream, file["name"], settings.max_image_file_bytes)
+            if isinstance(data, Problem):
+                yield data
+                return
             try:
                 yield image_record(data, file["name"], settings.max_image_pixels, None)
             except UploadRefused as error:
                 yield Problem(file["name"], str(error))
         else:
-            yield from iter_texts(stream, file["kind"], file["name"], settings.max_text_chars)
+            yield from iter_texts(
+                stream,
+                file["kind"],
+                file["name"],
+                settings.max_text_chars,
+                settings.max_line_chars,
+            )
 
 
 class Ingestor:

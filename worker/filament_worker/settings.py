@@ -11,6 +11,7 @@ from filament import jobs
 from filament.core.settings import get_settings
 from filament.redis import redis_settings
 
+from filament_worker.archive import build_archive
 from filament_worker.embed import embed
 from filament_worker.finetune import MAX_ATTEMPTS, finetune_job
 from filament_worker.ingest import ingest
@@ -40,6 +41,8 @@ FUNCTIONS = [
     func(ingest, name=jobs.INGEST, timeout=6 * 3600, max_tries=3),
     func(embed, name=jobs.EMBED, timeout=12 * 3600, max_tries=3),
     func(train_head, name=jobs.TRAIN_HEAD, timeout=1800, max_tries=3),
+    # an unexpected failure is not retried: the row says failed and a later request retries
+    func(build_archive, name=jobs.BUILD_ARCHIVE, timeout=3600, max_tries=1),
     # one try more than the job allows itself, so it can mark its row failed on the last one
     func(finetune_job, name=jobs.FINETUNE, timeout=12 * 3600, max_tries=MAX_ATTEMPTS + 1),
 ]

@@ -12,10 +12,9 @@ from filament.core.settings import get_settings
 from filament.db.models import Annotation, Project
 from filament.db.session import session_scope
 from filament.finetuning import (
-    create_finetune_job,
     enqueue_finetune,
     labels_grown_enough,
-    running_finetune,
+    start_finetune_job,
 )
 from filament.ml.calibration import calibrate_multilabel, calibrate_single_label
 from filament.ml.heads import train_head as fit_head
@@ -25,7 +24,7 @@ from filament.storage import get_storage
 from filament.versions import named_metrics, next_version, record_version
 from sqlmodel import Session, col, select
 
-from filament_worker.common import in_thread, log, project_run
+from filament_worker.common import in_thread, log, project_run, sync_redis
 
 
 def consensus(session: Session, project: Project) -> dict[int, list[str]]:
@@ -140,7 +139,10 @@ async def _maybe_finetune(redis: Any, project_id: int) -> None:
     with session_scope() as session:
         labels = len(consensus(session, session.get(Project, project_id)))  # type: ignore[arg-type]
         grown = labels_grown_enough(session, project_id, labels, get_settings().finetune_growth)
-        if not grown or running_finetune(session, project_id) is not None:
+        if not grown:
             return
-        job = create_finetune_job(session, project_id, None, gpu=True, reason="labels grew")
-    await enqueue_finetune(redis, job.id or 0, gpu=True)
+        job, started = await in_thread(
+            start_finetune_job, session, sync_redis(), project_id, None, True, "labels grew"
+        )
+    if started:
+        await enqueue_finetune(redis, job.id or 0, gpu=True)

@@ -12,9 +12,9 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from redis import Redis
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from filament import __version__
+from filament.api.body_limits import BodyLimit
 from filament.api.routers import (
     annotations,
     auth,
@@ -65,50 +65,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.redis.close()
 
 
-class UploadSizeLimit:
-    """Refuse request bodies over the limit while they stream in, not after reading them."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        declared = int(headers.get(b"content-length", b"0") or 0)
-        if declared > self.limit:
-            await _too_large(self.limit)(scope, receive, send)
-            return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                raise _BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, counting_receive, send)
-        except _BodyTooLarge:
-            await _too_large(self.limit)(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-def _too_large(limit: int) -> JSONResponse:
-    return JSONResponse(
-        {"detail": f"The upload is larger than the limit of {limit:,} bytes"}, status_code=413
-    )
-
-
 def create_app() -> FastAPI:
-    settings = get_settings()
     app = FastAPI(
         title="Filament",
         version=__version__,
@@ -146,7 +103,7 @@ def create_app() -> FastAPI:
     app.include_router(api)
     app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
-    app.add_middleware(UploadSizeLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(BodyLimit, api=app)
     _serve_spa(app)
     return app
 

@@ -1,6 +1,6 @@
 """Request dependencies as `Annotated` aliases, so route signatures read as prose."""
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -82,28 +82,36 @@ def get_membership(project_id: int, session: SessionDep, user: CurrentUser) -> M
     return Membership(row[0], row[1], user)
 
 
-# the role checks do no I/O: async, so FastAPI runs them inline instead of in a worker thread
-async def require_writer(
-    membership: Annotated[Membership, Depends(get_membership)],
-) -> Membership:
-    if membership.role == Role.viewer:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Viewers cannot change a project")
-    return membership
+# Who may do what (docs/security.md#roles). Everything else needs membership alone (reading:
+# items, status, models, scores, export, jobs); non-members get 404 before any role check.
+WRITERS = frozenset({Role.owner, Role.annotator})  # label, review suggestions
+OWNERS = frozenset({Role.owner})  # settings, members, datasets and uploads, fine-tuning
+# model archives hold the project's data distilled: owners (and reviewers, with that role)
+MODEL_READERS = frozenset({Role.owner})
 
 
-async def require_owner(
-    membership: Annotated[Membership, Depends(get_membership)],
-) -> Membership:
-    if membership.role != Role.owner:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, detail="Only the project's owners can do this"
-        )
-    return membership
+def require_role(roles: frozenset[Role], refusal: str) -> Callable[..., Awaitable[Membership]]:
+    """A dependency: the caller's membership if their role is one of `roles`, else 403."""
 
+    # no I/O: async, so FastAPI runs it inline instead of in a worker thread
+    async def check(membership: Annotated[Membership, Depends(get_membership)]) -> Membership:
+        if membership.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=refusal)
+        return membership
+
+    return check
+
+
+require_writer = require_role(WRITERS, "Viewers cannot change a project")
+require_owner = require_role(OWNERS, "Only the project's owners can do this")
+require_model_reader = require_role(
+    MODEL_READERS, "Only the project's owners can download its models"
+)
 
 ProjectMemberDep = Annotated[Membership, Depends(get_membership)]
 ProjectWriter = Annotated[Membership, Depends(require_writer)]
 ProjectOwner = Annotated[Membership, Depends(require_owner)]
+ModelReader = Annotated[Membership, Depends(require_model_reader)]
 
 
 def get_arq(request: Request):  # type: ignore[no-untyped-def]

@@ -32,12 +32,20 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_prefix: str = ""
 
+    # request bodies (docs/security.md#limits): every route takes at most max_request_bytes;
+    # upload routes max_upload_bytes and scoring routes max_score_request_bytes, and only from
+    # authenticated callers (checked before the body is read)
+    max_request_bytes: int = 1024**2
+    max_score_request_bytes: int = 64 * 1024**2
+
     # uploads
     max_upload_bytes: int = 2 * 1024**3
     max_archive_expansion_bytes: int = 8 * 1024**3
     max_archive_ratio: int = 200  # refuse zip members that expand past this ratio
     max_image_pixels: int = 50_000_000
     max_text_chars: int = 100_000
+    max_line_chars: int = 1_000_000  # a CSV/JSONL line; longer lines are skipped with an error
+    max_image_file_bytes: int = 64 * 1024**2  # one image: an uploaded file or a zip member
 
     # learning loop
     weights_dir: Path | None = None

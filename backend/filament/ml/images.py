@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-# Decompression bombs are refused by PIL above this many pixels (a 16k x 16k photo is fine).
-Image.MAX_IMAGE_PIXELS = 16_384 * 16_384
+# Pillow's own decompression-bomb limit stays at its default: what reaches decoding has passed
+# `filament.ingest.validate_image` (FILAMENT_MAX_IMAGE_PIXELS, checked before decoding).
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -17,6 +17,13 @@ def make_key(*parts: str | int) -> str:
     return "/".join(cleaned)
 
 
+def folder(prefix: str) -> str:
+    """A prefix as a folder: `projects/1` must never match `projects/10/...`, so every prefix
+    ends with `/` (the empty prefix, the whole store, stays empty)."""
+    stripped = prefix.strip("/")
+    return f"{stripped}/" if stripped else ""
+
+
 class Storage(ABC):
     @abstractmethod
     def put_stream(self, key: str, stream: BinaryIO) -> int:
@@ -49,12 +56,17 @@ class Storage(ABC):
     def size(self, key: str) -> int: ...
 
     @abstractmethod
-    def list(self, prefix: str) -> Iterator[str]: ...
+    def list(self, prefix: str) -> Iterator[str]:
+        """The keys inside the folder `prefix` (see `folder`), never keys that merely start
+        with the same characters."""
 
     @abstractmethod
     def delete(self, key: str) -> None: ...
 
     def delete_prefix(self, prefix: str) -> None:
+        """Delete every key inside the folder `prefix`; the whole store is never a target."""
+        if not folder(prefix):
+            raise ValueError("refusing to delete the whole store (empty prefix)")
         for key in list(self.list(prefix)):
             self.delete(key)
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from filament.storage.base import Storage
+from filament.storage.base import Storage, folder
 
 CHUNK = 1024 * 1024
 
@@ -45,10 +45,7 @@ class LocalStorage(Storage):
         return self._path(key).stat().st_size
 
     def list(self, prefix: str) -> Iterator[str]:
-        base = self._path(prefix) if prefix else self.root
-        if base.is_file():
-            yield prefix
-            return
+        base = self._path(folder(prefix)) if folder(prefix) else self.root
         if not base.is_dir():
             return
         for path in sorted(base.rglob("*")):
@@ -59,11 +56,11 @@ class LocalStorage(Storage):
         self._path(key).unlink(missing_ok=True)
 
     def delete_prefix(self, prefix: str) -> None:
-        path = self._path(prefix)
-        if path.is_dir():
+        if not folder(prefix):
+            raise ValueError("refusing to delete the whole store (empty prefix)")
+        path = self._path(folder(prefix))
+        if path.is_dir() and path != self.root:
             shutil.rmtree(path)
-        else:
-            path.unlink(missing_ok=True)
 
     def local_path(self, key: str) -> Path:
         return self._path(key)

@@ -6,7 +6,7 @@ from typing import BinaryIO, cast
 import boto3
 from botocore.exceptions import ClientError
 
-from filament.storage.base import Storage
+from filament.storage.base import Storage, folder
 
 
 class S3Storage(Storage):
@@ -50,7 +50,7 @@ class S3Storage(Storage):
 
     def list(self, prefix: str) -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(folder(prefix))):
             for entry in page.get("Contents", []):
                 yield entry["Key"][len(self.prefix) :]
 

@@ -4,6 +4,7 @@ import { useState, type FormEvent } from 'react';
 import { errorMessage } from '@/lib/api/errors';
 import { useDatasets, useDeleteDataset, useRenameDataset } from '@/lib/api/queries';
 import type { Dataset, Project } from '@/lib/api/types';
+import { can } from '@/lib/permissions';
 import { projectHref } from '@/lib/use-project-id';
 import { ErrorMessage } from './ui/alert';
 import { Button } from './ui/button';
@@ -61,7 +62,7 @@ export function DatasetsCard({ project }: { project: Project }) {
   const notify = useToast();
   const [editing, setEditing] = useState<number | null>(null);
   const [deleting, setDeleting] = useState<Dataset | null>(null);
-  const canWrite = project.role !== 'viewer';
+  const canWrite = can(project, 'manageDatasets');
   const rows = datasets.data?.data ?? [];
 
   return (

@@ -4,6 +4,7 @@ import { isJobActive, useCancelJob, useInvalidateProject, useJob, useStartFinetu
 import { errorMessage } from '@/lib/api/errors';
 import { isMultilabel, type Job, type ModelVersion, type Project } from '@/lib/api/types';
 import { headline, percent } from '@/lib/metrics';
+import { can } from '@/lib/permissions';
 import { deviceName } from './model-table';
 import { Alert } from './ui/alert';
 import { Button } from './ui/button';
@@ -70,7 +71,7 @@ export function FinetunePanel({ project, latest, models, labeled }: { project: P
   const watched = useJob(latest?.id);
   const job = watched.data && latest && watched.data.id === latest.id ? watched.data : latest;
   const running = !!job && isJobActive(job);
-  const canWrite = project.role !== 'viewer';
+  const canWrite = can(project, 'finetune');
   const outcome = job ? finetuneOutcome(job, project, models) : null;
   const invalidate = useInvalidateProject();
   const wasRunning = useRef(false);
@@ -103,7 +104,7 @@ export function FinetunePanel({ project, latest, models, labeled }: { project: P
           </span>
         </div>
       )}
-      {!canWrite && !running && <p className="muted small">Owners and annotators can fine-tune the backbone.</p>}
+      {!canWrite && !running && <p className="muted small">Only the project's owners can fine-tune the backbone.</p>}
       {job && running && (
         <div className="stack-sm" data-testid="finetune-job" data-status={job.status}>
           <div className="row small">

@@ -10,6 +10,7 @@ const JOB_TITLES: Record<string, string> = {
   train_head: 'Training model',
   'train-head': 'Training model',
   finetune: 'Fine-tuning the backbone',
+  build_archive: 'Building the model archive',
   score: 'Scoring items',
 };
 

@@ -27,11 +27,13 @@ describe('Labeler', () => {
   let calls: { method: string; url: string; body?: string }[];
   let nextId: number;
   let activeVersion: number;
+  let emptyReason: string | null;
 
   beforeEach(() => {
     calls = [];
     nextId = 1;
     activeVersion = 1;
+    emptyReason = null;
     vi.stubGlobal(
       'fetch',
       vi.fn(async (input: Request | string, init?: RequestInit) => {
@@ -39,6 +41,7 @@ describe('Labeler', () => {
         const url = new URL(request.url);
         calls.push({ method: request.method, url: url.pathname + url.search, body: request.method === 'POST' ? await request.text() : undefined });
         if (url.pathname.endsWith('/queue')) {
+          if (emptyReason) return json({ data: [], strategy: 'entropy', cold_start: false, reason: emptyReason });
           const limit = Number(url.searchParams.get('limit'));
           const data = Array.from({ length: Math.min(limit, 5) }, () => {
             const id = nextId++;
@@ -97,6 +100,13 @@ describe('Labeler', () => {
     expect(screen.getByText('Sentence number 1')).toBeInTheDocument();
     expect(screen.getByText('You chose: positive')).toBeInTheDocument();
     await vi.waitFor(() => expect(calls.some((c) => c.method === 'DELETE' && c.url === '/api/v1/projects/7/items/1/annotations')).toBe(true));
+  });
+
+  it("says why there is nothing to label, in the server's words", async () => {
+    emptyReason = 'The remaining items are leased to other annotators; try again later.';
+    renderLabeler();
+    expect(await screen.findByText('Nothing to label right now')).toBeInTheDocument();
+    expect(screen.getByText(/leased to other annotators; try again later\. This page checks again/)).toBeInTheDocument();
   });
 
   it('fetches the next batch in the background when three items remain', async () => {

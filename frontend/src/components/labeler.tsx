@@ -49,7 +49,7 @@ function shortcutsFor(project: Project): Shortcut[] {
 export interface LabelSession {
   queue: LabelQueue<QueueItem>;
   /** How the server picked the last batch; set when a batch arrives. */
-  meta: { coldStart: boolean; strategy: string } | null;
+  meta: { coldStart: boolean; strategy: string; reason: string | null } | null;
 }
 
 /**
@@ -65,7 +65,7 @@ export function createLabelSession(projectId: number): LabelSession {
       fetchBatch: async (limit, exclude) => {
         const query = { limit, exclude: exclude.length ? exclude.join(',') : undefined };
         const page = await call(api.GET('/api/v1/projects/{project_id}/queue', { params: { path: { project_id: projectId }, query } }));
-        session.meta = { coldStart: page.cold_start, strategy: page.strategy };
+        session.meta = { coldStart: page.cold_start, strategy: page.strategy, reason: page.reason ?? null };
         return page.data;
       },
       onAdded: (items) =>
@@ -214,7 +214,7 @@ export function Labeler({ project, session: given }: { project: Project; session
       >
         {total === 0
           ? 'Upload images or texts to start labeling.'
-          : 'Every item is labeled, still being processed, or reserved by another annotator. This page checks again every few seconds.'}
+          : `${meta?.reason ?? 'Every item is labeled, still being processed, or reserved by another annotator.'} This page checks again every few seconds.`}
         {sessionCount > 0 && <p>You labeled {sessionCount} items in this session.</p>}
       </EmptyState>
     );

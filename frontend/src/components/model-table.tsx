@@ -1,8 +1,9 @@
 'use client';
-import { useEffect, useState } from 'react';
-import { downloadFile } from '@/lib/api/client';
+import { useState } from 'react';
+import { downloadFile, type Pending } from '@/lib/api/client';
 import { errorMessage } from '@/lib/api/errors';
 import type { ModelVersion, Project } from '@/lib/api/types';
+import { can } from '@/lib/permissions';
 import { headline, percent } from '@/lib/metrics';
 import { Button } from './ui/button';
 import { Badge, EmptyState } from './ui/misc';
@@ -17,30 +18,29 @@ export function deviceName(device: string | null | undefined): string | null {
   return /^(gpu|cuda)/i.test(device) ? 'GPU' : /^cpu/i.test(device) ? 'CPU' : device;
 }
 
+/** The button's words while it works: the build's progress once the server says it builds. */
+export function downloadLabel(pending: Pending | null): string {
+  if (!pending) return 'Downloading…';
+  return `Preparing the archive… ${Math.round(pending.progress * 100)}%`;
+}
+
 /**
- * Downloads a model archive. The first download of a version builds the exports on the server
- * (10–60 s), so after a moment the button says so instead of looking stuck.
+ * Downloads a model archive. The first download of a version has a worker build the exports
+ * (10–60 s): the server answers 202 meanwhile, and the button shows the build's progress.
  */
 export function ModelDownloadButton({ project, version }: { project: Project; version: number }) {
   const notify = useToast();
   const [busy, setBusy] = useState(false);
-  const [slow, setSlow] = useState(false);
-  useEffect(() => {
-    if (!busy) return;
-    const timer = setTimeout(() => setSlow(true), 1200);
-    return () => {
-      clearTimeout(timer);
-      setSlow(false);
-    };
-  }, [busy]);
+  const [pending, setPending] = useState<Pending | null>(null);
   const download = async () => {
     setBusy(true);
     try {
-      await downloadFile(`/projects/${project.id}/models/${version}/download`, `${project.name}-model-v${version}.zip`);
+      await downloadFile(`/projects/${project.id}/models/${version}/download`, `${project.name}-model-v${version}.zip`, setPending);
     } catch (error) {
       notify(`Model v${version}: ${errorMessage(error)}`, 'error');
     } finally {
       setBusy(false);
+      setPending(null);
     }
   };
   return (
@@ -55,7 +55,7 @@ export function ModelDownloadButton({ project, version }: { project: Project; ve
       data-testid={`download-model-${version}`}
     >
       {busy && <Spinner size={12} />}
-      {busy ? (slow ? 'Preparing the archive…' : 'Downloading…') : 'Download'}
+      {busy ? downloadLabel(pending) : 'Download'}
     </Button>
   );
 }
@@ -115,9 +115,7 @@ export function ModelTable({ project, models }: { project: Project; models: Mode
                   </td>
                   <td className="num">{model.label_count.toLocaleString()}</td>
                   <td className="muted small">{new Date(model.created_at).toLocaleString()}</td>
-                  <td>
-                    <ModelDownloadButton project={project} version={model.version} />
-                  </td>
+                  <td>{can(project, 'downloadModels') && <ModelDownloadButton project={project} version={model.version} />}</td>
                 </tr>
               );
             })}

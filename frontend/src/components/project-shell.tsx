@@ -4,18 +4,19 @@ import { usePathname } from 'next/navigation';
 import type { ReactNode } from 'react';
 import { useProject } from '@/lib/api/queries';
 import type { Project } from '@/lib/api/types';
+import { can, type Action } from '@/lib/permissions';
 import { projectHref, useProjectId } from '@/lib/use-project-id';
 import { AppHeader } from './app-header';
 import { RequireAuth } from './require-auth';
 import { ErrorMessage } from './ui/alert';
 import { Loading } from './ui/spinner';
 
-const TABS: { page: string; title: string }[] = [
+const TABS: { page: string; title: string; needs?: Action }[] = [
   { page: 'dashboard', title: 'Dashboard' },
   { page: 'label', title: 'Label' },
   { page: 'review', title: 'Suggestions' },
   { page: 'items', title: 'Items' },
-  { page: 'upload', title: 'Upload' },
+  { page: 'upload', title: 'Upload', needs: 'manageDatasets' },
   { page: 'members', title: 'Members' },
   { page: 'settings', title: 'Settings & export' },
 ];
@@ -24,7 +25,7 @@ function ProjectNav({ project }: { project: Project }) {
   const pathname = usePathname();
   return (
     <nav className="tabs" aria-label="Project">
-      {TABS.map((tab) => {
+      {TABS.filter((tab) => !tab.needs || can(project, tab.needs)).map((tab) => {
         const current = pathname.replace(/\/$/, '') === `/${tab.page}`;
         return (
           <Link key={tab.page} href={projectHref(tab.page, project.id)} className={current ? 'tab tab-active' : 'tab'} aria-current={current ? 'page' : undefined}>

@@ -2,6 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { usePatchProject } from '@/lib/api/queries';
 import type { Project } from '@/lib/api/types';
+import { can } from '@/lib/permissions';
 import { LabelsEditor, labelProblem } from './labels-editor';
 import { QueueFields } from './queue-fields';
 import { ErrorMessage } from './ui/alert';
@@ -10,7 +11,35 @@ import { TextField } from './ui/field';
 import { Card } from './ui/misc';
 import { useToast } from './ui/toast';
 
+/** The settings as text, for roles that cannot change them: no inputs that look editable. */
+function SettingsSummary({ project }: { project: Project }) {
+  const rows: [string, string][] = [
+    ['Name', project.name],
+    ['Labels', project.labels.join(', ')],
+    ['Query strategy', project.strategy],
+    ['Suggestion precision target', `${Math.round(project.suggestion_precision * 100)}%`],
+    ['Annotators per item', String(project.annotations_per_item)],
+    ['Lease', `${project.lease_seconds} s`],
+  ];
+  return (
+    <Card title="Settings" actions={<span className="muted small">Only owners can change settings.</span>}>
+      <dl className="stack-sm" data-testid="settings-summary">
+        {rows.map(([term, value]) => (
+          <div key={term}>
+            <dt className="muted small">{term}</dt>
+            <dd>{value}</dd>
+          </div>
+        ))}
+      </dl>
+    </Card>
+  );
+}
+
 export function SettingsForm({ project }: { project: Project }) {
+  return can(project, 'changeSettings') ? <EditableSettings project={project} /> : <SettingsSummary project={project} />;
+}
+
+function EditableSettings({ project }: { project: Project }) {
   const [name, setName] = useState(project.name);
   const [labels, setLabels] = useState(project.labels);
   const [strategy, setStrategy] = useState(project.strategy);
@@ -19,7 +48,6 @@ export function SettingsForm({ project }: { project: Project }) {
   const [lease, setLease] = useState(project.lease_seconds);
   const patch = usePatchProject(project.id);
   const notify = useToast();
-  const owner = project.role === 'owner';
   const problem = labelProblem(labels);
 
   const submit = (event: FormEvent) => {
@@ -32,9 +60,9 @@ export function SettingsForm({ project }: { project: Project }) {
   };
 
   return (
-    <Card title="Settings" actions={!owner && <span className="muted small">Only owners can change settings.</span>}>
+    <Card title="Settings">
       <form onSubmit={submit} className="stack">
-        <fieldset disabled={!owner} className="stack plain-fieldset">
+        <fieldset className="stack plain-fieldset">
           <TextField label="Name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
           <div className="field">
             <label className="field-label" htmlFor="settings-labels">
@@ -59,13 +87,11 @@ export function SettingsForm({ project }: { project: Project }) {
           </div>
         </fieldset>
         <ErrorMessage error={patch.error} />
-        {owner && (
-          <div className="row-end">
-            <Button type="submit" variant="primary" busy={patch.isPending} disabled={!!problem}>
-              Save settings
-            </Button>
-          </div>
-        )}
+        <div className="row-end">
+          <Button type="submit" variant="primary" busy={patch.isPending} disabled={!!problem}>
+            Save settings
+          </Button>
+        </div>
       </form>
     </Card>
   );

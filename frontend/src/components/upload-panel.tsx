@@ -5,6 +5,7 @@ import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { errorMessage } from '@/lib/api/errors';
 import { keys, useDatasets, useInvalidateProject, useJobs, useProjectStatus } from '@/lib/api/queries';
 import { modalityOf, type Project } from '@/lib/api/types';
+import { can } from '@/lib/permissions';
 import { filesFromDataTransfer, filesFromInput, formatBytes, isJunk, perFileProgress, planBatches, rejectionReason, uploadFiles, type PendingFile } from '@/lib/upload';
 import { projectHref } from '@/lib/use-project-id';
 import { DatasetsCard } from './datasets-card';
@@ -32,6 +33,16 @@ const STATE_TEXT: Record<FileState, string> = {
 };
 
 export function UploadPanel({ project }: { project: Project }) {
+  if (can(project, 'manageDatasets')) return <UploadForm project={project} />;
+  return (
+    <div className="stack-lg">
+      <PageHeader title="Upload" description="Uploading items and managing datasets is for the project's owners." />
+      <DatasetsCard project={project} />
+    </div>
+  );
+}
+
+function UploadForm({ project }: { project: Project }) {
   const modality = modalityOf(project.task);
   const [rows, setRows] = useState<Row[]>([]);
   const [dragging, setDragging] = useState(false);

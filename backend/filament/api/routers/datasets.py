@@ -2,7 +2,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from filament.api.deps import ProjectMemberDep, ProjectWriter, SessionDep
+from filament.api.deps import ProjectMemberDep, ProjectOwner, SessionDep
 from filament.cache import changed
 from filament.db.models import Dataset, DatasetCreate, DatasetPublic, Item, Page
 
@@ -53,18 +53,16 @@ def _save(session: Session, dataset: Dataset) -> DatasetPublic:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_dataset(
-    body: DatasetCreate, writer: ProjectWriter, session: SessionDep
-) -> DatasetPublic:
-    dataset = Dataset(project_id=writer.id, name=body.name.strip())
+def create_dataset(body: DatasetCreate, owner: ProjectOwner, session: SessionDep) -> DatasetPublic:
+    dataset = Dataset(project_id=owner.id, name=body.name.strip())
     return _save(session, dataset)
 
 
 @router.patch("/{dataset_id}")
 def rename_dataset(
-    dataset_id: int, body: DatasetCreate, writer: ProjectWriter, session: SessionDep
+    dataset_id: int, body: DatasetCreate, owner: ProjectOwner, session: SessionDep
 ) -> DatasetPublic:
-    dataset = _dataset(session, writer.id, dataset_id)
+    dataset = _dataset(session, owner.id, dataset_id)
     dataset.name = body.name.strip()
     return _save(session, dataset)
 
@@ -73,11 +71,11 @@ def rename_dataset(
 def delete_dataset(
     dataset_id: int,
     request: Request,
-    writer: ProjectWriter,
+    owner: ProjectOwner,
     session: SessionDep,
     confirm: bool = Query(False, description="Must be true: deletes the items and their labels"),
 ) -> None:
-    dataset = _dataset(session, writer.id, dataset_id)
+    dataset = _dataset(session, owner.id, dataset_id)
     if not confirm:
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST,
@@ -86,4 +84,4 @@ def delete_dataset(
         )
     session.delete(dataset)
     session.commit()
-    changed(request.app.state.redis, writer.id)
+    changed(request.app.state.redis, owner.id)

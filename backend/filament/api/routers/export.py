@@ -45,6 +45,18 @@ def _rows(session: Session, project_id: int) -> Iterator[dict[str, object]]:
         last_id = rows[-1][0].id or 0
 
 
+# a spreadsheet runs a cell that starts with one of these as a formula (CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A cell a spreadsheet shows as text: formula-like strings get a leading `'` (OWASP's
+    advice); the JSONL export keeps values as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv(rows: Iterator[dict[str, object]], with_text: bool) -> Iterator[str]:
     columns = [
         "item_id",
@@ -60,7 +72,8 @@ def _csv(rows: Iterator[dict[str, object]], with_text: bool) -> Iterator[str]:
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "labels": "|".join(row["labels"])})  # type: ignore[arg-type]
+        cells = {**row, "labels": "|".join(row["labels"])}  # type: ignore[arg-type]
+        writer.writerow({name: spreadsheet_safe(value) for name, value in cells.items()})
         if buffer.tell() > 65536:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -8,9 +8,10 @@ from sqlalchemy import String, cast, exists
 from sqlmodel import Session, col, func, select
 
 from filament import jobs
+from filament.api.body_limits import large_body
 from filament.api.deps import (
     ProjectMemberDep,
-    ProjectWriter,
+    ProjectOwner,
     SessionDep,
     SettingsDep,
     StorageDep,
@@ -48,10 +49,10 @@ class UploadAccepted(BaseModel):
     files: list[UploadedFile]
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, openapi_extra=large_body("upload"))
 def upload_items(
     request: Request,
-    writer: ProjectWriter,
+    owner: ProjectOwner,
     session: SessionDep,
     settings: SettingsDep,
     storage: StorageDep,
@@ -65,7 +66,7 @@ def upload_items(
             checked = check_upload(
                 upload.file,
                 upload.filename or "upload",
-                writer.project.task,
+                owner.project.task,
                 settings.max_archive_expansion_bytes,
                 settings.max_archive_ratio,
             )
@@ -74,10 +75,10 @@ def upload_items(
             problems.append(str(error))
     if problems:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="; ".join(problems))
-    target = get_or_create_dataset(session, writer.id, dataset.strip())
+    target = get_or_create_dataset(session, owner.id, dataset.strip())
     job = Job(
-        project_id=writer.id,
-        user_id=writer.user.id,
+        project_id=owner.id,
+        user_id=owner.user.id,
         type=jobs.INGEST,
         message="waiting for a worker",
     )
@@ -86,7 +87,7 @@ def upload_items(
     stored = []
     for number, (upload, kind) in enumerate(zip(files, kinds, strict=True)):
         name = upload.filename or f"upload-{number}"
-        key = make_key("projects", writer.id, "uploads", job.id or 0, f"{number}-{name}")
+        key = make_key("projects", owner.id, "uploads", job.id or 0, f"{number}-{name}")
         size = storage.put_stream(key, upload.file)
         stored.append({"key": key, "name": name, "kind": kind, "size": size})
     job.params = {"dataset_id": target.id, "files": stored}

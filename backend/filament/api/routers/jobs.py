@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlmodel import Session, col, select
 
-from filament.api.deps import CurrentUser, ProjectMemberDep, SessionDep
+from filament.api.deps import OWNERS, CurrentUser, ProjectMemberDep, SessionDep
 from filament.db.models import Job, JobPublic, JobStatus, Page, ProjectMember, Role, User, utcnow
 from filament.jobs import FINETUNE
 
@@ -22,13 +22,14 @@ def list_jobs(
     return Page(data=[JobPublic.model_validate(row) for row in rows], count=len(rows))
 
 
-def visible_job(session: Session, job_id: int, user: User) -> tuple[Job, Role | None]:
-    """A job the caller started or whose project they belong to (404 otherwise), and their role."""
+def visible_job(session: Session, job_id: int, user: User) -> tuple[Job, Role]:
+    """A job of a project the caller belongs to now, and their role; 404 otherwise. Having
+    started the job is not enough: a removed member no longer sees its jobs."""
     job = session.get(Job, job_id)
     member = session.get(ProjectMember, (job.project_id, user.id)) if job else None
-    if job is None or (member is None and job.user_id != user.id):
+    if job is None or member is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Job not found")
-    return job, member.role if member else None
+    return job, member.role
 
 
 @router.get("/jobs/{job_id}")
@@ -40,8 +41,10 @@ def read_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
 def cancel_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
     """Cancel a queued or running fine-tuning job; the active model stays as it is."""
     job, role = visible_job(session, job_id, user)
-    if role == Role.viewer:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Viewers cannot cancel jobs")
+    if role not in OWNERS:  # who may start fine-tuning may stop it
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, detail="Only the project's owners can cancel jobs"
+        )
     if job.type != FINETUNE:
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail="Only fine-tuning jobs can be cancelled"

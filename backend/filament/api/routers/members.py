@@ -1,7 +1,10 @@
-from fastapi import APIRouter, HTTPException, status
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi import APIRouter, HTTPException, Request, status
 from sqlmodel import Session, col, func, select
 
-from filament.api.deps import ProjectMemberDep, ProjectOwner, SessionDep
+from filament.api.deps import Membership, ProjectMemberDep, ProjectOwner, SessionDep
 from filament.db.models import (
     MemberCreate,
     MemberPublic,
@@ -11,6 +14,7 @@ from filament.db.models import (
     Role,
     User,
 )
+from filament.redis import project_lock
 
 router = APIRouter(prefix="/projects/{project_id}/members", tags=["members"])
 
@@ -46,10 +50,23 @@ def add_member(body: MemberCreate, owner: ProjectOwner, session: SessionDep) -> 
 
 
 def _member(session: Session, project_id: int, user_id: int) -> ProjectMember:
-    row = session.get(ProjectMember, (project_id, user_id))
+    # populate_existing: read the row as it is now, not as this session first saw it
+    row = session.get(ProjectMember, (project_id, user_id), populate_existing=True)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Member not found")
     return row
+
+
+@contextmanager
+def _member_change(request: Request, session: Session, owner: Membership) -> Iterator[None]:
+    """Member changes of a project one at a time (a Redis lock), each re-checking that its
+    caller is still an owner: two owners demoting each other at once cannot leave none."""
+    with project_lock(request.app.state.redis, "members", owner.id):
+        if _member(session, owner.id, owner.user.id or 0).role != Role.owner:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, detail="Only the project's owners can do this"
+            )
+        yield
 
 
 def _keep_an_owner(session: Session, project_id: int, row: ProjectMember) -> None:
@@ -66,22 +83,24 @@ def _keep_an_owner(session: Session, project_id: int, row: ProjectMember) -> Non
 
 @router.patch("/{user_id}")
 def update_member(
-    user_id: int, body: MemberUpdate, owner: ProjectOwner, session: SessionDep
+    user_id: int, body: MemberUpdate, request: Request, owner: ProjectOwner, session: SessionDep
 ) -> MemberPublic:
-    row = _member(session, owner.id, user_id)
-    if body.role != Role.owner:
-        _keep_an_owner(session, owner.id, row)
-    row.role = body.role
-    session.add(row)
-    session.commit()
+    with _member_change(request, session, owner):
+        row = _member(session, owner.id, user_id)
+        if body.role != Role.owner:
+            _keep_an_owner(session, owner.id, row)
+        row.role = body.role
+        session.add(row)
+        session.commit()
     user = session.get(User, user_id)
     assert user is not None
     return MemberPublic(user_id=user_id, email=user.email, name=user.name, role=row.role)
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_member(user_id: int, owner: ProjectOwner, session: SessionDep) -> None:
-    row = _member(session, owner.id, user_id)
-    _keep_an_owner(session, owner.id, row)
-    session.delete(row)
-    session.commit()
+def remove_member(user_id: int, request: Request, owner: ProjectOwner, session: SessionDep) -> None:
+    with _member_change(request, session, owner):
+        row = _member(session, owner.id, user_id)
+        _keep_an_owner(session, owner.id, row)
+        session.delete(row)
+        session.commit()

@@ -1,23 +1,24 @@
 """Project status, model versions, their archives, and fine-tuning on request."""
 
-from pathlib import Path
 from typing import Any
 
 import anyio.from_thread
 from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
 from filament import jobs
 from filament.api.deps import (
     Membership,
+    ModelReader,
     ProjectMemberDep,
-    ProjectWriter,
+    ProjectOwner,
     SessionDep,
     SettingsDep,
     StorageDep,
 )
+from filament.api.enqueue import enqueue
 from filament.api.routers.projects import item_counts
 from filament.cache import cached
 from filament.core.security import create_download_token, decode_download_token
@@ -150,19 +151,52 @@ def get_model(session: Session, project_id: int, version: int) -> ModelVersion:
     return model
 
 
-def _archive_key(
-    session: Session, storage: Storage, member: Membership, version: int, weights_dir: Path | None
-) -> str:
-    from filament.ml.export import ExportError
-    from filament.model_archive import ensure_archive
+class ArchiveBuilding(BaseModel):
+    """The answer while a version's archive is being built: poll again, or follow the job."""
+
+    detail: str
+    job: JobPublic
+
+
+ARCHIVE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": ArchiveBuilding,
+        "description": "The archive is being built (once per version, by a worker): repeat the "
+        "request after `Retry-After` seconds, or follow the job at `Location`",
+    },
+    409: {"description": "Building the archive failed; `detail` says why (retried later)"},
+}
+
+
+def _archive_or_building(
+    request: Request, session: Session, storage: Storage, member: Membership, version: int
+) -> str | JSONResponse:
+    """The storage key of the version's archive, or a 202 while a worker builds it."""
+    from filament.model_archive import archive_key, build_job_id, claim_archive_build
 
     model = get_model(session, member.id, version)
-    try:
-        return ensure_archive(session, storage, member.project, model, weights_dir)
-    except ExportError as error:
+    key = archive_key(model)
+    if storage.exists(key):
+        return key
+    job, created = claim_archive_build(
+        session, request.app.state.redis, member.id, version, member.user.id
+    )
+    if job.status == JobStatus.failed:
         raise HTTPException(
-            status.HTTP_500_INTERNAL_SERVER_ERROR, detail=f"Exporting the model failed: {error}"
-        ) from error
+            status.HTTP_409_CONFLICT, detail=f"Building the archive failed: {job.message}"
+        )
+    if created:
+        enqueue(request, jobs.BUILD_ARCHIVE, job.id or 0, job_id=build_job_id(member.id, version))
+    public = JobPublic.model_validate(job)
+    return JSONResponse(
+        ArchiveBuilding(
+            detail=f"The archive of v{version} is being built ({public.progress:.0%}): "
+            "try again in a few seconds",
+            job=public,
+        ).model_dump(mode="json"),
+        status_code=status.HTTP_202_ACCEPTED,
+        headers={"Retry-After": "2", "Location": f"/api/v1/jobs/{job.id}"},
+    )
 
 
 def archive_response(storage: Storage, key: str, project_id: int, version: int) -> Response:
@@ -178,18 +212,23 @@ def archive_response(storage: Storage, key: str, project_id: int, version: int) 
     )
 
 
-@router.get("/models/{version}/download", response_class=StreamingResponse)
+@router.get(
+    "/models/{version}/download", response_class=StreamingResponse, responses=ARCHIVE_RESPONSES
+)
 def download_model(
     version: int,
-    member: ProjectMemberDep,
+    request: Request,
+    member: ModelReader,
     session: SessionDep,
     storage: StorageDep,
-    settings: SettingsDep,
 ) -> Response:
     """The model archive: safetensors weights, TorchScript and ONNX exports (checked against
     PyTorch), labels, preprocessing, a model card and a standalone `predict.py`. The first
-    download of a version builds it (seconds to a minute), later ones are read from storage."""
-    key = _archive_key(session, storage, member, version, settings.weights_dir)
+    request for a version starts building it on a worker (seconds to a minute) and answers
+    202; repeat the request until it answers 200 (or 307 to storage)."""
+    key = _archive_or_building(request, session, storage, member, version)
+    if isinstance(key, Response):
+        return key
     return archive_response(storage, key, member.id, version)
 
 
@@ -198,17 +237,22 @@ class DownloadLink(BaseModel):
     expires_in: int
 
 
-@router.post("/models/{version}/download-link")
+@router.post(
+    "/models/{version}/download-link", response_model=DownloadLink, responses=ARCHIVE_RESPONSES
+)
 def download_link(
     version: int,
-    member: ProjectMemberDep,
+    request: Request,
+    member: ModelReader,
     session: SessionDep,
     storage: StorageDep,
     settings: SettingsDep,
-) -> DownloadLink:
+) -> DownloadLink | JSONResponse:
     """A short-lived URL that downloads the archive without an Authorization header, so a
-    browser can save a large archive straight to disk. Builds the archive first if needed."""
-    _archive_key(session, storage, member, version, settings.weights_dir)
+    browser can save a large archive straight to disk. 202 while the archive is being built."""
+    building = _archive_or_building(request, session, storage, member, version)
+    if isinstance(building, Response):
+        return building
     token = create_download_token(
         member.id, version, settings.resolved_secret_key(), DOWNLOAD_LINK_SECONDS
     )
@@ -216,19 +260,21 @@ def download_link(
 
 
 @router.post("/finetune", status_code=status.HTTP_202_ACCEPTED)
-def finetune_now(request: Request, writer: ProjectWriter, session: SessionDep) -> JobPublic:
+def finetune_now(request: Request, owner: ProjectOwner, session: SessionDep) -> JobPublic:
     """Fine-tune the whole backbone on the labels now: on a GPU worker when one is connected,
     else as a short CPU run. The new version becomes active only if it validates better."""
-    from filament.finetuning import create_finetune_job, enqueue_finetune, running_finetune
+    from filament.finetuning import enqueue_finetune, start_finetune_job
 
-    if (busy := running_finetune(session, writer.id)) is not None:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            detail=f"Fine-tuning is already {busy.status.value} for this project (job {busy.id})",
-        )
     arq = request.app.state.arq
     gpu = anyio.from_thread.run(jobs.gpu_worker_connected, arq)
-    job = create_finetune_job(session, writer.id, writer.user.id, gpu, "requested")
+    job, started = start_finetune_job(
+        session, request.app.state.redis, owner.id, owner.user.id, gpu, "requested"
+    )
+    if not started:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=f"Fine-tuning is already {job.status.value} for this project (job {job.id})",
+        )
     anyio.from_thread.run(enqueue_finetune, arq, job.id or 0, gpu)
     return JobPublic.model_validate(job)
 

@@ -9,21 +9,27 @@ from fastapi import APIRouter, File, HTTPException, UploadFile, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from filament.api.body_limits import large_body
 from filament.api.deps import ProjectMemberDep, SessionDep, SettingsDep, StorageDep
-from filament.db.models import (
-    Project,
-)
+from filament.db.models import Project
+from filament.ingest import UploadRefused, check_text_length
 from filament.scoring import active_model
 from filament.storage import Storage
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["score"])
+# inputs per request (docs/security.md#limits); the body's bytes are capped by
+# FILAMENT_MAX_SCORE_REQUEST_BYTES, each image by FILAMENT_MAX_IMAGE_PIXELS and each text by
+# FILAMENT_MAX_TEXT_CHARS, the ingest settings
+MAX_TEXTS = 1000
+MAX_IMAGES = 256
+MAX_URLS = 64
 
 
 class ScoreRequest(BaseModel):
     type: Literal["text", "images", "urls"]
-    texts: list[str] | None = Field(default=None, max_length=1000)
-    data: list[str] | None = Field(default=None, max_length=256)
-    urls: list[str] | None = Field(default=None, max_length=64)
+    texts: list[str] | None = Field(default=None, max_length=MAX_TEXTS)
+    data: list[str] | None = Field(default=None, max_length=MAX_IMAGES)
+    urls: list[str] | None = Field(default=None, max_length=MAX_URLS)
 
 
 class ScoreResult(BaseModel):
@@ -33,7 +39,7 @@ class ScoreResult(BaseModel):
     model_kind: str = Field(description="head (on frozen embeddings) or finetuned")
 
 
-@router.post("/score")
+@router.post("/score", openapi_extra=large_body("score"))
 def score(
     body: ScoreRequest,
     member: ProjectMemberDep,
@@ -67,7 +73,7 @@ def score(
     return _score(session, storage, project, inputs, settings)
 
 
-@router.post("/score/files")
+@router.post("/score/files", openapi_extra=large_body("score"))
 def score_files(
     files: Annotated[list[UploadFile], File(description="images to score")],
     member: ProjectMemberDep,
@@ -78,6 +84,11 @@ def score_files(
     """Like /score, with images sent as multipart files."""
     if member.project.task.modality != "image":
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="This is a text project")
+    if len(files) > MAX_IMAGES:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"At most {MAX_IMAGES} images per request (got {len(files)})",
+        )
     return _score(session, storage, member.project, [f.file.read() for f in files], settings)
 
 
@@ -95,8 +106,16 @@ def _b64(value: str, number: int) -> bytes:
 def _score(
     session: Session, storage: Storage, project: Project, inputs: list[Any], settings: SettingsDep
 ) -> ScoreResult:
-    from filament.serving import score_inputs
+    from filament.serving import check_images, score_inputs
 
+    try:  # the ingest checks, before any model is loaded
+        if project.task.modality == "image":
+            check_images(inputs, settings.max_image_pixels)
+        else:
+            for number, text in enumerate(inputs):
+                check_text_length(text, f"texts[{number}]", settings.max_text_chars)
+    except UploadRefused as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from error
     model = active_model(session, project.id or 0)
     if model is None:
         raise HTTPException(

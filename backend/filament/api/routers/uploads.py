@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from filament import jobs
-from filament.api.deps import ProjectWriter, SessionDep, SettingsDep, StorageDep
+from filament.api.deps import ProjectOwner, SessionDep, SettingsDep, StorageDep
 from filament.api.enqueue import enqueue
 from filament.api.routers.datasets import get_or_create_dataset
 from filament.db.models import Job, JobStatus
@@ -39,7 +39,7 @@ class PresignedUpload(BaseModel):
 @router.post("", status_code=status.HTTP_201_CREATED)
 def start_upload(
     body: UploadPlan,
-    writer: ProjectWriter,
+    writer: ProjectOwner,  # uploading is dataset work: owners only
     session: SessionDep,
     storage: StorageDep,
     settings: SettingsDep,
@@ -79,7 +79,7 @@ def start_upload(
 def complete_upload(
     upload_id: int,
     request: Request,
-    writer: ProjectWriter,
+    writer: ProjectOwner,  # uploading is dataset work: owners only
     session: SessionDep,
     storage: StorageDep,
     settings: SettingsDep,

@@ -1,41 +1,28 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { setToken } from '../auth';
-import { api, call } from './client';
-import { ApiError } from './errors';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fetchWhenReady, type Pending } from './client';
 
-const json = (body: unknown, status: number) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+const building = (progress: number, message: string) =>
+  new Response(JSON.stringify({ detail: 'building', job: { id: 9, progress, message } }), { status: 202, headers: { 'Retry-After': '2' } });
 
-describe('API client', () => {
-  let assign: ReturnType<typeof vi.fn>;
-  beforeEach(() => {
-    assign = vi.fn();
-    vi.stubGlobal('location', { ...window.location, origin: 'http://localhost', pathname: '/dashboard/', search: '?project=3', assign });
-  });
-  afterEach(() => {
-    vi.unstubAllGlobals();
-    setToken(null);
-  });
+describe('fetchWhenReady', () => {
+  afterEach(() => vi.unstubAllGlobals());
 
-  it('sends the bearer token', async () => {
-    setToken('abc');
-    const fetch = vi.fn(async (request: Request) => {
-      expect(request.headers.get('Authorization')).toBe('Bearer abc');
-      return json({ id: 1, email: 'a@b.c', name: '', created_at: '' }, 200);
-    });
+  it('polls while the server answers 202, reporting the build progress, then returns the file', async () => {
+    const answers = [building(0, 'waiting for a worker'), building(0.3, 'exporting'), new Response('PK', { status: 200 })];
+    const fetch = vi.fn(async () => answers.shift() as Response);
     vi.stubGlobal('fetch', fetch);
-    await expect(call(api.GET('/api/v1/users/me'))).resolves.toMatchObject({ id: 1 });
+    const seen: Pending[] = [];
+    const response = await fetchWhenReady('/projects/1/models/2/download', (pending) => seen.push(pending), 1);
+    expect(await response.text()).toBe('PK');
+    expect(fetch).toHaveBeenCalledTimes(3);
+    expect(seen).toEqual([
+      { progress: 0, message: 'waiting for a worker' },
+      { progress: 0.3, message: 'exporting' },
+    ]);
   });
 
-  it('on 401 drops the session and goes to sign-in, once, for any request', async () => {
-    setToken('expired');
-    vi.stubGlobal('fetch', vi.fn(async () => json({ detail: 'Could not validate credentials' }, 401)));
-    await expect(call(api.GET('/api/v1/projects'))).rejects.toBeInstanceOf(ApiError);
-    expect(localStorage.getItem('filament.token')).toBeNull();
-    expect(assign).toHaveBeenCalledWith('/login/?next=%2Fdashboard%2F%3Fproject%3D3');
-  });
-
-  it('turns error bodies into readable messages', async () => {
-    vi.stubGlobal('fetch', vi.fn(async () => json({ detail: [{ loc: ['body', 'name'], msg: 'Field required', type: 'missing' }] }, 422)));
-    await expect(call(api.GET('/api/v1/projects'))).rejects.toThrow('Name: Field required');
+  it('gives the reason when the build failed (409)', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => new Response(JSON.stringify({ detail: 'Building the archive failed: exporting the model failed' }), { status: 409 })));
+    await expect(fetchWhenReady('/projects/1/models/2/download', undefined, 1)).rejects.toThrow(/Building the archive failed/);
   });
 });

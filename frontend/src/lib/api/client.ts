@@ -57,9 +57,32 @@ export async function authorizedFetch(path: string, init: RequestInit = {}): Pro
   return response;
 }
 
+/** What a 202 from a download says while the server prepares the file (a worker job). */
+export interface Pending {
+  progress: number;
+  message: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Fetches a file that may still be in preparation: while the answer is 202 (a model archive the
+ * worker is building) it reports the job's progress and asks again after `Retry-After` seconds.
+ */
+export async function fetchWhenReady(path: string, onPending?: (pending: Pending) => void, pollMs?: number): Promise<Response> {
+  for (;;) {
+    const response = await authorizedFetch(path);
+    if (response.status !== 202) return response;
+    const body = (await response.json().catch(() => null)) as { job?: Partial<Pending> } | null;
+    onPending?.({ progress: body?.job?.progress ?? 0, message: body?.job?.message ?? '' });
+    const seconds = Number(response.headers.get('Retry-After')) || 2;
+    await sleep(pollMs ?? Math.min(Math.max(seconds, 1), 10) * 1000);
+  }
+}
+
 /** Downloads a file that needs the token: fetch it as a blob, then save it through a link. */
-export async function downloadFile(path: string, fallbackName: string): Promise<void> {
-  const response = await authorizedFetch(path);
+export async function downloadFile(path: string, fallbackName: string, onPending?: (pending: Pending) => void): Promise<void> {
+  const response = await fetchWhenReady(path, onPending);
   const blob = await response.blob();
   const disposition = response.headers.get('Content-Disposition') ?? '';
   const match = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);

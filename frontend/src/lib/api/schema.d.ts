@@ -545,7 +545,8 @@ export interface paths {
          * Download Model
          * @description The model archive: safetensors weights, TorchScript and ONNX exports (checked against
          *     PyTorch), labels, preprocessing, a model card and a standalone `predict.py`. The first
-         *     download of a version builds it (seconds to a minute), later ones are read from storage.
+         *     request for a version starts building it on a worker (seconds to a minute) and answers
+         *     202; repeat the request until it answers 200 (or 307 to storage).
          */
         get: operations["download_model_api_v1_projects__project_id__models__version__download_get"];
         put?: never;
@@ -568,7 +569,7 @@ export interface paths {
         /**
          * Download Link
          * @description A short-lived URL that downloads the archive without an Authorization header, so a
-         *     browser can save a large archive straight to disk. Builds the archive first if needed.
+         *     browser can save a large archive straight to disk. 202 while the archive is being built.
          */
         post: operations["download_link_api_v1_projects__project_id__models__version__download_link_post"];
         delete?: never;
@@ -756,6 +757,15 @@ export interface components {
             created_at: string;
             /** Last Used At */
             last_used_at: string | null;
+        };
+        /**
+         * ArchiveBuilding
+         * @description The answer while a version's archive is being built: poll again, or follow the job.
+         */
+        ArchiveBuilding: {
+            /** Detail */
+            detail: string;
+            job: components["schemas"]["JobPublic"];
         };
         /** BackbonePublic */
         BackbonePublic: {
@@ -2631,6 +2641,22 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The archive is being built (once per version, by a worker): repeat the request after `Retry-After` seconds, or follow the job at `Location` */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArchiveBuilding"];
+                };
+            };
+            /** @description Building the archive failed; `detail` says why (retried later) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -2662,6 +2688,22 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["DownloadLink"];
                 };
+            };
+            /** @description The archive is being built (once per version, by a worker): repeat the request after `Retry-After` seconds, or follow the job at `Location` */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArchiveBuilding"];
+                };
+            };
+            /** @description Building the archive failed; `detail` says why (retried later) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

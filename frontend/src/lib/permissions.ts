@@ -1,0 +1,18 @@
+// What each role may do in a project, as the API enforces it (docs/security.md#roles). The web
+// app hides what the caller's role cannot do instead of offering controls that answer 403.
+import type { Project, Role } from './api/types';
+
+export type Action = 'changeSettings' | 'manageMembers' | 'manageDatasets' | 'finetune' | 'downloadModels' | 'label';
+
+const ALLOWED: Record<Action, readonly Role[]> = {
+  changeSettings: ['owner'],
+  manageMembers: ['owner'],
+  manageDatasets: ['owner'], // upload, rename, delete
+  finetune: ['owner'], // start and cancel
+  downloadModels: ['owner'],
+  label: ['owner', 'annotator'],
+};
+
+export function can(project: Pick<Project, 'role'>, action: Action): boolean {
+  return ALLOWED[action].includes(project.role);
+}
