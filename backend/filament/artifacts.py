@@ -76,8 +76,8 @@ _plan_cache: OrderedDict[tuple[int, int | None, int], tuple[Any, float]] = Order
 
 
 def _loader(key: object) -> threading.Lock:
-    """One loader per array: requests arriving while it loads wait for it (a cold API process
-    under 20 annotators otherwise read the same 100k embeddings 20 times at once)."""
+    """One loader per array: a cold API process under 20 annotators otherwise read the same
+    100k embeddings 20 times at once. Requests that have an older copy use it meanwhile."""
     return _loaders[hash(key) % len(_loaders)]
 
 
@@ -88,8 +88,17 @@ def load_embeddings(storage: Storage, project_id: int, generation: int | None = 
         cached = _embedding_cache.get((project_id, generation))
     if cached and cached[0] == keys:
         return cached[1]
-    with _loader((project_id, generation)):
+    loader = _loader((project_id, generation))
+    if cached and not loader.acquire(blocking=False):
+        # another request is reading the new chunks: answer from the ones already here (their
+        # items are all still valid) rather than wait for it
+        return cached[1]
+    if not cached:
+        loader.acquire()  # a cold process: nothing to answer from but what is being read
+    try:
         return _load_embeddings(storage, project_id, generation, keys)
+    finally:
+        loader.release()
 
 
 def _load_embeddings(

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import os
 import socket
 import uuid
 from typing import Any, ClassVar
@@ -64,6 +65,8 @@ def run_worker(gpu: bool = False, burst: bool = False) -> None:
     settings = get_settings()
     if not settings.redis_url:
         raise SystemExit("FILAMENT_REDIS_URL is not set (`filament run` starts an embedded Redis)")
+    if settings.worker_niceness > 0 and not burst:
+        os.nice(settings.worker_niceness)
     worker = Worker(
         functions=FUNCTIONS,
         queue_name=jobs.GPU_QUEUE if gpu else jobs.CPU_QUEUE,
