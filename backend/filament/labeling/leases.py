@@ -55,69 +55,72 @@ from filament.db.models import Annotation, Project
 
 DONE_MARK_SECONDS = 60  # longer than any request takes between its database read and its claim
 
-# KEYS: the items' hashes. ARGV: user, k, lease seconds, most to win, t_read, the bound on
-# now - t_read, then per item its database annotators as ",1,5," (empty: ",").
-# Returns the 1-based positions won (own holds renewed count as won), or {-1} if t_read is old.
-_CLAIM = """
+# Shared by both scripts: Redis's clock, and for one item hash the number of *other* people who
+# labeled it (`db`: its database annotators as ",1,5,") or hold a live field on it, and the
+# caller's own live mark ('h', 'd' or nil). Expired fields are dropped on the way.
+_COUNT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local function count(key, user, db)
+  local _, commas = string.gsub(db, ',', '')
+  local others, mine = math.max(commas - 1, 0), nil
+  local fields = redis.call('HGETALL', key)
+  for j = 1, #fields, 2 do
+    local who, mark = fields[j], fields[j + 1]
+    if tonumber(string.sub(mark, 2)) <= now then
+      redis.call('HDEL', key, who)
+    elseif who == user then
+      mine = string.sub(mark, 1, 1)
+    elseif not string.find(db, ',' .. who .. ',', 1, true) then
+      others = others + 1
+    end
+  end
+  return others, mine
+end
+local function put(key, user, mark, seconds)
+  redis.call('HSET', key, user, mark .. string.format('%.3f', now + seconds))
+  if redis.call('PTTL', key) < seconds * 1000 then redis.call('PEXPIRE', key, seconds * 1000) end
+end
+"""
+
+# KEYS: the items' hashes. ARGV: user, k, lease seconds, most to win, t_read, the bound on
+# now - t_read, then per item its database annotators. Returns the 1-based positions won (own
+# holds renewed count as won), or {-1} when t_read is too old.
+_CLAIM = (
+    _COUNT
+    + """
 if now - tonumber(ARGV[5]) > tonumber(ARGV[6]) then return {-1} end
 local user, k, lease, most = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local me = ',' .. user .. ','
 local won = {}
 for i, key in ipairs(KEYS) do
   if #won >= most then break end
   local db = ARGV[6 + i]
-  if not string.find(db, me, 1, true) then
-    local _, commas = string.gsub(db, ',', '')
-    local others, mine = math.max(commas - 1, 0), nil
-    local fields = redis.call('HGETALL', key)
-    for j = 1, #fields, 2 do
-      local who, mark = fields[j], fields[j + 1]
-      if tonumber(string.sub(mark, 2)) <= now then
-        redis.call('HDEL', key, who)
-      elseif who == user then
-        mine = string.sub(mark, 1, 1)
-      elseif not string.find(db, ',' .. who .. ',', 1, true) then
-        others = others + 1
-      end
-    end
+  if not string.find(db, ',' .. user .. ',', 1, true) then
+    local others, mine = count(key, user, db)
     if mine ~= 'd' and (mine == 'h' or others < k) then
-      redis.call('HSET', key, user, 'h' .. string.format('%.3f', now + lease))
-      if redis.call('PTTL', key) < lease * 1000 then redis.call('PEXPIRE', key, lease * 1000) end
+      put(key, user, 'h', lease)
       won[#won + 1] = i
     end
   end
 end
 return won
 """
+)
 
 # KEYS: the items' hashes. ARGV: user, mark seconds, then per item its other database
-# annotators as ",1,5,". Returns per item how many other users label or hold it.
-_MARK_DONE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+# annotators. Returns per item how many other people label or hold it.
+_MARK_DONE = (
+    _COUNT
+    + """
 local user, seconds = ARGV[1], tonumber(ARGV[2])
 local counts = {}
 for i, key in ipairs(KEYS) do
-  local db = ARGV[2 + i]
-  local _, commas = string.gsub(db, ',', '')
-  local others = math.max(commas - 1, 0)
-  local fields = redis.call('HGETALL', key)
-  for j = 1, #fields, 2 do
-    local who, mark = fields[j], fields[j + 1]
-    if tonumber(string.sub(mark, 2)) <= now then
-      redis.call('HDEL', key, who)
-    elseif who ~= user and not string.find(db, ',' .. who .. ',', 1, true) then
-      others = others + 1
-    end
-  end
-  redis.call('HSET', key, user, 'd' .. string.format('%.3f', now + seconds))
-  if redis.call('PTTL', key) < seconds * 1000 then redis.call('PEXPIRE', key, seconds * 1000) end
-  counts[i] = others
+  counts[i] = count(key, user, ARGV[2 + i])
+  put(key, user, 'd', seconds)
 end
 return counts
 """
+)
 
 
 def item_key(project_id: int, item_id: int) -> str:
