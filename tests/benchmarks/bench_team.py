@@ -19,6 +19,7 @@ import argparse
 import csv
 import os
 import random
+import signal
 import sys
 import tempfile
 import threading
@@ -45,7 +46,7 @@ def agnews_rows(n: int) -> tuple[list[str], list[tuple[str, str, str]]]:
     rows = []
     for i in range(n):
         text, label = base[i % len(base)]
-        rows.append((f"n{i}", f"{text} ({i // len(base)})" if i >= len(base) else text, label))
+        rows.append((f"n{i}", f"{text} [{i}]", label))  # unique: ingest skips duplicates
     return labels, rows
 
 
@@ -68,13 +69,15 @@ def upload(base: str, auth: dict[str, str], labels: list[str], rows, per_item: i
         files=[("files", ("news.csv", ("\n".join(lines) + "\n").encode()))],
     )
     assert answer.status_code == 202, answer.text
+    job = answer.json()["job_id"]
     deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:  # the real worker ingests; wait for every row
-        status = httpx.get(f"{base}/projects/{pid}/status", headers=auth).json()
-        if status["items_total"] >= len(rows):
-            break
+    while time.monotonic() < deadline:  # the real worker ingests
+        state = httpx.get(f"{base}/jobs/{job}", headers=auth).json()
+        if state["status"] in ("done", "failed"):
+            assert state["status"] == "done", state
+            return pid
         time.sleep(0.5)
-    return pid
+    raise SystemExit("the upload was not ingested within 10 minutes")
 
 
 def embed_like_topics(pid: int) -> None:
@@ -262,11 +265,17 @@ def run(database_url: str | None, items: int, annotators: int, paced: bool, seco
         finally:
             for process in (api, worker):
                 process.terminate()
-                process.wait()
+            for process in (api, worker):
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
             server.shutdown()  # type: ignore[attr-defined]
 
 
 def main() -> None:
+    # a timeout's SIGTERM still stops the stack this run started (`finally` blocks run)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", default="10000,100000")
     parser.add_argument("--annotators", default="20,50")
