@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) $(wildcard frontend/*.json frontend/*.ts frontend/*.mjs)
 
-.PHONY: run test install lint format test-python test-frontend test-e2e frontend openapi bench clean
+.PHONY: run test install lint format test-python test-frontend test-e2e test-fuzz frontend openapi bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,7 +55,11 @@ test-frontend: frontend
 test-e2e: install frontend /usr/bin/chromium
 	$(BIN)/python tests/e2e/run_e2e.py
 
-test: lint test-python test-frontend test-e2e
+# schema-driven fuzzing of the live API, ~2 minutes (FUZZ_SEED=N reproduces a run)
+test-fuzz: install
+	$(BIN)/python tests/fuzz/run_fuzz.py
+
+test: lint test-python test-frontend test-e2e test-fuzz
 
 bench: install
 	$(BIN)/python tests/benchmarks/bench_service.py

@@ -145,6 +145,39 @@ def cmd_score(args: argparse.Namespace) -> int:
     return subprocess.call([sys.executable, str(script), *args.inputs, *extra])
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    """Create an account (for FILAMENT_REGISTRATION=closed), or disable / enable one."""
+    import getpass
+
+    from sqlmodel import select
+
+    from filament.core.security import hash_password
+    from filament.db.models import User
+    from filament.db.session import session_scope
+
+    migrate()
+    email = args.email.lower()
+    with session_scope() as session:
+        user = session.exec(select(User).where(User.email == email)).first()
+        if args.action == "create":
+            if user is not None:
+                raise SystemExit(f"{email} already has an account")
+            password = os.environ.get("FILAMENT_NEW_PASSWORD") or getpass.getpass("Password: ")
+            if len(password) < 8:
+                raise SystemExit("the password needs at least 8 characters")
+            session.add(User(email=email, name=args.name, password_hash=hash_password(password)))
+        elif user is None:
+            raise SystemExit(f"no account {email}")
+        else:
+            # disabling ends every session at once (the token version moves too)
+            user.disabled = args.action == "disable"
+            user.token_version += 1
+            session.add(user)
+        session.commit()
+    print(f"{email}: {args.action}d")
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from filament.api.app import create_app
 
@@ -177,6 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     score.add_argument("--text", action="append", default=[], help="a text to score (repeat)")
     score.add_argument("inputs", nargs="*", help="image files to score")
     score.set_defaults(handler=cmd_score)
+    users = commands.add_parser("users", help="create, disable or enable an account")
+    users.add_argument("action", choices=["create", "disable", "enable"])
+    users.add_argument("email")
+    users.add_argument("--name", default="")
+    users.set_defaults(handler=cmd_users)
     openapi = commands.add_parser("openapi", help="write the OpenAPI schema")
     openapi.add_argument("--out", default="frontend/openapi.json")
     openapi.set_defaults(handler=cmd_openapi)

@@ -1,13 +1,12 @@
 """Scoring new inputs with a stored model version (used by /score and the CLI)."""
 
 import threading
-import urllib.request
 from typing import Any
-from urllib.parse import urlparse
 
 import numpy as np
 from fastapi import HTTPException, status
 
+from filament import url_fetch
 from filament.db.models import ModelVersion, Project
 from filament.encoders import encode, finetuned_model
 from filament.ingest import validate_image
@@ -16,7 +15,6 @@ from filament.ml.backbones import load_embedder
 from filament.ml.heads import HeadModel
 from filament.storage import Storage
 
-MAX_URL_BYTES = 20 * 1024 * 1024
 _lock = threading.Lock()
 _heads: dict[str, HeadModel] = {}
 
@@ -50,19 +48,8 @@ def score_inputs(
 
 
 def fetch_allowed_urls(urls: list[str], allowed_hosts: list[str]) -> list[bytes]:
-    """Download images only from configured hosts (no server-side request forgery)."""
-    images = []
-    for url in urls:
-        parsed = urlparse(url)
-        if parsed.scheme not in {"http", "https"} or parsed.hostname not in allowed_hosts:
-            raise HTTPException(
-                status.HTTP_400_BAD_REQUEST,
-                detail=f"URL host {parsed.hostname!r} is not in FILAMENT_SCORE_URL_HOSTS; "
-                "send the images as base64 instead",
-            )
-        with urllib.request.urlopen(url, timeout=10) as response:
-            data = response.read(MAX_URL_BYTES + 1)
-        if len(data) > MAX_URL_BYTES:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=f"{url} is too large")
-        images.append(data)
-    return images
+    """Download images only from configured public hosts (see filament.url_fetch)."""
+    try:
+        return [url_fetch.fetch(url, allowed_hosts) for url in urls]
+    except url_fetch.UrlRefused as refused:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(refused)) from None

@@ -116,3 +116,52 @@ def test_direct_upload_needs_s3(client, owner):
         json={"files": [{"name": "x.png", "size": 10}]},
     )
     assert refused.status_code == 409
+
+
+def _plan(client, owner, pid, size: int) -> dict:
+    return client.post(
+        f"/api/v1/projects/{pid}/uploads",
+        headers=owner,
+        json={"files": [{"name": "x.png", "size": size}]},
+    ).json()
+
+
+def test_direct_upload_is_bound_to_the_declared_size_and_expires_soon(s3_client, s3):
+    from tests.conftest import register
+
+    client = s3_client
+    owner = register(client)
+    pid = project(client, owner)
+    image = png((1, 2, 3))
+    plan = _plan(client, owner, pid, len(image))
+    assert "X-Amz-Expires=900" in plan["files"][0]["url"]
+    # a bigger file than declared: refused by the storage (signed length) or at /complete
+    put = httpx.put(plan["files"][0]["url"], content=image + b"\0" * 5000)
+    done = client.post(
+        f"/api/v1/projects/{pid}/uploads/{plan['upload_id']}/complete", headers=owner
+    )
+    assert put.status_code >= 400 or (
+        done.status_code == 400 and "were declared" in done.json()["detail"]
+    )
+    assert done.status_code == 400
+
+
+def test_an_object_rewritten_after_complete_is_checked_again_by_the_worker(s3_client, s3, run_jobs):
+    from tests.conftest import register
+
+    client = s3_client
+    owner = register(client)
+    pid = project(client, owner)
+    image = png((1, 2, 3))
+    plan = _plan(client, owner, pid, len(image))
+    assert httpx.put(plan["files"][0]["url"], content=image).status_code == 200
+    done = client.post(
+        f"/api/v1/projects/{pid}/uploads/{plan['upload_id']}/complete", headers=owner
+    )
+    assert done.status_code == 202
+    # the URL is still valid: the same length, other content, before the worker runs
+    assert httpx.put(plan["files"][0]["url"], content=b"x" * len(image)).status_code == 200
+    run_jobs()
+    assert items(client, owner, pid)["count"] == 0
+    job = client.get(f"/api/v1/jobs/{plan['upload_id']}", headers=owner).json()
+    assert "changed after the upload was completed" in str(job["errors"])

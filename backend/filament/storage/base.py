@@ -74,5 +74,11 @@ class Storage(ABC):
         """A URL the browser can GET directly; None when the backend cannot sign."""
         return None
 
-    def presigned_put(self, key: str, seconds: int = 3600) -> str | None:
+    def presigned_put(self, key: str, seconds: int = 3600, size: int | None = None) -> str | None:
+        """A URL the browser can PUT `size` bytes to (signed for that length); None when the
+        backend cannot sign."""
+        return None
+
+    def etag(self, key: str) -> str | None:
+        """The object's entity tag where the backend keeps one (S3), to notice a rewrite."""
         return None

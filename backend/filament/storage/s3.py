@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from typing import BinaryIO, cast
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from filament.storage.base import Storage, folder
@@ -19,7 +20,13 @@ class S3Storage(Storage):
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self.client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+        # SigV4: presigned URLs then sign their headers (the PUT's Content-Length) and expiry
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            config=Config(signature_version="s3v4"),
+        )
 
     def _key(self, key: str) -> str:
         return self.prefix + key
@@ -62,10 +69,14 @@ class S3Storage(Storage):
             "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=seconds
         )
 
-    def presigned_put(self, key: str, seconds: int = 3600) -> str | None:
-        return self.client.generate_presigned_url(
-            "put_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=seconds
-        )
+    def presigned_put(self, key: str, seconds: int = 3600, size: int | None = None) -> str | None:
+        params: dict[str, object] = {"Bucket": self.bucket, "Key": self._key(key)}
+        if size is not None:
+            params["ContentLength"] = size  # a signed header: S3 refuses any other length
+        return self.client.generate_presigned_url("put_object", Params=params, ExpiresIn=seconds)
+
+    def etag(self, key: str) -> str | None:
+        return str(self.client.head_object(Bucket=self.bucket, Key=self._key(key))["ETag"])
 
 
 class _CountingReader:

@@ -3,6 +3,7 @@ import { useRouter, useSearchParams } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { api, call } from '@/lib/api/client';
 import { setToken } from '@/lib/auth';
+import { safeNext } from '@/lib/safe-next';
 import { Logo } from './app-header';
 import { ErrorMessage } from './ui/alert';
 import { Button } from './ui/button';
@@ -38,8 +39,7 @@ export function LoginForm() {
         await call(api.POST('/api/v1/auth/register', { body: { email, password, name } }));
       }
       await signIn(email, password);
-      const next = params.get('next');
-      router.replace(next && next.startsWith('/') && !next.startsWith('//') ? next : '/');
+      router.replace(safeNext(params.get('next')));
     } catch (caught) {
       setError(caught);
     } finally {

@@ -3,6 +3,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from filament import jobs
 from filament.api.deps import ProjectWriter, SessionDep, SettingsDep
 from filament.api.enqueue import request_project_job
+from filament.api.params import ItemId
 from filament.api.routers.items import get_item
 from filament.cache import changed
 from filament.db.models import AnnotationCreate, AnnotationPublic, AnnotationSource, Project
@@ -38,7 +39,7 @@ def labels_changed(request: Request, project_id: int, settings: SettingsDep) -> 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def annotate(
-    item_id: int,
+    item_id: ItemId,
     body: AnnotationCreate,
     request: Request,
     writer: ProjectWriter,
@@ -62,7 +63,7 @@ def annotate(
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT)
 def remove_my_annotation(
-    item_id: int,
+    item_id: ItemId,
     request: Request,
     writer: ProjectWriter,
     session: SessionDep,

@@ -1,13 +1,15 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
-from sqlmodel import func, select
+from sqlmodel import Session, func, select
 
-from filament.api.deps import SessionDep, SettingsDep
+from filament.api.deps import CurrentUser, SessionDep, SettingsDep
 from filament.core.security import create_access_token, hash_password, verify_password
+from filament.core.settings import Settings
 from filament.db.models import User, UserCreate, UserPublic
+from filament.login_limits import LoginLimiter, LoginLocked
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -18,7 +20,15 @@ class Token(BaseModel):
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED)
-def register(body: UserCreate, session: SessionDep) -> UserPublic:
+def register(body: UserCreate, session: SessionDep, settings: SettingsDep) -> UserPublic:
+    """Open registration (FILAMENT_REGISTRATION=open, the default) answers 409 for a taken
+    email: anyone could tell anyway by registering and signing in (docs/security.md). Closed
+    registration answers 403 to everyone, existing email or not."""
+    if settings.registration == "closed":
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="Registration is closed on this server: ask an administrator for an account",
+        )
     email = body.email.lower()
     if session.exec(select(User).where(func.lower(User.email) == email)).first():
         raise HTTPException(status.HTTP_409_CONFLICT, detail="An account with this email exists")
@@ -31,13 +41,56 @@ def register(body: UserCreate, session: SessionDep) -> UserPublic:
 
 @router.post("/token")
 def login(
+    request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
 ) -> Token:
-    user = session.exec(select(User).where(User.email == form.username.lower())).first()
-    if user is None or not verify_password(form.password, user.password_hash):
+    """A bearer token for FILAMENT_TOKEN_MINUTES. Failed attempts are counted per account and
+    per client address; past the limits the answer is 429 with Retry-After."""
+    email = form.username.lower()
+    address = request.client.host if request.client else "unknown"
+    limiter = LoginLimiter(request.app.state.redis, settings)
+    try:
+        limiter.check(email, address)
+    except LoginLocked as locked:
+        raise too_many_attempts(locked) from None
+    user = session.exec(select(User).where(User.email == email)).first()
+    # unknown emails check a dummy hash: the answer takes as long as for a wrong password
+    if not verify_password(form.password, user.password_hash if user else None) or (
+        user is not None and user.disabled
+    ):
+        limiter.failed(email, address)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="Wrong email or password")
+    assert user is not None
+    limiter.succeeded(email)
+    return Token(access_token=access_token_for(user, settings))
+
+
+def too_many_attempts(locked: LoginLocked) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        detail=f"Too many failed sign-ins: try again in {locked.retry_after} seconds",
+        headers={"Retry-After": str(locked.retry_after)},
+    )
+
+
+def access_token_for(user: User, settings: Settings) -> str:
     assert user.id is not None
-    token = create_access_token(user.id, settings.resolved_secret_key(), settings.token_minutes)
-    return Token(access_token=token)
+    return create_access_token(
+        user.id, user.token_version, settings.resolved_secret_key(), settings.token_minutes
+    )
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """Every access token signed for this user so far stops working (not personal API
+    tokens: they are listed and revoked one by one)."""
+    user.token_version += 1
+    session.add(user)
+    session.commit()
+
+
+@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT)
+def logout_everywhere(user: CurrentUser, session: SessionDep) -> None:
+    """Sign out every browser and script that uses an access token of this account."""
+    end_sessions(session, user)

@@ -3,6 +3,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from filament.api.deps import ProjectMemberDep, ProjectOwner, SessionDep
+from filament.api.params import DatasetId
 from filament.cache import changed
 from filament.db.models import Dataset, DatasetCreate, DatasetPublic, Item, Page
 
@@ -60,7 +61,7 @@ def create_dataset(body: DatasetCreate, owner: ProjectOwner, session: SessionDep
 
 @router.patch("/{dataset_id}")
 def rename_dataset(
-    dataset_id: int, body: DatasetCreate, owner: ProjectOwner, session: SessionDep
+    dataset_id: DatasetId, body: DatasetCreate, owner: ProjectOwner, session: SessionDep
 ) -> DatasetPublic:
     dataset = _dataset(session, owner.id, dataset_id)
     dataset.name = body.name.strip()
@@ -69,7 +70,7 @@ def rename_dataset(
 
 @router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_dataset(
-    dataset_id: int,
+    dataset_id: DatasetId,
     request: Request,
     owner: ProjectOwner,
     session: SessionDep,

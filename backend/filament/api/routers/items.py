@@ -17,6 +17,7 @@ from filament.api.deps import (
     StorageDep,
 )
 from filament.api.enqueue import enqueue
+from filament.api.params import MAX_ID, ItemId, Offset
 from filament.api.routers.datasets import get_or_create_dataset
 from filament.cache import cached
 from filament.db.models import (
@@ -56,7 +57,9 @@ def upload_items(
     session: SessionDep,
     settings: SettingsDep,
     storage: StorageDep,
-    files: Annotated[list[UploadFile], File(description="images, .zip of images, .csv/.jsonl")],
+    files: Annotated[
+        list[UploadFile], File(min_length=1, description="images, .zip of images, .csv/.jsonl")
+    ],
     dataset: Annotated[str, Form(min_length=1, max_length=200)] = "default",
 ) -> UploadAccepted:
     """Store the files and start an ingest job; what is wrong on sight is refused here."""
@@ -140,12 +143,13 @@ def list_items(
     dataset: str | None = None,
     label: str | None = None,
     predicted: str | None = None,
-    annotator: int | None = None,
+    annotator: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     after: Annotated[
-        int | None, Query(description="keyset paging: items with ids above this (no offset)")
+        int | None,
+        Query(ge=0, le=MAX_ID, description="keyset paging: items with ids above this (no offset)"),
     ] = None,
 ) -> Page[ItemPublic]:
     project = member.project
@@ -237,7 +241,7 @@ def get_item(session: Session, project_id: int, item_id: int) -> Item:
 
 @router.get("/{item_id}")
 def read_item(
-    item_id: int, member: ProjectMemberDep, session: SessionDep, storage: StorageDep
+    item_id: ItemId, member: ProjectMemberDep, session: SessionDep, storage: StorageDep
 ) -> ItemDetail:
     item = get_item(session, member.id, item_id)
     dataset = session.get(Dataset, item.dataset_id)
@@ -266,7 +270,7 @@ def read_item(
 
 @router.get("/{item_id}/content", response_model=None)
 def item_content(
-    item_id: int, member: ProjectMemberDep, session: SessionDep, storage: StorageDep
+    item_id: ItemId, member: ProjectMemberDep, session: SessionDep, storage: StorageDep
 ) -> StreamingResponse | RedirectResponse:
     """The item's image bytes (a redirect to a presigned URL when storage is S3)."""
     item = get_item(session, member.id, item_id)

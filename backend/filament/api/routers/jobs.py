@@ -4,6 +4,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from sqlmodel import Session, col, select
 
 from filament.api.deps import OWNERS, CurrentUser, ProjectMemberDep, SessionDep
+from filament.api.params import JobId
 from filament.db.models import Job, JobPublic, JobStatus, Page, ProjectMember, Role, User, utcnow
 from filament.jobs import FINETUNE
 
@@ -33,12 +34,12 @@ def visible_job(session: Session, job_id: int, user: User) -> tuple[Job, Role]:
 
 
 @router.get("/jobs/{job_id}")
-def read_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
+def read_job(job_id: JobId, user: CurrentUser, session: SessionDep) -> JobPublic:
     return JobPublic.model_validate(visible_job(session, job_id, user)[0])
 
 
 @router.post("/jobs/{job_id}/cancel")
-def cancel_job(job_id: int, user: CurrentUser, session: SessionDep) -> JobPublic:
+def cancel_job(job_id: JobId, user: CurrentUser, session: SessionDep) -> JobPublic:
     """Cancel a queued or running fine-tuning job; the active model stays as it is."""
     job, role = visible_job(session, job_id, user)
     if role not in OWNERS:  # who may start fine-tuning may stop it

@@ -5,6 +5,8 @@ from fastapi import APIRouter, HTTPException, Request, status
 from sqlmodel import Session, col, func, select
 
 from filament.api.deps import Membership, ProjectMemberDep, ProjectOwner, SessionDep
+from filament.api.params import UserId
+from filament.api.routers.auth import too_many_attempts
 from filament.db.models import (
     MemberCreate,
     MemberPublic,
@@ -14,9 +16,11 @@ from filament.db.models import (
     Role,
     User,
 )
+from filament.login_limits import LoginLocked, throttle_misses
 from filament.redis import project_lock
 
 router = APIRouter(prefix="/projects/{project_id}/members", tags=["members"])
+MEMBER_MISSES = 20  # unknown emails per owner and hour
 
 
 @router.get("")
@@ -35,9 +39,21 @@ def list_members(member: ProjectMemberDep, session: SessionDep) -> Page[MemberPu
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def add_member(body: MemberCreate, owner: ProjectOwner, session: SessionDep) -> MemberPublic:
+def add_member(
+    request: Request, body: MemberCreate, owner: ProjectOwner, session: SessionDep
+) -> MemberPublic:
+    """Adding by email tells an owner whether an account exists (until invitations replace
+    it), so unknown emails are counted per owner: past 20 an hour, 429 (docs/security.md)."""
+    misses = throttle_misses(
+        request.app.state.redis, f"add-member:{owner.user.id}", MEMBER_MISSES, 3600
+    )
+    try:
+        misses.check()
+    except LoginLocked as locked:
+        raise too_many_attempts(locked) from None
     user = session.exec(select(User).where(User.email == body.email.lower())).first()
-    if user is None:
+    if user is None or user.disabled:
+        misses.missed()
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, detail=f"No account with the email {body.email}"
         )
@@ -83,7 +99,7 @@ def _keep_an_owner(session: Session, project_id: int, row: ProjectMember) -> Non
 
 @router.patch("/{user_id}")
 def update_member(
-    user_id: int, body: MemberUpdate, request: Request, owner: ProjectOwner, session: SessionDep
+    user_id: UserId, body: MemberUpdate, request: Request, owner: ProjectOwner, session: SessionDep
 ) -> MemberPublic:
     with _member_change(request, session, owner):
         row = _member(session, owner.id, user_id)
@@ -98,7 +114,9 @@ def update_member(
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_member(user_id: int, request: Request, owner: ProjectOwner, session: SessionDep) -> None:
+def remove_member(
+    user_id: UserId, request: Request, owner: ProjectOwner, session: SessionDep
+) -> None:
     with _member_change(request, session, owner):
         row = _member(session, owner.id, user_id)
         _keep_an_owner(session, owner.id, row)

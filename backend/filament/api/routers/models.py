@@ -1,27 +1,28 @@
 """Project status, model versions, their archives, and fine-tuning on request."""
 
-from typing import Any
+from typing import Annotated, Any
 
 import anyio.from_thread
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
-from filament import jobs
+from filament import download_tickets, jobs
 from filament.api.deps import (
+    MODEL_READERS,
     Membership,
     ModelReader,
     ProjectMemberDep,
     ProjectOwner,
     SessionDep,
-    SettingsDep,
     StorageDep,
 )
 from filament.api.enqueue import enqueue
+from filament.api.params import ModelVersionNumber
 from filament.api.routers.projects import item_counts
 from filament.cache import cached
-from filament.core.security import create_download_token, decode_download_token
 from filament.db.models import (
     Annotation,
     Job,
@@ -30,6 +31,7 @@ from filament.db.models import (
     ModelVersion,
     ModelVersionPublic,
     Page,
+    ProjectMember,
     User,
 )
 from filament.scoring import active_model, active_scores, confident_rows, unlabeled_ids
@@ -37,7 +39,6 @@ from filament.storage import Storage
 from filament.versions import get_version
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["models"])
-DOWNLOAD_LINK_SECONDS = 300
 
 
 class AnnotatorCount(BaseModel):
@@ -216,7 +217,7 @@ def archive_response(storage: Storage, key: str, project_id: int, version: int) 
     "/models/{version}/download", response_class=StreamingResponse, responses=ARCHIVE_RESPONSES
 )
 def download_model(
-    version: int,
+    version: ModelVersionNumber,
     request: Request,
     member: ModelReader,
     session: SessionDep,
@@ -241,22 +242,24 @@ class DownloadLink(BaseModel):
     "/models/{version}/download-link", response_model=DownloadLink, responses=ARCHIVE_RESPONSES
 )
 def download_link(
-    version: int,
+    version: ModelVersionNumber,
     request: Request,
     member: ModelReader,
     session: SessionDep,
     storage: StorageDep,
-    settings: SettingsDep,
 ) -> DownloadLink | JSONResponse:
-    """A short-lived URL that downloads the archive without an Authorization header, so a
-    browser can save a large archive straight to disk. 202 while the archive is being built."""
+    """A one-time URL, valid for a minute, that downloads the archive without an Authorization
+    header, so a browser can save a large archive straight to disk. It works once, and only
+    while the caller may still download the project's models. 202 while the archive is being
+    built."""
     building = _archive_or_building(request, session, storage, member, version)
     if isinstance(building, Response):
         return building
-    token = create_download_token(
-        member.id, version, settings.resolved_secret_key(), DOWNLOAD_LINK_SECONDS
+    assert member.user.id is not None
+    ticket = download_tickets.issue(request.app.state.redis, member.user.id, member.id, version)
+    return DownloadLink(
+        url=f"/api/v1/downloads?ticket={ticket}", expires_in=download_tickets.TICKET_SECONDS
     )
-    return DownloadLink(url=f"/api/v1/downloads/{token}", expires_in=DOWNLOAD_LINK_SECONDS)
 
 
 @router.post("/finetune", status_code=status.HTTP_202_ACCEPTED)
@@ -282,17 +285,42 @@ def finetune_now(request: Request, owner: ProjectOwner, session: SessionDep) -> 
 downloads = APIRouter(prefix="/downloads", tags=["models"])
 
 
-@downloads.get("/{token}", response_class=StreamingResponse)
-def download_by_link(
-    token: str, session: SessionDep, storage: StorageDep, settings: SettingsDep
+@downloads.get("", response_class=StreamingResponse)
+def download_by_ticket(
+    request: Request,
+    ticket: Annotated[str, Query(max_length=100, description="from `download-link`")],
+    session: SessionDep,
+    storage: StorageDep,
 ) -> Response:
-    """A model archive by a link from `download-link` (no Authorization header needed)."""
+    """A model archive by a one-time link from `download-link` (no Authorization header)."""
     from filament.model_archive import ARCHIVE_FILE
 
-    ticket = decode_download_token(token, settings.resolved_secret_key())
-    model = get_version(session, *ticket) if ticket else None
-    if ticket is None or model is None:
+    claims = download_tickets.redeem(request.app.state.redis, ticket)
+    user = session.get(User, claims[0]) if claims else None
+    member = session.get(ProjectMember, (claims[1], claims[0])) if claims else None
+    model = get_version(session, claims[1], claims[2]) if claims else None
+    if (
+        claims is None
+        or user is None
+        or user.disabled
+        or member is None
+        or member.role not in MODEL_READERS
+        or model is None
+    ):
         raise HTTPException(
-            status.HTTP_404_NOT_FOUND, detail="This download link is invalid or expired"
+            status.HTTP_404_NOT_FOUND, detail="This download link is invalid, used or expired"
         )
-    return archive_response(storage, f"{model.storage_key}/{ARCHIVE_FILE}", *ticket)
+    response = archive_response(storage, f"{model.storage_key}/{ARCHIVE_FILE}", *claims[1:])
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@downloads.get("/{ticket}", response_class=StreamingResponse, deprecated=True)
+def download_by_link(
+    request: Request,
+    ticket: Annotated[str, PathParam(max_length=100)],
+    session: SessionDep,
+    storage: StorageDep,
+) -> Response:
+    """The earlier form of the link, with the ticket in the path; same rules."""
+    return download_by_ticket(request, ticket, session, storage)

@@ -75,7 +75,7 @@ def score(
 
 @router.post("/score/files", openapi_extra=large_body("score"))
 def score_files(
-    files: Annotated[list[UploadFile], File(description="images to score")],
+    files: Annotated[list[UploadFile], File(min_length=1, description="images to score")],
     member: ProjectMemberDep,
     session: SessionDep,
     storage: StorageDep,

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from filament.api.deps import ProjectMemberDep, ProjectWriter, SessionDep, SettingsDep, StorageDep
+from filament.api.params import MAX_ID
 from filament.api.routers.annotations import labels_changed, validate_labels
 from filament.db.models import (
     AnnotationSource,
@@ -115,7 +116,7 @@ def suggestions(
 
 
 class ReviewItem(BaseModel):
-    item_id: int
+    item_id: int = Field(ge=1, le=MAX_ID)
     accept: bool
     labels: list[str] | None = None
 

@@ -1,16 +1,16 @@
 """Direct-to-bucket uploads on S3: presigned PUT URLs, then a completion call that ingests."""
 
-import tempfile
-
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from filament import jobs
 from filament.api.deps import ProjectOwner, SessionDep, SettingsDep, StorageDep
 from filament.api.enqueue import enqueue
+from filament.api.params import UploadId
 from filament.api.routers.datasets import get_or_create_dataset
 from filament.db.models import Job, JobStatus
-from filament.ingest import UploadRefused, check_upload
+from filament.direct_uploads import check_stored_upload
+from filament.ingest import UploadRefused
 from filament.storage import make_key
 
 router = APIRouter(prefix="/projects/{project_id}/uploads", tags=["items"])
@@ -44,7 +44,8 @@ def start_upload(
     storage: StorageDep,
     settings: SettingsDep,
 ) -> PresignedUpload:
-    """Presigned PUT URLs for each file (S3 storage only); then call `.../complete`."""
+    """Presigned PUT URLs for each file (S3 storage only), signed for the declared size and
+    valid for FILAMENT_DIRECT_UPLOAD_SECONDS; then call `.../complete`."""
     if sum(f.size for f in body.files) > settings.max_upload_bytes:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail="The upload is too large")
     if storage.presigned_put(make_key("projects", writer.id, "uploads", "probe")) is None:
@@ -65,7 +66,7 @@ def start_upload(
     planned = []
     for number, file in enumerate(body.files):
         key = make_key("projects", writer.id, "uploads", job.id or 0, f"{number}-{file.name}")
-        url = storage.presigned_put(key) or ""
+        url = storage.presigned_put(key, settings.direct_upload_seconds, size=file.size) or ""
         planned.append({"key": key, "name": file.name, "size": file.size, "url": url})
     job.params = {"dataset_id": dataset.id, "files": planned, "direct": True}
     session.add(job)
@@ -77,7 +78,7 @@ def start_upload(
 
 @router.post("/{upload_id}/complete", status_code=status.HTTP_202_ACCEPTED)
 def complete_upload(
-    upload_id: int,
+    upload_id: UploadId,
     request: Request,
     writer: ProjectOwner,  # uploading is dataset work: owners only
     session: SessionDep,
@@ -90,23 +91,11 @@ def complete_upload(
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Upload not found")
     problems = []
     for file in job.params["files"]:
-        if not storage.exists(file["key"]):
-            problems.append(f"{file['name']}: not uploaded yet")
-            continue
-        with tempfile.TemporaryFile() as spool, storage.open(file["key"]) as stream:
-            while chunk := stream.read(1024 * 1024):
-                spool.write(chunk)
-            spool.seek(0)
-            try:
-                file["kind"] = check_upload(
-                    spool,
-                    file["name"],
-                    writer.project.task,
-                    settings.max_archive_expansion_bytes,
-                    settings.max_archive_ratio,
-                ).kind
-            except UploadRefused as error:
-                problems.append(str(error))
+        try:
+            file["kind"] = check_stored_upload(storage, file, writer.project.task, settings).kind
+            file["etag"] = storage.etag(file["key"])
+        except UploadRefused as error:
+            problems.append(str(error))
     if problems:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="; ".join(problems))
     job.params = {
