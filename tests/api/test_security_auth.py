@@ -228,3 +228,12 @@ def test_probing_emails_through_add_member_is_throttled(client, owner):
     # past the limit the answer no longer depends on the email
     assert add("exists@example.com") == 429
     assert add("guess99@example.com") == 429
+
+
+def test_queue_exclude_beyond_the_database_integer_is_422(client, owner):
+    body = {"name": "P", "task": "text_classification", "labels": ["a", "b"]}
+    pid = client.post("/api/v1/projects", headers=owner, json=body).json()["id"]
+    answer = client.get(
+        f"/api/v1/projects/{pid}/queue?exclude=1,99999999999999999999999", headers=owner
+    )
+    assert answer.status_code == 422

@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 
 from filament import queue
 from filament.api.deps import ProjectWriter, SessionDep, StorageDep
+from filament.api.params import MAX_ID
 from filament.artifacts import Scores
 from filament.db.models import Item, ItemPublic, Project
 from filament.ml.strategies import STRATEGIES
@@ -90,7 +91,11 @@ def _parse_ids(text: str | None) -> set[int]:
     if not text:
         return set()
     try:
-        return {int(part) for part in text.split(",") if part.strip()}
+        ids = {int(part) for part in text.split(",") if part.strip()}
+        # ids past the database's INTEGER name no item (and overflow int64 arrays: a 500)
+        if any(not 1 <= item_id <= MAX_ID for item_id in ids):
+            raise ValueError("out of range")
+        return ids
     except ValueError as error:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, detail="exclude must be comma-separated item ids"
