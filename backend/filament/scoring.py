@@ -38,13 +38,15 @@ def pool_uncertainty(
 ) -> np.ndarray:
     """Uncertainty of every embedded item, row-aligned with `embeddings`; computed once per
     model version, embedding set and strategy. Items embedded after the model was trained count
-    as most uncertain (1.0): nothing is known of them yet."""
+    as most uncertain (1.0): nothing is known of them yet. Ranked by `queue_probs` where the
+    version has them (a model that never saw the audit labels)."""
     key = (strategy, id(embeddings), len(embeddings.item_ids))
     if key not in scores.derived:
         rows = scores.rows_of(embeddings.item_ids)
         aligned = np.ones(len(rows))
         scored = rows >= 0
-        aligned[scored] = uncertainty_of(scores.probs[rows[scored]], project, strategy)
+        probs = scores.probs if scores.queue_probs is None else scores.queue_probs
+        aligned[scored] = uncertainty_of(probs[rows[scored]], project, strategy)
         if len(scores.derived) >= 8:
             scores.derived.clear()
         scores.derived[key] = aligned

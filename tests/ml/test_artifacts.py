@@ -25,3 +25,24 @@ def test_embeddings_stay_float16_and_new_chunks_append(tmp_path: Path) -> None:
     np.testing.assert_array_equal(both.vectors[:3], second.astype(np.float16))
     np.testing.assert_array_equal(both.vectors[3:], first.astype(np.float16))
     assert both.rows_of(np.array([12, 99])).tolist() == [5, -1]
+
+
+def test_the_queue_ranks_by_the_model_that_never_saw_the_audit_labels(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from filament.artifacts import Embeddings, load_scores, save_scores
+    from filament.scoring import pool_uncertainty
+
+    storage = LocalStorage(tmp_path)
+    ids = np.arange(4)
+    probs = np.array([[0.99, 0.01], [0.5, 0.5], [0.99, 0.01], [0.99, 0.01]])
+    queue_probs = np.array([[0.5, 0.5], [0.99, 0.01], [0.99, 0.01], [0.99, 0.01]])
+    save_scores(storage, 987655, 1, ids, probs, queue_probs=queue_probs)
+    scores = load_scores(storage, 987655, 1)
+    np.testing.assert_allclose(scores.queue_probs, queue_probs, atol=1e-3)
+    project = SimpleNamespace(strategy="margin", task=SimpleNamespace(multilabel=False))
+    embeddings = Embeddings(ids, np.zeros((4, 2), np.float16))
+    uncertain = pool_uncertainty(scores, embeddings, project, "margin")  # type: ignore[arg-type]
+    assert np.argmax(uncertain) == 0  # queue_probs' uncertain row, not probs'
+    save_scores(storage, 987655, 2, ids, probs)
+    assert load_scores(storage, 987655, 2).queue_probs is None

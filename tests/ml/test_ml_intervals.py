@@ -111,3 +111,19 @@ def test_audit_rows_are_predicted_by_models_that_never_saw_them() -> None:
     probs = audit_probs(X, y, False, 3, "logreg", audit)
     assert np.isnan(probs[~audit]).all() and np.isfinite(probs[audit]).all()
     assert probs[59, 2] == 0.0
+
+
+def test_the_queue_model_is_fitted_without_the_audit_rows() -> None:
+    from filament.ml.heads import train_head
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    X[59], y[59] = 10.0, 2
+    audit = np.zeros(60, dtype=bool)
+    audit[[3, 10, 59]] = True
+    fit = train_head(X, y, False, 3, audit=audit)
+    assert fit.model.predict_proba(X[59:])[0, 2] > 0.5  # the deployed model learned class 2
+    assert fit.queue_model is not None
+    assert fit.queue_model.predict_proba(X[59:])[0, 2] == 0.0  # the queue's never saw it
+    assert train_head(X, y, False, 3).queue_model is None

@@ -150,10 +150,14 @@ def run_train_head(project_id: int) -> int | None:
         embeddings.vectors[rows], y, project.task.multilabel, len(project.labels), audit=audit
     )
     probs = fit.model.predict_proba(embeddings.vectors)
+    # the queue ranks by a head that never saw the audit labels (see HeadFit.queue_model)
+    queue_probs = (
+        None if fit.queue_model is None else fit.queue_model.predict_proba(embeddings.vectors)
+    )
     plan = plan_version(
         embeddings,
         item_ids,
-        uncertainty_of(probs, project),
+        uncertainty_of(probs if queue_probs is None else queue_probs, project),
         np.random.default_rng([project_id, len(item_ids)]),
     )
     human = ~suggested
@@ -176,6 +180,7 @@ def run_train_head(project_id: int) -> int | None:
             scores=(embeddings.item_ids, probs),
             active=True,
             plan=plan,
+            queue_probs=queue_probs,
             kind="head",
             backbone=project.backbone,
             base_version=project.embedding_version,

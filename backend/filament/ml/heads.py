@@ -131,13 +131,18 @@ class HeadFit:
     """``train_head``'s result. ``cv_probs`` holds out-of-fold probabilities per labeled row
     (NaN rows where no fold could predict them, e.g. with a single class). ``audit_probs``:
     out-of-fold probabilities of the audit rows from models trained on every other row (NaN
-    elsewhere; None without audit rows)."""
+    elsewhere; None without audit rows). ``queue_model``: the same kind of head fitted without
+    the audit rows (None without them), for the queue to rank by: were the queue to rank by a
+    model that knows the audit labels, it would stop asking near audit items (the model is
+    sure there), and their held-out predictions would come out worse than the model's on any
+    other item (measured: audited accuracy .69 against .87 on the test set at 200 labels)."""
 
     model: HeadModel
     metrics: dict[str, Any]
     cv_probs: np.ndarray
     label_count: int
     audit_probs: np.ndarray | None = None
+    queue_model: HeadModel | None = None
 
 
 # -- fitting ----------------------------------------------------------------------------------
@@ -398,15 +403,12 @@ def train_head(
     with threadpool_limits(1, user_api="blas"):
         fit = _train_head(X, Y, multilabel, n_labels, seed)
         if audit is not None and np.any(audit):
-            fit.audit_probs = audit_probs(
-                np.asarray(X, dtype=np.float32),
-                np.asarray(Y, dtype=np.int64),
-                multilabel,
-                n_labels,
-                fit.model.kind,
-                np.asarray(audit, dtype=bool),
-                seed,
-            )
+            X, Y = np.asarray(X, dtype=np.float32), np.asarray(Y, dtype=np.int64)
+            audit = np.asarray(audit, dtype=bool)
+            kind = fit.model.kind
+            fit.audit_probs = audit_probs(X, Y, multilabel, n_labels, kind, audit, seed)
+            if not audit.all():
+                fit.queue_model = fit_head(X[~audit], Y[~audit], multilabel, n_labels, kind, seed)
         return fit
 
 
