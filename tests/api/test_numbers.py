@@ -119,7 +119,7 @@ def test_a_point_estimate_threshold_offers_nothing(client, owner, run_jobs):
         session.add(model)
         session.commit()
     page = client.get(f"/api/v1/projects/{pid}/suggestions", headers=owner).json()
-    assert page["data"] == [] and "without a precision bound" in page["detail"]
+    assert page["data"] == [] and "no precision bound" in page["detail"]
     status = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()
     assert status["suggested"] == 0
 

@@ -26,3 +26,11 @@ describe('metrics', () => {
     expect(percent(0.456, 1)).toBe('45.6%');
   });
 });
+
+describe('held-out evidence', () => {
+  it('formats an interval', async () => {
+    const { interval } = await import('./metrics');
+    expect(interval({ low: 0.653, high: 0.781 })).toBe('65–78%');
+    expect(interval({ low: 0.653, high: 0.781 }, 1)).toBe('65.3–78.1%');
+  });
+});

@@ -152,7 +152,10 @@ def suggestions(
 
 def _why_none(calibration: dict[str, Any], target: float) -> str:
     if "method" not in calibration:
-        return "This model was calibrated without a precision bound: it is retrained first"
+        return (
+            "This model version carries no precision bound (made before bounds existed, or "
+            "fine-tuned): suggestions wait for the next head training"
+        )
     have, need = calibration.get("human_labels", 0), calibration.get("min_labels", 0)
     if have < need:
         return f"Suggestions need {need} human labels to calibrate on ({have} so far)"
