@@ -424,10 +424,11 @@ try {
     assert.equal(await page.locator('[data-testid="suggestion"]').count(), 0, 'no suggestion from 20 human labels');
     await page.getByText(/Suggestions need 50 human labels/).waitFor();
     await shot(page, 'suggestions-too-few-labels');
-    // 60 more human labels through the API and a 90 % target: a promise the labels can back
+    // 120 more human labels through the API and an 80 % target: a promise 140 labels can back
+    // (97 % needs at least 99 confidently predicted held-out labels, nearly all right)
     const json = { 'Content-Type': 'application/json' };
-    await api(page, `/projects/${textProjectId}`, { method: 'PATCH', headers: json, body: JSON.stringify({ suggestion_precision: 0.9 }) });
-    const unlabeled = await api(page, `/projects/${textProjectId}/items?status=unlabeled&limit=60`);
+    await api(page, `/projects/${textProjectId}`, { method: 'PATCH', headers: json, body: JSON.stringify({ suggestion_precision: 0.8 }) });
+    const unlabeled = await api(page, `/projects/${textProjectId}/items?status=unlabeled&limit=120`);
     for (const item of unlabeled.body.data) {
       const label = truth.get(item.text.trim()) ?? 'negative';
       const saved = await api(page, `/projects/${textProjectId}/items/${item.id}/annotations`, { method: 'POST', headers: json, body: JSON.stringify({ labels: [label] }) });

@@ -1,0 +1,40 @@
+"""The audit share: uniform draws from the unlabeled, unclaimed pool, claimed like every other
+pick, marked in the data, and what the metrics are computed on."""
+
+from types import SimpleNamespace
+
+import numpy as np
+from filament.artifacts import Embeddings
+from filament.audit import AUDIT_EARLY_LABELS, audit_count, audit_share, draw_audit
+
+
+def test_draws_are_uniform_over_the_free_items_and_binomial_in_number() -> None:
+    embeddings = Embeddings(np.arange(100, dtype=np.int64), np.zeros((100, 2), np.float16))
+    blocked = np.arange(0, 100, 2)  # finished, claimed or held: never drawn
+    rng = np.random.default_rng(0)
+    counts, seen = [], np.zeros(100)
+    for _ in range(4000):
+        count, candidates = draw_audit(embeddings, blocked, 10, 0.1, rng, spare=1)
+        counts.append(count)
+        seen[candidates] += 1
+        assert len(set(candidates)) == len(candidates)
+    assert seen[blocked].sum() == 0
+    free = seen[1::2]
+    assert abs(np.mean(counts) - 1.0) < 0.05  # 10 % of 10 served items per request
+    # uniform: every free item drawn about as often (chi-square with 49 dof, far from 1 %)
+    expected = free.sum() / len(free)
+    assert ((free - expected) ** 2 / expected).sum() < 80
+
+
+def test_nothing_is_drawn_without_a_share_or_a_free_item() -> None:
+    embeddings = Embeddings(np.arange(5, dtype=np.int64), np.zeros((5, 2), np.float16))
+    rng = np.random.default_rng(1)
+    assert draw_audit(embeddings, np.arange(5), 10, 0.5, rng) == (0, [])
+    assert draw_audit(embeddings, np.zeros(0, np.int64), 10, 0.0, rng) == (0, [])
+    assert audit_count(0, 0.5, rng) == 0
+
+
+def test_the_share_drops_after_the_first_audit_labels() -> None:
+    project = SimpleNamespace(audit_share=0.1, audit_share_later=0.05)
+    assert audit_share(project, AUDIT_EARLY_LABELS - 1) == 0.1  # type: ignore[arg-type]
+    assert audit_share(project, AUDIT_EARLY_LABELS) == 0.05  # type: ignore[arg-type]
