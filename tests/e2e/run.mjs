@@ -366,7 +366,7 @@ try {
     // audited and cross-validated figures side by side; with 20 labels: counts only
     await page.getByTestId('model-quality').waitFor({ timeout: 30_000 });
     log('model quality:', (await page.getByTestId('trust').textContent())?.trim());
-    assert.match((await page.getByTestId('audit-figure').textContent()) ?? '', /a figure needs/);
+    assert.match((await page.getByTestId('audit-figure').textContent()) ?? '', /appear at 30/);
     await page.waitForTimeout(500);
     await shot(page, 'dashboard-text');
   });

@@ -147,7 +147,7 @@ export function Dashboard({ project }: { project: Project }) {
             <FinetunePanel project={project} latest={latestFinetune} models={models.data?.data ?? []} labeled={s.labeled} />
           </div>
         </Card>
-        <Card title="Learning curve" actions={<span className="muted small">{metric?.name ?? 'metric'} vs labels</span>}>
+        <Card title="Learning curve" actions={<span className="muted small">{evidence ? 'cross-validated ' : ''}{metric?.name ?? 'metric'} vs labels</span>}>
           {curve.length ? <LearningCurve points={curve} yLabel={metric?.name} /> : <p className="muted">{NO_MODEL}</p>}
         </Card>
       </div>

@@ -18,8 +18,8 @@ describe('ModelQuality', () => {
     const evidence = parseEvidence(metrics({}, {}, {}))!;
     render(<ModelQuality evidence={evidence} />);
     const audit = screen.getByTestId('audit-figure');
-    expect(audit).toHaveTextContent('12');
-    expect(audit).toHaveTextContent('audit labels of the 30 a figure needs (per label: 5 / 7)');
+    expect(audit).toHaveTextContent('12 of 30');
+    expect(audit).toHaveTextContent('audit labels so far; the figure and its interval appear at 30 (per label: 5 / 7)');
     expect(audit).not.toHaveTextContent('%');
     expect(screen.getByTestId('cv-figure')).toHaveTextContent('60.0%');
     expect(screen.getByTestId('cv-figure')).toHaveTextContent('95 % interval 53–66%; on 200 labels');

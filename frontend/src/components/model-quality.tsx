@@ -16,9 +16,12 @@ function Figure({ title, what, block, name, testId }: { title: string; what: str
         </>
       ) : (
         <>
-          <div className="stat-value tabular">{block.support.toLocaleString()}</div>
+          <div className="stat-value tabular">
+            {block.support.toLocaleString()} of {block.minSupport}
+          </div>
           <div className="stat-sub">
-            {what} of the {block.minSupport} a figure needs{block.labelCounts.length ? ` (per label: ${block.labelCounts.join(' / ')})` : ''}
+            {what} so far; the figure and its interval appear at {block.minSupport}
+            {block.labelCounts.length ? ` (per label: ${block.labelCounts.join(' / ')})` : ''}
           </div>
         </>
       )}
