@@ -466,6 +466,8 @@ try {
   await step('items browser', async () => {
     await page.goto(`${BASE}/items/?project=${textProjectId}`);
     await page.locator('[data-testid="items-table"]').waitFor();
+    await page.getByTestId('prediction-evidence').waitFor();
+    log('items:', (await page.getByTestId('prediction-evidence').textContent())?.trim());
     await page.getByLabel('Status').selectOption('labeled');
     await page.waitForTimeout(800);
     await shot(page, 'items');

@@ -157,3 +157,14 @@ export function parseEvidence(value: unknown): Evidence | null {
 export function interval(e: Pick<Estimate, 'low' | 'high'>, digits = 0): string {
   return `${(e.low * 100).toFixed(digits)}–${(e.high * 100).toFixed(digits)}%`;
 }
+
+/** One line on how far a version's predictions can be trusted, with its support: the audited
+ * figure when it has its minimum support, else the cross-validated one, else only counts. */
+export function evidenceLine(evidence: Evidence): string {
+  const a = evidence.audit.primary;
+  if (a) return `${evidence.name} ${percent(a.value, 1)} (95 % interval ${interval(a)}), audited on ${evidence.audit.support} random items`;
+  const c = evidence.cv.primary;
+  const counts = `${evidence.audit.support} of ${evidence.audit.minSupport} audit labels so far`;
+  if (c) return `${evidence.name} ${percent(c.value, 1)} cross-validated on ${evidence.cv.support} queue-chosen labels (biased, usually low); ${counts}`;
+  return `Too few labels for a figure: ${counts}`;
+}
