@@ -4,8 +4,8 @@ Labels the queue chooses are not a sample of the pool (it picks uncertain, unusu
 cross-validation on them is biased. A small share of what the queue serves is drawn uniformly
 from the unlabeled, unclaimed pool instead; those items are marked (``Item.audit``) and their
 out-of-fold predictions give held-out figures with intervals. The annotator sees them like any
-other item. The router claims audit draws with the same claim as every other pick, so an item
-is never served twice.
+other item. Audit draws are held with the same claim as every other pick
+(`filament.labeling.leases.claim`), so an item is never served twice.
 """
 
 import numpy as np
@@ -13,8 +13,9 @@ from redis import Redis
 from sqlmodel import Session, col, func, select, update
 
 from filament.artifacts import Embeddings
+from filament.cache import cached
 from filament.db.models import Item, Project
-from filament.queue import claim, free_slots
+from filament.labeling import leases
 
 AUDIT_EARLY_LABELS = 100  # audit labels after which the share drops to `audit_share_later`
 
@@ -93,22 +94,18 @@ def serve_audit(
     embeddings: Embeddings,
     blocked: np.ndarray,
     wanted: int,
-    audit_labels: int,
     rng: np.random.Generator,
 ) -> list[int]:
     """The audit part of a queue request for ``wanted`` new items: drawn (``draw_audit``),
-    claimed with the queue's own ``claim`` (so an item is never served twice), and marked.
-    ``blocked``: what the queue would not serve (finished, claimed by others, held);
-    ``audit_labels``: how many audit items are labeled so far (it sets the share)."""
+    held with the queue's own claim (so an item is never served twice), and marked.
+    ``blocked``: what the queue would not serve (finished, held by others or by the caller)."""
+    project_id = project.id or 0
+    labels = cached(
+        redis, project_id, ("audit_labels",), lambda: audit_label_count(session, project_id)
+    )
     blocked = np.concatenate([blocked, labeled_items(session, project)])
-    count, candidates = draw_audit(
-        embeddings, blocked, wanted, audit_share(project, audit_labels), rng
-    )
-    if not candidates:
-        return []
-    won = claim(
-        redis, project, user_id, candidates, free_slots(session, project, candidates), count
-    )
+    count, candidates = draw_audit(embeddings, blocked, wanted, audit_share(project, labels), rng)
+    won = leases.claim(redis, session, project, user_id, candidates, count)
     if won:
         mark_audit(session, won)
         session.commit()

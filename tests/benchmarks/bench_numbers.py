@@ -43,7 +43,7 @@ from types import SimpleNamespace
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_loop import LOADERS, OUT_DIR, Dataset, as_stored, embed
+from bench_loop import LOADERS, OUT_DIR, Dataset, as_stored, embed, service_pick
 
 BUDGETS = (50, 100, 200, 500)
 BATCH = 10
@@ -91,7 +91,6 @@ def simulate(
     from filament.ml.calibration import calibrate_single_label
     from filament.ml.heads import train_head
     from filament.ml.metrics import held_out_metrics
-    from filament.queue import pick
 
     assert ds.X is not None and not ds.multilabel
     pool_X, test_X = as_stored(ds.X[ds.pool]), as_stored(ds.X[ds.test])
@@ -115,7 +114,7 @@ def simulate(
         share = audit_share(project, len(audit)) if audited else 0.0
         count, drawn = draw_audit(embeddings, blocked, n, share, rng)
         drawn = drawn[:count]  # no claim races here: every candidate is won
-        rest = pick(
+        rest = service_pick(
             embeddings,
             scores,
             project,
