@@ -146,6 +146,9 @@ class Scores:
     item_ids: np.ndarray  # sorted
     probs: np.ndarray  # float32 (n, n_labels)
     plan: ClusterPlan | None = None
+    # what the queue ranks by when they differ from `probs`: a head that never saw the audit
+    # labels (see `filament.ml.heads.HeadFit.queue_model`)
+    queue_probs: np.ndarray | None = None
     derived: dict[object, Any] = field(default_factory=dict)  # per version: scoring, queue
 
     def rows_of(self, item_ids: np.ndarray) -> np.ndarray:
@@ -219,8 +222,11 @@ def save_scores(
     item_ids: np.ndarray,
     probs: np.ndarray,
     plan: ClusterPlan | None = None,
+    queue_probs: np.ndarray | None = None,
 ) -> None:
     arrays = {"item_ids": item_ids, "probs": probs.astype(np.float16)}
+    if queue_probs is not None:
+        arrays["queue_probs"] = queue_probs.astype(np.float16)
     if plan is not None:
         arrays |= {
             "plan_item_ids": plan.item_ids,
@@ -243,7 +249,10 @@ def load_scores(storage: Storage, project_id: int, version: int) -> Scores:
                 return _score_cache[key]  # loaded while this request waited
         data = load_npz(storage, key)
         plan = _plan_from(data) if "plan_item_ids" in data else None
-        scores = Scores(version, data["item_ids"], data["probs"].astype(np.float32), plan)
+        queue_probs = data["queue_probs"].astype(np.float32) if "queue_probs" in data else None
+        scores = Scores(
+            version, data["item_ids"], data["probs"].astype(np.float32), plan, queue_probs
+        )
         with _lock:
             _score_cache[key] = scores
             while len(_score_cache) > 16:

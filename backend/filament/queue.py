@@ -9,6 +9,7 @@ import numpy as np
 from redis import Redis
 from sqlmodel import Session, col, select
 
+from filament import audit
 from filament.artifacts import ClusterPlan, Embeddings, Scores, load_cold_plan, load_embeddings
 from filament.cache import cached
 from filament.db.models import Annotation, Item, ItemStatus, Project
@@ -76,6 +77,12 @@ def next_items(
         cold = stored[0] if stored else None
         if cold is None:  # the embed job has not planned yet (it does after each chunk)
             strategy = "random"
+    # a random share of what is served is drawn for auditing the model (filament.audit)
+    audited = audit.serve_audit(
+        session, redis, project, user_id, embeddings, blocked, limit - len(held), rng
+    )
+    held += audited
+    blocked = np.concatenate([blocked, np.array(audited, dtype=np.int64)])
     for round_ in range(CLAIM_ROUNDS):
         # annotators asking at the same moment compute the same picks and race for them: the
         # losers pick again among twice as many, so they spread out instead of racing again

@@ -38,13 +38,15 @@ def pool_uncertainty(
 ) -> np.ndarray:
     """Uncertainty of every embedded item, row-aligned with `embeddings`; computed once per
     model version, embedding set and strategy. Items embedded after the model was trained count
-    as most uncertain (1.0): nothing is known of them yet."""
+    as most uncertain (1.0): nothing is known of them yet. Ranked by `queue_probs` where the
+    version has them (a model that never saw the audit labels)."""
     key = (strategy, id(embeddings), len(embeddings.item_ids))
     if key not in scores.derived:
         rows = scores.rows_of(embeddings.item_ids)
         aligned = np.ones(len(rows))
         scored = rows >= 0
-        aligned[scored] = uncertainty_of(scores.probs[rows[scored]], project, strategy)
+        probs = scores.probs if scores.queue_probs is None else scores.queue_probs
+        aligned[scored] = uncertainty_of(probs[rows[scored]], project, strategy)
         if len(scores.derived) >= 8:
             scores.derived.clear()
         scores.derived[key] = aligned
@@ -93,11 +95,23 @@ def predictions_for(
     return answer
 
 
+def confidence_of(probs: np.ndarray, multilabel: bool) -> np.ndarray:
+    """How sure the model is of its whole prediction: the top probability, or for multi-label
+    the least sure of the per-label decisions (max(p, 1 - p))."""
+    if multilabel:
+        return np.maximum(probs, 1 - probs).min(axis=1)
+    return probs.max(axis=1)
+
+
 def confident_rows(
     model: ModelVersion, scores: Scores, project: Project, unlabeled: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of `scores` (among `unlabeled`) the model is confident about, and their confidence."""
+    """Rows of `scores` (among `unlabeled`) the model is confident about, and their confidence.
+    Only thresholds backed by a precision bound count: a version calibrated before bounds
+    existed (a point estimate on as few as five items) offers nothing until it is retrained."""
     calibration = model.metrics.get("calibration", {})
+    if "method" not in calibration:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     rows = scores.rows_of(unlabeled)
     rows = rows[rows >= 0]
     probs = scores.probs[rows]
@@ -108,12 +122,11 @@ def confident_rows(
         thresholds = np.array(
             [(per_label.get(label) or {}).get("threshold") or np.inf for label in project.labels]
         )
-        decision = np.maximum(probs, 1 - probs)
-        confident = (decision >= thresholds).all(axis=1)
-        confidence = decision.min(axis=1)
+        confident = (np.maximum(probs, 1 - probs) >= thresholds).all(axis=1)
+        confidence = confidence_of(probs, multilabel=True)
     else:
         threshold = calibration.get("threshold")
-        confidence = probs.max(axis=1)
+        confidence = confidence_of(probs, multilabel=False)
         confident = confidence >= (threshold if threshold is not None else np.inf)
     return rows[confident], confidence[confident]
 

@@ -54,6 +54,7 @@ def record_version(
     scores: tuple[np.ndarray, np.ndarray] | None,
     active: bool,
     plan: ClusterPlan | None = None,
+    queue_probs: np.ndarray | None = None,
     **fields: Any,
 ) -> ModelVersion:
     """Write a version's files (and pool scores), then its row; an active one replaces the last.
@@ -65,7 +66,7 @@ def record_version(
     for name, data in files.items():
         storage.put_bytes(f"{prefix}/{name}", data)
     if scores is not None:
-        save_scores(storage, project.id, version, *scores, plan=plan)
+        save_scores(storage, project.id, version, *scores, plan=plan, queue_probs=queue_probs)
     if active:
         session.exec(
             update(ModelVersion)

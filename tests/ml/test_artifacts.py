@@ -33,10 +33,31 @@ def test_a_request_with_an_older_copy_does_not_wait_for_new_chunks(tmp_path: Pat
 
     storage = LocalStorage(tmp_path)
     vectors = np.ones((2, 4), dtype=np.float32)
-    save_embedding_chunk(storage, 987655, np.array([1, 2]), vectors)
-    old = load_embeddings(storage, 987655)
-    save_embedding_chunk(storage, 987655, np.array([3, 4]), vectors)
-    loader = artifacts._loader((987655, None))
+    save_embedding_chunk(storage, 987656, np.array([1, 2]), vectors)
+    old = load_embeddings(storage, 987656)
+    save_embedding_chunk(storage, 987656, np.array([3, 4]), vectors)
+    loader = artifacts._loader((987656, None))
     with loader:  # another request is loading the new chunk
-        assert load_embeddings(storage, 987655) is old
-    assert load_embeddings(storage, 987655).item_ids.tolist() == [1, 2, 3, 4]
+        assert load_embeddings(storage, 987656) is old
+    assert load_embeddings(storage, 987656).item_ids.tolist() == [1, 2, 3, 4]
+
+
+def test_the_queue_ranks_by_the_model_that_never_saw_the_audit_labels(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from filament.artifacts import Embeddings, load_scores, save_scores
+    from filament.scoring import pool_uncertainty
+
+    storage = LocalStorage(tmp_path)
+    ids = np.arange(4)
+    probs = np.array([[0.99, 0.01], [0.5, 0.5], [0.99, 0.01], [0.99, 0.01]])
+    queue_probs = np.array([[0.5, 0.5], [0.99, 0.01], [0.99, 0.01], [0.99, 0.01]])
+    save_scores(storage, 987655, 1, ids, probs, queue_probs=queue_probs)
+    scores = load_scores(storage, 987655, 1)
+    np.testing.assert_allclose(scores.queue_probs, queue_probs, atol=1e-3)
+    project = SimpleNamespace(strategy="margin", task=SimpleNamespace(multilabel=False))
+    embeddings = Embeddings(ids, np.zeros((4, 2), np.float16))
+    uncertain = pool_uncertainty(scores, embeddings, project, "margin")  # type: ignore[arg-type]
+    assert np.argmax(uncertain) == 0  # queue_probs' uncertain row, not probs'
+    save_scores(storage, 987655, 2, ids, probs)
+    assert load_scores(storage, 987655, 2).queue_probs is None

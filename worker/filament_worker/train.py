@@ -9,15 +9,17 @@ import numpy as np
 from filament import jobs
 from filament.artifacts import load_embeddings
 from filament.core.settings import get_settings
-from filament.db.models import Annotation, Project
+from filament.db.models import Annotation, AnnotationSource, Item, Project
 from filament.db.session import session_scope
 from filament.finetuning import (
     enqueue_finetune,
     labels_grown_enough,
     start_finetune_job,
 )
-from filament.ml.calibration import calibrate_multilabel, calibrate_single_label
+from filament.ml.calibration import Calibration, calibrate_multilabel, calibrate_single_label
 from filament.ml.heads import train_head as fit_head
+from filament.ml.intervals import LEVEL
+from filament.ml.metrics import held_out_metrics, judge
 from filament.queue import plan_version
 from filament.scoring import uncertainty_of
 from filament.storage import get_storage
@@ -61,17 +63,69 @@ def targets(project: Project, label_sets: list[list[str]]) -> np.ndarray:
     return np.array([index[labels[0]] for labels in label_sets], dtype=np.int64)
 
 
+def item_flags(
+    session: Session, project_id: int, item_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(audit, suggested)`` masks over ``item_ids``: drawn for auditing; labeled (by anyone)
+    by confirming a suggestion."""
+    audit = session.exec(
+        select(Item.id).where(Item.project_id == project_id, col(Item.audit))
+    ).all()
+    suggested = session.exec(
+        select(Annotation.item_id)
+        .where(
+            Annotation.project_id == project_id,
+            Annotation.source == AnnotationSource.suggestion,
+        )
+        .distinct()
+    ).all()
+    return np.isin(item_ids, audit), np.isin(item_ids, suggested)
+
+
 def calibration(project: Project, cv_probs: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    target = project.suggestion_precision
+    """Suggestion thresholds from held-out predictions of human labels only (the caller leaves
+    out labels confirmed from suggestions); none below the minimum number of them."""
+    target, minimum = project.suggestion_precision, get_settings().suggestion_min_labels
+    about = {
+        "target": target,
+        "method": "clopper-pearson",
+        "level": LEVEL,
+        "human_labels": len(y),
+        "min_labels": minimum,
+    }
+    enough = len(y) >= minimum
     if project.task.multilabel:
-        per_label = calibrate_multilabel(cv_probs, y, target)
-        return {
-            "target": target,
+        per_label = calibrate_multilabel(cv_probs, y, target) if enough else []
+        return about | {
             "per_label": {
-                label: asdict(c) for label, c in zip(project.labels, per_label, strict=False)
+                label: asdict(per_label[j] if enough else Calibration(None, None, 0, None, len(y)))
+                for j, label in enumerate(project.labels)
             },
         }
-    return {"target": target, **asdict(calibrate_single_label(cv_probs, y, target))}
+    chosen = (
+        calibrate_single_label(cv_probs, y, target)
+        if enough
+        else Calibration(None, None, len(y), None, len(y))
+    )
+    return about | asdict(chosen)
+
+
+def evaluation(
+    project: Project, y: np.ndarray, cv_probs: np.ndarray, audit: np.ndarray, audit_probs: Any
+) -> dict[str, Any]:
+    """The cross-validated and the audited figures with intervals, and which to trust."""
+    multilabel, n_labels = project.task.multilabel, len(project.labels)
+    minimum = get_settings().metrics_min_support
+    cv = held_out_metrics(y, cv_probs, multilabel, n_labels, minimum)
+    if audit_probs is None:
+        audit_probs = np.full(cv_probs.shape, np.nan)
+    audited = held_out_metrics(y[audit], audit_probs[audit], multilabel, n_labels, minimum)
+    return {
+        "evaluation": "cross_validated",  # what the top-level figures are
+        "cross_validated": cv,
+        "audit": audited,
+        "judgement": judge(cv, audited, multilabel),
+    }
 
 
 def run_train_head(project_id: int) -> int | None:
@@ -90,17 +144,27 @@ def run_train_head(project_id: int) -> int | None:
         return None
     item_ids, rows = item_ids[usable], rows[usable]
     y = targets(project, [agreed[int(i)] for i in item_ids])
-    fit = fit_head(embeddings.vectors[rows], y, project.task.multilabel, len(project.labels))
+    with session_scope() as session:
+        audit, suggested = item_flags(session, project_id, item_ids)
+    fit = fit_head(
+        embeddings.vectors[rows], y, project.task.multilabel, len(project.labels), audit=audit
+    )
     probs = fit.model.predict_proba(embeddings.vectors)
+    # the queue ranks by a head that never saw the audit labels (see HeadFit.queue_model)
+    queue_probs = (
+        None if fit.queue_model is None else fit.queue_model.predict_proba(embeddings.vectors)
+    )
     plan = plan_version(
         embeddings,
         item_ids,
-        uncertainty_of(probs, project),
+        uncertainty_of(probs if queue_probs is None else queue_probs, project),
         np.random.default_rng([project_id, len(item_ids)]),
     )
+    human = ~suggested
     metrics = {
         **named_metrics(fit.metrics, project.labels),
-        "calibration": calibration(project, fit.cv_probs, y),
+        **evaluation(project, y, fit.cv_probs, audit, fit.audit_probs),
+        "calibration": calibration(project, fit.cv_probs[human], y[human]),
     }
     with session_scope() as session:
         version = next_version(session, project_id)
@@ -116,6 +180,7 @@ def run_train_head(project_id: int) -> int | None:
             scores=(embeddings.item_ids, probs),
             active=True,
             plan=plan,
+            queue_probs=queue_probs,
             kind="head",
             backbone=project.backbone,
             base_version=project.embedding_version,

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     cpu_finetune_max_items: int = 256
     cpu_finetune_image_size: int = 128  # 224 trains at ~1.3 images/s on 2 cores
 
+    # honest numbers: below these supports only counts are shown / nothing is suggested
+    metrics_min_support: int = 30  # held-out labels before a metric is reported with interval
+    suggestion_min_labels: int = 50  # human labels before any suggestion is calibrated
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "filament.db"

@@ -125,6 +125,10 @@ class ProjectSettings(SQLModel):
     suggestion_precision: float = Field(default=0.97, gt=0.5, lt=1.0)
     annotations_per_item: int = Field(default=1, ge=1, le=20)
     lease_seconds: int = Field(default=600, ge=10, le=86_400)
+    # share of served items drawn uniformly at random for auditing the model (held-out
+    # figures); `audit_share` until AUDIT_EARLY_LABELS audit labels, then `audit_share_later`
+    audit_share: float = Field(default=0.10, ge=0.0, le=0.5)
+    audit_share_later: float = Field(default=0.05, ge=0.0, le=0.5)
 
     @field_validator("strategy")
     @classmethod
@@ -167,6 +171,8 @@ class ProjectUpdate(SQLModel):
     suggestion_precision: float | None = Field(default=None, gt=0.5, lt=1.0)
     annotations_per_item: int | None = Field(default=None, ge=1, le=20)
     lease_seconds: int | None = Field(default=None, ge=10, le=86_400)
+    audit_share: float | None = Field(default=None, ge=0.0, le=0.5)
+    audit_share_later: float | None = Field(default=None, ge=0.0, le=0.5)
 
     @field_validator("labels")
     @classmethod
@@ -266,6 +272,9 @@ class Item(SQLModel, table=True):
     size: int = Field(default=0, sa_type=BigInteger)
     status: ItemStatus = Field(default=ItemStatus.pending, max_length=16)
     n_annotations: int = 0
+    # drawn uniformly at random by the queue's audit share: its labels estimate the model's
+    # quality without the queue's selection bias (the annotator is not told)
+    audit: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -1,10 +1,12 @@
-"""Confidence thresholds for suggestions, calibrated to a target precision.
+"""Confidence thresholds for suggestions, with a precision promise the data backs.
 
-The threshold is chosen on out-of-fold (cross-validated) predictions, never on the training
-fit, in the spirit of selective classification (Geifman & El-Yaniv, "Selective Classification
-for Deep Neural Networks", NeurIPS 2017): accept a prediction when its confidence is at least
-``threshold``, where ``threshold`` is the lowest value whose accepted set reached the target
-precision with at least ``min_support`` items.
+The threshold is chosen on held-out (out-of-fold) predictions of human labels, never on the
+training fit and never on labels confirmed from suggestions (those are exactly the confident
+items, and would make the model vouch for itself). In the spirit of selective classification
+(Geifman & El-Yaniv, NeurIPS 2017), a prediction is accepted when its confidence is at least
+``threshold``: the lowest value whose accepted set has a one-sided Clopper-Pearson lower bound
+of its precision (95 %) at or above the target. A point estimate would not do: "100 %" on ten
+items is what a 90 % model shows a third of the time.
 """
 
 from __future__ import annotations
@@ -13,47 +15,62 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from filament.ml.intervals import LEVEL, clopper_pearson_lower
+
 
 @dataclass(frozen=True)
 class Calibration:
-    """``threshold``/``precision``: None when the target is unreachable. ``support``: the
-    number of cross-validated predictions at or above the threshold (or, when unreachable,
-    the number of predictions that were available)."""
+    """``threshold``: None when the target is out of reach. ``precision`` / ``lower_bound``:
+    the accepted set's precision on the calibration items and its 95 % lower bound.
+    ``support``: calibration items at or above the threshold (or, when unreachable, all of
+    them). ``items``: the calibration items there were."""
 
     threshold: float | None
     precision: float | None
     support: int
+    lower_bound: float | None = None
+    items: int = 0
 
 
 def calibrate_threshold(
     confidence: np.ndarray,
     correct: np.ndarray,
     target_precision: float,
-    min_support: int = 5,
+    min_support: int = 1,
+    level: float = LEVEL,
 ) -> Calibration:
-    """Lowest threshold ``t`` with precision(confidence >= t) >= target and >= min_support
-    items at or above ``t``. Items with non-finite confidence are ignored."""
+    """Lowest threshold ``t`` whose accepted set (confidence >= t, at least ``min_support``
+    items) has a Clopper-Pearson lower bound of precision >= the target. Items with
+    non-finite confidence are ignored."""
     confidence = np.asarray(confidence, dtype=np.float64)
     correct = np.asarray(correct, dtype=bool)
     valid = np.isfinite(confidence)
     confidence, correct = confidence[valid], correct[valid]
-    if len(confidence) < max(min_support, 1):
-        return Calibration(None, None, len(confidence))
+    n = len(confidence)
+    unreachable = Calibration(None, None, n, None, n)
+    if n < max(min_support, 1):
+        return unreachable
     order = np.argsort(-confidence, kind="stable")
     conf, hits = confidence[order], np.cumsum(correct[order])
     # Only cut between distinct values: every item tied with the threshold is accepted too.
     ends = np.flatnonzero(np.r_[conf[1:] != conf[:-1], True])
     support = ends + 1
-    precision = hits[ends] / support
-    ok = np.flatnonzero((precision >= target_precision) & (support >= min_support))
+    bound = clopper_pearson_lower(hits[ends], support, level)
+    ok = np.flatnonzero((bound >= target_precision) & (support >= min_support))
     if len(ok) == 0:
-        return Calibration(None, None, len(confidence))
-    best = ok[-1]  # the lowest threshold: the largest accepted set that still meets the target
-    return Calibration(float(conf[ends[best]]), float(precision[best]), int(support[best]))
+        return unreachable
+    best = ok[-1]  # the lowest threshold: the largest accepted set whose bound meets the target
+    return Calibration(
+        float(conf[ends[best]]),
+        float(hits[ends[best]] / support[best]),
+        int(support[best]),
+        float(bound[best]),
+        n,
+    )
 
 
 def calibrate_single_label(
-    cv_probs: np.ndarray, y: np.ndarray, target: float, min_support: int = 5
+    cv_probs: np.ndarray, y: np.ndarray, target: float, min_support: int = 1
 ) -> Calibration:
     """Confidence = max probability; correct = argmax equals the label. NaN rows are ignored."""
     cv_probs = np.asarray(cv_probs, dtype=np.float64)
@@ -65,21 +82,29 @@ def calibrate_single_label(
 
 
 def calibrate_multilabel(
-    cv_probs: np.ndarray, Y: np.ndarray, target: float, min_support: int = 5
+    cv_probs: np.ndarray, Y: np.ndarray, target: float, min_support: int = 1
 ) -> list[Calibration]:
     """One calibration per label. The decision for label ``j`` is "present" when p >= 0.5
     (confidence p) and "absent" otherwise (confidence 1 - p); it is correct when it matches
     ``Y[:, j]``. A label without both positive and negative examples gets no threshold: the
-    cross-validated predictions cannot show that the model tells them apart."""
+    held-out predictions cannot show that the model tells them apart."""
     cv_probs = np.asarray(cv_probs, dtype=np.float64)
     Y = np.asarray(Y)
     result = []
     for j in range(Y.shape[1]):
         p, truth = cv_probs[:, j], Y[:, j].astype(bool)
         if truth.all() or not truth.any():
-            result.append(Calibration(None, None, 0))
+            result.append(Calibration(None, None, 0, None, len(truth)))
             continue
         decision = p >= 0.5
         confidence = np.where(decision, p, 1 - p)
         result.append(calibrate_threshold(confidence, decision == truth, target, min_support))
     return result
+
+
+def expected_wrong(accepted: int, lower_bounds: list[float]) -> float:
+    """How many of ``accepted`` suggestions may be wrong at the promised bound(s): (1 - bound)
+    of them per label; for multi-label an item is wrong if any of its labels is (a union
+    bound, capped at ``accepted``)."""
+    share = sum(1 - b for b in lower_bounds)
+    return round(min(float(accepted), accepted * share), 1)

@@ -129,12 +129,20 @@ class HeadModel:
 @dataclass
 class HeadFit:
     """``train_head``'s result. ``cv_probs`` holds out-of-fold probabilities per labeled row
-    (NaN rows where no fold could predict them, e.g. with a single class)."""
+    (NaN rows where no fold could predict them, e.g. with a single class). ``audit_probs``:
+    out-of-fold probabilities of the audit rows from models trained on every other row (NaN
+    elsewhere; None without audit rows). ``queue_model``: the same kind of head fitted without
+    the audit rows (None without them), for the queue to rank by: were the queue to rank by a
+    model that knows the audit labels, it would stop asking near audit items (the model is
+    sure there), and their held-out predictions would come out worse than the model's on any
+    other item (measured: audited accuracy .69 against .87 on the test set at 200 labels)."""
 
     model: HeadModel
     metrics: dict[str, Any]
     cv_probs: np.ndarray
     label_count: int
+    audit_probs: np.ndarray | None = None
+    queue_model: HeadModel | None = None
 
 
 # -- fitting ----------------------------------------------------------------------------------
@@ -339,6 +347,36 @@ def cross_val_probs(
     return probs
 
 
+def audit_probs(
+    X: np.ndarray,
+    Y: np.ndarray,
+    multilabel: bool,
+    n_labels: int,
+    kind: Literal["logreg", "mlp"],
+    audit: np.ndarray,
+    seed: int = 0,
+) -> np.ndarray:
+    """Out-of-fold probabilities of the ``audit`` rows (a boolean mask), NaN elsewhere.
+
+    The audit rows are split into up to ``MAX_FOLDS`` folds; each fold is predicted by a head
+    trained on all other rows, queue-chosen ones included. So an audit row is never predicted
+    by a model that saw it, and each model has nearly all the labels the deployed one has:
+    the estimate is of the deployed model, not of one trained on four fifths of the labels as
+    plain cross-validation's is."""
+    probs = np.full((len(X), n_labels), np.nan)
+    rows = np.flatnonzero(audit)
+    if len(rows) == 0 or len(rows) == len(X):
+        return probs
+    k = min(MAX_FOLDS, len(rows))
+    folds = np.array_split(np.random.default_rng(seed).permutation(rows), k)
+    for test in folds:
+        train = np.setdiff1d(np.arange(len(X)), test)
+        probs[test] = fit_head(X[train], Y[train], multilabel, n_labels, kind, seed).predict_proba(
+            X[test]
+        )
+    return probs
+
+
 def _score(Y: np.ndarray, probs: np.ndarray, multilabel: bool, n_labels: int) -> dict[str, Any]:
     if multilabel:
         return multilabel_metrics(Y, probs)
@@ -346,18 +384,32 @@ def _score(Y: np.ndarray, probs: np.ndarray, multilabel: bool, n_labels: int) ->
 
 
 def train_head(
-    X: np.ndarray, Y: np.ndarray, multilabel: bool, n_labels: int, seed: int = 0
+    X: np.ndarray,
+    Y: np.ndarray,
+    multilabel: bool,
+    n_labels: int,
+    seed: int = 0,
+    audit: np.ndarray | None = None,
 ) -> HeadFit:
     """Cross-validate, choose logistic regression or (with enough labels) an MLP, refit on all.
 
     ``Y``: int label indices ``(n,)`` for single-label, a {0,1} matrix ``(n, n_labels)`` for
     multi-label. ``metrics`` are out-of-fold (``cv_folds`` > 0) or, when no split is possible,
-    only ``cv_folds: 0`` with the reason and label counts.
+    only ``cv_folds: 0`` with the reason and label counts. ``audit``: a boolean mask of the rows
+    drawn at random for auditing; their held-out probabilities come back as ``audit_probs``.
     """
     # One BLAS thread: these are many small matrix products, where thread wake-ups cost more
     # than they save (measured 10x faster on 2 cores).
     with threadpool_limits(1, user_api="blas"):
-        return _train_head(X, Y, multilabel, n_labels, seed)
+        fit = _train_head(X, Y, multilabel, n_labels, seed)
+        if audit is not None and np.any(audit):
+            X, Y = np.asarray(X, dtype=np.float32), np.asarray(Y, dtype=np.int64)
+            audit = np.asarray(audit, dtype=bool)
+            kind = fit.model.kind
+            fit.audit_probs = audit_probs(X, Y, multilabel, n_labels, kind, audit, seed)
+            if not audit.all():
+                fit.queue_model = fit_head(X[~audit], Y[~audit], multilabel, n_labels, kind, seed)
+        return fit
 
 
 def _train_head(

@@ -2,13 +2,14 @@
 import Link from 'next/link';
 import { isJobActive, useJobs, useModels, useProjectStatus } from '@/lib/api/queries';
 import type { ModelVersion, Project } from '@/lib/api/types';
-import { headline, parseMetrics, percent } from '@/lib/metrics';
+import { headline, interval, parseEvidence, parseMetrics, percent } from '@/lib/metrics';
 import { projectHref } from '@/lib/use-project-id';
 import { ConfusionMatrix } from './charts/confusion-matrix';
 import { LearningCurve } from './charts/learning-curve';
 import { PrecisionRecallBars } from './charts/precision-recall-bars';
 import { FinetunePanel } from './finetune-panel';
 import { JobList } from './job-list';
+import { ModelQuality } from './model-quality';
 import { ModelTable, NO_MODEL } from './model-table';
 import { ErrorMessage } from './ui/alert';
 import { Badge, Card, PageHeader, ProgressBar, Stat } from './ui/misc';
@@ -36,6 +37,9 @@ export function Dashboard({ project }: { project: Project }) {
   const s = status.data;
   const metrics = parseMetrics(s.metrics);
   const metric = headline(s.metrics);
+  const evidence = parseEvidence(s.metrics);
+  // the figure to trust, with its interval and support; counts only below the minimum support
+  const trusted = evidence?.trust === 'audit' ? evidence.audit : evidence?.trust === 'cross_validated' ? evidence.cv : null;
   const curve = (models.data?.data ?? [])
     .map((model) => ({ model, metric: headline(model.metrics) }))
     .filter((entry) => entry.metric)
@@ -124,20 +128,38 @@ export function Dashboard({ project }: { project: Project }) {
             ) : (
               <div className="grid-3">
                 <Stat label="Active version" value={`v${s.model_version}`} sub={activeSummary(models.data?.data.find((m) => m.version === s.model_version), s.labels_in_model)} />
-                <Stat label={metric?.name ?? 'Metric'} value={metric ? percent(metric.value, 1) : '—'} sub={metrics?.cvFolds ? `${metrics.cvFolds}-fold cross-validated` : (s.metrics as Record<string, unknown> | null)?.validation === 'holdout' ? 'on a held-out split' : undefined} />
-                <Stat label="Macro F1" value={percent(metrics?.macroF1, 1)} />
+                {evidence ? (
+                  <Stat
+                    label={`${evidence.name} (${evidence.trust === 'audit' ? 'audited' : 'cross-validated'})`}
+                    value={trusted?.primary ? percent(trusted.primary.value, 1) : '—'}
+                    sub={trusted?.primary ? `${interval(trusted.primary)} · ${trusted.support} ${evidence.trust === 'audit' ? 'audit labels' : 'labels'}` : `${evidence.cv.support} labels; a figure needs ${evidence.cv.minSupport}`}
+                  />
+                ) : (
+                  <Stat label={metric?.name ?? 'Metric'} value={metric ? percent(metric.value, 1) : '—'} sub={metrics?.cvFolds ? `${metrics.cvFolds}-fold cross-validated` : (s.metrics as Record<string, unknown> | null)?.validation === 'holdout' ? 'on a held-out split' : undefined} />
+                )}
+                <Stat
+                  label="Macro F1"
+                  value={evidence ? (trusted?.macroF1 ? percent(trusted.macroF1.value, 1) : '—') : percent(metrics?.macroF1, 1)}
+                  sub={evidence && trusted?.macroF1 ? interval(trusted.macroF1) : undefined}
+                />
               </div>
             )}
             <FinetunePanel project={project} latest={latestFinetune} models={models.data?.data ?? []} labeled={s.labeled} />
           </div>
         </Card>
-        <Card title="Learning curve" actions={<span className="muted small">{metric?.name ?? 'metric'} vs labels</span>}>
+        <Card title="Learning curve" actions={<span className="muted small">{evidence ? 'cross-validated ' : ''}{metric?.name ?? 'metric'} vs labels</span>}>
           {curve.length ? <LearningCurve points={curve} yLabel={metric?.name} /> : <p className="muted">{NO_MODEL}</p>}
         </Card>
       </div>
 
+      {evidence && (
+        <Card title="How good is the model?" actions={<span className="muted small">95 % intervals; held-out labels only</span>}>
+          <ModelQuality evidence={evidence} />
+        </Card>
+      )}
+
       <div className="grid-2">
-        <Card title={metrics?.kind === 'multi' ? 'Precision and recall per label' : 'Confusion matrix'}>
+        <Card title={metrics?.kind === 'multi' ? 'Precision and recall per label (cross-validated)' : 'Confusion matrix (cross-validated)'}>
           {!metrics ? (
             <p className="muted">{NO_MODEL}</p>
           ) : metrics.kind === 'single' ? (

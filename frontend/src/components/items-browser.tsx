@@ -4,6 +4,7 @@ import { useSearchParams } from 'next/navigation';
 import { useEffect, useState } from 'react';
 import { api, call } from '@/lib/api/client';
 import { keys, useDatasets, useMembers, useProjectStatus } from '@/lib/api/queries';
+import { evidenceLine, parseEvidence } from '@/lib/metrics';
 import type { Project } from '@/lib/api/types';
 import { ItemImage } from './item-media';
 import { ItemDrawer } from './item-drawer';
@@ -74,10 +75,23 @@ export function ItemsBrowser({ project }: { project: Project }) {
   const annotators = members.data?.data.map((m) => ({ id: m.user_id, name: m.name || m.email })) ?? status.data?.annotators.filter((a) => a.user_id != null).map((a) => ({ id: a.user_id as number, name: a.name })) ?? [];
   const count = items.data?.count ?? 0;
   const hasModel = status.data?.model_version != null;
+  const evidence = parseEvidence(status.data?.metrics);
 
   return (
     <div className="stack">
-      <PageHeader title="Items" description="Browse, filter and search every item; open one to see its annotations or relabel it." />
+      <PageHeader
+        title="Items"
+        description={
+          <>
+            Browse, filter and search every item; open one to see its annotations or relabel it.
+            {hasModel && evidence && (
+              <span className="muted small" style={{ display: 'block' }} data-testid="prediction-evidence">
+                Predictions by model v{status.data?.model_version}: {evidenceLine(evidence)}.
+              </span>
+            )}
+          </>
+        }
+      />
       <div className="filters">
         <TextField label="Search" type="search" placeholder="Text or file name" value={filters.q} onChange={(e) => set({ q: e.target.value })} />
         <SelectField label="Status" value={filters.status} onChange={(e) => set({ status: e.target.value as ItemFilters['status'] })}>

@@ -46,7 +46,7 @@ export function QueueFields({
         step={0.01}
         value={precision}
         onChange={(e) => onPrecision(Number(e.target.value))}
-        hint="Suggestions are only offered above the confidence calibrated to this precision."
+        hint="Suggestions are only offered where held-out human labels show, with 95 % confidence, at least this precision."
       />
     </>
   );

@@ -46,6 +46,7 @@ function EditableSettings({ project }: { project: Project }) {
   const [precision, setPrecision] = useState(project.suggestion_precision);
   const [perItem, setPerItem] = useState(project.annotations_per_item);
   const [lease, setLease] = useState(project.lease_seconds);
+  const [audit, setAudit] = useState(project.audit_share ?? 0.1);
   const patch = usePatchProject(project.id);
   const notify = useToast();
   const problem = labelProblem(labels);
@@ -54,7 +55,7 @@ function EditableSettings({ project }: { project: Project }) {
     event.preventDefault();
     if (problem) return;
     patch.mutate(
-      { name, labels, strategy, suggestion_precision: precision, annotations_per_item: perItem, lease_seconds: lease },
+      { name, labels, strategy, suggestion_precision: precision, annotations_per_item: perItem, lease_seconds: lease, audit_share: audit },
       { onSuccess: () => notify('Settings saved', 'success') },
     );
   };
@@ -83,6 +84,16 @@ function EditableSettings({ project }: { project: Project }) {
               value={lease}
               onChange={(e) => setLease(Number(e.target.value))}
               hint="How long queued items stay reserved for one annotator."
+            />
+            <TextField
+              label="Audit share"
+              type="number"
+              min={0}
+              max={0.5}
+              step={0.01}
+              value={audit}
+              onChange={(e) => setAudit(Number(e.target.value))}
+              hint={`Share of served items drawn at random to measure the model honestly (then ${project.audit_share_later ?? 0.05} after 100 audit labels). Annotators are not told.`}
             />
           </div>
         </fieldset>

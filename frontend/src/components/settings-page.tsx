@@ -14,11 +14,12 @@ import { Card, PageHeader } from './ui/misc';
 function ExportCard({ project }: { project: Project }) {
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const download = async (format: 'csv' | 'jsonl') => {
-    setBusy(format);
+  const download = async (format: 'csv' | 'jsonl', content: 'labels' | 'predictions' = 'labels') => {
+    setBusy(`${content}-${format}`);
     setError(null);
     try {
-      await downloadFile(`/projects/${project.id}/export?format=${format}`, `${project.name}-labels.${format}`);
+      const query = content === 'labels' ? `format=${format}` : `format=${format}&content=predictions`;
+      await downloadFile(`/projects/${project.id}/export?${query}`, `${project.name}-${content}.${format}`);
     } catch (caught) {
       setError(caught);
     } finally {
@@ -26,15 +27,26 @@ function ExportCard({ project }: { project: Project }) {
     }
   };
   return (
-    <Card title="Export labels">
+    <Card title="Export labels and predictions">
       <div className="stack-sm">
         <p className="muted">One row per annotation: item, text or file name, labels, annotator, source (human, suggestion, import).</p>
         <div className="row">
-          <Button onClick={() => void download('csv')} busy={busy === 'csv'}>
+          <Button onClick={() => void download('csv')} busy={busy === 'labels-csv'}>
             Download CSV
           </Button>
-          <Button onClick={() => void download('jsonl')} busy={busy === 'jsonl'}>
+          <Button onClick={() => void download('jsonl')} busy={busy === 'labels-jsonl'}>
             Download JSONL
+          </Button>
+        </div>
+        <p className="muted">
+          The model&apos;s predictions for every item: predicted labels, confidence, the probability of each label and the model version — to let the model label the rest.
+        </p>
+        <div className="row">
+          <Button onClick={() => void download('csv', 'predictions')} busy={busy === 'predictions-csv'}>
+            Predictions CSV
+          </Button>
+          <Button onClick={() => void download('jsonl', 'predictions')} busy={busy === 'predictions-jsonl'}>
+            Predictions JSONL
           </Button>
         </div>
         {error ? <ErrorMessage error={new Error(errorMessage(error))} /> : null}

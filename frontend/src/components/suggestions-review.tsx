@@ -17,13 +17,22 @@ import { Badge, Card, EmptyState, Kbd, PageHeader, Stat } from './ui/misc';
 import { Loading } from './ui/spinner';
 import { useToast } from './ui/toast';
 
-type Verdict = { kind: 'accept' } | { kind: 'reject' } | { kind: 'correct'; labels: string[] };
+type Verdict = { kind: 'accept' } | { kind: 'correct'; labels: string[] };
 
-/** What is sent for one card: accepted, corrected to other labels, or rejected. */
-export function toDecision(item: Pick<Suggestion, 'id'>, verdict: Verdict | undefined): ReviewDecision {
-  if (!verdict || verdict.kind === 'accept') return { item_id: item.id, accept: true };
+/** What is sent for one card: accepted, or corrected to other labels; a card nobody selected
+ * sends nothing (cards start unselected: confirming is a person's decision, card by card). */
+export function toDecision(item: Pick<Suggestion, 'id'>, verdict: Verdict | undefined): ReviewDecision | null {
+  if (!verdict) return null;
   if (verdict.kind === 'correct') return { item_id: item.id, accept: false, labels: verdict.labels };
-  return { item_id: item.id, accept: false };
+  return { item_id: item.id, accept: true };
+}
+
+/** "about 2 of these 60 are wrong": how many suggestions on the page may be wrong at the bound. */
+export function wrongSentence(expected: number | null | undefined, shown: number): string | null {
+  if (expected == null || !shown) return null;
+  if (expected < 0.5) return `Fewer than 1 of these ${shown} is expected to be wrong — still, look before you accept.`;
+  const about = Math.max(1, Math.round(expected));
+  return `About ${about} of these ${shown} ${about === 1 ? 'is' : 'are'} wrong, going by the promised bound — look before you accept.`;
 }
 
 /** The group a suggestion shows under: its predicted label, or for multi-label its predicted set. */
@@ -57,13 +66,13 @@ function SuggestionCard({
   project: Project;
   item: Suggestion;
   verdict: Verdict | undefined;
-  onVerdict: (verdict: Verdict) => void;
+  onVerdict: (verdict: Verdict | null) => void;
 }) {
-  const kind = verdict?.kind ?? 'accept';
+  const kind = verdict?.kind ?? 'none';
   const multi = isMultilabel(project.task);
   const predicted = item.labels.length ? item.labels : item.label ? [item.label] : [];
   const shown = verdict?.kind === 'correct' ? verdict.labels : predicted;
-  const stateText = kind === 'accept' ? 'Accept' : kind === 'reject' ? 'Rejected' : 'Corrected';
+  const stateText = kind === 'accept' ? 'Accept' : kind === 'correct' ? 'Corrected' : 'Not selected';
   const body = item.kind === 'image' ? <ItemImage projectId={project.id} itemId={item.id} alt={item.name} className="sugg-media" /> : <div className="sugg-text">{item.text}</div>;
   const correction = (
     <select
@@ -99,17 +108,18 @@ function SuggestionCard({
       <div
         role="button"
         tabIndex={0}
-        aria-pressed={kind !== 'accept'}
-        className={`sugg sugg-${kind === 'accept' ? 'accepted' : kind === 'reject' ? 'rejected' : 'corrected'}`}
-        onClick={() => onVerdict(kind === 'accept' ? { kind: 'reject' } : { kind: 'accept' })}
+        aria-pressed={kind !== 'none'}
+        data-state={kind}
+        className={`sugg sugg-${kind === 'accept' ? 'accepted' : kind === 'correct' ? 'corrected' : 'unselected'}`}
+        onClick={() => onVerdict(kind === 'none' ? { kind: 'accept' } : null)}
         onKeyDown={(e) => {
           if (e.key === ' ' || e.key === 'x' || e.key === 'X') {
             e.preventDefault();
             e.stopPropagation();
-            onVerdict(kind === 'accept' ? { kind: 'reject' } : { kind: 'accept' });
+            onVerdict(kind === 'none' ? { kind: 'accept' } : null);
           }
         }}
-        title={`${item.name} — click to ${kind === 'accept' ? 'reject' : 'accept'}`}
+        title={`${item.name} — click to ${kind === 'none' ? 'accept' : 'unselect'}`}
         data-testid="suggestion"
       >
         {body}
@@ -150,16 +160,17 @@ export function SuggestionsReview({ project }: { project: Project }) {
   const groups = useMemo(() => groupByLabel(items, project.labels), [items, project.labels]);
 
   const submit = async () => {
-    if (!items.length || submitting) return;
+    const decisions = items.map((item) => toDecision(item, verdicts.get(item.id))).filter((d): d is ReviewDecision => d !== null);
+    if (!decisions.length || submitting) return;
     setSubmitting(true);
     try {
       const answer = await call(
         api.POST('/api/v1/projects/{project_id}/suggestions/review', {
           params: { path: { project_id: project.id } },
-          body: { items: items.map((item) => toDecision(item, verdicts.get(item.id))) },
+          body: { items: decisions },
         }),
       );
-      setResult(`${answer.accepted} accepted, ${answer.corrected} corrected, ${answer.rejected} rejected.`);
+      setResult(`${answer.accepted} accepted, ${answer.corrected} corrected.`);
       setVerdicts(new Map());
       invalidate(project.id);
       await client.invalidateQueries({ queryKey: ['project', project.id, 'suggestions'] });
@@ -179,17 +190,19 @@ export function SuggestionsReview({ project }: { project: Project }) {
     }
   });
 
-  const setVerdict = (id: number, verdict: Verdict) =>
+  const setVerdict = (id: number, verdict: Verdict | null) =>
     setVerdicts((current) => {
       const next = new Map(current);
-      if (verdict.kind === 'accept') next.delete(id);
-      else next.set(id, verdict);
+      if (verdict) next.set(id, verdict);
+      else next.delete(id);
       return next;
     });
+  const selectAll = () => setVerdicts((current) => new Map(items.map((item) => [item.id, current.get(item.id) ?? { kind: 'accept' }])));
 
   const data = page.data;
-  const rejected = [...verdicts.values()].filter((v) => v.kind === 'reject').length;
+  const acceptedCount = [...verdicts.values()].filter((v) => v.kind === 'accept').length;
   const corrected = [...verdicts.values()].filter((v) => v.kind === 'correct').length;
+  const wrong = wrongSentence(data?.expected_wrong, items.length);
   const noModel = data && data.model_version == null;
   const detail = data && 'detail' in data && typeof data.detail === 'string' ? data.detail : null;
   const viewer = project.role === 'viewer';
@@ -198,7 +211,7 @@ export function SuggestionsReview({ project }: { project: Project }) {
     <div className="stack-lg">
       <PageHeader
         title="Suggestions"
-        description="Items the model labels confidently. Everything starts accepted: click a card to reject it, or correct its label, then submit the page."
+        description="Items the model labels confidently. Nothing is accepted until you select it: click a card to accept it, or correct its label, then submit."
         actions={
           <select className="input" style={{ width: 200 }} value={label} onChange={(e) => setLabel(e.target.value)} aria-label="Only this predicted label">
             <option value="">All predicted labels</option>
@@ -228,10 +241,23 @@ export function SuggestionsReview({ project }: { project: Project }) {
           <Card>
             <div className="review-summary">
               <Stat label="Precision target" value={percent(data.target_precision, 0)} />
-              <Stat label="Calibrated precision" value={percent(data.calibrated_precision, 1)} sub="on cross-validated predictions" />
+              <Stat
+                label="Promised precision"
+                value={data.precision_lower_bound != null ? `≥ ${percent(data.precision_lower_bound, 1)}` : '—'}
+                sub={
+                  data.precision_lower_bound != null
+                    ? `${percent(data.confidence_level ?? 0.95, 0)} lower bound; ${data.calibration_support} of ${data.calibration_items} held-out human labels pass the threshold (${percent(data.calibrated_precision, 1)} right)`
+                    : `on ${data.calibration_items} held-out human labels${data.min_labels ? `; ${data.min_labels} needed` : ''}`
+                }
+              />
               <Stat label="Confidence threshold" value={formatThreshold(data.threshold)} sub={typeof data.threshold === 'object' && data.threshold ? 'calibrated per label' : undefined} />
               <Stat label="Qualifying items" value={data.qualifying.toLocaleString()} sub={`model v${data.model_version}`} />
             </div>
+            {wrong && (
+              <p className="muted small" data-testid="expected-wrong">
+                {wrong}
+              </p>
+            )}
           </Card>
           {!items.length ? (
             <EmptyState title="Nothing to review">
@@ -254,13 +280,19 @@ export function SuggestionsReview({ project }: { project: Project }) {
               ))}
               <div className="review-bar">
                 <span>
-                  <strong>{items.length - rejected - corrected}</strong> accept · <strong>{corrected}</strong> correct · <strong>{rejected}</strong> reject
+                  <strong>{acceptedCount}</strong> accept · <strong>{corrected}</strong> correct · <strong>{items.length - acceptedCount - corrected}</strong> not selected
                 </span>
                 <span className="spacer" />
                 {!viewer && (
-                  <Button variant="primary" size="lg" onClick={() => void submit()} busy={submitting}>
-                    Submit page <Kbd>A</Kbd>
-                  </Button>
+                  <>
+                    <Button onClick={selectAll}>Select all</Button>
+                    <Button onClick={() => setVerdicts(new Map())} disabled={!verdicts.size}>
+                      Clear
+                    </Button>
+                    <Button variant="primary" size="lg" onClick={() => void submit()} busy={submitting} disabled={!verdicts.size}>
+                      Submit selected <Kbd>A</Kbd>
+                    </Button>
+                  </>
                 )}
               </div>
             </>

@@ -26,3 +26,22 @@ describe('metrics', () => {
     expect(percent(0.456, 1)).toBe('45.6%');
   });
 });
+
+describe('held-out evidence', () => {
+  it('formats an interval', async () => {
+    const { interval } = await import('./metrics');
+    expect(interval({ low: 0.653, high: 0.781 })).toBe('65–78%');
+    expect(interval({ low: 0.653, high: 0.781 }, 1)).toBe('65.3–78.1%');
+  });
+});
+
+describe('evidence line', () => {
+  it('names the figure to trust with its support, or only counts', async () => {
+    const { evidenceLine, parseEvidence } = await import('./metrics');
+    const est = { value: 0.8, low: 0.7, high: 0.9, method: 'wilson' };
+    const base = { cross_validated: { support: 200, min_support: 30, accuracy: { ...est, value: 0.6 } }, judgement: { metric: 'accuracy' } };
+    expect(evidenceLine(parseEvidence({ ...base, audit: { support: 40, min_support: 30, accuracy: est } })!)).toBe('Accuracy 80.0% (95 % interval 70–90%), audited on 40 random items');
+    expect(evidenceLine(parseEvidence({ ...base, audit: { support: 4, min_support: 30 } })!)).toMatch(/^Accuracy 60.0% cross-validated on 200 queue-chosen labels.*4 of 30 audit labels so far$/);
+    expect(evidenceLine(parseEvidence({ cross_validated: { support: 3, min_support: 30 }, audit: { support: 0, min_support: 30 } })!)).toBe('Too few labels for a figure: 0 of 30 audit labels so far');
+  });
+});

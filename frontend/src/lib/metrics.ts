@@ -89,3 +89,82 @@ export function headline(value: unknown): { name: string; value: number } | null
 export function percent(value: number | null | undefined, digits = 0): string {
   return value == null ? '—' : `${(value * 100).toFixed(digits)}%`;
 }
+
+// -- held-out evidence: the audited and cross-validated figures with their intervals ----------
+
+export interface Estimate {
+  value: number;
+  low: number;
+  high: number;
+  method: string;
+  correct: number | null;
+}
+
+export interface EvidenceBlock {
+  support: number;
+  minSupport: number;
+  labelCounts: number[];
+  /** accuracy (single-label) or micro-F1 (multi-label); null below the minimum support */
+  primary: Estimate | null;
+  macroF1: Estimate | null;
+}
+
+export interface Evidence {
+  name: string;
+  cv: EvidenceBlock;
+  audit: EvidenceBlock;
+  trust: 'audit' | 'cross_validated' | null;
+  disagree: boolean;
+}
+
+function estimate(value: unknown): Estimate | null {
+  if (!value || typeof value !== 'object') return null;
+  const e = value as Record<string, unknown>;
+  const [v, low, high] = [num(e.value), num(e.low), num(e.high)];
+  if (v == null || low == null || high == null) return null;
+  return { value: v, low, high, method: typeof e.method === 'string' ? e.method : '', correct: num(e.correct) };
+}
+
+function block(value: unknown, primary: string): EvidenceBlock | null {
+  if (!value || typeof value !== 'object') return null;
+  const b = value as Record<string, unknown>;
+  const support = num(b.support);
+  if (support == null) return null;
+  return {
+    support,
+    minSupport: num(b.min_support) ?? 0,
+    labelCounts: Array.isArray(b.label_counts) ? b.label_counts.map((c) => num(c) ?? 0) : [],
+    primary: estimate(b[primary]),
+    macroF1: estimate(b.macro_f1),
+  };
+}
+
+/** The audited and cross-validated figures of a version (null for versions made before them,
+ * and for fine-tuned versions, which report a held-out split instead). */
+export function parseEvidence(value: unknown): Evidence | null {
+  if (!value || typeof value !== 'object') return null;
+  const m = value as Record<string, unknown>;
+  const judgement = (m.judgement ?? {}) as Record<string, unknown>;
+  const metric = judgement.metric === 'micro_f1' ? 'micro_f1' : 'accuracy';
+  const cv = block(m.cross_validated, metric);
+  const audit = block(m.audit, metric);
+  if (!cv || !audit) return null;
+  const trust = judgement.trust === 'audit' || judgement.trust === 'cross_validated' ? judgement.trust : null;
+  return { name: metric === 'micro_f1' ? 'Micro F1' : 'Accuracy', cv, audit, trust, disagree: judgement.disagree === true };
+}
+
+/** "65–78%": a 95 % interval. */
+export function interval(e: Pick<Estimate, 'low' | 'high'>, digits = 0): string {
+  return `${(e.low * 100).toFixed(digits)}–${(e.high * 100).toFixed(digits)}%`;
+}
+
+/** One line on how far a version's predictions can be trusted, with its support: the audited
+ * figure when it has its minimum support, else the cross-validated one, else only counts. */
+export function evidenceLine(evidence: Evidence): string {
+  const a = evidence.audit.primary;
+  if (a) return `${evidence.name} ${percent(a.value, 1)} (95 % interval ${interval(a)}), audited on ${evidence.audit.support} random items`;
+  const c = evidence.cv.primary;
+  const counts = `${evidence.audit.support} of ${evidence.audit.minSupport} audit labels so far`;
+  if (c) return `${evidence.name} ${percent(c.value, 1)} cross-validated on ${evidence.cv.support} queue-chosen labels (biased, usually low); ${counts}`;
+  return `Too few labels for a figure: ${counts}`;
+}

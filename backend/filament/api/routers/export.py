@@ -4,12 +4,15 @@ import json
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+import numpy as np
+from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session, col, select
 
-from filament.api.deps import ProjectMemberDep, SessionDep
-from filament.db.models import Annotation, Dataset, Item, User
+from filament.api.deps import ProjectMemberDep, SessionDep, StorageDep
+from filament.artifacts import Scores
+from filament.db.models import Annotation, Dataset, Item, Project, User
+from filament.scoring import active_scores, confidence_of, predicted_labels
 
 router = APIRouter(prefix="/projects/{project_id}/export", tags=["export"])
 
@@ -68,12 +71,77 @@ def _csv(rows: Iterator[dict[str, object]], with_text: bool) -> Iterator[str]:
         "source",
         "created_at",
     ]
+    flat = ({**row, "labels": "|".join(row["labels"])} for row in rows)  # type: ignore[arg-type]
+    return _stream_csv(flat, columns)
+
+
+def _prediction_rows(
+    session: Session, project: Project, scores: Scores
+) -> Iterator[dict[str, object]]:
+    """One row per item, in id order: the active model's labels, confidence and probabilities
+    (empty for items embedded after it was trained)."""
+    labels = project.labels[: scores.probs.shape[1]]
+    last_id = 0
+    while True:
+        rows = session.exec(
+            select(Item.id, Item.name, Item.text, Dataset.name)
+            .join(Dataset, col(Dataset.id) == Item.dataset_id)
+            .where(Item.project_id == project.id, col(Item.id) > last_id)
+            .order_by(col(Item.id))
+            .limit(BATCH)
+        ).all()
+        if not rows:
+            return
+        ids = np.array([row[0] for row in rows], dtype=np.int64)
+        found = scores.rows_of(ids)
+        probs = scores.probs[np.maximum(found, 0)].astype(np.float64)
+        confidence = confidence_of(probs, project.task.multilabel)
+        for (item_id, name, text, dataset), row, p, sure in zip(
+            rows, found, probs, confidence, strict=True
+        ):
+            scored = row >= 0
+            yield {
+                "item_id": item_id,
+                "name": name,
+                "dataset": dataset,
+                "text": text,
+                "predicted": predicted_labels(p, project) if scored else [],
+                "confidence": round(float(sure), 4) if scored else None,
+                "scores": dict(zip(labels, np.round(p, 4).tolist(), strict=True)) if scored else {},
+                "model_version": scores.version if scored else None,
+            }
+        last_id = rows[-1][0]
+
+
+def _predictions_csv(
+    rows: Iterator[dict[str, object]], labels: list[str], with_text: bool
+) -> Iterator[str]:
+    columns = [
+        "item_id",
+        "name",
+        "dataset",
+        *(["text"] if with_text else []),
+        "predicted",
+        "confidence",
+        "model_version",
+    ]
+    flat = (
+        {
+            **row,
+            "predicted": "|".join(row["predicted"]),  # type: ignore[arg-type]
+            **{f"p_{label}": row["scores"].get(label) for label in labels},  # type: ignore[attr-defined]
+        }
+        for row in rows
+    )
+    return _stream_csv(flat, [*columns, *(f"p_{label}" for label in labels)])
+
+
+def _stream_csv(rows: Iterator[dict[str, object]], columns: list[str]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        cells = {**row, "labels": "|".join(row["labels"])}  # type: ignore[arg-type]
-        writer.writerow({name: spreadsheet_safe(value) for name, value in cells.items()})
+        writer.writerow({name: spreadsheet_safe(value) for name, value in row.items()})
         if buffer.tell() > 65536:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -85,14 +153,36 @@ def _csv(rows: Iterator[dict[str, object]], with_text: bool) -> Iterator[str]:
 def export_labels(
     member: ProjectMemberDep,
     session: SessionDep,
+    storage: StorageDep,
     format: Annotated[str, Query(pattern="^(csv|jsonl)$")] = "csv",
+    content: Annotated[
+        str,
+        Query(
+            pattern="^(labels|predictions)$",
+            description="labels: every annotation; predictions: the active model's labels, "
+            "confidence and probabilities for every item, with its version",
+        ),
+    ] = "labels",
 ) -> StreamingResponse:
-    """Every annotation (one row per annotator and item), streamed as CSV or JSONL."""
-    rows = _rows(session, member.id)
-    with_text = member.project.task.modality == "text"
-    filename = f"project-{member.id}-labels.{format}"
-    if format == "csv":
-        body: Iterator[str] = _csv(rows, with_text)
+    """Every annotation (one row per annotator and item), streamed as CSV or JSONL; or, with
+    `content=predictions`, the active model's prediction for every item."""
+    project = member.project
+    with_text = project.task.modality == "text"
+    filename = f"project-{member.id}-{content}.{format}"
+    if content == "predictions":
+        scores = active_scores(session, storage, project)
+        if scores is None:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail="No model yet: nothing predicted")
+        rows = _prediction_rows(session, project, scores)
+        if not with_text:
+            rows = ({k: v for k, v in row.items() if k != "text"} for row in rows)
+    else:
+        rows = _rows(session, member.id)
+    if format == "csv" and content == "predictions":
+        body: Iterator[str] = _predictions_csv(rows, project.labels, with_text)
+        media = "text/csv"
+    elif format == "csv":
+        body = _csv(rows, with_text)
         media = "text/csv"
     else:
         body = (

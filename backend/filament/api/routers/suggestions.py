@@ -15,6 +15,7 @@ from filament.db.models import (
     Item,
 )
 from filament.labeling import annotations
+from filament.ml.calibration import expected_wrong
 from filament.scoring import (
     active_model,
     active_scores,
@@ -40,11 +41,29 @@ class Suggestion(BaseModel):
 class SuggestionPage(BaseModel):
     data: list[Suggestion]
     target_precision: float
-    calibrated_precision: float | None = None
+    calibrated_precision: float | None = Field(
+        None, description="precision of the accepted set on the calibration items (point)"
+    )
     threshold: float | dict[str, float | None] | None = None
     qualifying: int = 0
     model_version: int | None = None
     detail: str | None = None
+    precision_lower_bound: float | None = Field(
+        None,
+        description="one-sided lower confidence bound of that precision (the promise); "
+        "multi-label: the lowest over labels",
+    )
+    confidence_level: float | None = None
+    calibration_items: int = Field(
+        0, description="held-out human labels the threshold was calibrated on"
+    )
+    calibration_support: int = Field(
+        0, description="calibration items at or above the threshold (fewest over labels)"
+    )
+    min_labels: int | None = Field(None, description="human labels needed before any is offered")
+    expected_wrong: float | None = Field(
+        None, description="how many of this page's suggestions may be wrong at the bound"
+    )
 
 
 @router.get("/suggestions")
@@ -56,7 +75,9 @@ def suggestions(
     label: str | None = None,
 ) -> SuggestionPage:
     """Unlabeled items the model labels confidently, for one-click confirmation. The threshold
-    is calibrated on cross-validated predictions to the project's target precision."""
+    is the lowest whose precision on held-out human labels (never confirmed suggestions) has
+    a 95 % lower confidence bound at the project's target; the page says on how many labels,
+    and how many of its suggestions may be wrong."""
     project = member.project
     target = project.suggestion_precision
     model = active_model(session, member.id)
@@ -98,12 +119,21 @@ def suggestions(
             )
         )
     if project.task.multilabel:
-        per_label = calibration.get("per_label", {})
-        threshold: Any = {name: (c or {}).get("threshold") for name, c in per_label.items()}
-        precisions = [c.get("precision") for c in per_label.values() if c and c.get("precision")]
+        per_label = [c or {} for c in calibration.get("per_label", {}).values()]
+        threshold: Any = {
+            name: (c or {}).get("threshold") for name, c in calibration.get("per_label", {}).items()
+        }
+        precisions = [c["precision"] for c in per_label if c.get("precision") is not None]
+        bounds = [c["lower_bound"] for c in per_label if c.get("lower_bound") is not None]
+        supports = [c.get("support", 0) for c in per_label if c.get("threshold") is not None]
         achieved = min(precisions) if precisions else None
+        bound = min(bounds) if bounds else None
+        support = min(supports) if supports else 0
     else:
         threshold, achieved = calibration.get("threshold"), calibration.get("precision")
+        bound = calibration.get("lower_bound")
+        bounds = [] if bound is None else [bound]
+        support = calibration.get("support", 0) if threshold is not None else 0
     return SuggestionPage(
         data=data,
         target_precision=target,
@@ -111,7 +141,28 @@ def suggestions(
         threshold=threshold,
         qualifying=len(rows),
         model_version=model.version,
-        detail=None if len(rows) else "No item reaches the calibrated confidence yet",
+        detail=None if len(rows) else _why_none(calibration, target),
+        precision_lower_bound=bound,
+        confidence_level=calibration.get("level"),
+        calibration_items=calibration.get("human_labels", 0),
+        calibration_support=support,
+        min_labels=calibration.get("min_labels"),
+        expected_wrong=expected_wrong(len(data), bounds) if data and bounds else None,
+    )
+
+
+def _why_none(calibration: dict[str, Any], target: float) -> str:
+    if "method" not in calibration:
+        return (
+            "This model version carries no precision bound (made before bounds existed, or "
+            "fine-tuned): suggestions wait for the next head training"
+        )
+    have, need = calibration.get("human_labels", 0), calibration.get("min_labels", 0)
+    if have < need:
+        return f"Suggestions need {need} human labels to calibrate on ({have} so far)"
+    return (
+        f"No confidence threshold has a {target:.0%} precision bound on the {have} human "
+        "labels yet, or no unlabeled item reaches it"
     )
 
 

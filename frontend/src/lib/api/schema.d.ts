@@ -428,7 +428,8 @@ export interface paths {
         };
         /**
          * Export Labels
-         * @description Every annotation (one row per annotator and item), streamed as CSV or JSONL.
+         * @description Every annotation (one row per annotator and item), streamed as CSV or JSONL; or, with
+         *     `content=predictions`, the active model's prediction for every item.
          */
         get: operations["export_labels_api_v1_projects__project_id__export_get"];
         put?: never;
@@ -525,7 +526,9 @@ export interface paths {
         /**
          * Suggestions
          * @description Unlabeled items the model labels confidently, for one-click confirmation. The threshold
-         *     is calibrated on cross-validated predictions to the project's target precision.
+         *     is the lowest whose precision on held-out human labels (never confirmed suggestions) has
+         *     a 95 % lower confidence bound at the project's target; the page says on how many labels,
+         *     and how many of its suggestions may be wrong.
          */
         get: operations["suggestions_api_v1_projects__project_id__suggestions_get"];
         put?: never;
@@ -1208,6 +1211,16 @@ export interface components {
              * @default 600
              */
             lease_seconds: number;
+            /**
+             * Audit Share
+             * @default 0.1
+             */
+            audit_share: number;
+            /**
+             * Audit Share Later
+             * @default 0.05
+             */
+            audit_share_later: number;
             /** Name */
             name: string;
             task: components["schemas"]["Task"];
@@ -1238,6 +1251,16 @@ export interface components {
              * @default 600
              */
             lease_seconds: number;
+            /**
+             * Audit Share
+             * @default 0.1
+             */
+            audit_share: number;
+            /**
+             * Audit Share Later
+             * @default 0.05
+             */
+            audit_share_later: number;
             /** Id */
             id: number;
             /** Name */
@@ -1304,6 +1327,10 @@ export interface components {
             annotations_per_item?: number | null;
             /** Lease Seconds */
             lease_seconds?: number | null;
+            /** Audit Share */
+            audit_share?: number | null;
+            /** Audit Share Later */
+            audit_share_later?: number | null;
         };
         /** QueuePage */
         QueuePage: {
@@ -1404,7 +1431,10 @@ export interface components {
             data: components["schemas"]["Suggestion"][];
             /** Target Precision */
             target_precision: number;
-            /** Calibrated Precision */
+            /**
+             * Calibrated Precision
+             * @description precision of the accepted set on the calibration items (point)
+             */
             calibrated_precision?: number | null;
             /** Threshold */
             threshold?: number | {
@@ -1419,6 +1449,35 @@ export interface components {
             model_version?: number | null;
             /** Detail */
             detail?: string | null;
+            /**
+             * Precision Lower Bound
+             * @description one-sided lower confidence bound of that precision (the promise); multi-label: the lowest over labels
+             */
+            precision_lower_bound?: number | null;
+            /** Confidence Level */
+            confidence_level?: number | null;
+            /**
+             * Calibration Items
+             * @description held-out human labels the threshold was calibrated on
+             * @default 0
+             */
+            calibration_items: number;
+            /**
+             * Calibration Support
+             * @description calibration items at or above the threshold (fewest over labels)
+             * @default 0
+             */
+            calibration_support: number;
+            /**
+             * Min Labels
+             * @description human labels needed before any is offered
+             */
+            min_labels?: number | null;
+            /**
+             * Expected Wrong
+             * @description how many of this page's suggestions may be wrong at the bound
+             */
+            expected_wrong?: number | null;
         };
         /**
          * Task
@@ -4009,6 +4068,8 @@ export interface operations {
         parameters: {
             query?: {
                 format?: string;
+                /** @description labels: every annotation; predictions: the active model's labels, confidence and probabilities for every item, with its version */
+                content?: string;
             };
             header?: never;
             path: {
