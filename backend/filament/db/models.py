@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, EmailStr, StringConstraints, field_validator
+from pydantic import BaseModel, EmailStr, Strict, StringConstraints, field_validator
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -127,8 +127,9 @@ class ProjectSettings(SQLModel):
     lease_seconds: int = Field(default=600, ge=10, le=86_400)
     # share of served items drawn uniformly at random for auditing the model (held-out
     # figures); `audit_share` until AUDIT_EARLY_LABELS audit labels, then `audit_share_later`
-    audit_share: float = Field(default=0.10, ge=0.0, le=0.5)
-    audit_share_later: float = Field(default=0.05, ge=0.0, le=0.5)
+    # strict: `false` is not a share of 0 (found by the fuzzer)
+    audit_share: Annotated[float, Strict()] = Field(default=0.10, ge=0.0, le=0.5)
+    audit_share_later: Annotated[float, Strict()] = Field(default=0.05, ge=0.0, le=0.5)
 
     @field_validator("strategy")
     @classmethod
@@ -171,8 +172,8 @@ class ProjectUpdate(SQLModel):
     suggestion_precision: float | None = Field(default=None, gt=0.5, lt=1.0)
     annotations_per_item: int | None = Field(default=None, ge=1, le=20)
     lease_seconds: int | None = Field(default=None, ge=10, le=86_400)
-    audit_share: float | None = Field(default=None, ge=0.0, le=0.5)
-    audit_share_later: float | None = Field(default=None, ge=0.0, le=0.5)
+    audit_share: Annotated[float, Strict()] | None = Field(default=None, ge=0.0, le=0.5)
+    audit_share_later: Annotated[float, Strict()] | None = Field(default=None, ge=0.0, le=0.5)
 
     @field_validator("labels")
     @classmethod
