@@ -99,6 +99,16 @@ def test_a_freed_lower_slot_does_not_admit_a_third_annotator(setup):
     assert leases.claim(redis, session, project, b, [x.id], 1) == [x.id]  # B's hold renews
 
 
+def test_an_item_listed_twice_is_held_once(setup):
+    """A partly labeled item that someone else also holds comes up twice among the waiting
+    items: it must be served once."""
+    from filament.labeling import leases
+
+    session, redis, project, (_, b, _), items = setup(k=2)
+    x, y = items[0], items[1]
+    assert leases.claim(redis, session, project, b, [x.id, x.id, y.id], 3) == [x.id, y.id]
+
+
 def test_a_late_annotation_saves_and_says_it_went_beyond_k(setup):
     from filament.labeling import leases
 

@@ -159,6 +159,9 @@ def claim(
 ) -> list[int]:
     """Hold up to `most` of `item_ids` for the user (in their order; their own live holds are
     renewed and count), each for the project's lease time. Returns the items held."""
+    # once each: a second copy would find the caller's fresh hold and "renew" it, serving the
+    # item twice on one page (partly labeled items can also be held by someone else)
+    item_ids = list(dict.fromkeys(item_ids))
     if not item_ids or most <= 0:
         return []
     project_id = project.id or 0
