@@ -35,6 +35,11 @@ def running_key(job_name: str, project_id: int) -> str:
     return f"filament:running:{job_name}:{project_id}"
 
 
+def rested_key(job_name: str, project_id: int) -> str:
+    """When the project's next run of the job may start (a Unix time; see `project_run`)."""
+    return f"filament:rested:{job_name}:{project_id}"
+
+
 async def enqueue(
     redis: ArqRedis,
     job_name: str,

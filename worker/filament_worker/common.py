@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -16,6 +17,7 @@ from filament.db.session import session_scope
 from redis import Redis
 
 log = logging.getLogger("filament.worker")
+MAX_REST_SECONDS = 30.0  # a slow training never holds the next one back longer than this
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -89,8 +91,6 @@ class Progress:
         self._last = 0.0
 
     def __call__(self, done: int, total: int, message: str = "") -> None:
-        import time
-
         now = time.monotonic()
         if now - self._last < self.every and done < total:
             return
@@ -103,16 +103,38 @@ class Progress:
 
 
 @contextlib.asynccontextmanager
-async def project_run(redis: ArqRedis, job_name: str, project_id: int) -> AsyncIterator[None]:
-    """One run of a coalesced per-project job: clear its pending flag, then run alone."""
-    await redis.delete(jobs.pending_key(job_name, project_id))
+async def project_run(
+    redis: ArqRedis, job_name: str, project_id: int, rest_share: float = 0.0
+) -> AsyncIterator[None]:
+    """One run of a coalesced per-project job, alone: take the project's lock, wait out the
+    rest the previous run asked for, then clear the pending flag and run.
+
+    The flag is cleared only once the run is about to read the project, so every request made
+    before that (it found the flag set and enqueued nothing) is covered by this run.
+
+    `rest_share`: after a run that took T seconds, the next one starts no sooner than
+    `rest_share` x T later. A team labeling without pause asks for a head training every few
+    hundred ms; back to back, trainings would keep a core busy beside the API that serves the
+    team (this machine has two). With a share of 1 they take at most half of the worker's time
+    for a project, and the next model still covers every label given meanwhile."""
     lock = redis.lock(f"filament:lock:{job_name}:{project_id}", timeout=3600, sleep=0.05)
     await lock.acquire()
-    await redis.set(jobs.running_key(job_name, project_id), "1", ex=3600)
     try:
-        yield
+        rested_at = await redis.get(jobs.rested_key(job_name, project_id))
+        if rested_at is not None:
+            await asyncio.sleep(min(max(float(rested_at) - time.time(), 0.0), MAX_REST_SECONDS))
+        await redis.delete(jobs.pending_key(job_name, project_id))
+        await redis.set(jobs.running_key(job_name, project_id), "1", ex=3600)
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            await redis.delete(jobs.running_key(job_name, project_id))
+            rest = min(rest_share * (time.monotonic() - started), MAX_REST_SECONDS)
+            if rest > 0:
+                key = jobs.rested_key(job_name, project_id)
+                await redis.set(key, f"{time.time() + rest:.3f}", ex=int(MAX_REST_SECONDS) + 1)
     finally:
-        await redis.delete(jobs.running_key(job_name, project_id))
         with contextlib.suppress(Exception):
             await lock.release()
 

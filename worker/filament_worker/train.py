@@ -25,6 +25,7 @@ from filament.scoring import uncertainty_of
 from filament.storage import get_storage
 from filament.versions import named_metrics, next_version, record_version
 from sqlmodel import Session, col, select
+from threadpoolctl import threadpool_limits
 
 from filament_worker.common import in_thread, log, project_run, sync_redis
 
@@ -193,8 +194,10 @@ def run_train_head(project_id: int) -> int | None:
 
 
 async def train_head(ctx: dict[str, Any], project_id: int) -> None:
-    async with project_run(ctx["redis"], jobs.TRAIN_HEAD, project_id):
-        version = await in_thread(run_train_head, project_id)
+    settings = get_settings()
+    async with project_run(ctx["redis"], jobs.TRAIN_HEAD, project_id, settings.head_rest_share):
+        with threadpool_limits(settings.head_threads, user_api="blas"):  # process-wide
+            version = await in_thread(run_train_head, project_id)
     if version is not None and await jobs.gpu_worker_connected(ctx["redis"]):
         await _maybe_finetune(ctx["redis"], project_id)
 

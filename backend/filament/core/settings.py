@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # learning loop
     weights_dir: Path | None = None
     head_debounce_seconds: float = 0.3
+    # after a head training of T s the next waits head_rest_share x T (see worker project_run)
+    head_rest_share: float = 1.0
+    head_threads: int = 1  # BLAS threads of a head training: the API keeps the other cores
     score_url_hosts: list[str] = Field(default_factory=list)
     finetune_growth: float = 0.5  # fine-tune again when labels grew by this fraction
     finetune_min_gain: float = 0.0  # a fine-tuned version must beat the reference by more
