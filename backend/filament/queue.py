@@ -21,6 +21,7 @@ from filament.storage import Storage
 QUEUE_BATCH = 10  # the queue's default `limit`: what a version's clustering is made for
 COLD_CLUSTERS = 100  # the clustering before the first model: room for a team's first leases
 CLAIM_ROUNDS = 5
+CLAIM_SPREAD = 4  # with a team at work: each annotator claims among the best 4 x wanted
 _planning: dict[object, threading.Lock] = {}  # per version: one clustering, nobody waits for it
 _planning_guard = threading.Lock()
 
@@ -55,15 +56,15 @@ def next_items(
         lambda: finished_items(session, project, user_id),
     )
     blocked = np.concatenate([finished, np.array([*exclude, *mine], dtype=np.int64)])
+    held_by_others = [item for item in leases.held_items(redis, project) if item not in set(mine)]
     if project.annotations_per_item > 1 and len(held) < limit:
         skip = set(blocked.tolist())
         waiting = [item for item in partial_items(session, redis, project) if item not in skip]
-        waiting += [item for item in leases.held_items(redis, project) if item not in skip]
+        waiting += [item for item in held_by_others if item not in skip]
         held += leases.claim(
             redis, session, project, user_id, waiting[: 4 * limit], limit - len(held)
         )
     else:
-        held_by_others = [i for i in leases.held_items(redis, project) if i not in set(mine)]
         blocked = np.concatenate([blocked, np.array(held_by_others, dtype=np.int64)])
     scores = active_scores(session, storage, project)
     embeddings = load_embeddings(storage, project.id or 0, project.embedding_version)
@@ -83,17 +84,21 @@ def next_items(
     )
     held += audited
     blocked = np.concatenate([blocked, np.array(audited, dtype=np.int64)])
+    # annotators asking at the same moment compute the same picks and race for them. With
+    # others at work, each takes the best few in an order of their own (the team still gets
+    # the best items, few requests collide); the losers of a race pick again among twice as many
+    spread = CLAIM_SPREAD if held_by_others else 1
     for round_ in range(CLAIM_ROUNDS):
-        # annotators asking at the same moment compute the same picks and race for them: the
-        # losers pick again among twice as many, so they spread out instead of racing again
         wanted = limit - len(held)
         if wanted <= 0:
             break
         candidates = pick(
-            embeddings, scores, project, blocked, wanted << round_, strategy, rng, cold
+            embeddings, scores, project, blocked, (wanted * spread) << round_, strategy, rng, cold
         )
         if not candidates:
             break
+        if spread > 1:
+            candidates = [candidates[i] for i in rng.permutation(len(candidates))]
         held += leases.claim(redis, session, project, user_id, candidates, wanted)
         blocked = np.concatenate([blocked, np.array(candidates, dtype=np.int64)])
     reason = None if held else empty_reason(session, project, embeddings, finished)

@@ -5,7 +5,7 @@ SQLite or PostgreSQL), uploads a fresh project of AG News texts (made unique, re
 size asked), embeds it, and lets every annotator (its own user and member) loop
 `GET /queue?limit=1` -> `POST .../annotations` with the true label:
 - **paced**: a fast human, about one label per second (0.5-1.5 s between getting an item and
-  labeling it);
+  labeling it), each starting within the first second;
 - **back to back**: no pause (saturation).
 It reports p50/p99 of both requests by phase (before the first model, the first minute after
 it, steady), items served to more than `annotations_per_item` people, errors, and labels/s.
@@ -140,6 +140,8 @@ class Annotator(threading.Thread):
 
     def run(self) -> None:
         end = time.monotonic() + self.seconds
+        if self.paced:  # people sitting down together do not press the first key in the same ms
+            time.sleep(self.rng.uniform(0, 1))
         with httpx.Client(base_url=self.base, headers=self.auth, timeout=60) as http:
             while time.monotonic() < end:
                 page = self.timed(http, "GET queue", "GET", f"/projects/{self.pid}/queue?limit=1")
