@@ -23,9 +23,10 @@ def _reachable(host: str, port: int) -> bool:
 
 
 def reset_caches() -> None:
-    from filament import artifacts, cache, serving
+    from filament import cache
     from filament.core.settings import get_settings
     from filament.db.session import get_engine
+    from filament.models import artifacts, serving
     from filament.storage import get_storage
 
     get_settings.cache_clear()

@@ -105,10 +105,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from filament.db.models import Project
     from filament.db.session import session_scope
-    from filament.model_archive import ensure_archive
-    from filament.scoring import active_model
+    from filament.models.archive import ensure_archive
+    from filament.models.pool_scores import active_model
+    from filament.models.versions import get_version
     from filament.storage import get_storage
-    from filament.versions import get_version
 
     migrate()
     with session_scope() as session:

@@ -15,8 +15,8 @@ def test_parallel_downloads_start_one_build_and_a_failure_is_a_409(client, owner
     from filament.core.settings import get_settings
     from filament.db.models import Job
     from filament.db.session import session_scope
+    from filament.models.versions import get_version
     from filament.storage import get_storage
-    from filament.versions import get_version
     from sqlmodel import select
 
     pid, _ = labeled_project(client, owner, run_jobs, n=12, labeled=8)
@@ -39,7 +39,7 @@ def test_parallel_downloads_start_one_build_and_a_failure_is_a_409(client, owner
     # the version's head is gone: the build fails, and says so instead of a 500
     with session_scope() as session:
         get_storage().delete(f"{get_version(session, pid, version).storage_key}/head.npz")
-    from filament.serving import _heads
+    from filament.models.serving import _heads
 
     _heads.clear()
     run_jobs()

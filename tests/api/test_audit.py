@@ -4,8 +4,8 @@ pick, marked in the data, and what the metrics are computed on."""
 from types import SimpleNamespace
 
 import numpy as np
-from filament.artifacts import Embeddings
-from filament.audit import AUDIT_EARLY_LABELS, audit_count, audit_share, draw_audit
+from filament.labeling.audit import AUDIT_EARLY_LABELS, audit_count, audit_share, draw_audit
+from filament.models.artifacts import Embeddings
 
 
 def test_draws_are_uniform_over_the_free_items_and_binomial_in_number() -> None:

@@ -9,7 +9,7 @@ from tests.conftest import register
 def _model_with_archive(client, owner) -> tuple[int, bytes]:
     from filament.db.models import ModelVersion
     from filament.db.session import get_engine
-    from filament.model_archive import ARCHIVE_FILE
+    from filament.models.archive import ARCHIVE_FILE
     from filament.storage import get_storage
 
     body = {"name": "P", "task": "text_classification", "labels": ["a", "b"]}

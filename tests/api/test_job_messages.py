@@ -1,7 +1,7 @@
 """Members read failed jobs' messages: a reason, never an exception's raw text."""
 
-from filament.ingest import UploadRefused
 from filament.ml.backbones import BackboneUnavailable
+from filament.uploads.ingest import UploadRefused
 from filament_worker.common import failure_message
 
 

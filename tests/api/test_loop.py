@@ -240,8 +240,8 @@ def test_renewed_leases_keep_their_annotator_slots(client, owner, run_jobs):
 
 
 def test_warming_loads_the_recently_labeled_projects_arrays(client, owner, run_jobs):
-    from filament import artifacts
-    from filament.warmup import recent_projects, warm
+    from filament.models import artifacts
+    from filament.models.warmup import recent_projects, warm
 
     quiet = text_project(client, owner, synthetic_rows(6))
     busy = text_project(client, owner, synthetic_rows(12))

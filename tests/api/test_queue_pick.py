@@ -1,9 +1,9 @@
 """The queue's choice on a large pool: clustered once per model version, not per request."""
 
 import numpy as np
-from filament import queue
-from filament.artifacts import Embeddings, Scores
 from filament.db.models import Project, Task
+from filament.labeling import queue
+from filament.models.artifacts import Embeddings, Scores
 
 
 def test_one_clustering_serves_every_pick_of_a_model_version(monkeypatch) -> None:
@@ -36,7 +36,7 @@ def test_one_clustering_serves_every_pick_of_a_model_version(monkeypatch) -> Non
 def test_a_version_stored_with_its_clustering_is_never_clustered_by_a_request(
     monkeypatch, tmp_path
 ) -> None:
-    from filament.artifacts import load_scores, save_scores
+    from filament.models.artifacts import load_scores, save_scores
     from filament.storage.local import LocalStorage
 
     rng = np.random.default_rng(0)

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi import HTTPException
-from filament import url_fetch
-from filament.serving import fetch_allowed_urls
+from filament.models.serving import fetch_allowed_urls
+from filament.uploads import url_fetch
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

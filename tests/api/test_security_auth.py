@@ -31,8 +31,8 @@ def test_password_guessing_is_locked_out_per_account_with_retry_after(client, mo
 
 
 def test_lockouts_double_the_window(client, monkeypatch):
+    from filament.core.login_limits import LoginLimiter
     from filament.core.settings import get_settings
-    from filament.login_limits import LoginLimiter
 
     monkeypatch.setenv("FILAMENT_LOGIN_MAX_FAILURES_PER_ACCOUNT", "2")
     monkeypatch.setenv("FILAMENT_LOGIN_WINDOW_SECONDS", "60")

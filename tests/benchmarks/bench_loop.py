@@ -5,8 +5,8 @@ For each dataset, strategy and seed, a loop that does what the service does:
 - embeddings from ``filament.ml.backbones.load_embedder`` (the project's default backbone),
   cached as ``.npy`` under ``--cache`` (default ``/tmp/filament-bench-cache``) per dataset and
   backbone, so reruns skip the slow CPU embedding;
-- the next batch of 10 from ``filament.queue.pick`` (TypiClust weighted by uncertainty squared,
-  see ``filament.ml.strategies``; with no model yet the weight is 1; ``random`` samples
+- the next batch of 10 from ``filament.labeling.queue.pick`` (TypiClust weighted by uncertainty
+  squared, see ``filament.ml.strategies``; with no model yet the weight is 1; ``random`` samples
   uniformly), with the pool scored by the latest head;
 - an oracle answering with the dataset's labels; then ``filament.ml.heads.train_head`` on all
   labels so far (what the head-training job runs after each batch);
@@ -217,7 +217,7 @@ Picker = Callable[..., list[int]]
 
 
 def service_pick(embeddings, scores, project, blocked, n, strategy, rng) -> list[int]:
-    from filament.queue import pick, plan_cold_start
+    from filament.labeling.queue import pick, plan_cold_start
 
     # before the first model the service chooses from the embed job's stored clustering
     cold = plan_cold_start(embeddings, np.random.default_rng(0)) if scores is None else None
@@ -245,9 +245,9 @@ def simulate(
     budgets: tuple[int, ...] = BUDGETS,
     refit_late: int = BATCH,
 ) -> Run:
-    from filament.artifacts import Embeddings, Scores
     from filament.ml.heads import train_head
     from filament.ml.metrics import multilabel_metrics, single_label_metrics
+    from filament.models.artifacts import Embeddings, Scores
 
     assert ds.X is not None
     started = time.perf_counter()
@@ -540,7 +540,8 @@ def setup_info(seeds: int, default: str) -> dict:
         "batch": BATCH,
         "seeds": seeds,
         "default_strategy": default,
-        "selection": "filament.queue.pick -> strategies.select_batch: TypiClust (k-means with"
+        "selection": "filament.labeling.queue.pick -> strategies.select_batch: TypiClust (k-means"
+        " with"
         " labeled + n clusters on a 64-d random projection of <= 3,000 unlabeled + <= 3,000"
         " labeled rows; from the least-covered clusters, largest first, the row with the best"
         " relative typicality x uncertainty^2; weight 1 before the first model); one clustering"
@@ -690,7 +691,8 @@ def nearest_to_centroids(X: np.ndarray, n: int, rng: np.random.Generator) -> np.
 
 
 def make_picker(candidate_factor: int = 10, cold_sample: int = 3000) -> Picker:
-    """The selection ``filament.queue.pick`` made before TypiClust (kept to compare against):
+    """The selection ``filament.labeling.queue.pick`` made before TypiClust (kept to compare
+    against):
     k-means representatives of a ``cold_sample`` sample until a model exists, then the
     ``candidate_factor * n`` most uncertain items thinned to ``n`` by k-center greedy."""
     from filament.ml.strategies import k_center_greedy, top_k, uncertainty

@@ -7,8 +7,8 @@ twice:
 - **before**: the loop as it was: no audit share, the queue ranks by the model trained on
   every label;
 - **after**: per batch of 10, each served item is an audit draw with probability 10 % (5 %
-  after 100 audit labels, ``filament.audit``), uniform over the unlabeled pool; the rest come
-  from ``filament.queue.pick``, which ranks by a head that never saw the audit labels.
+  after 100 audit labels, ``filament.labeling.audit``), uniform over the unlabeled pool; the rest
+  come from ``filament.labeling.queue.pick``, which ranks by a head that never saw the audit labels.
 
 At 50/100/200/500 labels ``filament.ml.heads.train_head`` runs as the head-training job does
 (audit rows marked), and the figures are compared with the model's accuracy on a held-out test
@@ -86,11 +86,11 @@ def simulate(
     share, the queue ranks by the model trained on every label, point-estimate suggestions.
     ``queue_sees_audit``: the queue ranks by the deployed model even with audit labels (the
     variant the service does not use, measured to show why)."""
-    from filament.artifacts import Embeddings, Scores
-    from filament.audit import audit_share, draw_audit
+    from filament.labeling.audit import audit_share, draw_audit
     from filament.ml.calibration import calibrate_single_label
     from filament.ml.heads import train_head
     from filament.ml.metrics import held_out_metrics
+    from filament.models.artifacts import Embeddings, Scores
 
     assert ds.X is not None and not ds.multilabel
     pool_X, test_X = as_stored(ds.X[ds.pool]), as_stored(ds.X[ds.test])

@@ -173,9 +173,9 @@ def bench_zip_ingest(base: str, auth: dict[str, str], n: int) -> None:
 
 def fake_embeddings(pid: int, dim: int = 384) -> None:
     """Random unit vectors stand in for 100k real embeddings (27 min of MiniLM on this CPU)."""
-    from filament.artifacts import save_embedding_chunk
     from filament.db.models import Item, ItemStatus
     from filament.db.session import get_engine, refresh_statistics, session_scope
+    from filament.models.artifacts import save_embedding_chunk
     from filament.storage import get_storage
     from sqlmodel import col, select, update
 

@@ -83,9 +83,9 @@ def upload(base: str, auth: dict[str, str], labels: list[str], rows, per_item: i
 def embed_like_topics(pid: int) -> None:
     """Stand-in embeddings written as the embed job writes them (chunks, cold-start plan,
     items marked ready). The real worker's embed job then finds nothing left to do."""
-    from filament.artifacts import save_embedding_chunk
     from filament.db.models import Item, ItemStatus
     from filament.db.session import get_engine, refresh_statistics, session_scope
+    from filament.models.artifacts import save_embedding_chunk
     from filament.storage import get_storage
     from sklearn.feature_extraction.text import HashingVectorizer
     from sqlmodel import col, select, update

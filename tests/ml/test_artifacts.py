@@ -4,7 +4,7 @@ other test uses: the loaded arrays are cached per process by project.)"""
 from pathlib import Path
 
 import numpy as np
-from filament.artifacts import load_embeddings, save_embedding_chunk
+from filament.models.artifacts import load_embeddings, save_embedding_chunk
 from filament.storage.local import LocalStorage
 
 
@@ -29,7 +29,7 @@ def test_embeddings_stay_float16_and_new_chunks_append(tmp_path: Path) -> None:
 
 def test_a_request_with_an_older_copy_does_not_wait_for_new_chunks(tmp_path: Path) -> None:
     """While one request reads new chunks, others answer from the embeddings they have."""
-    from filament import artifacts
+    from filament.models import artifacts
 
     storage = LocalStorage(tmp_path)
     vectors = np.ones((2, 4), dtype=np.float32)
@@ -45,8 +45,8 @@ def test_a_request_with_an_older_copy_does_not_wait_for_new_chunks(tmp_path: Pat
 def test_the_queue_ranks_by_the_model_that_never_saw_the_audit_labels(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from filament.artifacts import Embeddings, load_scores, save_scores
-    from filament.scoring import pool_uncertainty
+    from filament.models.artifacts import Embeddings, load_scores, save_scores
+    from filament.models.pool_scores import pool_uncertainty
 
     storage = LocalStorage(tmp_path)
     ids = np.arange(4)

@@ -6,9 +6,9 @@ from filament.core.settings import get_settings
 from filament.db.models import Job, JobStatus, Project
 from filament.db.session import session_scope
 from filament.ml.export import ExportError
-from filament.model_archive import ensure_archive, forget_failed_build
+from filament.models.archive import ensure_archive, forget_failed_build
+from filament.models.versions import get_version
 from filament.storage import get_storage
-from filament.versions import get_version
 
 from filament_worker.common import in_thread, log, sync_redis, update_job
 

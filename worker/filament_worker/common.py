@@ -142,8 +142,8 @@ async def project_run(
 def failure_message(what: str, job_id: int, error: BaseException) -> str:
     """What members read on a failed job: a reason they can act on, never an exception's raw
     text (paths, SQL, library internals); the traceback goes to the worker log."""
-    from filament.ingest import UploadRefused
     from filament.ml.backbones import BackboneUnavailable
+    from filament.uploads.ingest import UploadRefused
 
     if isinstance(error, BackboneUnavailable | UploadRefused):
         return f"{what} failed: {error}"  # written for users, says what to do

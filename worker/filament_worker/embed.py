@@ -4,13 +4,13 @@ from typing import Any
 
 import numpy as np
 from filament import jobs
-from filament.artifacts import load_embeddings, save_cold_plan, save_embedding_chunk
 from filament.core.settings import get_settings
 from filament.db.models import Annotation, Item, ItemStatus, JobStatus, Project
 from filament.db.session import get_engine, refresh_statistics, session_scope
-from filament.encoders import encode, item_inputs
+from filament.labeling.queue import plan_cold_start
 from filament.ml.backbones import load_embedder
-from filament.queue import plan_cold_start
+from filament.models.artifacts import load_embeddings, save_cold_plan, save_embedding_chunk
+from filament.models.encoders import encode, item_inputs
 from filament.storage import get_storage
 from sqlmodel import col, func, select, update
 

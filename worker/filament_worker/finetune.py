@@ -7,26 +7,26 @@ from typing import Any
 import numpy as np
 import torch
 from filament import jobs
-from filament.artifacts import load_embeddings, model_prefix
 from filament.core.settings import get_settings
 from filament.db.models import Item, ItemStatus, Job, JobStatus, ModelVersion, Project
 from filament.db.session import session_scope
-from filament.encoders import FINETUNED_FILE, item_inputs
+from filament.labeling.queue import plan_version
 from filament.ml import classifier
 from filament.ml.backbones import load_embedder
 from filament.ml.finetune import FinetuneCancelled, FinetuneConfig, finetune
 from filament.ml.heads import PREDICT_SLICE
-from filament.model_archive import ensure_archive
-from filament.queue import plan_version
-from filament.scoring import active_model, uncertainty_of
-from filament.storage import get_storage
-from filament.versions import (
+from filament.models.archive import ensure_archive
+from filament.models.artifacts import load_embeddings, model_prefix
+from filament.models.encoders import FINETUNED_FILE, item_inputs
+from filament.models.pool_scores import active_model, uncertainty_of
+from filament.models.versions import (
     get_version,
     named_metrics,
     next_version,
     primary_metric,
     record_version,
 )
+from filament.storage import get_storage
 from sqlmodel import col, func, select
 
 from filament_worker.common import (

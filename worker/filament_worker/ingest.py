@@ -18,8 +18,9 @@ from filament.db.models import (
     Project,
 )
 from filament.db.session import get_engine, refresh_statistics, session_scope
-from filament.direct_uploads import check_stored_upload
-from filament.ingest import (
+from filament.storage import Storage, get_storage, make_key
+from filament.uploads.direct import check_stored_upload
+from filament.uploads.ingest import (
     Problem,
     Record,
     UploadRefused,
@@ -28,7 +29,6 @@ from filament.ingest import (
     iter_zip,
     read_capped,
 )
-from filament.storage import Storage, get_storage, make_key
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 

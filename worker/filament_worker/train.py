@@ -7,23 +7,23 @@ from typing import Any
 
 import numpy as np
 from filament import jobs
-from filament.artifacts import load_embeddings
 from filament.core.settings import get_settings
 from filament.db.models import Annotation, AnnotationSource, Item, Project
 from filament.db.session import session_scope
-from filament.finetuning import (
-    enqueue_finetune,
-    labels_grown_enough,
-    start_finetune_job,
-)
+from filament.labeling.queue import plan_version
 from filament.ml.calibration import Calibration, calibrate_multilabel, calibrate_single_label
 from filament.ml.heads import train_head as fit_head
 from filament.ml.intervals import LEVEL
 from filament.ml.metrics import held_out_metrics, judge
-from filament.queue import plan_version
-from filament.scoring import uncertainty_of
+from filament.models.artifacts import load_embeddings
+from filament.models.finetuning import (
+    enqueue_finetune,
+    labels_grown_enough,
+    start_finetune_job,
+)
+from filament.models.pool_scores import uncertainty_of
+from filament.models.versions import named_metrics, next_version, record_version
 from filament.storage import get_storage
-from filament.versions import named_metrics, next_version, record_version
 from sqlmodel import Session, col, select
 from threadpoolctl import threadpool_limits
 

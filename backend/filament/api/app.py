@@ -40,8 +40,8 @@ from filament.api.routers import (
 )
 from filament.api.security_headers import SecurityHeaders, html_policy
 from filament.core.settings import get_settings
+from filament.models.warmup import start_warming
 from filament.redis import redis_settings
-from filament.warmup import start_warming
 
 log = logging.getLogger("filament.api")
 # the web app's static export in a source checkout (FILAMENT_SPA_DIR points elsewhere)

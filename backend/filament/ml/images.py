@@ -10,7 +10,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Pillow's own decompression-bomb limit stays at its default: what reaches decoding has passed
-# `filament.ingest.validate_image` (FILAMENT_MAX_IMAGE_PIXELS, checked before decoding).
+# `filament.uploads.ingest.validate_image` (FILAMENT_MAX_IMAGE_PIXELS, checked before decoding).
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -6,10 +6,10 @@ from pydantic import BaseModel
 from sqlmodel import Session, func, select
 
 from filament.api.deps import CurrentUser, SessionDep, SettingsDep
+from filament.core.login_limits import LoginLimiter, LoginLocked
 from filament.core.security import create_access_token, hash_password, verify_password
 from filament.core.settings import Settings
 from filament.db.models import User, UserCreate, UserPublic
-from filament.login_limits import LoginLimiter, LoginLocked
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

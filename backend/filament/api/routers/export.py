@@ -10,9 +10,9 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session, col, select
 
 from filament.api.deps import ProjectMemberDep, SessionDep, StorageDep
-from filament.artifacts import Scores
 from filament.db.models import Annotation, Dataset, Item, Project, User
-from filament.scoring import active_scores, confidence_of, predicted_labels
+from filament.models.artifacts import Scores
+from filament.models.pool_scores import active_scores, confidence_of, predicted_labels
 
 router = APIRouter(prefix="/projects/{project_id}/export", tags=["export"])
 

@@ -32,9 +32,9 @@ from filament.db.models import (
     Project,
     User,
 )
-from filament.ingest import UploadRefused, check_upload
-from filament.scoring import active_scores, predictions_for
+from filament.models.pool_scores import active_scores, predictions_for
 from filament.storage import make_key
+from filament.uploads.ingest import UploadRefused, check_upload
 
 router = APIRouter(prefix="/projects/{project_id}/items", tags=["items"])
 

@@ -7,6 +7,7 @@ from sqlmodel import Session, col, func, select
 from filament.api.deps import Membership, ProjectMemberDep, ProjectOwner, SessionDep
 from filament.api.params import UserId
 from filament.api.routers.auth import too_many_attempts
+from filament.core.login_limits import LoginLocked, throttle_misses
 from filament.db.models import (
     MemberCreate,
     MemberPublic,
@@ -16,7 +17,6 @@ from filament.db.models import (
     Role,
     User,
 )
-from filament.login_limits import LoginLocked, throttle_misses
 from filament.redis import project_lock
 
 router = APIRouter(prefix="/projects/{project_id}/members", tags=["members"])

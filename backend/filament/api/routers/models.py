@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response, Streamin
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
-from filament import download_tickets, jobs
+from filament import jobs
 from filament.api.deps import (
     MODEL_READERS,
     Membership,
@@ -23,6 +23,7 @@ from filament.api.enqueue import enqueue
 from filament.api.params import ModelVersionNumber
 from filament.api.routers.projects import item_counts
 from filament.cache import cached
+from filament.core import download_tickets
 from filament.db.models import (
     Annotation,
     Job,
@@ -34,9 +35,9 @@ from filament.db.models import (
     ProjectMember,
     User,
 )
-from filament.scoring import active_model, active_scores, confident_rows, unlabeled_ids
+from filament.models.pool_scores import active_model, active_scores, confident_rows, unlabeled_ids
+from filament.models.versions import get_version
 from filament.storage import Storage
-from filament.versions import get_version
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["models"])
 
@@ -173,7 +174,7 @@ def _archive_or_building(
     request: Request, session: Session, storage: Storage, member: Membership, version: int
 ) -> str | JSONResponse:
     """The storage key of the version's archive, or a 202 while a worker builds it."""
-    from filament.model_archive import archive_key, build_job_id, claim_archive_build
+    from filament.models.archive import archive_key, build_job_id, claim_archive_build
 
     model = get_model(session, member.id, version)
     key = archive_key(model)
@@ -266,7 +267,7 @@ def download_link(
 def finetune_now(request: Request, owner: ProjectOwner, session: SessionDep) -> JobPublic:
     """Fine-tune the whole backbone on the labels now: on a GPU worker when one is connected,
     else as a short CPU run. The new version becomes active only if it validates better."""
-    from filament.finetuning import enqueue_finetune, start_finetune_job
+    from filament.models.finetuning import enqueue_finetune, start_finetune_job
 
     arq = request.app.state.arq
     gpu = anyio.from_thread.run(jobs.gpu_worker_connected, arq)
@@ -293,7 +294,7 @@ def download_by_ticket(
     storage: StorageDep,
 ) -> Response:
     """A model archive by a one-time link from `download-link` (no Authorization header)."""
-    from filament.model_archive import ARCHIVE_FILE
+    from filament.models.archive import ARCHIVE_FILE
 
     claims = download_tickets.redeem(request.app.state.redis, ticket)
     user = session.get(User, claims[0]) if claims else None

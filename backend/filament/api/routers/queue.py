@@ -6,13 +6,13 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
-from filament import queue
 from filament.api.deps import ProjectWriter, SessionDep, StorageDep
 from filament.api.params import MAX_ID
-from filament.artifacts import Scores
 from filament.db.models import Item, ItemPublic, Project
+from filament.labeling import queue
 from filament.ml.strategies import STRATEGIES
-from filament.scoring import predictions_for
+from filament.models.artifacts import Scores
+from filament.models.pool_scores import predictions_for
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["queue"])
 

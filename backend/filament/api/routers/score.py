@@ -12,9 +12,9 @@ from sqlmodel import Session
 from filament.api.body_limits import large_body
 from filament.api.deps import ProjectMemberDep, SessionDep, SettingsDep, StorageDep
 from filament.db.models import Project
-from filament.ingest import UploadRefused, check_text_length
-from filament.scoring import active_model
+from filament.models.pool_scores import active_model
 from filament.storage import Storage
+from filament.uploads.ingest import UploadRefused, check_text_length
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["score"])
 # inputs per request (docs/security.md#limits); the body's bytes are capped by
@@ -48,7 +48,7 @@ def score(
     settings: SettingsDep,
 ) -> ScoreResult:
     """Probabilities from the active model: one row per input, labels in project order."""
-    from filament.serving import fetch_allowed_urls
+    from filament.models.serving import fetch_allowed_urls
 
     project = member.project
     if body.type == "text":
@@ -106,7 +106,7 @@ def _b64(value: str, number: int) -> bytes:
 def _score(
     session: Session, storage: Storage, project: Project, inputs: list[Any], settings: SettingsDep
 ) -> ScoreResult:
-    from filament.serving import check_images, score_inputs
+    from filament.models.serving import check_images, score_inputs
 
     try:  # the ingest checks, before any model is loaded
         if project.task.modality == "image":

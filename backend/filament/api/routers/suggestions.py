@@ -16,7 +16,7 @@ from filament.db.models import (
 )
 from filament.labeling import annotations
 from filament.ml.calibration import expected_wrong
-from filament.scoring import (
+from filament.models.pool_scores import (
     active_model,
     active_scores,
     confident_rows,

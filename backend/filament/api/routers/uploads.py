@@ -9,9 +9,9 @@ from filament.api.enqueue import enqueue
 from filament.api.params import UploadId
 from filament.api.routers.datasets import get_or_create_dataset
 from filament.db.models import Job, JobStatus
-from filament.direct_uploads import check_stored_upload
-from filament.ingest import UploadRefused
 from filament.storage import make_key
+from filament.uploads.direct import check_stored_upload
+from filament.uploads.ingest import UploadRefused
 
 router = APIRouter(prefix="/projects/{project_id}/uploads", tags=["items"])
 

@@ -7,6 +7,7 @@ from sqlmodel import select
 from filament.api.deps import CurrentUser, SessionDep, SettingsDep
 from filament.api.params import TokenId
 from filament.api.routers.auth import Token, access_token_for, end_sessions, too_many_attempts
+from filament.core.login_limits import LoginLocked, throttle_misses
 from filament.core.security import hash_password, new_api_token, verify_password
 from filament.db.models import (
     ApiToken,
@@ -17,7 +18,6 @@ from filament.db.models import (
     UserPublic,
     utcnow,
 )
-from filament.login_limits import LoginLocked, throttle_misses
 
 router = APIRouter(prefix="/users/me", tags=["users"])
 

@@ -5,8 +5,8 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session, col, func, select, update
 
-from filament.artifacts import ClusterPlan, model_prefix, save_scores, scores_key
 from filament.db.models import ModelVersion, Project
+from filament.models.artifacts import ClusterPlan, model_prefix, save_scores, scores_key
 from filament.storage import Storage
 
 KEEP_SCORES = 3  # older versions keep their weights (for download), not their pool scores

@@ -9,13 +9,18 @@ import numpy as np
 from redis import Redis
 from sqlmodel import Session, col, select
 
-from filament import audit
-from filament.artifacts import ClusterPlan, Embeddings, Scores, load_cold_plan, load_embeddings
 from filament.cache import cached
 from filament.db.models import Annotation, Item, ItemStatus, Project
-from filament.labeling import leases
+from filament.labeling import audit, leases
 from filament.ml.strategies import Clusters, plan_batch, select_batch, top_k
-from filament.scoring import active_scores, pool_uncertainty
+from filament.models.artifacts import (
+    ClusterPlan,
+    Embeddings,
+    Scores,
+    load_cold_plan,
+    load_embeddings,
+)
+from filament.models.pool_scores import active_scores, pool_uncertainty
 from filament.storage import Storage
 
 QUEUE_BATCH = 10  # the queue's default `limit`: what a version's clustering is made for
@@ -78,7 +83,7 @@ def next_items(
         cold = stored[0] if stored else None
         if cold is None:  # the embed job has not planned yet (it does after each chunk)
             strategy = "random"
-    # a random share of what is served is drawn for auditing the model (filament.audit)
+    # a random share of what is served is drawn for auditing the model (filament.labeling.audit)
     audited = audit.serve_audit(
         session, redis, project, user_id, embeddings, blocked, limit - len(held), rng
     )

@@ -6,13 +6,13 @@ import threading
 
 from sqlmodel import col, func, select
 
-from filament.artifacts import load_embeddings
 from filament.db.models import Annotation, Project
 from filament.db.session import session_scope
-from filament.scoring import active_scores, pool_uncertainty
+from filament.models.artifacts import load_embeddings
+from filament.models.pool_scores import active_scores, pool_uncertainty
 from filament.storage import get_storage
 
-log = logging.getLogger("filament.warmup")
+log = logging.getLogger("filament.models.warmup")
 
 
 def recent_projects(limit: int) -> list[int]:

@@ -6,14 +6,14 @@ from typing import Any
 import numpy as np
 from fastapi import HTTPException, status
 
-from filament import url_fetch
 from filament.db.models import ModelVersion, Project
-from filament.encoders import encode, finetuned_model
-from filament.ingest import validate_image
 from filament.ml import classifier
 from filament.ml.backbones import load_embedder
 from filament.ml.heads import HeadModel
+from filament.models.encoders import encode, finetuned_model
 from filament.storage import Storage
+from filament.uploads import url_fetch
+from filament.uploads.ingest import validate_image
 
 _lock = threading.Lock()
 _heads: dict[str, HeadModel] = {}
@@ -48,7 +48,7 @@ def score_inputs(
 
 
 def fetch_allowed_urls(urls: list[str], allowed_hosts: list[str]) -> list[bytes]:
-    """Download images only from configured public hosts (see filament.url_fetch)."""
+    """Download images only from configured public hosts (see filament.uploads.url_fetch)."""
     try:
         return [url_fetch.fetch(url, allowed_hosts) for url in urls]
     except url_fetch.UrlRefused as refused:

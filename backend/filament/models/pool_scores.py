@@ -3,9 +3,9 @@
 import numpy as np
 from sqlmodel import Session, col, select
 
-from filament.artifacts import Embeddings, Scores, load_scores
 from filament.db.models import Item, ModelVersion, Prediction, Project
 from filament.ml.strategies import uncertainty
+from filament.models.artifacts import Embeddings, Scores, load_scores
 from filament.storage import Storage
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from filament.core.settings import Settings
 from filament.db.models import Task
-from filament.ingest import CheckedFile, UploadRefused, check_upload
 from filament.storage import Storage
+from filament.uploads.ingest import CheckedFile, UploadRefused, check_upload
 
 
 def check_stored_upload(

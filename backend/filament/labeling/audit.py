@@ -12,10 +12,10 @@ import numpy as np
 from redis import Redis
 from sqlmodel import Session, col, func, select, update
 
-from filament.artifacts import Embeddings
 from filament.cache import cached
 from filament.db.models import Item, Project
 from filament.labeling import leases
+from filament.models.artifacts import Embeddings
 
 AUDIT_EARLY_LABELS = 100  # audit labels after which the share drops to `audit_share_later`
 
