@@ -96,7 +96,7 @@ def test_cancel_a_queued_finetune(client, owner, run_jobs):
     assert client.post(f"/api/v1/projects/{pid}/finetune", headers=viewer).status_code == 403
     cancelled = client.post(f"/api/v1/jobs/{job['id']}/cancel", headers=owner).json()
     assert cancelled["status"] == "cancelled"
-    from filament_worker.common import update_job
+    from filament.jobs.rows import update_job
 
     update_job(job["id"], status="running", message="a worker that missed the cancel")
     assert client.get(f"/api/v1/jobs/{job['id']}", headers=owner).json()["status"] == "cancelled"

@@ -5,12 +5,13 @@ from typing import Any
 from filament.core.settings import get_settings
 from filament.db.models import Job, JobStatus, Project
 from filament.db.session import session_scope
+from filament.jobs.rows import update_job
 from filament.ml.export import ExportError
 from filament.models.archive import ensure_archive, forget_failed_build
 from filament.models.versions import get_version
 from filament.storage import get_storage
 
-from filament_worker.common import in_thread, log, sync_redis, update_job
+from filament_worker.common import in_thread, log, sync_redis
 
 
 def run_build_archive(job_id: int) -> None:

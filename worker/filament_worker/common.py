@@ -6,14 +6,13 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from arq.connections import ArqRedis
 from filament import jobs
 from filament.cache import changed
 from filament.core.settings import get_settings
-from filament.db.models import Job, JobStatus, utcnow
-from filament.db.session import session_scope
+from filament.jobs.rows import update_job
 from redis import Redis
 
 log = logging.getLogger("filament.worker")
@@ -41,45 +40,12 @@ def sync_redis() -> Redis:
 def sync_lock(job_name: str, project_id: int):  # type: ignore[no-untyped-def]
     """The same per-project lock `project_run` takes, for sync code running in a thread."""
     redis = _redis(get_settings().redis_url or "redis://127.0.0.1:6379")
-    return redis.lock(f"filament:lock:{job_name}:{project_id}", timeout=3600, sleep=0.05)
+    return redis.lock(jobs.lock_key(job_name, project_id), timeout=3600, sleep=0.05)
 
 
 def project_changed(project_id: int) -> None:
     """Tell the API's caches that the project's items changed (see filament/cache.py)."""
     changed(_redis(get_settings().redis_url or "redis://127.0.0.1:6379"), project_id)
-
-
-def update_job(job_id: int, **fields: Any) -> None:
-    """Change a job's row. A cancelled job stays as the user left it: a worker that has not
-    noticed the cancel yet cannot overwrite it."""
-    with session_scope() as session:
-        job = session.get(Job, job_id)
-        if job is None or job.status == JobStatus.cancelled:
-            return
-        for name, value in fields.items():
-            setattr(job, name, value)
-        if fields.get("status") == JobStatus.running and job.started_at is None:
-            job.started_at = utcnow()
-        if fields.get("status") in {JobStatus.done, JobStatus.failed, JobStatus.cancelled}:
-            job.finished_at = utcnow()
-        session.add(job)
-        session.commit()
-
-
-def create_job(project_id: int, job_type: str, message: str = "", device: str | None = None) -> int:
-    with session_scope() as session:
-        job = Job(
-            project_id=project_id,
-            type=job_type,
-            status=JobStatus.running,
-            started_at=utcnow(),
-            message=message,
-            device=device,
-        )
-        session.add(job)
-        session.commit()
-        assert job.id is not None
-        return job.id
 
 
 class Progress:
@@ -117,7 +83,7 @@ async def project_run(
     hundred ms; back to back, trainings would keep a core busy beside the API that serves the
     team (this machine has two). With a share of 1 they take at most half of the worker's time
     for a project, and the next model still covers every label given meanwhile."""
-    lock = redis.lock(f"filament:lock:{job_name}:{project_id}", timeout=3600, sleep=0.05)
+    lock = redis.lock(jobs.lock_key(job_name, project_id), timeout=3600, sleep=0.05)
     await lock.acquire()
     try:
         rested_at = await redis.get(jobs.rested_key(job_name, project_id))

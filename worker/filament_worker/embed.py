@@ -7,6 +7,7 @@ from filament import jobs
 from filament.core.settings import get_settings
 from filament.db.models import Annotation, Item, ItemStatus, JobStatus, Project
 from filament.db.session import get_engine, refresh_statistics, session_scope
+from filament.jobs.rows import create_job, update_job
 from filament.labeling.queue import plan_cold_start
 from filament.ml.backbones import load_embedder
 from filament.models.artifacts import load_embeddings, save_cold_plan, save_embedding_chunk
@@ -16,13 +17,11 @@ from sqlmodel import col, func, select, update
 
 from filament_worker.common import (
     Progress,
-    create_job,
     failure_message,
     in_thread,
     log,
     project_changed,
     project_run,
-    update_job,
 )
 
 CHUNK = 512

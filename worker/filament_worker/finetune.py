@@ -10,6 +10,7 @@ from filament import jobs
 from filament.core.settings import get_settings
 from filament.db.models import Item, ItemStatus, Job, JobStatus, ModelVersion, Project
 from filament.db.session import session_scope
+from filament.jobs.rows import update_job
 from filament.labeling.queue import plan_version
 from filament.ml import classifier
 from filament.ml.backbones import load_embedder
@@ -36,7 +37,6 @@ from filament_worker.common import (
     log,
     project_changed,
     sync_lock,
-    update_job,
 )
 from filament_worker.embed import embed_items
 from filament_worker.train import consensus, targets

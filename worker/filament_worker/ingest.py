@@ -18,6 +18,8 @@ from filament.db.models import (
     Project,
 )
 from filament.db.session import get_engine, refresh_statistics, session_scope
+from filament.jobs.rows import update_job
+from filament.labeling.labels import LabelsRefused, checked_labels
 from filament.storage import Storage, get_storage, make_key
 from filament.uploads.direct import check_stored_upload
 from filament.uploads.ingest import (
@@ -32,14 +34,7 @@ from filament.uploads.ingest import (
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from filament_worker.common import (
-    Progress,
-    failure_message,
-    in_thread,
-    log,
-    project_changed,
-    update_job,
-)
+from filament_worker.common import Progress, failure_message, in_thread, log, project_changed
 
 BATCH = 500
 MAX_ERRORS_KEPT = 1000
@@ -174,20 +169,21 @@ class Ingestor:
         project_changed(self.project.id or 0)
 
     def _checked_labels(self, name: str, labels: list[str]) -> list[str] | None:
-        unknown = [label for label in labels if label not in self.project.labels]
-        if unknown:
-            self.problem(
-                name,
-                f"unknown label(s) {', '.join(unknown)}; imported without a label "
-                f"(project labels: {', '.join(self.project.labels)})",
-            )
+        try:
+            return checked_labels(self.project, labels)
+        except LabelsRefused as refused:
+            if refused.unknown:
+                self.problem(
+                    name,
+                    f"unknown label(s) {', '.join(refused.unknown)}; imported without a label "
+                    f"(project labels: {', '.join(self.project.labels)})",
+                )
+            else:
+                self.problem(
+                    name,
+                    "a single-label project takes one label per item; imported without a label",
+                )
             return None
-        if not self.project.task.multilabel and len(labels) != 1:
-            self.problem(
-                name, "a single-label project takes one label per item; imported without a label"
-            )
-            return None
-        return [label for label in self.project.labels if label in labels]
 
 
 def run_ingest(job_id: int) -> bool:

@@ -39,6 +39,7 @@ from filament.api.routers import (
     users,
 )
 from filament.api.security_headers import SecurityHeaders, html_policy
+from filament.core.errors import DomainError
 from filament.core.settings import get_settings
 from filament.models.warmup import start_warming
 from filament.redis import redis_settings
@@ -110,6 +111,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_middleware(BodyLimit, api=app)
     app.add_middleware(SecurityHeaders, hsts_seconds=get_settings().hsts_seconds)
     _serve_spa(app)
@@ -121,6 +123,11 @@ async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(
         {"detail": "Internal server error; the details are in the server log"}, status_code=500
     )
+
+
+async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
+    """The domain's refusals (`filament.core.errors`), answered as FastAPI answers its own."""
+    return JSONResponse({"detail": str(error)}, status_code=error.status)
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -1,4 +1,6 @@
-"""Job names and the one way to enqueue them. The API never imports the worker: it uses these."""
+"""Jobs: their names, the arq queues, the Redis keys of coalesced per-project runs, and the one
+way to enqueue them (here); the Job rows members see, created and changed only through
+`filament.jobs.rows`. The API never imports the worker: it uses these."""
 
 import uuid
 
@@ -33,6 +35,12 @@ def pending_key(job_name: str, project_id: int) -> str:
 
 def running_key(job_name: str, project_id: int) -> str:
     return f"filament:running:{job_name}:{project_id}"
+
+
+def lock_key(job_name: str, project_id: int) -> str:
+    """The lock that serialises a project's runs of one job (taken by the worker's
+    `project_run`, and by sync code of the same job through `sync_lock`)."""
+    return f"filament:lock:{job_name}:{project_id}"
 
 
 def rested_key(job_name: str, project_id: int) -> str:

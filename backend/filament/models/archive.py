@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from filament import __version__, jobs
 from filament.db.models import Item, ItemStatus, Job, JobStatus, ModelVersion, Project
+from filament.jobs.rows import new_job
 from filament.ml.backbones import load_embedder
 from filament.ml.classifier import ClassifierModel
 from filament.ml.export import export_files
@@ -54,16 +55,14 @@ def claim_archive_build(
     key = _claim_key(project_id, version)
     for _ in range(2):
         if redis.set(key, "claiming", nx=True, ex=30):
-            job = Job(
-                project_id=project_id,
-                user_id=user_id,
-                type=jobs.BUILD_ARCHIVE,
-                message="waiting for a worker to build the archive",
+            job = new_job(
+                session,
+                project_id,
+                user_id,
+                jobs.BUILD_ARCHIVE,
+                "waiting for a worker to build the archive",
                 params={"version": version},
             )
-            session.add(job)
-            session.commit()
-            session.refresh(job)
             redis.set(key, str(job.id), ex=CLAIM_SECONDS)
             return job, True
         deadline = time.monotonic() + 10

@@ -6,6 +6,7 @@ from sqlmodel import Session, col, select
 
 from filament import jobs
 from filament.db.models import Job, JobStatus, ModelVersion
+from filament.jobs.rows import new_job
 from filament.redis import project_lock
 
 MIN_LABELS_FOR_AUTO = 50
@@ -36,18 +37,15 @@ def _create_finetune_job(
     session: Session, project_id: int, user_id: int | None, gpu: bool, reason: str
 ) -> Job:
     where = "a GPU worker" if gpu else "the CPU worker (no GPU worker is connected: a short run)"
-    job = Job(
-        project_id=project_id,
-        user_id=user_id,
-        type=jobs.FINETUNE,
-        message=f"waiting for {where}",
+    return new_job(
+        session,
+        project_id,
+        user_id,
+        jobs.FINETUNE,
+        f"waiting for {where}",
         device="gpu" if gpu else "cpu",
         params={"reason": reason},
     )
-    session.add(job)
-    session.commit()
-    session.refresh(job)
-    return job
 
 
 async def enqueue_finetune(redis: ArqRedis, job_id: int, gpu: bool) -> None:

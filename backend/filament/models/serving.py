@@ -4,8 +4,8 @@ import threading
 from typing import Any
 
 import numpy as np
-from fastapi import HTTPException, status
 
+from filament.core.errors import BadInput
 from filament.db.models import ModelVersion, Project
 from filament.ml import classifier
 from filament.ml.backbones import load_embedder
@@ -52,4 +52,4 @@ def fetch_allowed_urls(urls: list[str], allowed_hosts: list[str]) -> list[bytes]
     try:
         return [url_fetch.fetch(url, allowed_hosts) for url in urls]
     except url_fetch.UrlRefused as refused:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(refused)) from None
+        raise BadInput(str(refused)) from None

@@ -4,31 +4,15 @@ from filament import jobs
 from filament.api.deps import ProjectWriter, SessionDep, SettingsDep
 from filament.api.enqueue import request_project_job
 from filament.api.params import ItemId
-from filament.api.routers.items import get_item
 from filament.cache import changed
-from filament.db.models import AnnotationCreate, AnnotationPublic, AnnotationSource, Project
+from filament.db.models import AnnotationCreate, AnnotationPublic, AnnotationSource
 from filament.labeling import annotations
+from filament.labeling.items import get_item
+from filament.labeling.labels import checked_labels
 
 router = APIRouter(
     prefix="/projects/{project_id}/items/{item_id}/annotations", tags=["annotations"]
 )
-
-
-def validate_labels(project: Project, labels: list[str]) -> list[str]:
-    unknown = [label for label in labels if label not in project.labels]
-    if unknown:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=f"Unknown label(s) {', '.join(map(repr, unknown))}; "
-            f"this project's labels are {', '.join(project.labels)}",
-        )
-    if not project.task.multilabel and len(labels) != 1:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=f"This project takes exactly one label per item (got {len(labels)})",
-        )
-    # project order, no repeats
-    return [label for label in project.labels if label in set(labels)]
 
 
 def labels_changed(request: Request, project_id: int, settings: SettingsDep) -> None:
@@ -47,7 +31,7 @@ def annotate(
     settings: SettingsDep,
 ) -> AnnotationPublic:
     item = get_item(session, writer.id, item_id)
-    labels = validate_labels(writer.project, body.labels)
+    labels = checked_labels(writer.project, body.labels)
     assert writer.user.id is not None
     redis = request.app.state.redis
     (annotation,), beyond = annotations.record(

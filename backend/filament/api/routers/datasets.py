@@ -10,18 +10,6 @@ from filament.db.models import Dataset, DatasetCreate, DatasetPublic, Item, Page
 router = APIRouter(prefix="/projects/{project_id}/datasets", tags=["datasets"])
 
 
-def get_or_create_dataset(session: Session, project_id: int, name: str) -> Dataset:
-    dataset = session.exec(
-        select(Dataset).where(Dataset.project_id == project_id, Dataset.name == name)
-    ).first()
-    if dataset is None:
-        dataset = Dataset(project_id=project_id, name=name)
-        session.add(dataset)
-        session.commit()
-        session.refresh(dataset)
-    return dataset
-
-
 def _dataset(session: Session, project_id: int, dataset_id: int) -> Dataset:
     dataset = session.get(Dataset, dataset_id)
     if dataset is None or dataset.project_id != project_id:

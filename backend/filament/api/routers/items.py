@@ -18,7 +18,6 @@ from filament.api.deps import (
 )
 from filament.api.enqueue import enqueue
 from filament.api.params import MAX_ID, ItemId, Offset
-from filament.api.routers.datasets import get_or_create_dataset
 from filament.cache import cached
 from filament.db.models import (
     Annotation,
@@ -27,14 +26,14 @@ from filament.db.models import (
     Item,
     ItemDetail,
     ItemPublic,
-    Job,
     Page,
     Project,
     User,
 )
+from filament.labeling.items import get_item
 from filament.models.pool_scores import active_scores, predictions_for
-from filament.storage import make_key
 from filament.uploads.ingest import UploadRefused, check_upload
+from filament.uploads.upload_jobs import start_upload, upload_key
 
 router = APIRouter(prefix="/projects/{project_id}/items", tags=["items"])
 
@@ -78,19 +77,11 @@ def upload_items(
             problems.append(str(error))
     if problems:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="; ".join(problems))
-    target = get_or_create_dataset(session, owner.id, dataset.strip())
-    job = Job(
-        project_id=owner.id,
-        user_id=owner.user.id,
-        type=jobs.INGEST,
-        message="waiting for a worker",
-    )
-    session.add(job)
-    session.flush()
+    target, job = start_upload(session, owner.id, owner.user.id, dataset, "waiting for a worker")
     stored = []
     for number, (upload, kind) in enumerate(zip(files, kinds, strict=True)):
         name = upload.filename or f"upload-{number}"
-        key = make_key("projects", owner.id, "uploads", job.id or 0, f"{number}-{name}")
+        key = upload_key(owner.id, job.id or 0, number, name)
         size = storage.put_stream(key, upload.file)
         stored.append({"key": key, "name": name, "kind": kind, "size": size})
     job.params = {"dataset_id": target.id, "files": stored}
@@ -230,13 +221,6 @@ def _filter_predicted(query, scores, project: Project, predicted: str):  # type:
     # the same rule as `predicted_labels`: sigmoid >= 0.5, or the argmax
     chosen = probs[:, column] >= 0.5 if project.task.multilabel else probs.argmax(axis=1) == column
     return query.where(col(Item.id).in_(scores.item_ids[chosen].tolist()))
-
-
-def get_item(session: Session, project_id: int, item_id: int) -> Item:
-    item = session.get(Item, item_id)
-    if item is None or item.project_id != project_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Item not found")
-    return item
 
 
 @router.get("/{item_id}")

@@ -5,8 +5,9 @@ from sqlmodel import Session, col, select
 
 from filament.api.deps import OWNERS, CurrentUser, ProjectMemberDep, SessionDep
 from filament.api.params import JobId
-from filament.db.models import Job, JobPublic, JobStatus, Page, ProjectMember, Role, User, utcnow
+from filament.db.models import Job, JobPublic, Page, ProjectMember, Role, User
 from filament.jobs import FINETUNE
+from filament.jobs import rows as job_rows
 
 router = APIRouter(tags=["jobs"])
 
@@ -50,13 +51,5 @@ def cancel_job(job_id: JobId, user: CurrentUser, session: SessionDep) -> JobPubl
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail="Only fine-tuning jobs can be cancelled"
         )
-    if job.status not in {JobStatus.queued, JobStatus.running}:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, detail=f"The job is already {job.status.value}"
-        )
-    job.status = JobStatus.cancelled
-    job.message = "cancelled; the active model is unchanged"
-    job.finished_at = utcnow()
-    session.add(job)
-    session.commit()
+    job_rows.cancel_job(session, job, "cancelled; the active model is unchanged")
     return JobPublic.model_validate(job)

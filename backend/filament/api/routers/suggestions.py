@@ -9,12 +9,13 @@ from sqlmodel import col, select
 
 from filament.api.deps import ProjectMemberDep, ProjectWriter, SessionDep, SettingsDep, StorageDep
 from filament.api.params import MAX_ID
-from filament.api.routers.annotations import labels_changed, validate_labels
+from filament.api.routers.annotations import labels_changed
 from filament.db.models import (
     AnnotationSource,
     Item,
 )
 from filament.labeling import annotations
+from filament.labeling.labels import checked_labels
 from filament.ml.calibration import expected_wrong
 from filament.models.pool_scores import (
     active_model,
@@ -211,7 +212,7 @@ def review_suggestions(
     entries: list[annotations.Entry] = []
     for entry in body.items:
         if entry.labels is not None:
-            labels = validate_labels(project, entry.labels)
+            labels = checked_labels(project, entry.labels)
             entries.append((items[entry.item_id], labels, AnnotationSource.human))
             result.corrected += 1
         elif entry.accept:

@@ -7,9 +7,9 @@ from filament import jobs
 from filament.api.deps import ProjectOwner, SessionDep, SettingsDep, StorageDep
 from filament.api.enqueue import enqueue
 from filament.api.params import UploadId
-from filament.api.routers.datasets import get_or_create_dataset
-from filament.db.models import Job, JobStatus
+from filament.db.models import Job
 from filament.storage import make_key
+from filament.uploads import upload_jobs
 from filament.uploads.direct import check_stored_upload
 from filament.uploads.ingest import UploadRefused
 
@@ -53,19 +53,12 @@ def start_upload(
             status.HTTP_409_CONFLICT,
             detail="Direct uploads need S3 storage; POST the files to /items",
         )
-    dataset = get_or_create_dataset(session, writer.id, body.dataset.strip())
-    job = Job(
-        project_id=writer.id,
-        user_id=writer.user.id,
-        type=jobs.INGEST,
-        status=JobStatus.queued,
-        message="waiting for the files",
+    dataset, job = upload_jobs.start_upload(
+        session, writer.id, writer.user.id, body.dataset, "waiting for the files"
     )
-    session.add(job)
-    session.flush()
     planned = []
     for number, file in enumerate(body.files):
-        key = make_key("projects", writer.id, "uploads", job.id or 0, f"{number}-{file.name}")
+        key = upload_jobs.upload_key(writer.id, job.id or 0, number, file.name)
         url = storage.presigned_put(key, settings.direct_upload_seconds, size=file.size) or ""
         planned.append({"key": key, "name": file.name, "size": file.size, "url": url})
     job.params = {"dataset_id": dataset.id, "files": planned, "direct": True}

@@ -1,0 +1,85 @@
+"""The Job rows members see (status, progress, message), from creation to their end. Every
+place that starts or changes a job goes through here, so the lifecycle rules live once: a
+running job gets its start time, an ended one its finish time, and a cancelled job stays as
+the user left it (a worker that has not noticed the cancel cannot overwrite it)."""
+
+from typing import Any
+
+from sqlmodel import Session
+
+from filament.core.errors import Conflict
+from filament.db.models import Job, JobStatus, utcnow
+from filament.db.session import session_scope
+
+ENDED = {JobStatus.done, JobStatus.failed, JobStatus.cancelled}
+
+
+def new_job(
+    session: Session,
+    project_id: int,
+    user_id: int | None,
+    job_type: str,
+    message: str,
+    *,
+    status: JobStatus = JobStatus.queued,
+    device: str | None = None,
+    params: dict[str, Any] | None = None,
+    commit: bool = True,
+) -> Job:
+    """A new job row with its id. `commit=False` only flushes: the caller stores files under
+    the id and commits the row with them."""
+    job = Job(
+        project_id=project_id,
+        user_id=user_id,
+        type=job_type,
+        status=status,
+        message=message,
+        device=device,
+        params=params or {},
+        started_at=utcnow() if status == JobStatus.running else None,
+    )
+    session.add(job)
+    if commit:
+        session.commit()
+        session.refresh(job)
+    else:
+        session.flush()
+    return job
+
+
+def update_job(job_id: int, **fields: Any) -> None:
+    """Change a job's row in its own transaction (the worker's progress and endings)."""
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.status == JobStatus.cancelled:
+            return
+        for name, value in fields.items():
+            setattr(job, name, value)
+        if fields.get("status") == JobStatus.running and job.started_at is None:
+            job.started_at = utcnow()
+        if fields.get("status") in ENDED:
+            job.finished_at = utcnow()
+        session.add(job)
+        session.commit()
+
+
+def create_job(project_id: int, job_type: str, message: str = "", device: str | None = None) -> int:
+    """A job the worker starts itself (embedding after an upload, say), running from now."""
+    with session_scope() as session:
+        job = new_job(
+            session, project_id, None, job_type, message, status=JobStatus.running, device=device
+        )
+        assert job.id is not None
+        return job.id
+
+
+def cancel_job(session: Session, job: Job, message: str) -> Job:
+    """A member's cancel of a queued or running job; Conflict once it has ended."""
+    if job.status not in {JobStatus.queued, JobStatus.running}:
+        raise Conflict(f"The job is already {job.status.value}")
+    job.status = JobStatus.cancelled
+    job.message = message
+    job.finished_at = utcnow()
+    session.add(job)
+    session.commit()
+    return job
