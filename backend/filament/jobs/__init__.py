@@ -5,6 +5,7 @@ way to enqueue them (here); the Job rows members see, created and changed only t
 import uuid
 
 from arq.connections import ArqRedis
+from redis import Redis
 
 INGEST = "ingest"
 EMBED = "embed"
@@ -46,6 +47,12 @@ def lock_key(job_name: str, project_id: int) -> str:
 def rested_key(job_name: str, project_id: int) -> str:
     """When the project's next run of the job may start (a Unix time; see `project_run`)."""
     return f"filament:rested:{job_name}:{project_id}"
+
+
+def asked_or_running(redis: Redis, job_name: str, project_id: int) -> bool:
+    """Whether a run of the per-project job is pending or going (sync: for API requests)."""
+    keys = (pending_key(job_name, project_id), running_key(job_name, project_id))
+    return bool(redis.exists(*keys))
 
 
 async def enqueue(

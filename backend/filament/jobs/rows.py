@@ -5,7 +5,7 @@ the user left it (a worker that has not noticed the cancel cannot overwrite it).
 
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from filament.core.errors import Conflict
 from filament.db.models import Job, JobStatus, utcnow
@@ -45,6 +45,18 @@ def new_job(
     else:
         session.flush()
     return job
+
+
+def latest_unfinished(session: Session, project_id: int) -> Job | None:
+    """The project's newest job that is queued or running (what its status page shows)."""
+    return session.exec(
+        select(Job)
+        .where(
+            Job.project_id == project_id,
+            col(Job.status).in_([JobStatus.queued, JobStatus.running]),
+        )
+        .order_by(col(Job.id).desc())
+    ).first()
 
 
 def update_job(job_id: int, **fields: Any) -> None:

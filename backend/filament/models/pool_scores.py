@@ -53,10 +53,20 @@ def pool_uncertainty(
     return scores.derived[key]
 
 
+def predicted_mask(probs: np.ndarray, multilabel: bool) -> np.ndarray:
+    """The one rule for what a model predicts, as a mask over `probs` (rows: items, columns:
+    labels): every label at a sigmoid of 0.5 or more, or the single argmax."""
+    if multilabel:
+        return probs >= 0.5
+    chosen = np.zeros(probs.shape, dtype=bool)
+    chosen[np.arange(len(probs)), probs.argmax(axis=1)] = True
+    return chosen
+
+
 def predicted_labels(probs: np.ndarray, project: Project) -> list[str]:
-    if project.task.multilabel:
-        return [label for label, p in zip(project.labels, probs, strict=False) if p >= 0.5]
-    return [project.labels[int(np.argmax(probs))]]
+    """The labels one item's `probs` predict (`predicted_mask`)."""
+    picked = predicted_mask(probs[None, :], project.task.multilabel)[0]
+    return [label for label, chosen in zip(project.labels, picked, strict=False) if chosen]
 
 
 def predictions_for(
@@ -74,11 +84,7 @@ def predictions_for(
     probs = scores.probs[rows[present]]
     # a label added after this model was trained has no column yet
     labels = project.labels[: probs.shape[1]]
-    if project.task.multilabel:
-        chosen = probs >= 0.5
-    else:
-        chosen = np.zeros(probs.shape, dtype=bool)
-        chosen[np.arange(len(probs)), probs.argmax(axis=1)] = True
+    chosen = predicted_mask(probs, project.task.multilabel)
     uncertain = np.round(uncertainty_of(probs, project).astype(np.float64), 4).tolist()
     rounded = np.round(probs.astype(np.float64), 4).tolist()
     answer = {}

@@ -31,7 +31,7 @@ from filament.db.models import (
     User,
 )
 from filament.labeling.items import get_item
-from filament.models.pool_scores import active_scores, predictions_for
+from filament.models.pool_scores import active_scores, predicted_mask, predictions_for
 from filament.uploads.ingest import UploadRefused, check_upload
 from filament.uploads.upload_jobs import start_upload, upload_key
 
@@ -218,8 +218,7 @@ def _filter_predicted(query, scores, project: Project, predicted: str):  # type:
     probs = scores.probs
     if column >= probs.shape[1]:
         return query.where(False)
-    # the same rule as `predicted_labels`: sigmoid >= 0.5, or the argmax
-    chosen = probs[:, column] >= 0.5 if project.task.multilabel else probs.argmax(axis=1) == column
+    chosen = predicted_mask(probs, project.task.multilabel)[:, column]
     return query.where(col(Item.id).in_(scores.item_ids[chosen].tolist()))
 
 

@@ -26,7 +26,6 @@ from filament.cache import cached
 from filament.core import download_tickets
 from filament.db.models import (
     Annotation,
-    Job,
     JobPublic,
     JobStatus,
     ModelVersion,
@@ -35,6 +34,7 @@ from filament.db.models import (
     ProjectMember,
     User,
 )
+from filament.jobs import rows as job_rows
 from filament.models.pool_scores import active_model, active_scores, confident_rows, unlabeled_ids
 from filament.models.versions import get_version
 from filament.storage import Storage
@@ -89,20 +89,8 @@ def project_status(
                 confident_rows(model, scores, project, unlabeled_ids(session, scores, member.id))[0]
             ),
         )
-    running = session.exec(
-        select(Job)
-        .where(
-            Job.project_id == member.id, col(Job.status).in_([JobStatus.queued, JobStatus.running])
-        )
-        .order_by(col(Job.id).desc())
-    ).first()
-    head_busy = any(
-        redis.exists(key)
-        for key in (
-            jobs.pending_key(jobs.TRAIN_HEAD, member.id),
-            jobs.running_key(jobs.TRAIN_HEAD, member.id),
-        )
-    )
+    running = job_rows.latest_unfinished(session, member.id)
+    head_busy = jobs.asked_or_running(redis, jobs.TRAIN_HEAD, member.id)
     annotators = cached(
         redis,
         member.id,
