@@ -26,17 +26,12 @@ def reset_caches() -> None:
     from filament import cache
     from filament.core.settings import get_settings
     from filament.db.session import get_engine
-    from filament.models import artifacts, serving
     from filament.storage import get_storage
 
     get_settings.cache_clear()
     get_engine.cache_clear()
     get_storage.cache_clear()
-    artifacts._embedding_cache.clear()
-    artifacts._score_cache.clear()
-    artifacts._plan_cache.clear()
-    serving._heads.clear()
-    cache.clear()
+    cache.clear_all()
 
 
 @pytest.fixture(scope="session")

@@ -1,38 +1,89 @@
-"""Per-project read caches that stay exact: each entry is tagged with the project's change
-stamp (a Redis counter bumped whenever items or annotations change) and recomputed when the
-stamp moves. Used for counts and id sets that would otherwise cost a scan per request."""
+"""Every per-process cache of the service, in one place.
+
+- `ProcessCache`: a bounded LRU (cachetools) with its own lock, for what a process loads once
+  and keeps (embeddings, stored scores, heads, fine-tuned models). Each is registered, so
+  `clear_all()` forgets them all (tests, and a process that must drop what it holds).
+- `cached`/`changed`: per-project read caches that stay exact: each entry is tagged with the
+  project's change stamp (a Redis counter bumped whenever items or annotations change) and
+  recomputed when the stamp moves. Used for counts and id sets that would otherwise cost a
+  scan per request."""
 
 import secrets
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import TypeVar
+from collections.abc import Callable, Hashable, Iterator
+from typing import Any, Generic, TypeVar
 
+from cachetools import LRUCache
 from redis import Redis
 
 from filament.jobs import changes_key
 
+K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
-MAX_ENTRIES = 512
+_registry: list["ProcessCache[Any, Any]"] = []
 
-_lock = threading.Lock()
-_entries: OrderedDict[tuple[int, Hashable], tuple[int, object]] = OrderedDict()
+
+class ProcessCache(Generic[K, T]):
+    """A bounded, thread-safe LRU map, registered for `clear_all()`. Loading is the caller's:
+    `get`, then `put` what it loaded (callers that must not load twice hold their own lock)."""
+
+    def __init__(self, name: str, maxsize: int) -> None:
+        self.name = name
+        self._entries: LRUCache[K, T] = LRUCache(maxsize=maxsize)
+        self._lock = threading.Lock()
+        _registry.append(self)
+
+    def get(self, key: K) -> T | None:
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: K, value: T) -> T:
+        with self._lock:
+            self._entries[key] = value
+        return value
+
+    def get_or_load(self, key: K, load: Callable[[], T]) -> T:
+        """The cached value, or `load()`'s, kept (two threads may both load a missing key)."""
+        found = self.get(key)
+        return found if found is not None else self.put(key, load())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __iter__(self) -> Iterator[K]:
+        """The keys held now, least recently used first (a snapshot)."""
+        with self._lock:
+            return iter(list(self._entries))
+
+    def values(self) -> list[T]:
+        with self._lock:
+            return list(self._entries.values())
+
+
+def clear_all() -> None:
+    """Forget every cached value of this process (tests)."""
+    for process_cache in _registry:
+        process_cache.clear()
+
+
+# (project, key) -> (the change stamp it was computed at, the value)
+_stamped: ProcessCache[tuple[int, Hashable], tuple[int, object]] = ProcessCache("stamped", 512)
 
 
 def cached(redis: Redis, project_id: int, key: Hashable, compute: Callable[[], T]) -> T:
     # the stamp is read before computing: a change racing the computation only makes the
     # entry newer than its tag, never older
     stamp = int(redis.get(changes_key(project_id)) or _start_stamp(redis, project_id))
-    with _lock:
-        hit = _entries.get((project_id, key))
-        if hit is not None and hit[0] == stamp:
-            _entries.move_to_end((project_id, key))
-            return hit[1]  # type: ignore[return-value]
+    hit = _stamped.get((project_id, key))
+    if hit is not None and hit[0] == stamp:
+        return hit[1]  # type: ignore[return-value]
     value = compute()
-    with _lock:
-        _entries[(project_id, key)] = (stamp, value)
-        while len(_entries) > MAX_ENTRIES:
-            _entries.popitem(last=False)
+    _stamped.put((project_id, key), (stamp, value))
     return value
 
 
@@ -49,9 +100,3 @@ def changed(redis: Redis, project_id: int) -> None:
     pipe.set(changes_key(project_id), secrets.randbits(62), nx=True)
     pipe.incr(changes_key(project_id))
     pipe.execute()
-
-
-def clear() -> None:
-    """Forget every entry (tests)."""
-    with _lock:
-        _entries.clear()

@@ -39,9 +39,9 @@ def test_parallel_downloads_start_one_build_and_a_failure_is_a_409(client, owner
     # the version's head is gone: the build fails, and says so instead of a 500
     with session_scope() as session:
         get_storage().delete(f"{get_version(session, pid, version).storage_key}/head.npz")
-    from filament.models.serving import _heads
+    from filament.cache import clear_all
 
-    _heads.clear()
+    clear_all()  # the head loaded before it was deleted
     run_jobs()
     failed = client.get(url, headers=owner)
     assert failed.status_code == 409

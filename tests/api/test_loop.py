@@ -240,6 +240,7 @@ def test_renewed_leases_keep_their_annotator_slots(client, owner, run_jobs):
 
 
 def test_warming_loads_the_recently_labeled_projects_arrays(client, owner, run_jobs):
+    from filament.cache import clear_all
     from filament.models import artifacts
     from filament.models.warmup import recent_projects, warm
 
@@ -256,8 +257,7 @@ def test_warming_loads_the_recently_labeled_projects_arrays(client, owner, run_j
             )
     run_jobs()
     assert recent_projects(2) == [busy, quiet] and recent_projects(1) == [busy]
-    artifacts._embedding_cache.clear()
-    artifacts._score_cache.clear()
+    clear_all()
     warm(1)
     assert list(artifacts._embedding_cache) == [(busy, None)]
     (scores,) = artifacts._score_cache.values()

@@ -7,12 +7,12 @@ hold one probability row per embedded item. Both are cached in-process and share
 import io
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from filament.cache import ProcessCache
 from filament.storage import Storage, make_key
 
 
@@ -67,12 +67,16 @@ class Embeddings:
         return np.where(self.item_ids[rows] == item_ids, rows, -1)
 
 
-_lock = threading.Lock()
 _loaders = [threading.Lock() for _ in range(64)]  # striped by key: bounded, rarely shared
-_embedding_cache: dict[tuple[int, int | None], tuple[tuple[str, ...], Embeddings]] = {}
-_score_cache: OrderedDict[str, "Scores"] = OrderedDict()
+# (project, generation) -> (the chunk files read, their embeddings)
+_embedding_cache: ProcessCache[tuple[int, int | None], tuple[tuple[str, ...], Embeddings]] = (
+    ProcessCache("embeddings", 16)
+)
+_score_cache: ProcessCache[str, "Scores"] = ProcessCache("scores", 16)
 # (project, generation, embedded) -> (the plan and its item count, or None; when it was read)
-_plan_cache: OrderedDict[tuple[int, int | None, int], tuple[Any, float]] = OrderedDict()
+_plan_cache: ProcessCache[tuple[int, int | None, int], tuple[Any, float]] = ProcessCache(
+    "cold plans", 64
+)
 
 
 def _loader(key: object) -> threading.Lock:
@@ -84,8 +88,7 @@ def _loader(key: object) -> threading.Lock:
 def load_embeddings(storage: Storage, project_id: int, generation: int | None = None) -> Embeddings:
     """All of a project's embeddings of one generation; only chunks not seen before are read."""
     keys = tuple(sorted(storage.list(embeddings_prefix(project_id, generation) + "/")))
-    with _lock:
-        cached = _embedding_cache.get((project_id, generation))
+    cached = _embedding_cache.get((project_id, generation))
     if cached and cached[0] == keys:
         return cached[1]
     loader = _loader((project_id, generation))
@@ -104,8 +107,7 @@ def load_embeddings(storage: Storage, project_id: int, generation: int | None = 
 def _load_embeddings(
     storage: Storage, project_id: int, generation: int | None, keys: tuple[str, ...]
 ) -> Embeddings:
-    with _lock:
-        cached = _embedding_cache.get((project_id, generation))
+    cached = _embedding_cache.get((project_id, generation))
     if cached and cached[0] == keys:
         return cached[1]  # loaded while this request waited
     ids, vectors = [], []
@@ -122,8 +124,7 @@ def _load_embeddings(
         embeddings = Embeddings(all_ids, np.concatenate(vectors)[first])
     else:
         embeddings = Embeddings(np.zeros(0, np.int64), np.zeros((0, 0), np.float16))
-    with _lock:
-        _embedding_cache[(project_id, generation)] = (keys, embeddings)
+    _embedding_cache.put((project_id, generation), (keys, embeddings))
     return embeddings
 
 
@@ -193,8 +194,7 @@ def load_cold_plan(
     again every few seconds while the plan is missing or older than that count (the embed job
     writes it after each chunk)."""
     cache_key = (project_id, generation, embedded)
-    with _lock:
-        hit = _plan_cache.get(cache_key)
+    hit = _plan_cache.get(cache_key)
     if hit is not None:
         found, read_at = hit
         if (found is not None and found[1] >= embedded) or time.monotonic() - read_at < 2:
@@ -204,10 +204,7 @@ def load_cold_plan(
         found = (_plan_from(data), int(data["embedded"]))
     except FileNotFoundError:
         found = None
-    with _lock:
-        _plan_cache[cache_key] = (found, time.monotonic())
-        while len(_plan_cache) > 64:
-            _plan_cache.popitem(last=False)
+    _plan_cache.put(cache_key, (found, time.monotonic()))
     return found
 
 
@@ -239,22 +236,15 @@ def save_scores(
 
 def load_scores(storage: Storage, project_id: int, version: int) -> Scores:
     key = scores_key(project_id, version)
-    with _lock:
-        if key in _score_cache:
-            _score_cache.move_to_end(key)
-            return _score_cache[key]
+    if (found := _score_cache.get(key)) is not None:
+        return found
     with _loader(key):
-        with _lock:
-            if key in _score_cache:
-                return _score_cache[key]  # loaded while this request waited
+        if (found := _score_cache.get(key)) is not None:
+            return found  # loaded while this request waited
         data = load_npz(storage, key)
         plan = _plan_from(data) if "plan_item_ids" in data else None
         queue_probs = data["queue_probs"].astype(np.float32) if "queue_probs" in data else None
         scores = Scores(
             version, data["item_ids"], data["probs"].astype(np.float32), plan, queue_probs
         )
-        with _lock:
-            _score_cache[key] = scores
-            while len(_score_cache) > 16:
-                _score_cache.popitem(last=False)
-        return scores
+        return _score_cache.put(key, scores)

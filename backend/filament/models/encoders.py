@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from filament.cache import ProcessCache
 from filament.db.models import Item, Project
 from filament.ml import classifier
 from filament.ml.backbones import load_embedder
@@ -15,19 +16,17 @@ from filament.storage import Storage
 
 FINETUNED_FILE = "finetuned.safetensors"
 
-_lock = threading.Lock()
-_models: dict[str, classifier.ClassifierModel] = {}
+_load_lock = threading.Lock()  # one load at a time: a model is large and slow to read
+_models: ProcessCache[str, classifier.ClassifierModel] = ProcessCache("fine-tuned models", 4)
 
 
 def finetuned_model(storage: Storage, project_id: int, version: int) -> classifier.ClassifierModel:
     """A stored fine-tuned model, loaded once per process."""
     key = f"{model_prefix(project_id, version)}/{FINETUNED_FILE}"
-    with _lock:
-        if key not in _models:
-            _models[key] = classifier.load_model(storage.get_bytes(key))
-            while len(_models) > 4:
-                _models.pop(next(iter(_models)))
-        return _models[key]
+    if (found := _models.get(key)) is not None:
+        return found
+    with _load_lock:
+        return _models.get_or_load(key, lambda: classifier.load_model(storage.get_bytes(key)))
 
 
 def encode(

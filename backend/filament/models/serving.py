@@ -1,10 +1,10 @@
 """Scoring new inputs with a stored model version (used by /score and the CLI)."""
 
-import threading
 from typing import Any
 
 import numpy as np
 
+from filament.cache import ProcessCache
 from filament.core.errors import BadInput
 from filament.db.models import ModelVersion, Project
 from filament.ml import classifier
@@ -15,16 +15,12 @@ from filament.storage import Storage
 from filament.uploads import url_fetch
 from filament.uploads.ingest import validate_image
 
-_lock = threading.Lock()
-_heads: dict[str, HeadModel] = {}
+_heads: ProcessCache[str, HeadModel] = ProcessCache("heads", 64)
 
 
 def load_head(storage: Storage, model: ModelVersion) -> HeadModel:
     key = f"{model.storage_key}/head.npz"
-    with _lock:
-        if key not in _heads:
-            _heads[key] = HeadModel.from_bytes(storage.get_bytes(key))
-        return _heads[key]
+    return _heads.get_or_load(key, lambda: HeadModel.from_bytes(storage.get_bytes(key)))
 
 
 def check_images(images: list[bytes], max_pixels: int) -> None:
