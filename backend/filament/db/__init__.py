@@ -1,0 +1,1 @@
+"""The database: tables and public shapes (`models`), sessions, migrations."""

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, EmailStr, Strict, StringConstraints, field_validator
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 
 T = TypeVar("T")
 
@@ -18,14 +18,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class ItemKind(StrEnum):
+    image = "image"
+    text = "text"
+
+
 class Task(StrEnum):
     image_classification = "image_classification"
     image_multilabel = "image_multilabel"
     text_classification = "text_classification"
 
     @property
-    def modality(self) -> str:
-        return "text" if self is Task.text_classification else "image"
+    def modality(self) -> ItemKind:
+        return ItemKind.text if self is Task.text_classification else ItemKind.image
 
     @property
     def multilabel(self) -> bool:
@@ -48,6 +53,26 @@ class AnnotationSource(StrEnum):
     human = "human"
     suggestion = "suggestion"
     import_ = "import"
+
+
+class JobType(StrEnum):
+    """What a job does; also the name of the worker's function that runs it."""
+
+    ingest = "ingest"
+    embed = "embed"
+    train_head = "train_head"
+    finetune = "finetune"
+    build_archive = "build_archive"
+
+
+class ModelKind(StrEnum):
+    head = "head"  # a light head on the embeddings
+    finetuned = "finetuned"  # the backbone trained end to end with its classifier
+
+
+class VersionStatus(StrEnum):
+    ready = "ready"
+    rejected = "rejected"  # a fine-tune that did not beat the version it was meant to replace
 
 
 class JobStatus(StrEnum):
@@ -265,7 +290,7 @@ class Item(SQLModel, table=True):
     project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
     dataset_id: int = Field(foreign_key="dataset.id", ondelete="CASCADE")
     name: str = Field(max_length=1000)
-    kind: str = Field(max_length=8)  # "image" | "text"
+    kind: ItemKind = Field(sa_type=AutoString(length=8))
     storage_key: str | None = Field(default=None, max_length=500)
     content_type: str | None = Field(default=None, max_length=64)
     text: str | None = None
@@ -341,7 +366,7 @@ class Job(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     project_id: int | None = Field(default=None, foreign_key="project.id", ondelete="CASCADE")
     user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
-    type: str = Field(max_length=32)
+    type: JobType = Field(sa_type=AutoString(length=32))
     status: JobStatus = Field(default=JobStatus.queued, max_length=16)
     progress: float = 0.0
     message: str = Field(default="", max_length=500)
@@ -376,12 +401,12 @@ class ModelVersion(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id", index=True, ondelete="CASCADE")
     version: int
-    kind: str = Field(max_length=16)  # "head" | "finetuned"
+    kind: ModelKind = Field(sa_type=AutoString(length=16))
     backbone: str = Field(max_length=64)
     label_count: int
     metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     storage_key: str = Field(max_length=500)
-    status: str = Field(default="ready", max_length=16)  # ready | rejected
+    status: VersionStatus = Field(default=VersionStatus.ready, sa_type=AutoString(length=16))
     active: bool = False
     # the fine-tuned version whose backbone made the embeddings this head was trained on
     base_version: int | None = None

@@ -7,11 +7,13 @@ import uuid
 from arq.connections import ArqRedis
 from redis import Redis
 
-INGEST = "ingest"
-EMBED = "embed"
-TRAIN_HEAD = "train_head"
-FINETUNE = "finetune"
-BUILD_ARCHIVE = "build_archive"
+from filament.db.models import JobType
+
+INGEST = JobType.ingest
+EMBED = JobType.embed
+TRAIN_HEAD = JobType.train_head
+FINETUNE = JobType.finetune
+BUILD_ARCHIVE = JobType.build_archive
 
 GPU_WORKER_PREFIX = "filament:gpu-worker:"  # one key per running GPU worker, refreshed by it
 
@@ -65,7 +67,11 @@ async def enqueue(
 ) -> bool:
     """Enqueue a job by name with ids only. False when arq already holds a job with this id."""
     job = await redis.enqueue_job(
-        job_name, *args, _job_id=job_id, _queue_name=queue, _defer_by=defer_by
+        str(job_name),  # the worker's function name: a plain string in arq's payload
+        *args,
+        _job_id=job_id,
+        _queue_name=queue,
+        _defer_by=defer_by,
     )
     return job is not None
 

@@ -14,7 +14,7 @@ from redis import Redis
 from sqlmodel import Session, col, select
 
 from filament import __version__, jobs
-from filament.db.models import Item, ItemStatus, Job, JobStatus, ModelVersion, Project
+from filament.db.models import Item, ItemStatus, Job, JobStatus, ModelKind, ModelVersion, Project
 from filament.jobs.rows import new_job
 from filament.ml.backbones import load_embedder
 from filament.ml.classifier import ClassifierModel
@@ -84,7 +84,7 @@ def forget_failed_build(redis: Redis, project_id: int, version: int) -> None:
 
 def model_card(project: Project, model: ModelVersion, labels: list[str]) -> str:
     metrics = {k: v for k, v in model.metrics.items() if isinstance(v, int | float)}
-    validation = "held-out split" if model.kind == "finetuned" else "stratified k-fold CV"
+    validation = "held-out split" if model.kind == ModelKind.finetuned else "stratified k-fold CV"
     lines = [
         f"# {project.name} — model v{model.version}",
         "",
@@ -107,7 +107,7 @@ def classifier_for(
     storage: Storage, project: Project, model: ModelVersion, weights_dir: Path | None
 ) -> ClassifierModel:
     """The whole network of a version: a fine-tuned model, or the head on its backbone."""
-    if model.kind == "finetuned":
+    if model.kind == ModelKind.finetuned:
         return finetuned_model(storage, project.id or 0, model.version)
     head = load_head(storage, model)
     if model.base_version is None:

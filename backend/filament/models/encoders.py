@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from filament.cache import ProcessCache
-from filament.db.models import Item, Project
+from filament.db.models import Item, ItemKind, Project
 from filament.ml import classifier
 from filament.ml.backbones import load_embedder
 from filament.models.artifacts import model_prefix
@@ -48,6 +48,6 @@ def encode(
 
 def item_inputs(storage: Storage, items: Sequence[Item]) -> list[str] | list[bytes]:
     """What a model reads for each item: its text, or its image bytes."""
-    if items and items[0].kind == "text":
+    if items and items[0].kind == ItemKind.text:
         return [item.text or "" for item in items]
     return [storage.get_bytes(item.storage_key or "") for item in items]

@@ -5,7 +5,7 @@ from redis import Redis
 from sqlmodel import Session, col, select
 
 from filament import jobs
-from filament.db.models import Job, JobStatus, ModelVersion
+from filament.db.models import Job, JobStatus, ModelKind, ModelVersion
 from filament.jobs.rows import new_job
 from filament.redis import project_lock
 
@@ -62,7 +62,7 @@ def labels_grown_enough(session: Session, project_id: int, labels: int, growth: 
     """No fine-tuned version yet and enough labels, or `growth` more labels than the last one."""
     last = session.exec(
         select(ModelVersion.label_count)
-        .where(ModelVersion.project_id == project_id, ModelVersion.kind == "finetuned")
+        .where(ModelVersion.project_id == project_id, ModelVersion.kind == ModelKind.finetuned)
         .order_by(col(ModelVersion.version).desc())
     ).first()
     if last is None:

@@ -6,7 +6,7 @@ import numpy as np
 
 from filament.cache import ProcessCache
 from filament.core.errors import BadInput
-from filament.db.models import ModelVersion, Project
+from filament.db.models import ModelKind, ModelVersion, Project
 from filament.ml import classifier
 from filament.ml.backbones import load_embedder
 from filament.ml.heads import HeadModel
@@ -35,7 +35,7 @@ def score_inputs(
 ) -> np.ndarray:
     """Probabilities for texts or encoded images (which passed `check_images`), by a head on
     its embedding generation or by a fine-tuned model end to end."""
-    if model.kind == "finetuned":
+    if model.kind == ModelKind.finetuned:
         finetuned = finetuned_model(storage, project.id or 0, model.version)
         embedder = load_embedder(model.backbone, weights_dir)
         return classifier.predict_proba(finetuned, embedder, inputs)

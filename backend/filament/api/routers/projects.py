@@ -14,6 +14,7 @@ from filament.cache import cached
 from filament.db.models import (
     Dataset,
     Item,
+    ItemStatus,
     Page,
     Project,
     ProjectCreate,
@@ -39,7 +40,7 @@ def item_counts(redis: Redis, session: Session, project_id: int) -> tuple[int, i
             session.exec(
                 select(
                     func.count(),
-                    func.count().filter(Item.status == "ready"),
+                    func.count().filter(Item.status == ItemStatus.ready),
                     func.count().filter(col(Item.n_annotations) > 0),
                 ).where(Item.project_id == project_id)
             ).one()
