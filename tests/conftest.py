@@ -36,8 +36,8 @@ def reset_caches() -> None:
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from filament.core.redis import start_embedded_redis
     from filament.core.settings import Settings
-    from filament.redis import start_embedded_redis
 
     server, url = start_embedded_redis(Settings(data_dir=tmp_path_factory.mktemp("redis")))
     yield url

@@ -27,7 +27,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     env = dict(os.environ, FILAMENT_DATA_DIR=str(settings.data_dir.resolve()))
     redis_server = None
     if not settings.redis_url:
-        from filament.redis import start_embedded_redis
+        from filament.core.redis import start_embedded_redis
 
         redis_server, url = start_embedded_redis(settings)
         env["FILAMENT_REDIS_URL"] = url

@@ -358,8 +358,8 @@ def bench_upload_rss(base: str, auth: dict[str, str], api_pid: int, megabytes: i
 
 
 def run(database_url: str | None, args: argparse.Namespace) -> None:
+    from filament.core.redis import start_embedded_redis
     from filament.core.settings import get_settings
-    from filament.redis import start_embedded_redis
 
     with tempfile.TemporaryDirectory(prefix="filament-bench-") as tmp:
         os.environ["FILAMENT_DATA_DIR"] = tmp

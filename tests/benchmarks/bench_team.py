@@ -218,8 +218,8 @@ def run(database_url: str | None, items: int, annotators: int, paced: bool, seco
         per_item: int) -> None:  # fmt: skip
     import subprocess
 
+    from filament.core.redis import start_embedded_redis
     from filament.core.settings import get_settings
-    from filament.redis import start_embedded_redis
 
     mode = "paced (~1 label/s each)" if paced else "back to back"
     print(f"  {items:,} items, {annotators} annotators, k={per_item}, {mode}:", flush=True)

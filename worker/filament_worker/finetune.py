@@ -8,7 +8,16 @@ import numpy as np
 import torch
 from filament import jobs
 from filament.core.settings import get_settings
-from filament.db.models import Item, ItemStatus, Job, JobStatus, ModelVersion, Project
+from filament.db.models import (
+    Item,
+    ItemStatus,
+    Job,
+    JobStatus,
+    ModelKind,
+    ModelVersion,
+    Project,
+    VersionStatus,
+)
 from filament.db.session import session_scope
 from filament.jobs.rows import update_job
 from filament.labeling.queue import plan_version
@@ -154,7 +163,7 @@ def run_finetune(job_id: int, gpu: bool) -> str:
     gain = settings.finetune_min_gain
     better = new_score is not None and (old_score is None or new_score > old_score + gain)
     fields = dict(
-        kind="finetuned",
+        kind=ModelKind.finetuned,
         backbone=project.backbone,
         label_count=len(items),
         metrics=metrics,
@@ -171,7 +180,7 @@ def run_finetune(job_id: int, gpu: bool) -> str:
                 files,
                 None,
                 active=False,
-                status="rejected",
+                status=VersionStatus.rejected,
                 **fields,
             )
         if new_score is None:
@@ -196,7 +205,7 @@ def run_finetune(job_id: int, gpu: bool) -> str:
                 "reference_metric": old_score,
             },
         )
-        return "rejected"
+        return VersionStatus.rejected
     _activate(project, version, files, fields, job_id, result.model)
     _prepare_archive(project.id or 0, version, job_id)
     update_job(
@@ -224,7 +233,7 @@ def gate_reference(
     if current is None:
         return None, "no active model"
     baseline = metrics.get("head_baseline")
-    if current.kind == "head" and current.base_version is None and baseline is not None:
+    if current.kind == ModelKind.head and current.base_version is None and baseline is not None:
         return float(baseline), "the frozen-backbone head on the same held-out items"
     return primary_metric(current.metrics, multilabel), f"the active v{current.version}"
 

@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 
 from arq import func
 from filament import jobs
+from filament.core.redis import redis_settings
 from filament.core.settings import get_settings
-from filament.redis import redis_settings
 
 from filament_worker.archive import build_archive
 from filament_worker.embed import embed

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from filament import jobs
 from filament.core.settings import get_settings
-from filament.db.models import Annotation, AnnotationSource, Item, Project
+from filament.db.models import Annotation, AnnotationSource, Item, ModelKind, Project
 from filament.db.session import session_scope
 from filament.labeling.queue import plan_version
 from filament.ml.calibration import Calibration, calibrate_multilabel, calibrate_single_label
@@ -182,7 +182,7 @@ def run_train_head(project_id: int) -> int | None:
             active=True,
             plan=plan,
             queue_probs=queue_probs,
-            kind="head",
+            kind=ModelKind.head,
             backbone=project.backbone,
             base_version=project.embedding_version,
             label_count=len(item_ids),

@@ -40,9 +40,9 @@ from filament.api.routers import (
 )
 from filament.api.security_headers import SecurityHeaders, html_policy
 from filament.core.errors import DomainError
+from filament.core.redis import redis_settings
 from filament.core.settings import get_settings
 from filament.models.warmup import start_warming
-from filament.redis import redis_settings
 
 log = logging.getLogger("filament.api")
 # the web app's static export in a source checkout (FILAMENT_SPA_DIR points elsewhere)
@@ -127,7 +127,7 @@ async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
     """The domain's refusals (`filament.core.errors`), answered as FastAPI answers its own."""
-    return JSONResponse({"detail": str(error)}, status_code=error.status)
+    return JSONResponse({"detail": str(error)}, status_code=error.status, headers=error.headers)
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -8,9 +8,11 @@ from http import HTTPStatus
 
 
 class DomainError(Exception):
-    """A refusal a caller can act on; `str(error)` is the message shown to them."""
+    """A refusal a caller can act on; `str(error)` is the message shown to them, `headers`
+    go with the answer (a Retry-After, say)."""
 
     status: HTTPStatus = HTTPStatus.BAD_REQUEST
+    headers: dict[str, str] | None = None
 
 
 class NotFound(DomainError):
@@ -31,3 +33,7 @@ class BadInput(DomainError):
     """Input refused on sight (a corrupt image, a URL outside the allowed hosts)."""
 
     status = HTTPStatus.BAD_REQUEST
+
+
+class TooManyRequests(DomainError):
+    status = HTTPStatus.TOO_MANY_REQUESTS

@@ -10,15 +10,19 @@ from dataclasses import dataclass
 
 from redis import Redis
 
+from filament.core.errors import TooManyRequests
 from filament.core.settings import Settings
 
 MAX_WINDOW_SECONDS = 24 * 3600
 
 
-class LoginLocked(Exception):
+class LoginLocked(TooManyRequests):
+    """Too many failed attempts: 429 with Retry-After (the API's domain-error handler)."""
+
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"locked for {retry_after} s")
+        super().__init__(f"Too many failed sign-ins: try again in {retry_after} seconds")
         self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 @dataclass

@@ -105,6 +105,11 @@ class User(UserBase, table=True):
     disabled: bool = Field(default=False)
 
 
+class Token(BaseModel):  # the answer to a sign-in (OAuth2 password flow)
+    access_token: str
+    token_type: str = "bearer"
+
+
 class UserPublic(UserBase):
     id: int
     created_at: datetime

@@ -5,9 +5,9 @@ from redis import Redis
 from sqlmodel import Session, col, select
 
 from filament import jobs
+from filament.core.redis import project_lock
 from filament.db.models import Job, JobStatus, ModelKind, ModelVersion
 from filament.jobs.rows import new_job
-from filament.redis import project_lock
 
 MIN_LABELS_FOR_AUTO = 50
 

@@ -1,10 +1,8 @@
 from fastapi import APIRouter, HTTPException, Request, status
 
-from filament import jobs
 from filament.api.deps import ProjectWriter, SessionDep, SettingsDep
-from filament.api.enqueue import request_project_job
+from filament.api.enqueue import labels_changed
 from filament.api.params import ItemId
-from filament.cache import changed
 from filament.db.models import AnnotationCreate, AnnotationPublic, AnnotationSource
 from filament.labeling import annotations
 from filament.labeling.items import get_item
@@ -13,12 +11,6 @@ from filament.labeling.labels import checked_labels
 router = APIRouter(
     prefix="/projects/{project_id}/items/{item_id}/annotations", tags=["annotations"]
 )
-
-
-def labels_changed(request: Request, project_id: int, settings: SettingsDep) -> None:
-    """After annotations changed: invalidate caches and ask for a head training."""
-    changed(request.app.state.redis, project_id)
-    request_project_job(request, jobs.TRAIN_HEAD, project_id, settings.head_debounce_seconds)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

@@ -2,21 +2,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
-from sqlmodel import Session, func, select
+from sqlmodel import func, select
 
 from filament.api.deps import CurrentUser, SessionDep, SettingsDep
-from filament.core.login_limits import LoginLimiter, LoginLocked
-from filament.core.security import create_access_token, hash_password, verify_password
-from filament.core.settings import Settings
-from filament.db.models import User, UserCreate, UserPublic
+from filament.core.login_limits import LoginLimiter
+from filament.core.security import hash_password, verify_password
+from filament.core.sessions import access_token_for, end_sessions
+from filament.db.models import Token, User, UserCreate, UserPublic
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-
-
-class Token(BaseModel):
-    access_token: str
-    token_type: str = "bearer"
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED)
@@ -51,10 +45,7 @@ def login(
     email = form.username.lower()
     address = request.client.host if request.client else "unknown"
     limiter = LoginLimiter(request.app.state.redis, settings)
-    try:
-        limiter.check(email, address)
-    except LoginLocked as locked:
-        raise too_many_attempts(locked) from None
+    limiter.check(email, address)  # LoginLocked: 429 with Retry-After
     user = session.exec(select(User).where(User.email == email)).first()
     # unknown emails check a dummy hash: the answer takes as long as for a wrong password
     if not verify_password(form.password, user.password_hash if user else None) or (
@@ -65,29 +56,6 @@ def login(
     assert user is not None
     limiter.succeeded(email)
     return Token(access_token=access_token_for(user, settings))
-
-
-def too_many_attempts(locked: LoginLocked) -> HTTPException:
-    return HTTPException(
-        status.HTTP_429_TOO_MANY_REQUESTS,
-        detail=f"Too many failed sign-ins: try again in {locked.retry_after} seconds",
-        headers={"Retry-After": str(locked.retry_after)},
-    )
-
-
-def access_token_for(user: User, settings: Settings) -> str:
-    assert user.id is not None
-    return create_access_token(
-        user.id, user.token_version, settings.resolved_secret_key(), settings.token_minutes
-    )
-
-
-def end_sessions(session: Session, user: User) -> None:
-    """Every access token signed for this user so far stops working (not personal API
-    tokens: they are listed and revoked one by one)."""
-    user.token_version += 1
-    session.add(user)
-    session.commit()
 
 
 @router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT)

@@ -6,8 +6,8 @@ from sqlmodel import Session, col, func, select
 
 from filament.api.deps import Membership, ProjectMemberDep, ProjectOwner, SessionDep
 from filament.api.params import UserId
-from filament.api.routers.auth import too_many_attempts
-from filament.core.login_limits import LoginLocked, throttle_misses
+from filament.core.login_limits import throttle_misses
+from filament.core.redis import project_lock
 from filament.db.models import (
     MemberCreate,
     MemberPublic,
@@ -17,7 +17,6 @@ from filament.db.models import (
     Role,
     User,
 )
-from filament.redis import project_lock
 
 router = APIRouter(prefix="/projects/{project_id}/members", tags=["members"])
 MEMBER_MISSES = 20  # unknown emails per owner and hour
@@ -47,10 +46,7 @@ def add_member(
     misses = throttle_misses(
         request.app.state.redis, f"add-member:{owner.user.id}", MEMBER_MISSES, 3600
     )
-    try:
-        misses.check()
-    except LoginLocked as locked:
-        raise too_many_attempts(locked) from None
+    misses.check()  # LoginLocked: 429 with Retry-After
     user = session.exec(select(User).where(User.email == body.email.lower())).first()
     if user is None or user.disabled:
         misses.missed()

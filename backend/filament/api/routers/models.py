@@ -21,7 +21,6 @@ from filament.api.deps import (
 )
 from filament.api.enqueue import enqueue
 from filament.api.params import ModelVersionNumber
-from filament.api.routers.projects import item_counts
 from filament.cache import cached
 from filament.core import download_tickets
 from filament.db.models import (
@@ -35,6 +34,7 @@ from filament.db.models import (
     User,
 )
 from filament.jobs import rows as job_rows
+from filament.labeling.items import item_counts
 from filament.models.pool_scores import active_model, active_scores, confident_rows, unlabeled_ids
 from filament.models.versions import get_version
 from filament.storage import Storage

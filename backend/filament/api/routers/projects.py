@@ -1,6 +1,6 @@
 from fastapi import APIRouter, HTTPException, Request, status
 from redis import Redis
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from filament.api.deps import (
     CurrentUser,
@@ -10,11 +10,8 @@ from filament.api.deps import (
     SettingsDep,
     StorageDep,
 )
-from filament.cache import cached
 from filament.db.models import (
     Dataset,
-    Item,
-    ItemStatus,
     Page,
     Project,
     ProjectCreate,
@@ -23,29 +20,11 @@ from filament.db.models import (
     ProjectUpdate,
     Role,
 )
+from filament.labeling.items import item_counts
 from filament.ml.backbones import BACKBONES, DEFAULT_BACKBONE, BackboneUnavailable
 from filament.storage import make_key
 
 router = APIRouter(prefix="/projects", tags=["projects"])
-
-
-def item_counts(redis: Redis, session: Session, project_id: int) -> tuple[int, int, int]:
-    """Items, embedded ("ready") items and labeled items. One scan of the project's items,
-    cached until its items or annotations change."""
-    return cached(
-        redis,
-        project_id,
-        ("counts",),
-        lambda: tuple(
-            session.exec(
-                select(
-                    func.count(),
-                    func.count().filter(Item.status == ItemStatus.ready),
-                    func.count().filter(col(Item.n_annotations) > 0),
-                ).where(Item.project_id == project_id)
-            ).one()
-        ),
-    )
 
 
 def project_public(redis: Redis, session: Session, project: Project, role: Role) -> ProjectPublic:

@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from filament.api.deps import ProjectMemberDep, ProjectWriter, SessionDep, SettingsDep, StorageDep
+from filament.api.enqueue import labels_changed
 from filament.api.params import MAX_ID
-from filament.api.routers.annotations import labels_changed
 from filament.db.models import (
     AnnotationSource,
     Item,

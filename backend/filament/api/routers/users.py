@@ -6,15 +6,16 @@ from sqlmodel import select
 
 from filament.api.deps import CurrentUser, SessionDep, SettingsDep
 from filament.api.params import TokenId
-from filament.api.routers.auth import Token, access_token_for, end_sessions, too_many_attempts
-from filament.core.login_limits import LoginLocked, throttle_misses
+from filament.core.login_limits import throttle_misses
 from filament.core.security import hash_password, new_api_token, verify_password
+from filament.core.sessions import access_token_for, end_sessions
 from filament.db.models import (
     ApiToken,
     ApiTokenCreate,
     ApiTokenCreated,
     ApiTokenPublic,
     Page,
+    Token,
     UserPublic,
     utcnow,
 )
@@ -47,10 +48,7 @@ def change_password(
     # typos lock this form, not the account's sign-in
     assert user.id is not None
     misses = throttle_misses(request.app.state.redis, f"password:{user.id}", 5, 900)
-    try:
-        misses.check()
-    except LoginLocked as locked:
-        raise too_many_attempts(locked) from None
+    misses.check()  # LoginLocked: 429 with Retry-After
     if not verify_password(body.current_password, user.password_hash):
         misses.missed()
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="The current password is wrong")
