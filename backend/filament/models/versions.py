@@ -6,6 +6,7 @@ import numpy as np
 from sqlmodel import Session, col, func, select, update
 
 from filament.db.models import ModelVersion, Project
+from filament.ml.metrics import primary_name
 from filament.models.artifacts import ClusterPlan, model_prefix, save_scores, scores_key
 from filament.storage import Storage
 
@@ -26,7 +27,7 @@ def named_metrics(metrics: dict[str, Any], labels: list[str]) -> dict[str, Any]:
 
 def primary_metric(metrics: dict[str, Any], multilabel: bool) -> float | None:
     """The number versions are compared by: accuracy, or micro-F1 for multi-label."""
-    value = metrics.get("micro_f1" if multilabel else "accuracy")
+    value = metrics.get(primary_name(multilabel))
     return float(value) if isinstance(value, int | float) else None
 
 
