@@ -100,8 +100,12 @@ def serve_audit(
     held with the queue's own claim (so an item is never served twice), and marked.
     ``blocked``: what the queue would not serve (finished, held by others or by the caller)."""
     project_id = project.id or 0
-    labels = cached(
-        redis, project_id, ("audit_labels",), lambda: audit_label_count(session, project_id)
+    labels = cached(  # the share changes at 100 audit labels: a count 0.5 s old will do
+        redis,
+        project_id,
+        ("audit_labels",),
+        lambda: audit_label_count(session, project_id),
+        stale_for=0.5,
     )
     blocked = np.concatenate([blocked, labeled_items(session, project)])
     count, candidates = draw_audit(embeddings, blocked, wanted, audit_share(project, labels), rng)

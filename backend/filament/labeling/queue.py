@@ -9,6 +9,7 @@ import numpy as np
 from redis import Redis
 from sqlmodel import Session, col, select
 
+from filament import cache
 from filament.cache import cached
 from filament.db.models import Annotation, Item, ItemStatus, Project
 from filament.labeling import audit, leases
@@ -26,6 +27,7 @@ from filament.storage import Storage
 QUEUE_BATCH = 10  # the queue's default `limit`: what a version's clustering is made for
 COLD_CLUSTERS = 100  # the clustering before the first model: room for a team's first leases
 CLAIM_ROUNDS = 5
+DONE_HINT_SECONDS = 0.5  # how old the project-wide "finished" hint may be (see finished_items)
 CLAIM_SPREAD = 4  # with a team at work: each annotator claims among the best 4 x wanted
 _planning: dict[object, threading.Lock] = {}  # per version: one clustering, nobody waits for it
 _planning_guard = threading.Lock()
@@ -54,12 +56,7 @@ def next_items(
     items chosen by `strategy`."""
     mine = [item for item in leases.my_leases(redis, project, user_id) if item not in exclude]
     held = leases.claim(redis, session, project, user_id, mine[:limit], limit)
-    finished = cached(
-        redis,
-        project.id or 0,
-        ("finished", user_id, project.annotations_per_item),
-        lambda: finished_items(session, project, user_id),
-    )
+    finished = finished_items(session, redis, project, user_id)
     blocked = np.concatenate([finished, np.array([*exclude, *mine], dtype=np.int64)])
     held_by_others = [item for item in leases.held_items(redis, project) if item not in set(mine)]
     if project.annotations_per_item > 1 and len(held) < limit:
@@ -106,7 +103,11 @@ def next_items(
             candidates = [candidates[i] for i in rng.permutation(len(candidates))]
         held += leases.claim(redis, session, project, user_id, candidates, wanted)
         blocked = np.concatenate([blocked, np.array(candidates, dtype=np.int64)])
-    reason = None if held else empty_reason(session, project, embeddings, finished)
+    reason = None
+    if not held:  # rare: worth an exact answer
+        cache.forget(project.id or 0, ("done", project.annotations_per_item))
+        finished = finished_items(session, redis, project, user_id)
+        reason = empty_reason(session, project, embeddings, finished)
     return Served(held, scores, reason)
 
 
@@ -127,19 +128,34 @@ def empty_reason(
     return "The remaining items are leased to other annotators; try again later."
 
 
-def finished_items(session: Session, project: Project, user_id: int) -> np.ndarray:
+def finished_items(session: Session, redis: Redis, project: Project, user_id: int) -> np.ndarray:
     """Items the user need not be offered: labeled often enough, or already labeled by them.
-    A hint that steers picks (the claim decides); the API caches it by the change stamp."""
-    done = session.exec(
-        select(Item.id).where(
-            Item.project_id == project.id, col(Item.n_annotations) >= project.annotations_per_item
-        )
-    ).all()
-    mine = session.exec(
-        select(Annotation.item_id).where(
-            Annotation.project_id == project.id, Annotation.user_id == user_id
-        )
-    ).all()
+    A hint that steers picks (the claim decides, from the database and the done marks), so
+    the project-wide part may be up to `DONE_HINT_SECONDS` old; the user's own part is exact
+    (their next page never offers what they just labeled, not even to be refused)."""
+    project_id = project.id or 0
+    done = cached(
+        redis,
+        project_id,
+        ("done", project.annotations_per_item),
+        lambda: session.exec(
+            select(Item.id).where(
+                Item.project_id == project.id,
+                col(Item.n_annotations) >= project.annotations_per_item,
+            )
+        ).all(),
+        stale_for=DONE_HINT_SECONDS,
+    )
+    mine = cached(
+        redis,
+        project_id,
+        ("mine", user_id),
+        lambda: session.exec(
+            select(Annotation.item_id).where(
+                Annotation.project_id == project.id, Annotation.user_id == user_id
+            )
+        ).all(),
+    )
     return np.array([*done, *mine], dtype=np.int64)
 
 
