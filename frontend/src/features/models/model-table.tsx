@@ -5,10 +5,10 @@ import { errorMessage } from '@/lib/api/errors';
 import type { ModelVersion, Project } from '@/lib/api/types';
 import { can } from '@/lib/permissions';
 import { headline, percent } from '@/lib/metrics';
-import { Button } from './ui/button';
-import { Badge, EmptyState } from './ui/misc';
-import { Spinner } from './ui/spinner';
-import { useToast } from './ui/toast';
+import { Button } from '@/components/ui/button';
+import { Badge, EmptyState } from '@/components/ui/misc';
+import { Spinner } from '@/components/ui/spinner';
+import { useToast } from '@/components/ui/toast';
 
 export const NO_MODEL = 'No model exists yet. One trains automatically after the first few labels.';
 

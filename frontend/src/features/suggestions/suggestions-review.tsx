@@ -10,12 +10,12 @@ import { isTypingTarget } from '@/lib/label-keys';
 import { percent } from '@/lib/metrics';
 import { useKeydown } from '@/lib/use-keydown';
 import { projectHref } from '@/lib/use-project-id';
-import { ItemImage } from './item-media';
-import { ErrorMessage } from './ui/alert';
-import { Button } from './ui/button';
-import { Badge, Card, EmptyState, Kbd, PageHeader, Stat } from './ui/misc';
-import { Loading } from './ui/spinner';
-import { useToast } from './ui/toast';
+import { ItemImage } from '@/components/item-media';
+import { ErrorMessage } from '@/components/ui/alert';
+import { Button } from '@/components/ui/button';
+import { Badge, Card, EmptyState, Kbd, PageHeader, Stat } from '@/components/ui/misc';
+import { Loading } from '@/components/ui/spinner';
+import { useToast } from '@/components/ui/toast';
 
 type Verdict = { kind: 'accept' } | { kind: 'correct'; labels: string[] };
 

@@ -2,7 +2,7 @@
 import type { PredictionLike } from '@/lib/api/types';
 import { actionForKey, isSentimentProject, keyForLabel, labelTone } from '@/lib/label-keys';
 import { useKeydown } from '@/lib/use-keydown';
-import { Kbd } from './ui/misc';
+import { Kbd } from '@/components/ui/misc';
 
 export interface PadProps {
   labels: string[];

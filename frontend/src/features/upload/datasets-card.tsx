@@ -6,12 +6,12 @@ import { useDatasets, useDeleteDataset, useRenameDataset } from '@/lib/api/queri
 import type { Dataset, Project } from '@/lib/api/types';
 import { can } from '@/lib/permissions';
 import { projectHref } from '@/lib/use-project-id';
-import { ErrorMessage } from './ui/alert';
-import { Button } from './ui/button';
-import { ConfirmDialog } from './ui/confirm-dialog';
-import { Card, EmptyState } from './ui/misc';
-import { Loading } from './ui/spinner';
-import { useToast } from './ui/toast';
+import { ErrorMessage } from '@/components/ui/alert';
+import { Button } from '@/components/ui/button';
+import { ConfirmDialog } from '@/components/ui/confirm-dialog';
+import { Card, EmptyState } from '@/components/ui/misc';
+import { Loading } from '@/components/ui/spinner';
+import { useToast } from '@/components/ui/toast';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString()} ${n === 1 ? one : many}`;
 

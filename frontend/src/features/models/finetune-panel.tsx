@@ -6,10 +6,10 @@ import { isMultilabel, type Job, type ModelVersion, type Project } from '@/lib/a
 import { headline, percent } from '@/lib/metrics';
 import { can } from '@/lib/permissions';
 import { deviceName } from './model-table';
-import { Alert } from './ui/alert';
-import { Button } from './ui/button';
-import { Badge, ProgressBar } from './ui/misc';
-import { useToast } from './ui/toast';
+import { Alert } from '@/components/ui/alert';
+import { Button } from '@/components/ui/button';
+import { Badge, ProgressBar } from '@/components/ui/misc';
+import { useToast } from '@/components/ui/toast';
 
 /** Fine-tuning needs this many labeled items (the worker refuses fewer). */
 export const MIN_FINETUNE_LABELS = 4;

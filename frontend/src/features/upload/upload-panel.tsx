@@ -9,9 +9,9 @@ import { can } from '@/lib/permissions';
 import { filesFromDataTransfer, filesFromInput, formatBytes, isJunk, perFileProgress, planBatches, rejectionReason, uploadFiles, type PendingFile } from '@/lib/upload';
 import { projectHref } from '@/lib/use-project-id';
 import { DatasetsCard } from './datasets-card';
-import { JobList } from './job-list';
-import { Button } from './ui/button';
-import { Card, EmptyState, PageHeader, ProgressBar } from './ui/misc';
+import { JobList } from '@/components/job-list';
+import { Button } from '@/components/ui/button';
+import { Card, EmptyState, PageHeader, ProgressBar } from '@/components/ui/misc';
 
 type FileState = 'waiting' | 'uploading' | 'uploaded' | 'rejected' | 'failed';
 

@@ -4,9 +4,9 @@ import { useProjectStatus, useProjects } from '@/lib/api/queries';
 import { TASKS, type Project } from '@/lib/api/types';
 import { headline, percent } from '@/lib/metrics';
 import { projectHref } from '@/lib/use-project-id';
-import { ErrorMessage } from './ui/alert';
-import { Badge, EmptyState, PageHeader, ProgressBar } from './ui/misc';
-import { Loading } from './ui/spinner';
+import { ErrorMessage } from '@/components/ui/alert';
+import { Badge, EmptyState, PageHeader, ProgressBar } from '@/components/ui/misc';
+import { Loading } from '@/components/ui/spinner';
 
 export function taskTitle(task: Project['task']): string {
   return TASKS.find((t) => t.value === task)?.title ?? task;

@@ -6,10 +6,10 @@ import { useProject } from '@/lib/api/queries';
 import type { Project } from '@/lib/api/types';
 import { can, type Action } from '@/lib/permissions';
 import { projectHref, useProjectId } from '@/lib/use-project-id';
-import { AppHeader } from './app-header';
-import { RequireAuth } from './require-auth';
-import { ErrorMessage } from './ui/alert';
-import { Loading } from './ui/spinner';
+import { AppHeader } from '@/components/app-header';
+import { RequireAuth } from '@/features/auth/require-auth';
+import { ErrorMessage } from '@/components/ui/alert';
+import { Loading } from '@/components/ui/spinner';
 
 const TABS: { page: string; title: string; needs?: Action }[] = [
   { page: 'dashboard', title: 'Dashboard' },

@@ -3,9 +3,9 @@ import { useMutation } from '@tanstack/react-query';
 import { useState, type DragEvent } from 'react';
 import { api, call } from '@/lib/api/client';
 import { modalityOf, type Project, type ScoreResult } from '@/lib/api/types';
-import { ErrorMessage } from './ui/alert';
-import { Button } from './ui/button';
-import { TextAreaField } from './ui/field';
+import { ErrorMessage } from '@/components/ui/alert';
+import { Button } from '@/components/ui/button';
+import { TextAreaField } from '@/components/ui/field';
 
 export function fileToBase64(file: Blob): Promise<string> {
   return new Promise((resolve, reject) => {

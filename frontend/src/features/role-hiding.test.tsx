@@ -3,11 +3,11 @@ import { render, screen } from '@testing-library/react';
 import type { ReactNode } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ModelVersion, Project, Role } from '@/lib/api/types';
-import { DatasetsCard } from './datasets-card';
-import { FinetunePanel } from './finetune-panel';
-import { ModelTable } from './model-table';
-import { SettingsForm } from './settings-form';
-import { ToastProvider } from './ui/toast';
+import { DatasetsCard } from '@/features/upload/datasets-card';
+import { FinetunePanel } from '@/features/models/finetune-panel';
+import { ModelTable } from '@/features/models/model-table';
+import { SettingsForm } from '@/features/project/settings-form';
+import { ToastProvider } from '@/components/ui/toast';
 
 const projectAs = (role: Role) =>
   ({

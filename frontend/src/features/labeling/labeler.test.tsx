@@ -3,7 +3,7 @@ import { act, fireEvent, render, screen } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Project } from '@/lib/api/types';
 import { Labeler } from './labeler';
-import { ToastProvider } from './ui/toast';
+import { ToastProvider } from '@/components/ui/toast';
 
 const project = {
   id: 7,

@@ -4,12 +4,12 @@ import { useState, type FormEvent } from 'react';
 import { api, call } from '@/lib/api/client';
 import { keys, useMe, useMembers } from '@/lib/api/queries';
 import type { Project, Role } from '@/lib/api/types';
-import { ErrorMessage } from './ui/alert';
-import { Button } from './ui/button';
-import { SelectField, TextField } from './ui/field';
-import { Card, PageHeader } from './ui/misc';
-import { Loading } from './ui/spinner';
-import { useToast } from './ui/toast';
+import { ErrorMessage } from '@/components/ui/alert';
+import { Button } from '@/components/ui/button';
+import { SelectField, TextField } from '@/components/ui/field';
+import { Card, PageHeader } from '@/components/ui/misc';
+import { Loading } from '@/components/ui/spinner';
+import { useToast } from '@/components/ui/toast';
 
 const ROLES: { value: Role; hint: string }[] = [
   { value: 'owner', hint: 'everything, including members and settings' },

@@ -3,7 +3,7 @@ import { fireEvent, render, screen } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Project } from '@/lib/api/types';
 import { SuggestionsReview, toDecision, wrongSentence } from './suggestions-review';
-import { ToastProvider } from './ui/toast';
+import { ToastProvider } from '@/components/ui/toast';
 
 const project = { id: 3, name: 'Reviews', task: 'text_classification', labels: ['negative', 'positive'], role: 'owner' } as unknown as Project;
 const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });

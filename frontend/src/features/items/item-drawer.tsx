@@ -5,13 +5,13 @@ import { api, call } from '@/lib/api/client';
 import { errorMessage } from '@/lib/api/errors';
 import { keys, useInvalidateProject } from '@/lib/api/queries';
 import { isMultilabel, type Project } from '@/lib/api/types';
-import { ItemImage, ItemText } from './item-media';
-import { PredictionPanel } from './prediction-panel';
-import { ErrorMessage } from './ui/alert';
-import { Button } from './ui/button';
-import { Badge } from './ui/misc';
-import { Loading } from './ui/spinner';
-import { useToast } from './ui/toast';
+import { ItemImage, ItemText } from '@/components/item-media';
+import { PredictionPanel } from '@/components/prediction-panel';
+import { ErrorMessage } from '@/components/ui/alert';
+import { Button } from '@/components/ui/button';
+import { Badge } from '@/components/ui/misc';
+import { Loading } from '@/components/ui/spinner';
+import { useToast } from '@/components/ui/toast';
 
 /** One item with its annotations; any member who may write can relabel it here. */
 export function ItemDrawer({ project, itemId, onClose }: { project: Project; itemId: number; onClose: () => void }) {

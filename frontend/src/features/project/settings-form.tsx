@@ -5,11 +5,11 @@ import type { Project } from '@/lib/api/types';
 import { can } from '@/lib/permissions';
 import { LabelsEditor, labelProblem } from './labels-editor';
 import { QueueFields } from './queue-fields';
-import { ErrorMessage } from './ui/alert';
-import { Button } from './ui/button';
-import { TextField } from './ui/field';
-import { Card } from './ui/misc';
-import { useToast } from './ui/toast';
+import { ErrorMessage } from '@/components/ui/alert';
+import { Button } from '@/components/ui/button';
+import { TextField } from '@/components/ui/field';
+import { Card } from '@/components/ui/misc';
+import { useToast } from '@/components/ui/toast';
 
 /** The settings as text, for roles that cannot change them: no inputs that look editable. */
 function SettingsSummary({ project }: { project: Project }) {

@@ -6,13 +6,13 @@ import { api, call } from '@/lib/api/client';
 import { keys, useDatasets, useMembers, useProjectStatus } from '@/lib/api/queries';
 import { evidenceLine, parseEvidence } from '@/lib/metrics';
 import type { Project } from '@/lib/api/types';
-import { ItemImage } from './item-media';
+import { ItemImage } from '@/components/item-media';
 import { ItemDrawer } from './item-drawer';
-import { ErrorMessage } from './ui/alert';
-import { Button } from './ui/button';
-import { SelectField, TextField } from './ui/field';
-import { Badge, Card, EmptyState, PageHeader } from './ui/misc';
-import { Loading } from './ui/spinner';
+import { ErrorMessage } from '@/components/ui/alert';
+import { Button } from '@/components/ui/button';
+import { SelectField, TextField } from '@/components/ui/field';
+import { Badge, Card, EmptyState, PageHeader } from '@/components/ui/misc';
+import { Loading } from '@/components/ui/spinner';
 
 const PAGE = 50;
 

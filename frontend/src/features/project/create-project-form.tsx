@@ -8,10 +8,10 @@ import { TASKS, modalityOf, type ProjectCreate, type Task } from '@/lib/api/type
 import { projectHref } from '@/lib/use-project-id';
 import { LabelsEditor, labelProblem } from './labels-editor';
 import { QueueFields } from './queue-fields';
-import { ErrorMessage } from './ui/alert';
-import { Button } from './ui/button';
-import { SelectField, TextField } from './ui/field';
-import { Card, PageHeader } from './ui/misc';
+import { ErrorMessage } from '@/components/ui/alert';
+import { Button } from '@/components/ui/button';
+import { SelectField, TextField } from '@/components/ui/field';
+import { Card, PageHeader } from '@/components/ui/misc';
 
 const PRESETS: Record<Task, { title: string; labels: string[] }[]> = {
   text_classification: [

@@ -9,16 +9,16 @@ import { prefetchItemImages } from '@/lib/image-cache';
 import { keyForLabel } from '@/lib/label-keys';
 import { LabelQueue } from '@/lib/label-queue';
 import { projectHref } from '@/lib/use-project-id';
-import { ItemImage, ItemText } from './item-media';
+import { ItemImage, ItemText } from '@/components/item-media';
 import { MultiLabelPad } from './multi-label-pad';
-import { PredictionPanel } from './prediction-panel';
+import { PredictionPanel } from '@/components/prediction-panel';
 import { ShortcutLegend, type Shortcut } from './shortcut-legend';
 import { SingleLabelPad } from './single-label-pad';
-import { ErrorMessage } from './ui/alert';
-import { Button } from './ui/button';
-import { EmptyState, Kbd } from './ui/misc';
-import { Loading } from './ui/spinner';
-import { useToast } from './ui/toast';
+import { ErrorMessage } from '@/components/ui/alert';
+import { Button } from '@/components/ui/button';
+import { EmptyState, Kbd } from '@/components/ui/misc';
+import { Loading } from '@/components/ui/spinner';
+import { useToast } from '@/components/ui/toast';
 
 interface Decision {
   labels: string[] | null; // null: skipped

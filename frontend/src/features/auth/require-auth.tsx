@@ -2,7 +2,7 @@
 import { useRouter } from 'next/navigation';
 import { useEffect, type ReactNode } from 'react';
 import { useToken } from '@/lib/use-session';
-import { Loading } from './ui/spinner';
+import { Loading } from '@/components/ui/spinner';
 
 /** Renders children only with a session; otherwise sends the visitor to sign-in. */
 export function RequireAuth({ children }: { children: ReactNode }) {

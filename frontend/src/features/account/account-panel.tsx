@@ -3,11 +3,11 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, call } from '@/lib/api/client';
 import { keys, useMe } from '@/lib/api/queries';
-import { Alert, ErrorMessage } from './ui/alert';
-import { Button } from './ui/button';
-import { TextField } from './ui/field';
-import { Card, PageHeader } from './ui/misc';
-import { Loading } from './ui/spinner';
+import { Alert, ErrorMessage } from '@/components/ui/alert';
+import { Button } from '@/components/ui/button';
+import { TextField } from '@/components/ui/field';
+import { Card, PageHeader } from '@/components/ui/misc';
+import { Loading } from '@/components/ui/spinner';
 
 /** The signed-in user and their personal API tokens (for scripts and the SDK). */
 export function AccountPanel() {

@@ -4,16 +4,16 @@ import { isJobActive, useJobs, useModels, useProjectStatus } from '@/lib/api/que
 import type { ModelVersion, Project } from '@/lib/api/types';
 import { headline, interval, parseEvidence, parseMetrics, percent } from '@/lib/metrics';
 import { projectHref } from '@/lib/use-project-id';
-import { ConfusionMatrix } from './charts/confusion-matrix';
-import { LearningCurve } from './charts/learning-curve';
-import { PrecisionRecallBars } from './charts/precision-recall-bars';
+import { ConfusionMatrix } from '@/components/charts/confusion-matrix';
+import { LearningCurve } from '@/components/charts/learning-curve';
+import { PrecisionRecallBars } from '@/components/charts/precision-recall-bars';
 import { FinetunePanel } from './finetune-panel';
-import { JobList } from './job-list';
+import { JobList } from '@/components/job-list';
 import { ModelQuality } from './model-quality';
 import { ModelTable, NO_MODEL } from './model-table';
-import { ErrorMessage } from './ui/alert';
-import { Badge, Card, PageHeader, ProgressBar, Stat } from './ui/misc';
-import { Loading } from './ui/spinner';
+import { ErrorMessage } from '@/components/ui/alert';
+import { Badge, Card, PageHeader, ProgressBar, Stat } from '@/components/ui/misc';
+import { Loading } from '@/components/ui/spinner';
 
 export { ModelTable } from './model-table';
 

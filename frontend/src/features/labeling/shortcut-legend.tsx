@@ -1,4 +1,4 @@
-import { Kbd } from './ui/misc';
+import { Kbd } from '@/components/ui/misc';
 
 export interface Shortcut {
   keys: string[];

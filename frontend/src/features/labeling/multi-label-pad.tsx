@@ -3,8 +3,8 @@ import { useState } from 'react';
 import { actionForKey, keyForLabel } from '@/lib/label-keys';
 import { useKeydown } from '@/lib/use-keydown';
 import type { PadProps } from './single-label-pad';
-import { Button } from './ui/button';
-import { Kbd } from './ui/misc';
+import { Button } from '@/components/ui/button';
+import { Kbd } from '@/components/ui/misc';
 
 export const SUGGEST_THRESHOLD = 0.5;
 

@@ -4,12 +4,12 @@ import { downloadFile } from '@/lib/api/client';
 import { errorMessage } from '@/lib/api/errors';
 import { useModels, useProjectStatus } from '@/lib/api/queries';
 import type { Project } from '@/lib/api/types';
-import { ModelTable } from './model-table';
+import { ModelTable } from '@/features/models/model-table';
 import { SettingsForm } from './settings-form';
-import { TryModel } from './try-model';
-import { ErrorMessage } from './ui/alert';
-import { Button } from './ui/button';
-import { Card, PageHeader } from './ui/misc';
+import { TryModel } from '@/features/models/try-model';
+import { ErrorMessage } from '@/components/ui/alert';
+import { Button } from '@/components/ui/button';
+import { Card, PageHeader } from '@/components/ui/misc';
 
 function ExportCard({ project }: { project: Project }) {
   const [busy, setBusy] = useState<string | null>(null);

@@ -4,10 +4,10 @@ import { useState, type FormEvent } from 'react';
 import { api, call } from '@/lib/api/client';
 import { setToken } from '@/lib/auth';
 import { safeNext } from '@/lib/safe-next';
-import { Logo } from './app-header';
-import { ErrorMessage } from './ui/alert';
-import { Button } from './ui/button';
-import { TextField } from './ui/field';
+import { Logo } from '@/components/app-header';
+import { ErrorMessage } from '@/components/ui/alert';
+import { Button } from '@/components/ui/button';
+import { TextField } from '@/components/ui/field';
 
 export async function signIn(email: string, password: string): Promise<void> {
   const token = await call(

@@ -1,6 +1,6 @@
 'use client';
 import { useStrategies } from '@/lib/api/queries';
-import { SelectField, TextField } from './ui/field';
+import { SelectField, TextField } from '@/components/ui/field';
 
 const TITLES: Record<string, string> = {
   margin: 'Margin',
