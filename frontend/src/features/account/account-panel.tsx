@@ -1,37 +1,28 @@
 'use client';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { api, call } from '@/lib/api/client';
-import { keys, useMe } from '@/lib/api/queries';
 import { Alert, ErrorMessage } from '@/components/ui/alert';
 import { Button } from '@/components/ui/button';
 import { TextField } from '@/components/ui/field';
 import { Card, PageHeader } from '@/components/ui/misc';
 import { Loading } from '@/components/ui/spinner';
+import { useCreateToken, useMe, useRevokeToken, useTokens } from '@/lib/api/queries';
 
 /** The signed-in user and their personal API tokens (for scripts and the SDK). */
 export function AccountPanel() {
   const me = useMe();
-  const client = useQueryClient();
   const [name, setName] = useState('');
   const [created, setCreated] = useState<string | null>(null);
-  const tokens = useQuery({ queryKey: keys.tokens, queryFn: () => call(api.GET('/api/v1/users/me/tokens')) });
-  const refresh = () => client.invalidateQueries({ queryKey: keys.tokens });
-  const create = useMutation({
-    mutationFn: () => call(api.POST('/api/v1/users/me/tokens', { body: { name } })),
-    onSuccess: (token) => {
-      setCreated(token.token);
-      setName('');
-      void refresh();
-    },
-  });
-  const revoke = useMutation({
-    mutationFn: (id: number) => call(api.DELETE('/api/v1/users/me/tokens/{token_id}', { params: { path: { token_id: id } } })),
-    onSuccess: () => void refresh(),
-  });
+  const tokens = useTokens();
+  const create = useCreateToken();
+  const revoke = useRevokeToken();
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    create.mutate();
+    create.mutate(name, {
+      onSuccess: (token) => {
+        setCreated(token.token);
+        setName('');
+      },
+    });
   };
   return (
     <div className="narrow stack-lg">

@@ -1,50 +1,25 @@
 'use client';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
-import { api, call } from '@/lib/api/client';
-import { setToken } from '@/lib/auth';
-import { safeNext } from '@/lib/safe-next';
 import { Logo } from '@/components/app-header';
 import { ErrorMessage } from '@/components/ui/alert';
 import { Button } from '@/components/ui/button';
 import { TextField } from '@/components/ui/field';
-
-export async function signIn(email: string, password: string): Promise<void> {
-  const token = await call(
-    api.POST('/api/v1/auth/token', {
-      body: { username: email, password, scope: '' },
-      bodySerializer: (body) => new URLSearchParams(body as Record<string, string>),
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    }),
-  );
-  setToken(token.access_token);
-}
+import { useSignIn } from '@/lib/api/queries';
+import { safeNext } from '@/lib/safe-next';
 
 export function LoginForm() {
   const [mode, setMode] = useState<'signin' | 'register'>('signin');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [name, setName] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const signIn = useSignIn();
   const router = useRouter();
   const params = useSearchParams();
 
-  const submit = async (event: FormEvent) => {
+  const submit = (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      if (mode === 'register') {
-        await call(api.POST('/api/v1/auth/register', { body: { email, password, name } }));
-      }
-      await signIn(email, password);
-      router.replace(safeNext(params.get('next')));
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
+    signIn.mutate({ email, password, register: mode === 'register' ? { name } : undefined }, { onSuccess: () => router.replace(safeNext(params.get('next'))) });
   };
 
   return (
@@ -74,8 +49,8 @@ export function LoginForm() {
             autoComplete={mode === 'register' ? 'new-password' : 'current-password'}
             hint={mode === 'register' ? 'At least 8 characters.' : undefined}
           />
-          <ErrorMessage error={error} />
-          <Button type="submit" variant="primary" size="lg" busy={busy}>
+          <ErrorMessage error={signIn.error} />
+          <Button type="submit" variant="primary" size="lg" busy={signIn.isPending}>
             {mode === 'signin' ? 'Sign in' : 'Create account'}
           </Button>
         </form>

@@ -1,9 +1,7 @@
 'use client';
-import { useQuery } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { api, call } from '@/lib/api/client';
 import { errorMessage } from '@/lib/api/errors';
-import { keys, useInvalidateProject } from '@/lib/api/queries';
+import { useItem, useSaveAnnotation } from '@/lib/api/queries';
 import { isMultilabel, type Project } from '@/lib/api/types';
 import { ItemImage, ItemText } from '@/components/item-media';
 import { PredictionPanel } from '@/components/prediction-panel';
@@ -15,13 +13,10 @@ import { useToast } from '@/components/ui/toast';
 
 /** One item with its annotations; any member who may write can relabel it here. */
 export function ItemDrawer({ project, itemId, onClose }: { project: Project; itemId: number; onClose: () => void }) {
-  const item = useQuery({
-    queryKey: keys.item(project.id, itemId),
-    queryFn: () => call(api.GET('/api/v1/projects/{project_id}/items/{item_id}', { params: { path: { project_id: project.id, item_id: itemId } } })),
-  });
+  const item = useItem(project.id, itemId);
   const [chosen, setChosen] = useState<string[] | null>(null);
-  const [saving, setSaving] = useState(false);
-  const invalidate = useInvalidateProject();
+  const annotate = useSaveAnnotation(project.id);
+  const saving = annotate.isPending;
   const notify = useToast();
   const multi = isMultilabel(project.task);
   const current = chosen ?? item.data?.labels ?? [];
@@ -32,24 +27,15 @@ export function ItemDrawer({ project, itemId, onClose }: { project: Project; ite
     return () => window.removeEventListener('keydown', onKey);
   }, [onClose]);
 
-  const save = async (labels: string[]) => {
-    setSaving(true);
-    try {
-      await call(
-        api.POST('/api/v1/projects/{project_id}/items/{item_id}/annotations', {
-          params: { path: { project_id: project.id, item_id: itemId } },
-          body: { labels },
-        }),
-      );
-      notify('Label saved', 'success');
-      setChosen(null);
-      invalidate(project.id);
-    } catch (error) {
-      notify(errorMessage(error), 'error');
-    } finally {
-      setSaving(false);
-    }
-  };
+  // through the promise, so the toast comes even when the drawer was closed meanwhile
+  const save = (labels: string[]) =>
+    annotate.mutateAsync({ itemId, labels }).then(
+      () => {
+        notify('Label saved', 'success');
+        setChosen(null);
+      },
+      (error: unknown) => notify(errorMessage(error), 'error'),
+    );
 
   return (
     <>

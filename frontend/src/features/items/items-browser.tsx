@@ -1,11 +1,9 @@
 'use client';
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useSearchParams } from 'next/navigation';
 import { useEffect, useState } from 'react';
-import { api, call } from '@/lib/api/client';
-import { keys, useDatasets, useMembers, useProjectStatus } from '@/lib/api/queries';
+import { useDatasets, useItems, useMembers, useProjectStatus } from '@/lib/api/queries';
 import { evidenceLine, parseEvidence } from '@/lib/metrics';
-import type { Project } from '@/lib/api/types';
+import type { ItemsQuery, Project } from '@/lib/api/types';
 import { ItemImage } from '@/components/item-media';
 import { ItemDrawer } from './item-drawer';
 import { ErrorMessage } from '@/components/ui/alert';
@@ -28,7 +26,7 @@ export interface ItemFilters {
 const EMPTY: ItemFilters = { status: '', dataset: '', label: '', predicted: '', annotator: '', q: '' };
 
 /** Query parameters for GET /items: empty filters are left out; pages after the first by keyset (`after` = last id seen). */
-export function itemQuery(filters: ItemFilters, after: number | undefined) {
+export function itemQuery(filters: ItemFilters, after: number | undefined): ItemsQuery {
   return {
     status: filters.status || undefined,
     dataset: filters.dataset || undefined,
@@ -63,11 +61,7 @@ export function ItemsBrowser({ project }: { project: Project }) {
   const datasets = useDatasets(project.id);
   const members = useMembers(project.id);
   const status = useProjectStatus(project.id, { refetchInterval: false });
-  const items = useQuery({
-    queryKey: keys.items(project.id, { ...settled, after }),
-    queryFn: () => call(api.GET('/api/v1/projects/{project_id}/items', { params: { path: { project_id: project.id }, query: itemQuery(settled, after) } })),
-    placeholderData: keepPreviousData,
-  });
+  const items = useItems(project.id, itemQuery(settled, after));
   const set = (patch: Partial<ItemFilters>) => {
     setFilters((current) => ({ ...current, ...patch }));
     setCursors([]);

@@ -1,9 +1,8 @@
 'use client';
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
-import { api, call } from '@/lib/api/client';
 import { errorMessage } from '@/lib/api/errors';
-import { useInvalidateProject, useProjectStatus } from '@/lib/api/queries';
+import { fetchItem, fetchQueue, removeAnnotation, saveAnnotation, useInvalidateProject, useProjectStatus } from '@/lib/api/queries';
 import { isMultilabel, type Project, type QueueItem } from '@/lib/api/types';
 import { prefetchItemImages } from '@/lib/image-cache';
 import { keyForLabel } from '@/lib/label-keys';
@@ -64,7 +63,7 @@ export function createLabelSession(projectId: number): LabelSession {
       lowWater: 3,
       fetchBatch: async (limit, exclude) => {
         const query = { limit, exclude: exclude.length ? exclude.join(',') : undefined };
-        const page = await call(api.GET('/api/v1/projects/{project_id}/queue', { params: { path: { project_id: projectId }, query } }));
+        const page = await fetchQueue(projectId, query);
         session.meta = { coldStart: page.cold_start, strategy: page.strategy, reason: page.reason ?? null };
         return page.data;
       },
@@ -111,7 +110,7 @@ export function Labeler({ project, session: given }: { project: Project; session
     let cancelled = false;
     void Promise.all(
       stale.map((held) =>
-        call(api.GET('/api/v1/projects/{project_id}/items/{item_id}', { params: { path: { project_id: project.id, item_id: held.id } } }))
+        fetchItem(project.id, held.id)
           .then((fresh): QueueItem => ({ ...held, prediction: fresh.prediction, uncertainty: fresh.uncertainty ?? held.uncertainty }))
           .catch(() => null),
       ),
@@ -138,14 +137,7 @@ export function Labeler({ project, session: given }: { project: Project; session
       const before = earlier?.saved ?? Promise.resolve();
       const saved = before
         .catch(() => undefined)
-        .then(() =>
-          call(
-            api.POST('/api/v1/projects/{project_id}/items/{item_id}/annotations', {
-              params: { path: { project_id: project.id, item_id: current.id } },
-              body: { labels },
-            }),
-          ),
-        );
+        .then(() => saveAnnotation(project.id, current.id, labels));
       saved.catch((error: unknown) => notify(`Label for “${current.name}” was not saved: ${errorMessage(error)}`, 'error'));
       decisions.current.set(current.id, { labels, saved });
       setSessionCount((n) => n + 1);
@@ -169,13 +161,7 @@ export function Labeler({ project, session: given }: { project: Project; session
     if (decision?.labels) {
       const removed = decision.saved
         .catch(() => undefined)
-        .then(() =>
-          call(
-            api.DELETE('/api/v1/projects/{project_id}/items/{item_id}/annotations', {
-              params: { path: { project_id: project.id, item_id: previous.id } },
-            }),
-          ),
-        );
+        .then(() => removeAnnotation(project.id, previous.id));
       removed.catch((error: unknown) => notify(`Could not undo the label: ${errorMessage(error)}`, 'error'));
       // Keep the old choice visible (highlighted) while the item waits for a new one.
       decisions.current.set(previous.id, { labels: decision.labels, saved: removed });

@@ -1,7 +1,7 @@
 'use client';
 import { useState } from 'react';
-import { downloadFile, type Pending } from '@/lib/api/client';
 import { errorMessage } from '@/lib/api/errors';
+import { useModelDownload, type Pending } from '@/lib/api/queries';
 import type { ModelVersion, Project } from '@/lib/api/types';
 import { can } from '@/lib/permissions';
 import { headline, percent } from '@/lib/metrics';
@@ -30,19 +30,15 @@ export function downloadLabel(pending: Pending | null): string {
  */
 export function ModelDownloadButton({ project, version }: { project: Project; version: number }) {
   const notify = useToast();
-  const [busy, setBusy] = useState(false);
+  const archive = useModelDownload(project);
+  const busy = archive.isPending;
   const [pending, setPending] = useState<Pending | null>(null);
-  const download = async () => {
-    setBusy(true);
-    try {
-      await downloadFile(`/projects/${project.id}/models/${version}/download`, `${project.name}-model-v${version}.zip`, setPending);
-    } catch (error) {
-      notify(`Model v${version}: ${errorMessage(error)}`, 'error');
-    } finally {
-      setBusy(false);
-      setPending(null);
-    }
-  };
+  // through the promise: a build takes up to a minute, and its failure is told even if the page was left
+  const download = () =>
+    archive
+      .mutateAsync({ version, onPending: setPending })
+      .catch((error: unknown) => notify(`Model v${version}: ${errorMessage(error)}`, 'error'))
+      .finally(() => setPending(null));
   return (
     <Button
       size="sm"

@@ -1,20 +1,10 @@
 'use client';
-import { useMutation } from '@tanstack/react-query';
 import { useState, type DragEvent } from 'react';
-import { api, call } from '@/lib/api/client';
+import { useScore } from '@/lib/api/queries';
 import { modalityOf, type Project, type ScoreResult } from '@/lib/api/types';
 import { ErrorMessage } from '@/components/ui/alert';
 import { Button } from '@/components/ui/button';
 import { TextAreaField } from '@/components/ui/field';
-
-export function fileToBase64(file: Blob): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const reader = new FileReader();
-    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));
-    reader.onerror = () => reject(reader.error ?? new Error('Could not read the file.'));
-    reader.readAsDataURL(file);
-  });
-}
 
 function Scores({ result }: { result: ScoreResult }) {
   const row = result.scores[0] ?? [];
@@ -42,12 +32,7 @@ export function TryModel({ project }: { project: Project }) {
   const modality = modalityOf(project.task);
   const [text, setText] = useState('');
   const [preview, setPreview] = useState<string | null>(null);
-  const score = useMutation({
-    mutationFn: async (input: { text?: string; file?: File }) => {
-      const body = input.file ? { type: 'images' as const, data: [await fileToBase64(input.file)] } : { type: 'text' as const, texts: [input.text ?? ''] };
-      return call(api.POST('/api/v1/projects/{project_id}/score', { params: { path: { project_id: project.id } }, body }));
-    },
-  });
+  const score = useScore(project.id);
   const takeFile = (file: File | undefined) => {
     if (!file) return;
     setPreview((old) => {

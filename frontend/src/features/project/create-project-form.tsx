@@ -1,9 +1,7 @@
 'use client';
-import { useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useMemo, useState, type FormEvent } from 'react';
-import { api, call } from '@/lib/api/client';
-import { keys, useBackbones, useStrategies } from '@/lib/api/queries';
+import { useBackbones, useCreateProject, useStrategies } from '@/lib/api/queries';
 import { TASKS, modalityOf, type ProjectCreate, type Task } from '@/lib/api/types';
 import { projectHref } from '@/lib/use-project-id';
 import { LabelsEditor, labelProblem } from './labels-editor';
@@ -29,13 +27,11 @@ export function CreateProjectForm() {
   const [backbone, setBackbone] = useState<string>('');
   const [strategy, setStrategy] = useState<string | null>(null);
   const [precision, setPrecision] = useState(0.97);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const [touched, setTouched] = useState(false);
   const backbones = useBackbones();
   const strategies = useStrategies();
+  const create = useCreateProject();
   const router = useRouter();
-  const client = useQueryClient();
 
   const choices = useMemo(() => (backbones.data?.data ?? []).filter((b) => b.modality === modalityOf(task)), [backbones.data, task]);
   const fallback = choices.find((b) => b.default && b.available) ?? choices.find((b) => b.available) ?? choices.find((b) => b.default);
@@ -45,24 +41,18 @@ export function CreateProjectForm() {
   // the server's default until the user picks one; with no list yet the server decides alone
   const recommended = strategies.data?.data.find((s) => s.default)?.name;
 
-  const submit = async (event: FormEvent) => {
+  // still busy after success, until the upload page replaces this one
+  const busy = create.isPending || create.isSuccess;
+
+  const submit = (event: FormEvent) => {
     event.preventDefault();
     setTouched(true);
     if (problem) return;
-    setBusy(true);
-    setError(null);
-    try {
-      const picked = strategy ?? recommended;
-      // the schema marks fields with server defaults as required: without a strategy (the list
-      // did not load) the server applies its default
-      const body = { name: name.trim(), task, labels, backbone: chosen?.name ?? null, ...(picked && { strategy: picked }), suggestion_precision: precision, annotations_per_item: 1, lease_seconds: 600 } as ProjectCreate;
-      const project = await call(api.POST('/api/v1/projects', { body }));
-      void client.invalidateQueries({ queryKey: keys.projects });
-      router.push(projectHref('upload', project.id));
-    } catch (caught) {
-      setError(caught);
-      setBusy(false);
-    }
+    const picked = strategy ?? recommended;
+    // the schema marks fields with server defaults as required: without a strategy (the list
+    // did not load) the server applies its default
+    const body = { name: name.trim(), task, labels, backbone: chosen?.name ?? null, ...(picked && { strategy: picked }), suggestion_precision: precision, annotations_per_item: 1, lease_seconds: 600 } as ProjectCreate;
+    create.mutate(body, { onSuccess: (project) => router.push(projectHref('upload', project.id)) });
   };
 
   return (
@@ -159,7 +149,7 @@ export function CreateProjectForm() {
           </div>
         </div>
       </Card>
-      <ErrorMessage error={error} title="Could not create the project" />
+      <ErrorMessage error={create.error} title="Could not create the project" />
       <div className="row-end">
         <Button variant="ghost" onClick={() => router.back()}>
           Cancel

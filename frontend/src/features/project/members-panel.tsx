@@ -1,15 +1,13 @@
 'use client';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { api, call } from '@/lib/api/client';
-import { keys, useMe, useMembers } from '@/lib/api/queries';
-import type { Project, Role } from '@/lib/api/types';
 import { ErrorMessage } from '@/components/ui/alert';
 import { Button } from '@/components/ui/button';
 import { SelectField, TextField } from '@/components/ui/field';
 import { Card, PageHeader } from '@/components/ui/misc';
 import { Loading } from '@/components/ui/spinner';
 import { useToast } from '@/components/ui/toast';
+import { useAddMember, useChangeMemberRole, useMe, useMembers, useRemoveMember } from '@/lib/api/queries';
+import type { Project, Role } from '@/lib/api/types';
 
 const ROLES: { value: Role; hint: string }[] = [
   { value: 'owner', hint: 'everything, including members and settings' },
@@ -21,34 +19,23 @@ export function MembersPanel({ project }: { project: Project }) {
   const owner = project.role === 'owner';
   const members = useMembers(project.id);
   const me = useMe();
-  const client = useQueryClient();
   const notify = useToast();
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('annotator');
-  const refresh = () => client.invalidateQueries({ queryKey: keys.members(project.id) });
-  const params = (userId: number) => ({ params: { path: { project_id: project.id, user_id: userId } } });
-
-  const add = useMutation({
-    mutationFn: () => call(api.POST('/api/v1/projects/{project_id}/members', { params: { path: { project_id: project.id } }, body: { email, role } })),
-    onSuccess: () => {
-      notify(`${email} added`, 'success');
-      setEmail('');
-      void refresh();
-    },
-  });
-  const change = useMutation({
-    mutationFn: ({ userId, role: next }: { userId: number; role: Role }) => call(api.PATCH('/api/v1/projects/{project_id}/members/{user_id}', { ...params(userId), body: { role: next } })),
-    onSuccess: () => void refresh(),
-    onError: () => void refresh(),
-  });
-  const remove = useMutation({
-    mutationFn: (userId: number) => call(api.DELETE('/api/v1/projects/{project_id}/members/{user_id}', params(userId))),
-    onSuccess: () => void refresh(),
-  });
+  const add = useAddMember(project.id);
+  const change = useChangeMemberRole(project.id);
+  const remove = useRemoveMember(project.id);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    add.mutate();
+    // through the promise, so the toast comes even if the page was left meanwhile; a refusal shows as add.error
+    add.mutateAsync({ email, role }).then(
+      () => {
+        notify(`${email} added`, 'success');
+        setEmail('');
+      },
+      () => undefined,
+    );
   };
 
   return (

@@ -1,8 +1,6 @@
 'use client';
-import { useState } from 'react';
-import { downloadFile } from '@/lib/api/client';
 import { errorMessage } from '@/lib/api/errors';
-import { useModels, useProjectStatus } from '@/lib/api/queries';
+import { useExport, useModels, useProjectStatus } from '@/lib/api/queries';
 import type { Project } from '@/lib/api/types';
 import { ModelTable } from '@/features/models/model-table';
 import { SettingsForm } from './settings-form';
@@ -12,29 +10,19 @@ import { Button } from '@/components/ui/button';
 import { Card, PageHeader } from '@/components/ui/misc';
 
 function ExportCard({ project }: { project: Project }) {
-  const [busy, setBusy] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const download = async (format: 'csv' | 'jsonl', content: 'labels' | 'predictions' = 'labels') => {
-    setBusy(`${content}-${format}`);
-    setError(null);
-    try {
-      const query = content === 'labels' ? `format=${format}` : `format=${format}&content=predictions`;
-      await downloadFile(`/projects/${project.id}/export?${query}`, `${project.name}-${content}.${format}`);
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(null);
-    }
-  };
+  const exporting = useExport(project);
+  const download = (format: 'csv' | 'jsonl', content: 'labels' | 'predictions' = 'labels') => exporting.mutate({ format, content });
+  const busy = exporting.isPending ? `${exporting.variables.content}-${exporting.variables.format}` : null;
+  const error = exporting.error;
   return (
     <Card title="Export labels and predictions">
       <div className="stack-sm">
         <p className="muted">One row per annotation: item, text or file name, labels, annotator, source (human, suggestion, import).</p>
         <div className="row">
-          <Button onClick={() => void download('csv')} busy={busy === 'labels-csv'}>
+          <Button onClick={() => download('csv')} busy={busy === 'labels-csv'}>
             Download CSV
           </Button>
-          <Button onClick={() => void download('jsonl')} busy={busy === 'labels-jsonl'}>
+          <Button onClick={() => download('jsonl')} busy={busy === 'labels-jsonl'}>
             Download JSONL
           </Button>
         </div>
@@ -42,10 +30,10 @@ function ExportCard({ project }: { project: Project }) {
           The model&apos;s predictions for every item: predicted labels, confidence, the probability of each label and the model version — to let the model label the rest.
         </p>
         <div className="row">
-          <Button onClick={() => void download('csv', 'predictions')} busy={busy === 'predictions-csv'}>
+          <Button onClick={() => download('csv', 'predictions')} busy={busy === 'predictions-csv'}>
             Predictions CSV
           </Button>
-          <Button onClick={() => void download('jsonl', 'predictions')} busy={busy === 'predictions-jsonl'}>
+          <Button onClick={() => download('jsonl', 'predictions')} busy={busy === 'predictions-jsonl'}>
             Predictions JSONL
           </Button>
         </div>

@@ -1,10 +1,8 @@
 'use client';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useMemo, useState } from 'react';
-import { api, call } from '@/lib/api/client';
 import { errorMessage } from '@/lib/api/errors';
-import { keys, useInvalidateProject } from '@/lib/api/queries';
+import { useReviewSuggestions, useSuggestions } from '@/lib/api/queries';
 import { isMultilabel, type Project, type ReviewDecision, type Suggestion } from '@/lib/api/types';
 import { isTypingTarget } from '@/lib/label-keys';
 import { percent } from '@/lib/metrics';
@@ -141,44 +139,25 @@ function SuggestionCard({
 export function SuggestionsReview({ project }: { project: Project }) {
   const [label, setLabel] = useState('');
   const [verdicts, setVerdicts] = useState<Map<number, Verdict>>(new Map());
-  const [submitting, setSubmitting] = useState(false);
   const [result, setResult] = useState<string | null>(null);
-  const client = useQueryClient();
-  const invalidate = useInvalidateProject();
   const notify = useToast();
   const images = project.task !== 'text_classification';
-  const page = useQuery({
-    queryKey: keys.suggestions(project.id, label),
-    queryFn: () =>
-      call(
-        api.GET('/api/v1/projects/{project_id}/suggestions', {
-          params: { path: { project_id: project.id }, query: { limit: images ? 48 : 30, label: label || undefined } },
-        }),
-      ),
-  });
+  const page = useSuggestions(project.id, label, images ? 48 : 30);
+  const review = useReviewSuggestions(project.id);
   const items = useMemo(() => page.data?.data ?? [], [page.data]);
   const groups = useMemo(() => groupByLabel(items, project.labels), [items, project.labels]);
 
-  const submit = async () => {
+  const submit = () => {
     const decisions = items.map((item) => toDecision(item, verdicts.get(item.id))).filter((d): d is ReviewDecision => d !== null);
-    if (!decisions.length || submitting) return;
-    setSubmitting(true);
-    try {
-      const answer = await call(
-        api.POST('/api/v1/projects/{project_id}/suggestions/review', {
-          params: { path: { project_id: project.id } },
-          body: { items: decisions },
-        }),
-      );
-      setResult(`${answer.accepted} accepted, ${answer.corrected} corrected.`);
-      setVerdicts(new Map());
-      invalidate(project.id);
-      await client.invalidateQueries({ queryKey: ['project', project.id, 'suggestions'] });
-    } catch (error) {
-      notify(errorMessage(error), 'error');
-    } finally {
-      setSubmitting(false);
-    }
+    if (!decisions.length || review.isPending) return;
+    // through the promise, so a failure is told even if the page was left meanwhile
+    void review.mutateAsync(decisions).then(
+      (answer) => {
+        setResult(`${answer.accepted} accepted, ${answer.corrected} corrected.`);
+        setVerdicts(new Map());
+      },
+      (error: unknown) => notify(errorMessage(error), 'error'),
+    );
   };
 
   useKeydown((event) => {
@@ -186,7 +165,7 @@ export function SuggestionsReview({ project }: { project: Project }) {
     const onControl = (event.target as HTMLElement | null)?.closest?.('button, [role="button"], a');
     if (event.key === 'a' || event.key === 'A' || (event.key === 'Enter' && !onControl)) {
       event.preventDefault();
-      void submit();
+      submit();
     }
   });
 
@@ -289,7 +268,7 @@ export function SuggestionsReview({ project }: { project: Project }) {
                     <Button onClick={() => setVerdicts(new Map())} disabled={!verdicts.size}>
                       Clear
                     </Button>
-                    <Button variant="primary" size="lg" onClick={() => void submit()} busy={submitting} disabled={!verdicts.size}>
+                    <Button variant="primary" size="lg" onClick={submit} busy={review.isPending} disabled={!verdicts.size}>
                       Submit selected <Kbd>A</Kbd>
                     </Button>
                   </>

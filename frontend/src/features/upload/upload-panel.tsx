@@ -1,9 +1,8 @@
 'use client';
 import Link from 'next/link';
-import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { errorMessage } from '@/lib/api/errors';
-import { keys, useDatasets, useInvalidateProject, useJobs, useProjectStatus } from '@/lib/api/queries';
+import { useDatasets, useInvalidateProject, useJobs, useProjectStatus } from '@/lib/api/queries';
 import { modalityOf, type Project } from '@/lib/api/types';
 import { can } from '@/lib/permissions';
 import { filesFromDataTransfer, filesFromInput, formatBytes, isJunk, perFileProgress, planBatches, rejectionReason, uploadFiles, type PendingFile } from '@/lib/upload';
@@ -62,13 +61,13 @@ function UploadForm({ project }: { project: Project }) {
   const jobs = useJobs(project.id, busy || processing);
   const invalidate = useInvalidateProject();
   const counter = useRef(0);
-  const client = useQueryClient();
   // Datasets count their items as ingest adds them: reload the list when the totals move.
   const itemsTotal = status.data?.items_total;
   const itemsReady = status.data?.items_ready;
+  const reloadDatasets = datasets.refetch;
   useEffect(() => {
-    if (itemsTotal !== undefined) void client.invalidateQueries({ queryKey: keys.datasets(project.id) });
-  }, [client, project.id, itemsTotal, itemsReady]);
+    if (itemsTotal !== undefined) void reloadDatasets();
+  }, [reloadDatasets, itemsTotal, itemsReady]);
 
   const update = (keys: Set<string>, patch: (row: Row) => Partial<Row>) =>
     setRows((current) => current.map((row) => (keys.has(row.key) ? { ...row, ...patch(row) } : row)));
