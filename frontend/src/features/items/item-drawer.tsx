@@ -39,6 +39,7 @@ export function ItemDrawer({ project, itemId, onClose }: { project: Project; ite
 
   return (
     <>
+      {/* biome-ignore lint/a11y/noStaticElementInteractions lint/a11y/useKeyWithClickEvents: a mouse target only; Escape closes (the window listener above) */}
       <div className="drawer-backdrop" onClick={onClose} />
       <aside className="drawer" role="dialog" aria-modal="true" aria-label="Item">
         <div className="drawer-head">

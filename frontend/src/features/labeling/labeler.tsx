@@ -25,7 +25,6 @@ interface Decision {
 }
 
 function shortcutsFor(project: Project): Shortcut[] {
-  const n = project.labels.length;
   const keys = project.labels.map((_, i) => keyForLabel(i)).filter((key): key is string => !!key);
   const range = keys.length > 3 ? [keys[0], '…', keys[keys.length - 1]] : keys;
   if (isMultilabel(project.task)) {
@@ -87,7 +86,7 @@ export function Labeler({ project, session: given }: { project: Project; session
   const [sessionCount, setSessionCount] = useState(0);
   const refreshTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
-  const [session] = useState(() => (given && given.queue ? given : createLabelSession(project.id)));
+  const [session] = useState(() => (given?.queue ? given : createLabelSession(project.id)));
   const queue = session.queue;
   const snapshot = useSyncExternalStore(queue.subscribe, queue.getSnapshot, queue.getSnapshot);
   const item = snapshot.current;

@@ -40,6 +40,7 @@ export function MultiLabelPad({ labels, prediction, previous, onLabel, onSkip, o
 
   return (
     <div className="stack-sm">
+      {/* biome-ignore lint/a11y/useSemanticElements: a <fieldset> brings its own border and spacing; role="group" names the set the same way */}
       <div className={`toggle-grid ${labels.length > 8 ? 'toggle-grid-many' : ''}`} role="group" aria-label="Labels">
         {labels.map((label, index) => {
           const p = prediction?.scores[label];
@@ -47,6 +48,7 @@ export function MultiLabelPad({ labels, prediction, previous, onLabel, onSkip, o
           const suggested = p != null && p > SUGGEST_THRESHOLD;
           const key = keyForLabel(index);
           return (
+            // biome-ignore lint/a11y/useSemanticElements: a toggle button with the key hint and the probability bar inside; an <input> cannot hold them
             <button
               key={label}
               type="button"

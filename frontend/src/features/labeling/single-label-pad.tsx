@@ -32,6 +32,7 @@ export function SingleLabelPad({ labels, prediction, previous, onLabel, onSkip, 
   }, !disabled);
 
   return (
+    // biome-ignore lint/a11y/useSemanticElements: a <fieldset> brings its own border and spacing; role="group" names the set the same way
     <div className={`label-pad ${labels.length > 6 ? 'label-pad-many' : ''}`} role="group" aria-label="Labels">
       {labels.map((label, index) => {
         const tone = coloured ? labelTone(label) : undefined;

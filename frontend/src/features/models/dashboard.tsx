@@ -40,17 +40,12 @@ export function Dashboard({ project }: { project: Project }) {
   const evidence = parseEvidence(s.metrics);
   // the figure to trust, with its interval and support; counts only below the minimum support
   const trusted = evidence?.trust === 'audit' ? evidence.audit : evidence?.trust === 'cross_validated' ? evidence.cv : null;
-  const curve = (models.data?.data ?? [])
-    .map((model) => ({ model, metric: headline(model.metrics) }))
-    .filter((entry) => entry.metric)
-    .map(({ model, metric: m }) => ({
-      x: model.label_count,
-      y: m!.value,
-      label: `v${model.version}`,
-      highlight: model.active,
-      finetuned: model.kind === 'finetuned',
-      rejected: model.status === 'rejected',
-    }));
+  // one point per model version with a metric
+  const curve = (models.data?.data ?? []).flatMap((model) => {
+    const m = headline(model.metrics);
+    if (!m) return [];
+    return [{ x: model.label_count, y: m.value, label: `v${model.version}`, highlight: model.active, finetuned: model.kind === 'finetuned', rejected: model.status === 'rejected' }];
+  });
 
   return (
     <div className="stack-lg">
@@ -73,7 +68,7 @@ export function Dashboard({ project }: { project: Project }) {
           <Stat label="Items" value={s.items_total.toLocaleString()} sub={s.items_ready < s.items_total ? `${s.items_ready.toLocaleString()} ready, the rest processing` : 'all ready'} />
         </Card>
         <Card>
-          <Stat label="Labeled" value={<span data-testid="labeled-count">{s.labeled.toLocaleString()}</span>} sub={s.items_total ? percent(s.labeled / s.items_total) + ' of items' : undefined} />
+          <Stat label="Labeled" value={<span data-testid="labeled-count">{s.labeled.toLocaleString()}</span>} sub={s.items_total ? `${percent(s.labeled / s.items_total)} of items` : undefined} />
         </Card>
         <Card>
           <Stat label="Unlabeled" value={s.unlabeled.toLocaleString()} />

@@ -53,8 +53,8 @@ export function finetuneOutcome(job: Job, project: Project, models: ModelVersion
   const against =
     typeof baseline === 'number' && current?.kind === 'head' && current.base_version == null
       ? `, not better than the frozen-backbone head on the same held-out items (${percent(baseline, 1)})`
-      : currentMetric
-        ? `, not better than the active v${current!.version} (${percent(currentMetric.value, 1)})`
+      : current && currentMetric
+        ? `, not better than the active v${current.version} (${percent(currentMetric.value, 1)})`
         : ', not better than the active model';
   return { tone: 'warning', text: `v${result.version} validated ${value}${against} — kept, not used` };
 }

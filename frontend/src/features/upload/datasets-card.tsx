@@ -40,6 +40,7 @@ function RenameForm({ project, dataset, onDone }: { project: Project; dataset: D
         aria-label={`New name for ${dataset.name}`}
         value={name}
         maxLength={200}
+        // biome-ignore lint/a11y/noAutofocus: the field appears because Rename was just pressed; the focus goes where the person types next
         autoFocus
         onChange={(e) => setName(e.target.value)}
         onKeyDown={(e) => e.key === 'Escape' && onDone()}

@@ -65,6 +65,7 @@ function UploadForm({ project }: { project: Project }) {
   const itemsTotal = status.data?.items_total;
   const itemsReady = status.data?.items_ready;
   const reloadDatasets = datasets.refetch;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: itemsTotal and itemsReady are the triggers: the list reloads whenever either moves
   useEffect(() => {
     if (itemsTotal !== undefined) void reloadDatasets();
   }, [reloadDatasets, itemsTotal, itemsReady]);
@@ -148,6 +149,7 @@ function UploadForm({ project }: { project: Project }) {
           )
         }
       />
+      {/* biome-ignore lint/a11y/noStaticElementInteractions: a drop target for dragged files; the buttons inside do the same from the keyboard */}
       <div
         className={`dropzone ${dragging ? 'dropzone-active' : ''}`}
         onDragOver={(event) => {
@@ -197,6 +199,7 @@ function UploadForm({ project }: { project: Project }) {
               aria-label="New dataset name"
               placeholder="e.g. batch 2"
               maxLength={200}
+              // biome-ignore lint/a11y/noAutofocus: the field appears because "New dataset…" was just picked; the focus goes where the person types next
               autoFocus
               value={newName}
               onChange={(e) => {
