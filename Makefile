@@ -47,7 +47,7 @@ test-python: install
 	$(BIN)/pytest -q
 
 test-frontend: frontend
-	cd frontend && npm test
+	cd frontend && npm run lint && npm run typecheck && npm test
 
 /usr/bin/chromium:
 	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
