@@ -17,6 +17,9 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# the e2e flows run on Debian's Chromium: npm never downloads a browser
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
 frontend/node_modules/.installed: frontend/package-lock.json
 	# npm ci refuses this lock: the registry mirror lacks Next's macOS/Windows swc packages, so
 	# they are absent from it; npm install then keeps every locked version and skips them
