@@ -17,6 +17,9 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# the e2e flows run on Debian's Chromium: npm never downloads a browser
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
 frontend/node_modules/.installed: frontend/package-lock.json
 	# npm ci refuses this lock: the registry mirror lacks Next's macOS/Windows swc packages, so
 	# they are absent from it; npm install then keeps every locked version and skips them
@@ -47,7 +50,7 @@ test-python: install
 	$(BIN)/pytest -q
 
 test-frontend: frontend
-	cd frontend && npm test
+	cd frontend && npm run lint && npm run typecheck && npm test
 
 /usr/bin/chromium:
 	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)

@@ -1,6 +1,6 @@
 """Start the real stack (API + worker + embedded Redis + SQLite, serving frontend/out) on a free
-port with a throwaway data dir, then run the browser flows (`npm run test:e2e` in frontend/)
-with FILAMENT_E2E_URL pointing at it. Used by `make test-e2e`."""
+port with a throwaway data dir, then run the browser flows (`npm run test:e2e` in frontend/: the
+Playwright specs in frontend/e2e/) with FILAMENT_E2E_URL pointing at it. Used by `make test-e2e`."""
 
 import os
 import socket

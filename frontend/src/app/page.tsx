@@ -1,7 +1,7 @@
 'use client';
 import { AppHeader } from '@/components/app-header';
-import { ProjectList } from '@/components/project-list';
-import { RequireAuth } from '@/components/require-auth';
+import { ProjectList } from '@/features/project/project-list';
+import { RequireAuth } from '@/features/auth/require-auth';
 
 export default function HomePage() {
   return (

@@ -1,10 +1,8 @@
 'use client';
 import Link from 'next/link';
-import { useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import type { ReactNode } from 'react';
-import { useMe } from '@/lib/api/queries';
-import { setToken } from '@/lib/auth';
+import { useMe, useSignOut } from '@/lib/api/queries';
 
 export function Logo() {
   return (
@@ -22,10 +20,9 @@ export function Logo() {
 export function AppHeader({ children }: { children?: ReactNode }) {
   const me = useMe();
   const router = useRouter();
-  const client = useQueryClient();
+  const dropSession = useSignOut();
   const signOut = () => {
-    setToken(null);
-    client.clear();
+    dropSession();
     router.replace('/login/');
   };
   return (

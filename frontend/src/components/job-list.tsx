@@ -54,6 +54,7 @@ export function JobRow({ job }: { job: Job }) {
       {errors.length > 0 && (
         <ul className="error-list" aria-label="Files that could not be used">
           {errors.slice(0, 50).map((entry, index) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: one file may fail twice; the list is replaced whole, never reordered
             <li key={`${entry.name}-${index}`}>
               {entry.name ? <strong>{entry.name}</strong> : null}
               {entry.name ? ': ' : ''}

@@ -11,7 +11,7 @@ export function getToken(): string | null {
 export function setToken(token: string | null): void {
   if (token) window.localStorage.setItem(KEY, token);
   else window.localStorage.removeItem(KEY);
-  listeners.forEach((listener) => listener());
+  for (const listener of listeners) listener();
 }
 
 export function onTokenChange(listener: Listener): () => void {

@@ -107,7 +107,7 @@ export class LabelQueue<T extends QueueEntry> {
       .then((batch) => {
         this.error = null;
         const fresh = batch.filter((item) => !this.seen.has(item.id));
-        fresh.forEach((item) => this.seen.add(item.id));
+        for (const item of fresh) this.seen.add(item.id);
         this.items.push(...fresh);
         this.exhaustedAt = fresh.length === 0 ? this.now() : null;
         if (fresh.length) this.options.onAdded?.(fresh);
@@ -159,6 +159,6 @@ export class LabelQueue<T extends QueueEntry> {
   private emit(): void {
     this.version += 1;
     this.snapshot = this.makeSnapshot();
-    this.listeners.forEach((listener) => listener());
+    for (const listener of this.listeners) listener();
   }
 }

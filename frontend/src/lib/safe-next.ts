@@ -3,7 +3,7 @@
  * would resolve it: `/\evil.com` and `//evil.com` are other hosts), else the home page.
  */
 export function safeNext(next: string | null, origin: string = window.location.origin): string {
-  if (!next || !next.startsWith('/')) return '/';
+  if (!next?.startsWith('/')) return '/';
   try {
     const url = new URL(next, origin);
     return url.origin === origin ? `${url.pathname}${url.search}${url.hash}` : '/';

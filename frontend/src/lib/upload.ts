@@ -45,7 +45,7 @@ type Entry = {
 async function walk(entry: Entry, prefix: string, out: PendingFile[]): Promise<void> {
   const path = prefix ? `${prefix}/${entry.name}` : entry.name;
   if (entry.isFile && entry.file) {
-    const file = await new Promise<File>((ok, fail) => entry.file!(ok, fail));
+    const file = await new Promise<File>((ok, fail) => entry.file?.(ok, fail));
     out.push({ file, path });
   } else if (entry.isDirectory && entry.createReader) {
     const reader = entry.createReader();
@@ -217,7 +217,7 @@ export function uploadBatch(
 ): UploadHandle {
   const xhr = new XMLHttpRequest();
   const form = new FormData();
-  files.forEach(({ file, path }) => form.append('files', file, path));
+  for (const { file, path } of files) form.append('files', file, path);
   if (dataset) form.append('dataset', dataset);
   const promise = new Promise<UploadAccepted>((resolve, reject) => {
     xhr.open('POST', `${API_PREFIX}/projects/${projectId}/items`);
@@ -242,6 +242,16 @@ export function uploadBatch(
     xhr.send(form);
   });
   return { promise, abort: () => xhr.abort() };
+}
+
+/** A file's bytes as base64, for JSON bodies (POST /score). */
+export function fileToBase64(file: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));
+    reader.onerror = () => reject(reader.error ?? new Error('Could not read the file.'));
+    reader.readAsDataURL(file);
+  });
 }
 
 export function formatBytes(bytes: number): string {

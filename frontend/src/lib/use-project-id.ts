@@ -10,6 +10,6 @@ export function useProjectId(): number {
 
 export function projectHref(page: string, projectId: number, extra: Record<string, string | number> = {}): string {
   const query = new URLSearchParams({ project: String(projectId) });
-  Object.entries(extra).forEach(([key, value]) => query.set(key, String(value)));
+  for (const [key, value] of Object.entries(extra)) query.set(key, String(value));
   return `/${page}/?${query}`;
 }

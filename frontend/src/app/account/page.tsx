@@ -1,7 +1,7 @@
 'use client';
-import { AccountPanel } from '@/components/account-panel';
+import { AccountPanel } from '@/features/account/account-panel';
 import { AppHeader } from '@/components/app-header';
-import { RequireAuth } from '@/components/require-auth';
+import { RequireAuth } from '@/features/auth/require-auth';
 
 export default function AccountPage() {
   return (

@@ -1,5 +1,5 @@
 import { Suspense } from 'react';
-import { LoginForm } from '@/components/login-form';
+import { LoginForm } from '@/features/auth/login-form';
 
 export default function LoginPage() {
   return (

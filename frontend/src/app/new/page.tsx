@@ -1,7 +1,7 @@
 'use client';
 import { AppHeader } from '@/components/app-header';
-import { CreateProjectForm } from '@/components/create-project-form';
-import { RequireAuth } from '@/components/require-auth';
+import { CreateProjectForm } from '@/features/project/create-project-form';
+import { RequireAuth } from '@/features/auth/require-auth';
 
 export default function NewProjectPage() {
   return (

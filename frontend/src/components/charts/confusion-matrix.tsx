@@ -31,7 +31,7 @@ export function ConfusionMatrix({ labels, matrix }: { labels: string[]; matrix: 
                   const hue = diagonal ? '91, 91, 214' : '205, 43, 49';
                   return (
                     <td
-                      key={j}
+                      key={labels[j] ?? j}
                       style={{ background: `rgba(${hue}, ${value ? 0.08 + share * 0.82 : 0.03})`, color: share > 0.55 ? '#fff' : 'var(--text)' }}
                       title={`true ${labels[i]}, predicted ${labels[j]}: ${value}`}
                     >

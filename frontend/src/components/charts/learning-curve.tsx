@@ -84,26 +84,27 @@ export function LearningCurve({ points, yLabel = 'Accuracy' }: { points: CurvePo
         </text>
         <path className="line" d={path} data-testid="curve-path" />
         {sorted.map((p, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: points have no id (two versions may share x and y); the curve is redrawn whole
           <Marker key={i} p={p} cx={sx(p.x)} cy={sy(p.y)} />
         ))}
       </svg>
       {(hasFinetuned || hasRejected) && (
         <div className="chart-legend muted small" aria-hidden>
           <span>
-            <svg width="12" height="12" viewBox="0 0 12 12">
+            <svg width="12" height="12" viewBox="0 0 12 12" aria-hidden>
               <circle className="legend-dot" cx="6" cy="6" r="4" />
             </svg>
             head
           </span>
           <span>
-            <svg width="12" height="12" viewBox="0 0 12 12">
+            <svg width="12" height="12" viewBox="0 0 12 12" aria-hidden>
               <path className="legend-dot legend-finetuned" d="M6,0.5 L11.5,6 L6,11.5 L0.5,6 Z" />
             </svg>
             fine-tuned
           </span>
           {hasRejected && (
             <span>
-              <svg width="12" height="12" viewBox="0 0 12 12">
+              <svg width="12" height="12" viewBox="0 0 12 12" aria-hidden>
                 <circle className="legend-dot legend-rejected" cx="6" cy="6" r="4" />
               </svg>
               rejected (not used)

@@ -27,6 +27,7 @@ export function ConfirmDialog({
   }, [onCancel, busy]);
   return (
     <>
+      {/* biome-ignore lint/a11y/noStaticElementInteractions lint/a11y/useKeyWithClickEvents: a mouse target only; Escape cancels (the window listener above) */}
       <div className="dialog-backdrop" onClick={() => !busy && onCancel()} />
       <div className="dialog" role="alertdialog" aria-modal="true" aria-labelledby="confirm-title" aria-describedby="confirm-body">
         <h2 id="confirm-title" className="dialog-title">

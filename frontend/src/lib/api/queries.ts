@@ -1,7 +1,11 @@
-// TanStack Query hooks: one per resource, all through the generated client.
-import { useMutation, useQuery, useQueryClient, type UseQueryOptions } from '@tanstack/react-query';
-import { api, call } from './client';
-import type { Job, ProjectStatus, ProjectUpdate } from './types';
+// The one way components reach the API: TanStack Query hooks, one per resource and action, all
+// through the generated client. The label queue lives outside React; it uses the plain request
+// functions below, which the hooks share.
+import { keepPreviousData, useMutation, useQuery, useQueryClient, type UseQueryOptions } from '@tanstack/react-query';
+import { setToken } from '../auth';
+import { fileToBase64 } from '../upload';
+import { api, call, downloadFile, type Pending } from './client';
+import type { ItemsQuery, Job, Project, ProjectCreate, ProjectStatus, ProjectUpdate, ReviewDecision, Role } from './types';
 
 export const keys = {
   me: ['me'] as const,
@@ -22,13 +26,94 @@ export const keys = {
 };
 
 const path = (id: number) => ({ params: { path: { project_id: id } } });
+const itemPath = (id: number, itemId: number) => ({ params: { path: { project_id: id, item_id: itemId } } });
+
+// ---------- requests shared by the hooks and the label queue ----------
+
+export function fetchQueue(id: number, query: { limit: number; exclude?: string }) {
+  return call(api.GET('/api/v1/projects/{project_id}/queue', { params: { path: { project_id: id }, query } }));
+}
+
+export function fetchItem(id: number, itemId: number) {
+  return call(api.GET('/api/v1/projects/{project_id}/items/{item_id}', itemPath(id, itemId)));
+}
+
+export function saveAnnotation(id: number, itemId: number, labels: string[]) {
+  return call(api.POST('/api/v1/projects/{project_id}/items/{item_id}/annotations', { ...itemPath(id, itemId), body: { labels } }));
+}
+
+export function removeAnnotation(id: number, itemId: number) {
+  return call(api.DELETE('/api/v1/projects/{project_id}/items/{item_id}/annotations', itemPath(id, itemId)));
+}
+
+async function signIn(email: string, password: string): Promise<void> {
+  const token = await call(
+    api.POST('/api/v1/auth/token', {
+      body: { username: email, password, scope: '' },
+      bodySerializer: (body) => new URLSearchParams(body as Record<string, string>),
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    }),
+  );
+  setToken(token.access_token);
+}
+
+// ---------- session and account ----------
 
 export function useMe() {
   return useQuery({ queryKey: keys.me, queryFn: () => call(api.GET('/api/v1/users/me')), staleTime: 60_000 });
 }
 
+/** Signs in, registering first when a name for the new account is given. */
+export function useSignIn() {
+  return useMutation({
+    mutationFn: async ({ email, password, register }: { email: string; password: string; register?: { name: string } }) => {
+      if (register) await call(api.POST('/api/v1/auth/register', { body: { email, password, name: register.name } }));
+      await signIn(email, password);
+    },
+  });
+}
+
+/** Drops the token and everything cached for it. */
+export function useSignOut() {
+  const client = useQueryClient();
+  return () => {
+    setToken(null);
+    client.clear();
+  };
+}
+
+export function useTokens() {
+  return useQuery({ queryKey: keys.tokens, queryFn: () => call(api.GET('/api/v1/users/me/tokens')) });
+}
+
+export function useCreateToken() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (name: string) => call(api.POST('/api/v1/users/me/tokens', { body: { name } })),
+    onSuccess: () => void client.invalidateQueries({ queryKey: keys.tokens }),
+  });
+}
+
+export function useRevokeToken() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (tokenId: number) => call(api.DELETE('/api/v1/users/me/tokens/{token_id}', { params: { path: { token_id: tokenId } } })),
+    onSuccess: () => void client.invalidateQueries({ queryKey: keys.tokens }),
+  });
+}
+
+// ---------- projects ----------
+
 export function useProjects() {
   return useQuery({ queryKey: keys.projects, queryFn: () => call(api.GET('/api/v1/projects')) });
+}
+
+export function useCreateProject() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: ProjectCreate) => call(api.POST('/api/v1/projects', { body })),
+    onSuccess: () => void client.invalidateQueries({ queryKey: keys.projects }),
+  });
 }
 
 export function useProject(id: number) {
@@ -70,6 +155,35 @@ export function useMembers(id: number, enabled = true) {
   });
 }
 
+export function useAddMember(id: number) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { email: string; role: Role }) => call(api.POST('/api/v1/projects/{project_id}/members', { ...path(id), body })),
+    onSuccess: () => void client.invalidateQueries({ queryKey: keys.members(id) }),
+  });
+}
+
+const memberPath = (id: number, userId: number) => ({ params: { path: { project_id: id, user_id: userId } } });
+
+export function useChangeMemberRole(id: number) {
+  const client = useQueryClient();
+  const refresh = () => void client.invalidateQueries({ queryKey: keys.members(id) });
+  return useMutation({
+    mutationFn: ({ userId, role }: { userId: number; role: Role }) =>
+      call(api.PATCH('/api/v1/projects/{project_id}/members/{user_id}', { ...memberPath(id, userId), body: { role } })),
+    // a refused change puts the select back to the role the server has
+    onSettled: refresh,
+  });
+}
+
+export function useRemoveMember(id: number) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (userId: number) => call(api.DELETE('/api/v1/projects/{project_id}/members/{user_id}', memberPath(id, userId))),
+    onSuccess: () => void client.invalidateQueries({ queryKey: keys.members(id) }),
+  });
+}
+
 export function useDatasets(id: number) {
   return useQuery({
     queryKey: keys.datasets(id),
@@ -85,6 +199,77 @@ export function useJobs(id: number, watch = false) {
     queryFn: () => call(api.GET('/api/v1/projects/{project_id}/jobs', path(id))),
     enabled: id > 0,
     refetchInterval: (query) => (watch || query.state.data?.data.some(active) ? 1000 : false),
+  });
+}
+
+/** One page of items; the previous page stays on screen while the next one loads. */
+export function useItems(id: number, query: ItemsQuery) {
+  return useQuery({
+    queryKey: keys.items(id, query),
+    queryFn: () => call(api.GET('/api/v1/projects/{project_id}/items', { params: { path: { project_id: id }, query } })),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useItem(id: number, itemId: number) {
+  return useQuery({ queryKey: keys.item(id, itemId), queryFn: () => fetchItem(id, itemId) });
+}
+
+/** Labels one item (replacing the caller's earlier annotation). */
+export function useSaveAnnotation(id: number) {
+  const invalidate = useInvalidateProject();
+  return useMutation({
+    mutationFn: ({ itemId, labels }: { itemId: number; labels: string[] }) => saveAnnotation(id, itemId, labels),
+    onSuccess: () => invalidate(id),
+  });
+}
+
+export function useSuggestions(id: number, label: string, limit: number) {
+  return useQuery({
+    queryKey: keys.suggestions(id, label),
+    queryFn: () =>
+      call(api.GET('/api/v1/projects/{project_id}/suggestions', { params: { path: { project_id: id }, query: { limit, label: label || undefined } } })),
+  });
+}
+
+/** Submits reviewed suggestions; pending until the next page of suggestions has loaded. */
+export function useReviewSuggestions(id: number) {
+  const client = useQueryClient();
+  const invalidate = useInvalidateProject();
+  return useMutation({
+    mutationFn: (items: ReviewDecision[]) => call(api.POST('/api/v1/projects/{project_id}/suggestions/review', { ...path(id), body: { items } })),
+    onSuccess: () => {
+      invalidate(id);
+      return client.invalidateQueries({ queryKey: ['project', id, 'suggestions'] });
+    },
+  });
+}
+
+/** Scores a text or an image with the active model. */
+export function useScore(id: number) {
+  return useMutation({
+    mutationFn: async (input: { text?: string; file?: File }) => {
+      const body = input.file ? { type: 'images' as const, data: [await fileToBase64(input.file)] } : { type: 'text' as const, texts: [input.text ?? ''] };
+      return call(api.POST('/api/v1/projects/{project_id}/score', { ...path(id), body }));
+    },
+  });
+}
+
+/** Downloads the project's labels, or the model's predictions, as CSV or JSONL. */
+export function useExport(project: Pick<Project, 'id' | 'name'>) {
+  return useMutation({
+    mutationFn: ({ format, content }: { format: 'csv' | 'jsonl'; content: 'labels' | 'predictions' }) => {
+      const query = content === 'labels' ? `format=${format}` : `format=${format}&content=predictions`;
+      return downloadFile(`/projects/${project.id}/export?${query}`, `${project.name}-${content}.${format}`);
+    },
+  });
+}
+
+/** Downloads a model archive; `onPending` hears the build's progress while the server prepares it. */
+export function useModelDownload(project: Pick<Project, 'id' | 'name'>) {
+  return useMutation({
+    mutationFn: ({ version, onPending }: { version: number; onPending?: (pending: Pending) => void }) =>
+      downloadFile(`/projects/${project.id}/models/${version}/download`, `${project.name}-model-v${version}.zip`, onPending),
   });
 }
 
@@ -182,3 +367,4 @@ export function usePatchProject(id: number) {
 }
 
 export { active as isJobActive };
+export type { Pending };

@@ -24,6 +24,7 @@ export type Member = ResponseOf<'/api/v1/projects/{project_id}/members', 'get'>[
 export type Dataset = ResponseOf<'/api/v1/projects/{project_id}/datasets', 'get'>['data'][number];
 export type Job = ResponseOf<'/api/v1/jobs/{job_id}', 'get'>;
 export type UploadAccepted = ResponseOf<'/api/v1/projects/{project_id}/items', 'post'>;
+export type ItemsQuery = NonNullable<paths['/api/v1/projects/{project_id}/items']['get']['parameters']['query']>;
 export type Item = ResponseOf<'/api/v1/projects/{project_id}/items', 'get'>['data'][number];
 export type ItemDetail = ResponseOf<'/api/v1/projects/{project_id}/items/{item_id}', 'get'>;
 export type QueuePage = ResponseOf<'/api/v1/projects/{project_id}/queue', 'get'>;

@@ -1,7 +1,7 @@
 'use client';
 import { Suspense } from 'react';
-import { Dashboard } from '@/components/dashboard';
-import { ProjectShell } from '@/components/project-shell';
+import { Dashboard } from '@/features/models/dashboard';
+import { ProjectShell } from '@/features/project/project-shell';
 
 export default function Page() {
   return (

@@ -1,7 +1,7 @@
 'use client';
 import { Suspense } from 'react';
-import { ItemsBrowser } from '@/components/items-browser';
-import { ProjectShell } from '@/components/project-shell';
+import { ItemsBrowser } from '@/features/items/items-browser';
+import { ProjectShell } from '@/features/project/project-shell';
 
 export default function Page() {
   return (

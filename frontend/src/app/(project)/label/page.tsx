@@ -1,7 +1,7 @@
 'use client';
 import { Suspense, useState } from 'react';
-import { Labeler, createLabelSession } from '@/components/labeler';
-import { ProjectShell } from '@/components/project-shell';
+import { Labeler, createLabelSession } from '@/features/labeling/labeler';
+import { ProjectShell } from '@/features/project/project-shell';
 import { getToken } from '@/lib/auth';
 import { useProjectId } from '@/lib/use-project-id';
 

@@ -1,7 +1,7 @@
 'use client';
 import { Suspense } from 'react';
-import { MembersPanel } from '@/components/members-panel';
-import { ProjectShell } from '@/components/project-shell';
+import { MembersPanel } from '@/features/project/members-panel';
+import { ProjectShell } from '@/features/project/project-shell';
 
 export default function Page() {
   return (

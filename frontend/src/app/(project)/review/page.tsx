@@ -1,7 +1,7 @@
 'use client';
 import { Suspense } from 'react';
-import { SuggestionsReview } from '@/components/suggestions-review';
-import { ProjectShell } from '@/components/project-shell';
+import { SuggestionsReview } from '@/features/suggestions/suggestions-review';
+import { ProjectShell } from '@/features/project/project-shell';
 
 export default function Page() {
   return (

@@ -1,7 +1,7 @@
 'use client';
 import { Suspense } from 'react';
-import { SettingsPage } from '@/components/settings-page';
-import { ProjectShell } from '@/components/project-shell';
+import { SettingsPage } from '@/features/project/settings-page';
+import { ProjectShell } from '@/features/project/project-shell';
 
 export default function Page() {
   return (

@@ -1,7 +1,7 @@
 'use client';
 import { Suspense } from 'react';
-import { UploadPanel } from '@/components/upload-panel';
-import { ProjectShell } from '@/components/project-shell';
+import { UploadPanel } from '@/features/upload/upload-panel';
+import { ProjectShell } from '@/features/project/project-shell';
 
 export default function Page() {
   return (

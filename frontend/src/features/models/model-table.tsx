@@ -1,0 +1,122 @@
+'use client';
+import { useState } from 'react';
+import { errorMessage } from '@/lib/api/errors';
+import { useModelDownload, type Pending } from '@/lib/api/queries';
+import type { ModelVersion, Project } from '@/lib/api/types';
+import { can } from '@/lib/permissions';
+import { headline, percent } from '@/lib/metrics';
+import { Button } from '@/components/ui/button';
+import { Badge, EmptyState } from '@/components/ui/misc';
+import { Spinner } from '@/components/ui/spinner';
+import { useToast } from '@/components/ui/toast';
+
+export const NO_MODEL = 'No model exists yet. One trains automatically after the first few labels.';
+
+/** "GPU" for a CUDA device or the gpu queue, "CPU" otherwise; null when unknown. */
+export function deviceName(device: string | null | undefined): string | null {
+  if (!device) return null;
+  return /^(gpu|cuda)/i.test(device) ? 'GPU' : /^cpu/i.test(device) ? 'CPU' : device;
+}
+
+/** The button's words while it works: the build's progress once the server says it builds. */
+export function downloadLabel(pending: Pending | null): string {
+  if (!pending) return 'Downloading…';
+  return `Preparing the archive… ${Math.round(pending.progress * 100)}%`;
+}
+
+/**
+ * Downloads a model archive. The first download of a version has a worker build the exports
+ * (10–60 s): the server answers 202 meanwhile, and the button shows the build's progress.
+ */
+export function ModelDownloadButton({ project, version }: { project: Project; version: number }) {
+  const notify = useToast();
+  const archive = useModelDownload(project);
+  const busy = archive.isPending;
+  const [pending, setPending] = useState<Pending | null>(null);
+  // through the promise: a build takes up to a minute, and its failure is told even if the page was left
+  const download = () =>
+    archive
+      .mutateAsync({ version, onPending: setPending })
+      .catch((error: unknown) => notify(`Model v${version}: ${errorMessage(error)}`, 'error'))
+      .finally(() => setPending(null));
+  return (
+    <Button
+      size="sm"
+      variant="ghost"
+      onClick={() => void download()}
+      disabled={busy}
+      aria-busy={busy || undefined}
+      aria-label={`Download model v${version}`}
+      title="Weights (safetensors), ONNX and TorchScript exports, labels, preprocessing and predict.py"
+      data-testid={`download-model-${version}`}
+    >
+      {busy && <Spinner size={12} />}
+      {busy ? downloadLabel(pending) : 'Download'}
+    </Button>
+  );
+}
+
+function StatusBadge({ model }: { model: ModelVersion }) {
+  if (model.active) return <Badge tone="success">active</Badge>;
+  if (model.status === 'rejected')
+    return (
+      <Badge tone="warning" title="Validated worse than the model that was active then; kept, not used">
+        rejected
+      </Badge>
+    );
+  return <Badge>{model.status}</Badge>;
+}
+
+export function ModelTable({ project, models }: { project: Project; models: ModelVersion[] }) {
+  if (!models.length) return <EmptyState title="No model yet">{NO_MODEL}</EmptyState>;
+  return (
+    <div className="table-wrap">
+      <table className="table" data-testid="model-table">
+        <thead>
+          <tr>
+            <th>Version</th>
+            <th>Kind</th>
+            <th>Status</th>
+            <th>Device</th>
+            <th>Base</th>
+            <th className="num">Metric</th>
+            <th className="num">Labels</th>
+            <th>Created</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {[...models]
+            .sort((a, b) => b.version - a.version)
+            .map((model) => {
+              const metric = headline(model.metrics);
+              const raw = (model.metrics ?? {}) as Record<string, unknown>;
+              const holdout = raw.validation === 'holdout';
+              const baseline = typeof raw.head_baseline === 'number' ? `; the frozen-backbone head on the same items: ${percent(raw.head_baseline, 1)}` : '';
+              return (
+                <tr key={model.version} data-testid={`model-row-${model.version}`} data-kind={model.kind} data-status={model.active ? 'active' : model.status}>
+                  <td>
+                    <strong>v{model.version}</strong>
+                  </td>
+                  <td title={model.backbone}>{model.kind === 'finetuned' ? 'Fine-tuned' : 'Head'}</td>
+                  <td>
+                    <StatusBadge model={model} />
+                  </td>
+                  <td className="muted">{deviceName(model.device) ?? '—'}</td>
+                  <td className="muted" title={model.base_version != null ? `A head on the embeddings of fine-tuned v${model.base_version}` : `The pretrained ${model.backbone}`}>
+                    {model.base_version != null ? `v${model.base_version}` : 'pretrained'}
+                  </td>
+                  <td className="num" title={metric ? `${metric.name}, ${holdout ? 'held-out split' : 'cross-validated'}${baseline}` : undefined}>
+                    {metric ? percent(metric.value, 1) : '—'}
+                  </td>
+                  <td className="num">{model.label_count.toLocaleString()}</td>
+                  <td className="muted small">{new Date(model.created_at).toLocaleString()}</td>
+                  <td>{can(project, 'downloadModels') && <ModelDownloadButton project={project} version={model.version} />}</td>
+                </tr>
+              );
+            })}
+        </tbody>
+      </table>
+    </div>
+  );
+}

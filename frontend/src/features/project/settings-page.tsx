@@ -1,0 +1,66 @@
+'use client';
+import { errorMessage } from '@/lib/api/errors';
+import { useExport, useModels, useProjectStatus } from '@/lib/api/queries';
+import type { Project } from '@/lib/api/types';
+import { ModelTable } from '@/features/models/model-table';
+import { SettingsForm } from './settings-form';
+import { TryModel } from '@/features/models/try-model';
+import { ErrorMessage } from '@/components/ui/alert';
+import { Button } from '@/components/ui/button';
+import { Card, PageHeader } from '@/components/ui/misc';
+
+function ExportCard({ project }: { project: Project }) {
+  const exporting = useExport(project);
+  const download = (format: 'csv' | 'jsonl', content: 'labels' | 'predictions' = 'labels') => exporting.mutate({ format, content });
+  const busy = exporting.isPending ? `${exporting.variables.content}-${exporting.variables.format}` : null;
+  const error = exporting.error;
+  return (
+    <Card title="Export labels and predictions">
+      <div className="stack-sm">
+        <p className="muted">One row per annotation: item, text or file name, labels, annotator, source (human, suggestion, import).</p>
+        <div className="row">
+          <Button onClick={() => download('csv')} busy={busy === 'labels-csv'}>
+            Download CSV
+          </Button>
+          <Button onClick={() => download('jsonl')} busy={busy === 'labels-jsonl'}>
+            Download JSONL
+          </Button>
+        </div>
+        <p className="muted">
+          The model&apos;s predictions for every item: predicted labels, confidence, the probability of each label and the model version — to let the model label the rest.
+        </p>
+        <div className="row">
+          <Button onClick={() => download('csv', 'predictions')} busy={busy === 'predictions-csv'}>
+            Predictions CSV
+          </Button>
+          <Button onClick={() => download('jsonl', 'predictions')} busy={busy === 'predictions-jsonl'}>
+            Predictions JSONL
+          </Button>
+        </div>
+        {error ? <ErrorMessage error={new Error(errorMessage(error))} /> : null}
+      </div>
+    </Card>
+  );
+}
+
+export function SettingsPage({ project }: { project: Project }) {
+  const status = useProjectStatus(project.id, { refetchInterval: false });
+  const models = useModels(project.id);
+  return (
+    <div className="stack-lg">
+      <PageHeader title="Settings & export" description="Project settings, downloads of labels and models, and a quick way to try the model." />
+      <div className="grid-2" style={{ alignItems: 'start' }}>
+        <SettingsForm project={project} />
+        <div className="stack-lg">
+          <ExportCard project={project} />
+          <Card title="Try the model">
+            {status.data && status.data.model_version == null ? <p className="muted">No model exists yet. Label a few items and one trains automatically.</p> : <TryModel project={project} />}
+          </Card>
+        </div>
+      </div>
+      <Card title="Model archives">
+        <ModelTable project={project} models={models.data?.data ?? []} />
+      </Card>
+    </div>
+  );
+}
