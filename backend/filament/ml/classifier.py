@@ -13,14 +13,10 @@ architecture is rebuilt from the manifest, so loading reads no pretrained weight
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import itertools
 import json
-import os
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +24,16 @@ import numpy as np
 import torch
 from PIL import Image
 
-from filament.ml.images import ImageTransform, decode_image
+from filament.ml.batching import (
+    autocast,
+    collate_ids,
+    image_loader,
+    in_batches,
+    length_sorted_batches,
+    prefetch_images,
+    text_ids,
+)
+from filament.ml.images import ImageTransform
 
 if TYPE_CHECKING:
     from filament.ml.embedder import Embedder
@@ -37,7 +42,6 @@ if TYPE_CHECKING:
 FORMAT = "filament-classifier"
 FORMAT_VERSION = 1
 PINNED_LOGIT = 1e4  # exp(-1e4) and sigmoid(-1e4) are exactly 0 in float32
-_PREFETCH_BATCHES = 2
 _CONFIG_SKIP = ("transformers_version", "model_type", "architectures", "_name_or_path", "dtype")
 
 
@@ -190,71 +194,6 @@ class ClassifierModel(torch.nn.Module):
 # -- batches ----------------------------------------------------------------------------------
 
 
-def text_ids(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[list[int]]:
-    """Token ids per text (special tokens added, truncated to ``max_length``, not padded)."""
-    if not len(texts):
-        return []
-    return list(tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"])
-
-
-def collate_ids(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad to the longest row: ``(input_ids, attention_mask)`` int64 tensors."""
-    width = max(len(row) for row in ids)
-    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for i, row in enumerate(ids):
-        input_ids[i, : len(row)] = torch.as_tensor(row, dtype=torch.long)
-        mask[i, : len(row)] = 1
-    return input_ids, mask
-
-
-def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices in batches of similar length (longest first), for inference."""
-    order = np.argsort(-np.asarray(lengths), kind="stable")
-    return [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
-
-
-def image_loader(images: Sequence[bytes], transform: Callable[[Image.Image], torch.Tensor]):
-    """``load(index) -> tensor``; a corrupt image raises ``ValueError`` naming its index."""
-
-    def load(index: int) -> torch.Tensor:
-        try:
-            return transform(decode_image(images[index]))
-        except ValueError as exc:
-            raise ValueError(f"image {index}: {exc}") from exc
-
-    return load
-
-
-def prefetch_images(
-    batches: Sequence[Sequence[int]], load: Callable[[int], torch.Tensor]
-) -> Iterator[tuple[Sequence[int], torch.Tensor]]:
-    """Yield ``(indices, stacked batch)`` while a thread pool decodes the next batches."""
-    workers = max(1, min(4, os.cpu_count() or 1))
-    pending: deque[tuple[Sequence[int], list[Future[torch.Tensor]]]] = deque()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
-        try:
-            for rows in batches:
-                pending.append((rows, [pool.submit(load, i) for i in rows]))
-                if len(pending) > _PREFETCH_BATCHES:
-                    rows_done, futures = pending.popleft()
-                    yield rows_done, torch.stack([f.result() for f in futures])
-            while pending:
-                rows_done, futures = pending.popleft()
-                yield rows_done, torch.stack([f.result() for f in futures])
-        finally:
-            for _, futures in pending:
-                for future in futures:
-                    future.cancel()
-
-
-def autocast(device: torch.device) -> contextlib.AbstractContextManager[Any]:
-    """bf16 autocast on CUDA, nothing (fp32) elsewhere."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 def _model_device(model: torch.nn.Module) -> torch.device:
     return next(model.parameters()).device
 
@@ -291,12 +230,8 @@ def iter_batches(
     """Evaluation batches ``(rows, (x, attention_mask or None))`` with the model's own
     preprocessing (images) or the embedder's tokenizer at the model's ``max_length`` (texts)."""
     if model.modality == "image":
-        batches = [
-            list(range(i, min(i + batch_size, len(inputs))))
-            for i in range(0, len(inputs), batch_size)
-        ]
         load = image_loader(inputs, model.image_transform())  # type: ignore[arg-type]
-        for rows, batch in prefetch_images(batches, load):
+        for rows, batch in prefetch_images(in_batches(range(len(inputs)), batch_size), load):
             yield rows, (batch, None)
         return
     ids = text_ids(embedder.tokenizer, inputs, model.preprocessing["max_length"])  # type: ignore[arg-type]

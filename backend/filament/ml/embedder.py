@@ -2,23 +2,27 @@
 
 Image bytes are decoded and resized in a thread pool a couple of batches ahead of the forward
 pass, so decoding overlaps inference. Texts are sorted by token length into buckets so each batch
-pads to its own longest text, then rows are put back in input order.
+pads to its own longest text, then rows are put back in input order (``batching``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from PIL import Image
 
-from filament.ml.images import ImageTransform, decode_image
+from filament.ml.batching import (
+    autocast,
+    image_loader,
+    in_batches,
+    length_sorted_batches,
+    prefetch_images,
+    text_ids,
+)
+from filament.ml.images import ImageTransform
 
 if TYPE_CHECKING:
     from filament.ml.backbones import BackboneSpec
@@ -26,7 +30,6 @@ if TYPE_CHECKING:
 ProgressFn = Callable[[int, int], None]
 
 MAX_TEXT_TOKENS = 256
-_PREFETCH_BATCHES = 2
 
 
 class MeanPooler(torch.nn.Module):
@@ -105,25 +108,15 @@ class Embedder:
         on_progress: ProgressFn | None = None,
     ) -> np.ndarray:
         """Embed encoded images (JPEG/PNG/... bytes); raises ``ValueError`` on a corrupt one."""
-        transform = self._require_transform()
+        load = image_loader(images, self._require_transform())
         total = len(images)
         out = np.zeros((total, self.spec.dim), dtype=np.float32)
-
-        def load(index: int) -> torch.Tensor:
-            try:
-                return transform(decode_image(images[index]))
-            except ValueError as exc:
-                raise ValueError(f"image {index}: {exc}") from exc
-
-        workers = max(1, min(4, os.cpu_count() or 1))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
-            done = 0
-            for start, futures in _prefetch(total, batch_size, load, pool):
-                batch = torch.stack([f.result() for f in futures])
-                out[start : start + len(futures)] = self._forward(batch)
-                done += len(futures)
-                if on_progress is not None:
-                    on_progress(done, total)
+        done = 0
+        for rows, batch in prefetch_images(in_batches(range(total), batch_size), load):
+            out[rows] = self._forward(batch)
+            done += len(rows)
+            if on_progress is not None:
+                on_progress(done, total)
         return out
 
     def embed_texts(
@@ -139,16 +132,9 @@ class Embedder:
         out = np.zeros((total, self.spec.dim), dtype=np.float32)
         if total == 0:
             return out
-        lengths = [
-            len(ids)
-            for ids in self.tokenizer(list(texts), truncation=True, max_length=self.max_length)[
-                "input_ids"
-            ]
-        ]
-        order = np.argsort(-np.asarray(lengths), kind="stable")  # longest first: fail early
+        lengths = [len(ids) for ids in text_ids(self.tokenizer, texts, self.max_length)]
         done = 0
-        for start in range(0, total, batch_size):
-            rows = order[start : start + batch_size]
+        for rows in length_sorted_batches(lengths, batch_size):  # longest first: fail early
             out[rows] = self._forward(self.tokenize([texts[i] for i in rows]))
             done += len(rows)
             if on_progress is not None:
@@ -156,12 +142,7 @@ class Embedder:
         return out
 
     def _forward(self, batch: torch.Tensor | dict[str, torch.Tensor]) -> np.ndarray:
-        autocast = (
-            torch.autocast("cuda", dtype=torch.bfloat16)
-            if self.device.type == "cuda"
-            else contextlib.nullcontext()
-        )
-        with torch.inference_mode(), autocast:
+        with torch.inference_mode(), autocast(self.device):
             if isinstance(batch, dict):
                 features = self.module(**{k: v.to(self.device) for k, v in batch.items()})
             else:
@@ -173,25 +154,3 @@ class Embedder:
         if self.transform is None:
             raise TypeError(f"{self.spec.name} is a text backbone: use tokenize()/embed_texts()")
         return self.transform
-
-
-def _prefetch(
-    total: int,
-    batch_size: int,
-    load: Callable[[int], torch.Tensor],
-    pool: ThreadPoolExecutor,
-) -> Iterator[tuple[int, list[Future[torch.Tensor]]]]:
-    """Yield ``(start, futures)`` per batch, keeping a few batches decoding ahead (bounded RAM)."""
-    pending: deque[tuple[int, list[Future[torch.Tensor]]]] = deque()
-    try:
-        for start in range(0, total, batch_size):
-            stop = min(start + batch_size, total)
-            pending.append((start, [pool.submit(load, i) for i in range(start, stop)]))
-            if len(pending) > _PREFETCH_BATCHES:
-                yield pending.popleft()
-        while pending:
-            yield pending.popleft()
-    finally:
-        for _, futures in pending:
-            for future in futures:
-                future.cancel()

@@ -27,14 +27,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from filament.ml.classifier import (
-    ClassifierModel,
-    collate_ids,
-    image_loader,
-    manifest,
-    save_model,
-    text_ids,
-)
+from filament.ml.batching import collate_ids, image_loader, text_ids
+from filament.ml.classifier import ClassifierModel, manifest, save_model
 
 if TYPE_CHECKING:
     from filament.ml.embedder import Embedder

@@ -37,18 +37,15 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from filament.ml.classifier import (
-    ClassifierModel,
+from filament.ml.batching import (
     autocast,
     collate_ids,
-    embed,
     image_loader,
-    load_model,
-    predict_proba,
+    in_batches,
     prefetch_images,
-    save_model,
     text_ids,
 )
+from filament.ml.classifier import ClassifierModel, embed, load_model, predict_proba, save_model
 from filament.ml.metrics import multilabel_metrics, single_label_metrics
 from filament.ml.splits import holdout_split
 
@@ -271,7 +268,7 @@ class _Run:
                     for i in range(0, len(rows), chunk)
                 ]
             ).astype(np.int64)
-        batches = [rows[i : i + size].tolist() for i in range(0, len(rows), size)]
+        batches = in_batches(rows, size)
         if len(batches) > 1 and len(batches[-1]) == 1:  # batch norm cannot train on one row
             batches[-2].extend(batches.pop())
         order = rng.permutation(len(batches)) if not self.image else range(len(batches))
@@ -337,7 +334,7 @@ class _Run:
         out = np.zeros((len(rows), self.model.head_sizes[0]), dtype=np.float32)
         position = {row: i for i, row in enumerate(rows.tolist())}
         size = self.cfg.batch_size or 32
-        batches = [rows[i : i + size].tolist() for i in range(0, len(rows), size)]
+        batches = in_batches(rows, size)
         with torch.inference_mode(), autocast(self.device):
             for batch_rows, (x, mask) in self._batches(batches, train=False):
                 self._check_stop()
@@ -362,7 +359,7 @@ class _Run:
         logits = torch.zeros((len(rows), self.n_labels))
         position = {row: i for i, row in enumerate(rows.tolist())}
         size = self.cfg.batch_size or 32
-        batches = [rows[i : i + size].tolist() for i in range(0, len(rows), size)]
+        batches = in_batches(rows, size)
         self.model.eval()
         with torch.inference_mode(), autocast(self.device):
             for batch_rows, (x, mask) in self._batches(batches, train=False):
