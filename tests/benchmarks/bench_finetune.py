@@ -26,8 +26,9 @@ import psutil
 import torch
 from filament.ml import classifier
 from filament.ml.backbones import load_embedder
+from filament.ml.classifier import ClassifierModel, predict_proba
 from filament.ml.export import export_files
-from filament.ml.finetune import ClassifierModel, FinetuneConfig, finetune, predict_proba
+from filament.ml.finetune import FinetuneConfig, finetune
 from filament.ml.heads import train_head
 from filament.ml.splits import holdout_split
 

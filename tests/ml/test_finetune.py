@@ -12,16 +12,8 @@ import pytest
 import torch
 from filament.ml import classifier
 from filament.ml.backbones import load_embedder
-from filament.ml.finetune import (
-    ClassifierModel,
-    FinetuneCancelled,
-    FinetuneConfig,
-    embed,
-    finetune,
-    load_model,
-    predict_proba,
-    save_model,
-)
+from filament.ml.classifier import ClassifierModel, embed, load_model, predict_proba, save_model
+from filament.ml.finetune import FinetuneCancelled, FinetuneConfig, finetune
 from filament.ml.heads import fit_head
 from filament.ml.splits import holdout_split
 from PIL import Image

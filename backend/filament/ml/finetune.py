@@ -22,7 +22,7 @@ CVPR 2016):
    validation loss) is kept, epoch 0 included: a fine-tune never returns weights worse on the
    held-out rows than its own linear probe.
 
-Model building, scoring and (de)serialisation live in ``classifier`` and are re-exported here.
+Model building, scoring and (de)serialisation live in ``classifier``; batching in ``batching``.
 """
 
 from __future__ import annotations
@@ -45,24 +45,14 @@ from filament.ml.batching import (
     prefetch_images,
     text_ids,
 )
-from filament.ml.classifier import ClassifierModel, embed, load_model, predict_proba, save_model
+from filament.ml.classifier import ClassifierModel
 from filament.ml.metrics import multilabel_metrics, single_label_metrics
 from filament.ml.splits import holdout_split
 
 if TYPE_CHECKING:
     from filament.ml.embedder import Embedder
 
-__all__ = [
-    "ClassifierModel",
-    "FinetuneCancelled",
-    "FinetuneConfig",
-    "FinetuneResult",
-    "embed",
-    "finetune",
-    "load_model",
-    "predict_proba",
-    "save_model",
-]
+__all__ = ["FinetuneCancelled", "FinetuneConfig", "FinetuneResult", "finetune"]
 
 ProgressFn = Callable[[dict[str, Any]], None]
 _BUCKET_BATCHES = 50  # texts are sorted by length within chunks of this many batches
