@@ -10,7 +10,7 @@ import numpy as np
 from filament.artifacts import model_prefix
 from filament.db.models import Item, Project
 from filament.ml import classifier
-from filament.ml.backbones import load_embedder
+from filament.ml.embedder import load_embedder
 from filament.storage import Storage
 
 FINETUNED_FILE = "finetuned.safetensors"

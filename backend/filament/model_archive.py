@@ -16,8 +16,8 @@ from sqlmodel import Session, col, select
 from filament import __version__, jobs
 from filament.db.models import Item, ItemStatus, Job, JobStatus, ModelVersion, Project
 from filament.encoders import finetuned_model, item_inputs
-from filament.ml.backbones import load_embedder
 from filament.ml.classifier import ClassifierModel
+from filament.ml.embedder import load_embedder
 from filament.ml.export import export_files
 from filament.serving import load_head
 from filament.storage import Storage

@@ -11,7 +11,7 @@ from filament.db.models import ModelVersion, Project
 from filament.encoders import encode, finetuned_model
 from filament.ingest import validate_image
 from filament.ml import classifier
-from filament.ml.backbones import load_embedder
+from filament.ml.embedder import load_embedder
 from filament.ml.heads import HeadModel
 from filament.storage import Storage
 

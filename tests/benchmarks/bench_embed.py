@@ -236,7 +236,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-    from filament.ml.backbones import load_embedder
+    from filament.ml.embedder import load_embedder
 
     torch.set_num_threads(args.threads)
     results: dict[str, dict] = {}

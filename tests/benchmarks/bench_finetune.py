@@ -25,8 +25,8 @@ import numpy as np
 import psutil
 import torch
 from filament.ml import classifier
-from filament.ml.backbones import load_embedder
 from filament.ml.classifier import ClassifierModel, predict_proba
+from filament.ml.embedder import load_embedder
 from filament.ml.export import export_files
 from filament.ml.finetune import FinetuneConfig, finetune
 from filament.ml.heads import train_head

@@ -2,7 +2,7 @@
 
 For each dataset, strategy and seed, a loop that does what the service does:
 
-- embeddings from ``filament.ml.backbones.load_embedder`` (the project's default backbone),
+- embeddings from ``filament.ml.embedder.load_embedder`` (the project's default backbone),
   cached as ``.npy`` under ``--cache`` (default ``/tmp/filament-bench-cache``) per dataset and
   backbone, so reruns skip the slow CPU embedding;
 - the next batch of 10 from ``filament.queue.pick`` (TypiClust weighted by uncertainty squared,
@@ -175,7 +175,8 @@ LOADERS: dict[str, Callable[[], Dataset]] = {
 
 def embed(ds: Dataset, cache: Path) -> Dataset:
     """Fill ``ds.X`` with the default backbone's embeddings, from the cache when it matches."""
-    from filament.ml.backbones import DEFAULT_BACKBONE, load_embedder
+    from filament.ml.backbones import DEFAULT_BACKBONE
+    from filament.ml.embedder import load_embedder
 
     ds.backbone = DEFAULT_BACKBONE[ds.modality]
     digest = hashlib.sha256("\n".join(ds.inputs).encode()).hexdigest()[:16]

@@ -11,8 +11,8 @@ import onnx
 import pytest
 import torch
 from filament.ml import export
-from filament.ml.backbones import load_embedder
 from filament.ml.classifier import ClassifierModel, load_model, predict_proba
+from filament.ml.embedder import load_embedder
 from filament.ml.export import ExportError, export_files
 from filament.ml.heads import fit_head
 from PIL import Image

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 from filament.ml import classifier
-from filament.ml.backbones import load_embedder
 from filament.ml.classifier import ClassifierModel, embed, load_model, predict_proba, save_model
+from filament.ml.embedder import load_embedder
 from filament.ml.finetune import FinetuneCancelled, FinetuneConfig, finetune
 from filament.ml.heads import fit_head
 from filament.ml.splits import holdout_split

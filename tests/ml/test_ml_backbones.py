@@ -6,14 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from filament.ml.backbones import (
-    BACKBONES,
-    DEFAULT_BACKBONE,
-    BackboneUnavailable,
-    build_random,
-    decode_image,
-    load_embedder,
-)
+from filament.ml.backbones import BACKBONES, DEFAULT_BACKBONE, BackboneUnavailable
+from filament.ml.embedder import build_random, load_embedder
+from filament.ml.images import decode_image
 from PIL import Image
 
 CIFAR = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "images_cifar10_subset"

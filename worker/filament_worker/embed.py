@@ -9,7 +9,7 @@ from filament.core.settings import get_settings
 from filament.db.models import Annotation, Item, ItemStatus, JobStatus, Project
 from filament.db.session import get_engine, refresh_statistics, session_scope
 from filament.encoders import encode, item_inputs
-from filament.ml.backbones import load_embedder
+from filament.ml.embedder import load_embedder
 from filament.queue import plan_cold_start
 from filament.storage import get_storage
 from sqlmodel import col, func, select, update

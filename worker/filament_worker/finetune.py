@@ -13,7 +13,7 @@ from filament.db.models import Item, ItemStatus, Job, JobStatus, ModelVersion, P
 from filament.db.session import session_scope
 from filament.encoders import FINETUNED_FILE, item_inputs
 from filament.ml import classifier
-from filament.ml.backbones import load_embedder
+from filament.ml.embedder import load_embedder
 from filament.ml.finetune import FinetuneCancelled, FinetuneConfig, finetune
 from filament.ml.heads import PREDICT_SLICE
 from filament.model_archive import ensure_archive

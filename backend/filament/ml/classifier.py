@@ -314,7 +314,7 @@ def load_model(data: bytes, weights_dir: Path | None = None) -> ClassifierModel:
     comes back in eval mode on CPU."""
     from safetensors.torch import load
 
-    from filament.ml.backbones import build_random
+    from filament.ml.embedder import build_random
 
     del weights_dir  # the saved state_dict holds every weight
     found = read_manifest(data)

@@ -1,19 +1,26 @@
-"""``Embedder``: batched, order-preserving inference of a frozen backbone.
+"""``Embedder``: batched, order-preserving inference of a frozen backbone, and its loading.
 
-Image bytes are decoded and resized in a thread pool a couple of batches ahead of the forward
-pass, so decoding overlaps inference. Texts are sorted by token length into buckets so each batch
-pads to its own longest text, then rows are put back in input order (``batching``).
+``load_embedder(name)`` builds the backbone named in ``backbones.BACKBONES`` from its local
+weights once per process (cached); ``build_random(name)`` builds the same architecture with
+random weights for tests. Image bytes are decoded and resized in a thread pool a couple of
+batches ahead of the forward pass, so decoding overlaps inference. Texts are sorted by token
+length into buckets so each batch pads to its own longest text, then rows are put back in input
+order (``batching``).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
+from filament.ml.backbones import BackboneSpec, get_spec
 from filament.ml.batching import (
     autocast,
     image_loader,
@@ -24,27 +31,9 @@ from filament.ml.batching import (
 )
 from filament.ml.images import ImageTransform
 
-if TYPE_CHECKING:
-    from filament.ml.backbones import BackboneSpec
-
 ProgressFn = Callable[[int, int], None]
 
 MAX_TEXT_TOKENS = 256
-
-
-class MeanPooler(torch.nn.Module):
-    """Wraps a transformers encoder: mean of the last hidden state over the attention mask."""
-
-    def __init__(self, encoder: torch.nn.Module) -> None:
-        super().__init__()
-        self.encoder = encoder
-
-    def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kwargs: torch.Tensor
-    ) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **kwargs)[0]
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
 
 class Embedder:
@@ -154,3 +143,56 @@ class Embedder:
         if self.transform is None:
             raise TypeError(f"{self.spec.name} is a text backbone: use tokenize()/embed_texts()")
         return self.transform
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+_CACHE: dict[tuple[str, str, str], Embedder] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _resolve_device(device: str | None) -> torch.device:
+    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+def _make(spec: BackboneSpec, path: Path | None, device: torch.device, **config: Any) -> Embedder:
+    module, prep = spec.build(path, config)
+    if spec.modality == "image":
+        return Embedder(spec, module, device, transform=prep)
+    dim = module.encoder.config.hidden_size
+    return Embedder(replace(spec, dim=dim), module, device, tokenizer=prep)
+
+
+def load_embedder(
+    name: str,
+    weights_dir: Path | None = None,
+    device: str | None = None,
+    *,
+    random_init: bool = False,
+) -> Embedder:
+    """The embedder for backbone ``name``, loaded once per (name, device, weights_dir).
+
+    ``device`` defaults to CUDA when available, else CPU. Raises ``KeyError`` for an unknown
+    name and ``BackboneUnavailable`` when weights are missing. ``random_init=True`` returns a
+    fresh, uncached ``build_random(name)`` (tests only).
+    """
+    spec = get_spec(name)
+    if random_init:
+        return build_random(name, device=device)
+    resolved = _resolve_device(device)
+    key = (name, str(resolved), str(weights_dir or ""))
+    with _CACHE_LOCK:  # held while loading so two threads never load the same model twice
+        if key not in _CACHE:
+            _CACHE[key] = _make(spec, spec.locate(weights_dir), resolved)
+        return _CACHE[key]
+
+
+def build_random(name: str, device: str | None = None, **small_config: Any) -> Embedder:
+    """Same architecture and code path as ``load_embedder(name)`` but random weights, no files.
+
+    Image backbones take ``image_size`` (default 224; e.g. 64 keeps tests fast). Text backbones
+    build a tiny encoder (hidden 32, 2 layers, 2 heads by default; any transformers config
+    field overrides it) with the bundled MiniLM tokenizer; ``spec.dim`` is the hidden size.
+    """
+    spec = get_spec(name)
+    return _make(spec, None, _resolve_device(device), **small_config)
