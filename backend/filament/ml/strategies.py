@@ -19,15 +19,26 @@ least confidence), normalised to [0, 1] with 1 = most uncertain; see ``uncertain
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
-STRATEGIES = ("entropy", "margin", "least_confidence", "random")
+
+class Strategy(StrEnum):
+    """The query strategies; the values are what projects store and the API accepts."""
+
+    ENTROPY = "entropy"
+    MARGIN = "margin"
+    LEAST_CONFIDENCE = "least_confidence"
+    RANDOM = "random"
+
+
+STRATEGIES: tuple[str, ...] = tuple(strategy.value for strategy in Strategy)
 # Recommended default. Margin ("breaking ties") beat entropy and random on 4-topic news
 # (MiniLM embeddings, logistic head, 5 seeds: .796/.832/.852 at 50/100/200 labels vs entropy
 # .777/.815/.838, random .776/.814/.837); for binary tasks the two rank identically. Same
 # finding as small-text's BreakingTies. Figures per dataset: docs/benchmarks.md.
-DEFAULT_STRATEGY = "margin"
+DEFAULT_STRATEGY: str = Strategy.MARGIN.value
 
 SAMPLE = 3000  # rows clustered per call, labeled and unlabeled each: the cost stays bounded
 MAX_CLUSTERS = 500
@@ -82,9 +93,9 @@ def least_confidence_score(probs: np.ndarray, multilabel: bool) -> np.ndarray:
 
 
 _SCORERS = {
-    "entropy": entropy_score,
-    "margin": margin_score,
-    "least_confidence": least_confidence_score,
+    Strategy.ENTROPY: entropy_score,
+    Strategy.MARGIN: margin_score,
+    Strategy.LEAST_CONFIDENCE: least_confidence_score,
 }
 
 
@@ -94,7 +105,9 @@ def uncertainty(probs: np.ndarray, strategy: str, multilabel: bool) -> np.ndarra
     ``random`` has no score and raises ``ValueError`` (``select_batch`` samples instead).
     """
     if strategy not in _SCORERS:
-        raise ValueError(f"no uncertainty score for strategy {strategy!r}; use one of {_SCORERS}")
+        raise ValueError(
+            f"no uncertainty score for strategy {strategy!r}; use one of {', '.join(_SCORERS)}"
+        )
     probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim != 2:
         raise ValueError(f"probs must be a 2-d (items, labels) array, got shape {probs.shape}")
@@ -358,7 +371,7 @@ def select_batch(
     n = min(max(int(n), 0), len(unlabeled))
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    if strategy == "random":
+    if strategy == Strategy.RANDOM:
         return unlabeled[rng.choice(len(unlabeled), n, replace=False)].astype(np.int64)
     if clusters is None:
         clusters = plan_batch(embeddings, taken, n, rng, scores)
