@@ -23,9 +23,8 @@ random on average over the budgets on every dataset, and reaching random's 200-l
 at most 60% of the labels on at least two datasets.
 
 ``--variants`` also runs other selections (reimplemented here, library untouched) with the
-default strategy, e.g. ``previous``, the selection before TypiClust, or ``probe``, which is no
-strategy at all but a bound on what any selection can do here: it peeks at the answers; see
-``VARIANTS``.
+default strategy: ``probe`` is no strategy at all but a bound on what any selection can do
+here: it peeks at the answers; see ``VARIANTS``.
 
 Usage: ``python tests/benchmarks/bench_loop.py [--datasets uci,agnews,cifar10,posters]
 [--seeds 3] [--variants] [--embed-only]``
@@ -408,7 +407,8 @@ COLORS = {
     "entropy": "tab:orange",
     "least_confidence": "tab:green",
     "random": "tab:gray",
-    "margin@previous": "tab:purple",  # the selection before TypiClust, for comparison
+    # the selection before TypiClust (k-center greedy): stored results only, no longer runnable
+    "margin@previous": "tab:purple",
     "margin@probe": "tab:red",  # peeks at the answers: a bound, not a strategy
 }
 LEGEND = {"margin@probe": "probe (sees the answers: a bound)"}
@@ -668,56 +668,6 @@ def main() -> None:
 # -- variants (other selections, reimplemented here; the library is not modified) -------------
 
 
-def nearest_to_centroids(X: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """The previous cold start: the row nearest to each of ``n`` k-means centroids (best of 3
-    seedings by inertia), largest cluster first."""
-    from filament.ml.strategies import kmeans
-
-    best = None
-    for _ in range(3):
-        centers, labels = kmeans(X, n, rng)
-        inertia = float(((X - centers[labels]) ** 2).sum())
-        if best is None or inertia < best[0]:
-            best = (inertia, centers, labels)
-    _, centers, labels = best
-    d = np.einsum("ij,ij->i", X, X)[:, None] - 2 * X @ centers.T
-    taken = np.zeros(len(X), dtype=bool)
-    chosen = []
-    for c in np.lexsort((np.arange(n), -np.bincount(labels, minlength=n))):
-        row = int(np.argmin(np.where(taken, np.inf, d[:, c])))
-        taken[row] = True
-        chosen.append(row)
-    return np.asarray(chosen)
-
-
-def make_picker(candidate_factor: int = 10, cold_sample: int = 3000) -> Picker:
-    """The selection ``filament.queue.pick`` made before TypiClust (kept to compare against):
-    k-means representatives of a ``cold_sample`` sample until a model exists, then the
-    ``candidate_factor * n`` most uncertain items thinned to ``n`` by k-center greedy."""
-    from filament.ml.strategies import k_center_greedy, top_k, uncertainty
-
-    def picker(embeddings, scores, project, blocked, n, strategy, rng) -> list[int]:
-        available = np.ones(len(embeddings.item_ids), dtype=bool)
-        available[embeddings.rows_of(blocked)] = False
-        pool = np.flatnonzero(available)
-        if strategy == "random":
-            return embeddings.item_ids[rng.choice(pool, n, replace=False)].tolist()
-        if scores is None:
-            sample = (
-                pool
-                if len(pool) <= cold_sample
-                else np.sort(rng.choice(pool, cold_sample, replace=False))
-            )
-            chosen = sample[nearest_to_centroids(embeddings.vectors[sample], n, rng)]
-            return embeddings.item_ids[chosen].tolist()
-        u = uncertainty(scores.probs[pool], strategy, project.task.multilabel)
-        candidates = pool[top_k(u, candidate_factor * n)]
-        chosen = candidates[np.sort(k_center_greedy(embeddings.vectors[candidates], n))]
-        return embeddings.item_ids[chosen].tolist()
-
-    return picker
-
-
 def make_probe(ds: Dataset, candidates: int = 16, validation: int = 1000) -> Picker:
     """Not a strategy: a bound on what choosing batches can do with this head and these
     embeddings. It peeks at the answers: each round it tries the service's batch and
@@ -755,7 +705,6 @@ def make_probe(ds: Dataset, candidates: int = 16, validation: int = 1000) -> Pic
 
 
 VARIANTS: dict[str, Callable[[Dataset], Picker]] = {  # name -> picker for a dataset
-    "previous": lambda ds: make_picker(),
     "probe": make_probe,
 }
 

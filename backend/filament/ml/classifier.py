@@ -17,7 +17,6 @@ import copy
 import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -307,16 +306,15 @@ def read_manifest(data: bytes) -> dict[str, Any]:
     return found
 
 
-def load_model(data: bytes, weights_dir: Path | None = None) -> ClassifierModel:
+def load_model(data: bytes) -> ClassifierModel:
     """Inverse of ``save_model``: rebuild the architecture from the manifest (``build_random``
     of the backbone name, with the stored image size or transformers config), then load the
-    weights. Reads no pretrained files, so ``weights_dir`` is accepted but not needed. The model
-    comes back in eval mode on CPU."""
+    weights. Reads no pretrained files: the saved state_dict holds every weight. The model comes
+    back in eval mode on CPU."""
     from safetensors.torch import load
 
     from filament.ml.embedder import build_random
 
-    del weights_dir  # the saved state_dict holds every weight
     found = read_manifest(data)
     state = load(data)
     if found["modality"] == "image":

@@ -118,56 +118,6 @@ def uncertainty(probs: np.ndarray, strategy: str, multilabel: bool) -> np.ndarra
 # -- algorithms -------------------------------------------------------------------------------
 
 
-def k_center_greedy(
-    X: np.ndarray, n: int, already_selected: np.ndarray | None = None
-) -> np.ndarray:
-    """Greedy k-center (Sener & Savarese, "Active Learning for Convolutional Neural Networks:
-    A Core-Set Approach", ICLR 2018): repeatedly take the row farthest (Euclidean) from
-    everything chosen so far.
-
-    Returns up to ``n`` row indices of ``X`` in selection order, never one of
-    ``already_selected``. With nothing already selected the first pick is row 0, so callers
-    order rows by preference. Deterministic: ties go to the lowest index.
-    """
-    X = np.asarray(X, dtype=np.float32)
-    m = len(X)
-    selected_mask = np.zeros(m, dtype=bool)
-    if already_selected is not None and len(already_selected):
-        selected_mask[np.asarray(already_selected, dtype=np.int64)] = True
-    n = min(max(n, 0), m - int(selected_mask.sum()))
-    if n <= 0:
-        return np.zeros(0, dtype=np.int64)
-    sq_norms = np.einsum("ij,ij->i", X, X)
-
-    def sq_dist_to(rows: np.ndarray) -> np.ndarray:
-        # ||x - c||^2 for every x, min over c in rows; chunked to bound memory.
-        best = np.full(m, np.inf, dtype=np.float32)
-        for start in range(0, len(rows), 1024):
-            centers = X[rows[start : start + 1024]]
-            d = (
-                sq_norms[:, None]
-                + sq_norms[rows[start : start + 1024]][None, :]
-                - 2 * X @ centers.T
-            )
-            best = np.minimum(best, d.min(axis=1))
-        return np.maximum(best, 0)
-
-    chosen: list[int] = []
-    if selected_mask.any():
-        min_dist = sq_dist_to(np.flatnonzero(selected_mask))
-    else:
-        chosen.append(0)
-        selected_mask[0] = True
-        min_dist = sq_dist_to(np.array([0]))
-    while len(chosen) < n:
-        min_dist[selected_mask] = -1.0
-        pick = int(np.argmax(min_dist))
-        chosen.append(pick)
-        selected_mask[pick] = True
-        min_dist = np.minimum(min_dist, sq_dist_to(np.array([pick])))
-    return np.asarray(chosen, dtype=np.int64)
-
-
 def kmeans(
     X: np.ndarray, k: int, rng: np.random.Generator, max_iter: int = 50
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -295,26 +245,6 @@ def choose_uncovered(
     return np.asarray(chosen, dtype=np.int64)
 
 
-def typical_uncovered(
-    X: np.ndarray,
-    labeled: np.ndarray,
-    n: int,
-    rng: np.random.Generator,
-    weights: np.ndarray | None = None,
-) -> np.ndarray:
-    """TypiClust (Hacohen et al., ICML 2022) with an optional weight per row: k-means with
-    ``len(labeled) + n`` clusters, at most ``MAX_CLUSTERS``, then ``choose_uncovered``.
-    ``labeled``: row indices of ``X``. Returns up to ``n`` distinct row indices not in
-    ``labeled``, in selection order."""
-    taken = np.zeros(len(X), dtype=bool)
-    taken[np.asarray(labeled, dtype=np.int64)] = True
-    n = min(max(n, 0), int((~taken).sum()))
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    k = min(int(taken.sum()) + n, MAX_CLUSTERS, len(X))
-    return choose_uncovered(cluster_rows(X, np.arange(len(X)), k, rng), taken, n, weights)
-
-
 def plan_batch(
     X: np.ndarray,
     taken: np.ndarray,
@@ -354,8 +284,9 @@ def select_batch(
     ``labeled``: a boolean mask of rows already labeled (or otherwise taken), never chosen;
     they mark the space they cover. ``scores``: ``uncertainty`` of every row, or ``None`` when
     there is no model yet (cold start). ``random`` samples the unlabeled rows uniformly with
-    ``rng``; otherwise ``typical_uncovered`` weighted by ``scores ** UNCERTAINTY_POWER``, on at
-    most ``SAMPLE`` random unlabeled rows plus as many labeled ones (``plan_batch``), or on
+    ``rng``; otherwise TypiClust (``choose_uncovered``) weighted by
+    ``scores ** UNCERTAINTY_POWER``, on at most ``SAMPLE`` random unlabeled rows plus as many
+    labeled ones (``plan_batch``), or on
     ``clusters`` made earlier by ``plan_batch`` for the same rows. Returns at most
     ``min(n, unlabeled rows)`` distinct int64 indices; an empty array when none is left.
     """
