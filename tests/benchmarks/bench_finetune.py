@@ -14,8 +14,8 @@ at 224 px with the defaults. Usage: ``python -u tests/benchmarks/bench_finetune.
 
 import argparse
 import contextlib
-import csv
 import json
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -32,8 +32,8 @@ from filament.ml.finetune import FinetuneConfig, finetune
 from filament.ml.heads import train_head
 from filament.ml.splits import holdout_split
 
-ROOT = Path(__file__).resolve().parents[2]
-DATASETS = ROOT.parent / "shared" / "datasets"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests import datasets
 
 
 def percentiles(samples: list[float]) -> str:
@@ -64,29 +64,18 @@ def peak_rss() -> Iterator[dict[str, float]]:
 
 
 def load_cifar() -> tuple[list[bytes], np.ndarray, list[bytes], np.ndarray, list[str]]:
-    root = DATASETS / "images_cifar10_subset"
-    with (root / "labels.csv").open() as f:
-        rows = list(csv.DictReader(f))
-    labels = sorted({r["label"] for r in rows})
-    split = {
-        s: (
-            [(root / r["path"]).read_bytes() for r in rows if r["split"] == s],
-            np.array([labels.index(r["label"]) for r in rows if r["split"] == s]),
-        )
-        for s in ("train", "test")
-    }
-    return *split["train"], *split["test"], labels
+    """The CIFAR-10 subset's own split: train images and labels, test images and labels, names."""
+    ds = datasets.load_cifar10()
+    train, test = ds.rows("train"), ds.rows("test")
+    return ds.read(train), ds.Y[train], ds.read(test), ds.Y[test], ds.label_names
 
 
 def load_uci() -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
-    path = DATASETS / "sentiment_uci_labelled_sentences" / "uci_sentiment_all.csv"
-    with path.open() as f:
-        rows = list(csv.DictReader(f))
-    order = np.random.default_rng(0).permutation(len(rows))
+    """UCI sentences: a fixed 1,000-sentence test split, the other 2,000 as the pool."""
+    ds = datasets.load_uci()
+    order = np.random.default_rng(0).permutation(len(ds.inputs))
     test, pool = order[:1000], order[1000:]
-    texts = [r["text"] for r in rows]
-    y = np.array([int(r["label"]) for r in rows])
-    return [texts[i] for i in pool], y[pool], [texts[i] for i in test], y[test]
+    return [ds.inputs[i] for i in pool], ds.Y[pool], [ds.inputs[i] for i in test], ds.Y[test]
 
 
 def sample_labels(y: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
@@ -241,8 +230,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--sections", default="throughput,accuracy,latency")
     args = parser.parse_args()
-    if not DATASETS.is_dir():
-        raise SystemExit(f"datasets absent: {DATASETS}")
+    if not datasets.DATASETS_DIR.is_dir():
+        raise SystemExit(f"datasets absent: {datasets.DATASETS_DIR}")
     started = time.perf_counter()
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     print(

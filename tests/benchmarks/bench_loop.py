@@ -33,7 +33,6 @@ Usage: ``python tests/benchmarks/bench_loop.py [--datasets uci,agnews,cifar10,po
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import sys
@@ -46,11 +45,9 @@ from types import SimpleNamespace
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "backend"))
+sys.path[:0] = [str(ROOT / "backend"), str(ROOT)]
+from tests import datasets  # noqa: E402
 
-DATASETS_DIR = ROOT.parent / "shared" / "datasets"
-if not DATASETS_DIR.exists():
-    DATASETS_DIR = Path("/work/shared/datasets")
 OUT_DIR = ROOT / "docs" / "benchmarks"
 # 120 is 60 % of 200: the acceptance bar reads off a measured point, not an interpolation
 BUDGETS = (20, 50, 100, 120, 150, 200, 500)
@@ -81,84 +78,40 @@ class Dataset:
 # -- datasets ---------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
 def _split(n: int, n_pool: int, n_test: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.random.default_rng(SPLIT_SEED).permutation(n)
     return np.sort(order[:n_pool]), np.sort(order[n_pool : n_pool + n_test])
 
 
-def _single(
-    name: str, title: str, modality: str, inputs: list[str], labels: list[str], pool, test
-) -> Dataset:
-    names = sorted(set(labels))
-    Y = np.array([names.index(label) for label in labels], dtype=np.int64)
-    return Dataset(name, title, modality, False, names, inputs, Y, pool, test)
-
-
 def load_uci() -> Dataset:
-    rows = _read_csv(DATASETS_DIR / "sentiment_uci_labelled_sentences" / "uci_sentiment_all.csv")
-    pool, test = _split(len(rows), 2000, 1000)
-    texts = [r["text"] for r in rows]
-    labels = ["positive" if r["label"] == "1" else "negative" for r in rows]
-    return _single("uci", "UCI sentiment sentences (binary)", "text", texts, labels, pool, test)
+    ds = datasets.load_uci()
+    pool, test = _split(len(ds.inputs), 2000, 1000)
+    title = "UCI sentiment sentences (binary)"
+    return Dataset("uci", title, "text", False, ds.label_names, ds.inputs, ds.Y, pool, test)
 
 
 def load_agnews() -> Dataset:
-    rows = _read_csv(DATASETS_DIR / "topic_agnews" / "agnews_dev.csv")
+    ds = datasets.load_agnews()
     # embed only the 6,000 rows used: the pool and test ids index into this subset
-    keep = np.sort(np.random.default_rng(SPLIT_SEED).permutation(len(rows))[:6000])
-    rows = [rows[i] for i in keep]
-    pool, test = _split(len(rows), 5000, 1000)
-    return _single(
-        "agnews",
-        "AG News dev (4 topics)",
-        "text",
-        [r["text"] for r in rows],
-        [r["label"] for r in rows],
-        pool,
-        test,
-    )
+    keep = np.sort(np.random.default_rng(SPLIT_SEED).permutation(len(ds.inputs))[:6000])
+    pool, test = _split(len(keep), 5000, 1000)
+    inputs = [ds.inputs[i] for i in keep]
+    title = "AG News dev (4 topics)"
+    return Dataset("agnews", title, "text", False, ds.label_names, inputs, ds.Y[keep], pool, test)
 
 
 def load_cifar() -> Dataset:
-    folder = DATASETS_DIR / "images_cifar10_subset"
-    rows = _read_csv(folder / "labels.csv")
-    pool = np.array([i for i, r in enumerate(rows) if r["split"] == "train"])
-    test = np.array([i for i, r in enumerate(rows) if r["split"] == "test"])
-    paths = [str(folder / r["path"]) for r in rows]
-    return _single(
-        "cifar10",
-        "CIFAR-10 subset (10 classes)",
-        "image",
-        paths,
-        [r["label"] for r in rows],
-        pool,
-        test,
-    )
+    ds = datasets.load_cifar10()
+    pool, test = ds.rows("train"), ds.rows("test")
+    title = "CIFAR-10 subset (10 classes)"
+    return Dataset("cifar10", title, "image", False, ds.label_names, ds.inputs, ds.Y, pool, test)
 
 
 def load_posters() -> Dataset:
-    folder = DATASETS_DIR / "multilabel_movie_posters_dev"
-    rows = _read_csv(folder / "labels.csv")
-    genres = [c for c in rows[0] if c not in ("path", "imdb_id", "labels")]
-    Y = np.array([[int(r[g]) for g in genres] for r in rows], dtype=np.int64)
-    present = Y.sum(axis=0) > 0  # "N/A" and "Reality-TV" never occur in this set
-    pool, test = _split(len(rows), 800, 200)
-    return Dataset(
-        "posters",
-        "Movie posters dev (multi-label genres)",
-        "image",
-        True,
-        [g for g, p in zip(genres, present, strict=True) if p],
-        [str(folder / r["path"]) for r in rows],
-        Y[:, present],
-        pool,
-        test,
-    )
+    ds = datasets.load_posters()
+    pool, test = _split(len(ds.inputs), 800, 200)
+    title = "Movie posters dev (multi-label genres)"
+    return Dataset("posters", title, "image", True, ds.label_names, ds.inputs, ds.Y, pool, test)
 
 
 LOADERS: dict[str, Callable[[], Dataset]] = {

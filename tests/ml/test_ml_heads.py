@@ -8,12 +8,7 @@ import pytest
 from filament.ml import heads
 from filament.ml.heads import HeadModel, fit_head, train_head
 
-
-def blobs(n: int, k: int, dim: int = 16, seed: int = 0, spread: float = 0.5):
-    rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((k, dim)) * 3
-    y = rng.integers(0, k, n)
-    return (centres[y] + spread * rng.standard_normal((n, dim))).astype(np.float32), y
+from tests.datasets import blobs
 
 
 def multilabel_data(n: int = 120, n_labels: int = 4, dim: int = 12, seed: int = 0):
