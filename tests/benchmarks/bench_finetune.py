@@ -7,6 +7,8 @@
 - export time, archive size and peak memory per default backbone
 - /score-style latency p50/p99 at batch 1 and 32 (raw inputs -> probabilities) for the exported
   ONNX model (onnxruntime CPU) vs PyTorch
+- wall-clock budgets the unit tests used to assert: ``train_head`` on 1,000 labels (3 s) and
+  the slow test's brief fine-tune of both real default backbones (120 s)
 
 The fine-tune budget is CPU-sized (printed with the figures): a GPU worker runs the same code
 at 224 px with the defaults. Usage: ``python -u tests/benchmarks/bench_finetune.py [--quick]``.
@@ -116,6 +118,36 @@ def throughput(devices: list[str], image_size: int) -> None:
             f"minilm_l6          {device:4} batch 16: {result.metrics['items_per_second']:7.1f} "
             f"texts/s, {result.metrics['tokens_per_second']:8.0f} tokens/s (160 sentences)"
         )
+
+
+def budgets() -> None:
+    """Times that tests/ml used to assert; a unit test checks behaviour, the time is printed."""
+    print("\n## Wall-clock budgets (CPU; the figures tests/ml once asserted)")
+    X, y = datasets.blobs(1000, 4, dim=384, spread=3.0)  # test_ml_heads' thousand labels
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    train_head(X[:300], y[:300], multilabel=False, n_labels=4)  # warm-up
+    t0 = time.perf_counter()
+    fit = train_head(X, y, multilabel=False, n_labels=4)
+    seconds = time.perf_counter() - t0
+    print(
+        f"train_head, 1,000 labels x 384-d, 4 classes, {fit.metrics['cv_folds']}-fold CV: "
+        f"{seconds:.2f} s (budget 3 s{', OVER' if seconds > 3 else ''})"
+    )
+    # test_finetune's slow test: 40 CIFAR-10 images at 96 px and 40 UCI sentences, 1 epoch
+    images, labels, _ = datasets.cifar10_slice(10)
+    texts, text_labels = datasets.uci_slice(40)
+    image_embedder = load_embedder("efficientnet_lite0", device="cpu")
+    text_embedder = load_embedder("minilm_l6", device="cpu")
+    t0 = time.perf_counter()
+    finetune(image_embedder, images, labels, False, 4, FinetuneConfig(epochs=1, image_size=96))
+    image_seconds = time.perf_counter() - t0
+    finetune(text_embedder, texts, text_labels, False, 2, FinetuneConfig(epochs=1))
+    seconds = time.perf_counter() - t0
+    print(
+        f"brief fine-tune of both default backbones (40 images at 96 px, 40 sentences, 1 "
+        f"epoch): {seconds:.1f} s ({image_seconds:.1f} s images) "
+        f"(budget 120 s{', OVER' if seconds > 120 else ''})"
+    )
 
 
 def accuracy(
@@ -228,7 +260,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--sections", default="throughput,accuracy,latency")
+    parser.add_argument("--sections", default="throughput,budgets,accuracy,latency")
     args = parser.parse_args()
     if not datasets.DATASETS_DIR.is_dir():
         raise SystemExit(f"datasets absent: {datasets.DATASETS_DIR}")
@@ -243,6 +275,8 @@ def main() -> None:
     sections = set(args.sections.split(","))
     if "throughput" in sections:
         throughput(devices, args.image_size)
+    if "budgets" in sections:
+        budgets()
     models = {}
     if "accuracy" in sections:
         models = accuracy(sizes, config, 100 if args.quick else None)

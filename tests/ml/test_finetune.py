@@ -3,7 +3,6 @@ of the real default backbones on shared datasets."""
 
 import io
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -222,11 +221,11 @@ def _need(path: Path) -> None:
 
 @pytest.mark.slow
 def test_finetune_real_backbones_briefly() -> None:
+    # its time is bench_finetune.py's (section budgets)
     _need(CIFAR10)
     _need(UCI)
     images, y, _ = cifar10_slice(10)
     embedder = load_embedder("efficientnet_lite0", device="cpu")
-    started = time.perf_counter()
     config = FinetuneConfig(epochs=1, image_size=96)
     result = finetune(embedder, images, y, False, 4, config)
     check_result(result, 40, "accuracy")
@@ -235,4 +234,3 @@ def test_finetune_real_backbones_briefly() -> None:
     embedder = load_embedder("minilm_l6", device="cpu")
     result = finetune(embedder, texts, y, False, 2, FinetuneConfig(epochs=1))
     check_result(result, 40, "accuracy")
-    assert time.perf_counter() - started < 120
