@@ -26,11 +26,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
 from filament.ml.images import IMAGENET_MEAN, IMAGENET_STD, ImageTransform
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 __all__ = [
     "BACKBONES",
@@ -71,13 +74,21 @@ class BackboneSpec:
 class MeanPooler(torch.nn.Module):
     """Wraps a transformers encoder: mean of the last hidden state over the attention mask."""
 
-    def __init__(self, encoder: torch.nn.Module) -> None:
+    encoder: PreTrainedModel
+
+    def __init__(self, encoder: PreTrainedModel) -> None:
         super().__init__()
         self.encoder = encoder
+
+    @property
+    def hidden_size(self) -> int:
+        """The encoder's width: the dimension of the pooled features."""
+        return int(self.encoder.config.hidden_size)
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kwargs: torch.Tensor
     ) -> torch.Tensor:
+        hidden: torch.Tensor
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **kwargs)[0]
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)

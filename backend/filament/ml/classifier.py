@@ -17,12 +17,13 @@ import copy
 import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
 from PIL import Image
 
+from filament.ml.backbones import MeanPooler
 from filament.ml.batching import (
     autocast,
     collate_ids,
@@ -52,6 +53,9 @@ class ClassifierModel(torch.nn.Module):
     for images; ``max_length`` for texts) and ``encoder_config`` (texts: the transformers config
     needed to rebuild the encoder without weights).
     """
+
+    fixed_mask: torch.Tensor  # buffers, registered in __init__
+    fixed_logits: torch.Tensor
 
     def __init__(
         self,
@@ -106,6 +110,8 @@ class ClassifierModel(torch.nn.Module):
             }
             encoder_config = None
         else:
+            if not isinstance(backbone, MeanPooler):
+                raise TypeError(f"{embedder.spec.name} has no text encoder")
             preprocessing = {"max_length": max_length or embedder.max_length}
             config = backbone.encoder.config.to_diff_dict()
             encoder_config = {k: v for k, v in config.items() if k not in _CONFIG_SKIP}
@@ -212,8 +218,8 @@ def _run(
     model.eval()
     try:
         with torch.inference_mode(), autocast(device):
-            for rows, args in iter_batches(model, embedder, inputs, batch_size):
-                result = fn(*(a.to(device) if a is not None else None for a in args))
+            for rows, (x, mask) in iter_batches(model, embedder, inputs, batch_size):
+                result = fn(x.to(device), None if mask is None else mask.to(device))
                 out[rows] = result.float().cpu().numpy()
     finally:
         model.train(was_training)
@@ -228,12 +234,13 @@ def iter_batches(
 ) -> Iterator[tuple[Sequence[int], tuple[torch.Tensor, torch.Tensor | None]]]:
     """Evaluation batches ``(rows, (x, attention_mask or None))`` with the model's own
     preprocessing (images) or the embedder's tokenizer at the model's ``max_length`` (texts)."""
-    if model.modality == "image":
-        load = image_loader(inputs, model.image_transform())  # type: ignore[arg-type]
+    if model.modality == "image":  # then inputs are image bytes, else texts
+        load = image_loader(cast("Sequence[bytes]", inputs), model.image_transform())
         for rows, batch in prefetch_images(in_batches(range(len(inputs)), batch_size), load):
             yield rows, (batch, None)
         return
-    ids = text_ids(embedder.tokenizer, inputs, model.preprocessing["max_length"])  # type: ignore[arg-type]
+    texts = cast("Sequence[str]", inputs)
+    ids = text_ids(embedder.tokenizer, texts, model.preprocessing["max_length"])
     pad_id = embedder.tokenizer.pad_token_id or 0
     for rows in length_sorted_batches([len(r) for r in ids], batch_size):
         yield rows, collate_ids([ids[i] for i in rows], pad_id)
@@ -298,7 +305,7 @@ def read_manifest(data: bytes) -> dict[str, Any]:
     try:
         header_len = int.from_bytes(data[:8], "little")
         header = json.loads(data[8 : 8 + header_len])
-        found = json.loads(header["__metadata__"]["filament"])
+        found: dict[str, Any] = json.loads(header["__metadata__"]["filament"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"not a saved Filament classifier: {exc}") from exc
     if found.get("format") != FORMAT or found.get("version") != FORMAT_VERSION:

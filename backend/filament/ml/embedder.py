@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from filament.ml.backbones import BackboneSpec, get_spec
+from filament.ml.backbones import BackboneSpec, MeanPooler, get_spec
 from filament.ml.batching import (
     autocast,
     image_loader,
@@ -159,8 +159,9 @@ def _make(spec: BackboneSpec, path: Path | None, device: torch.device, **config:
     module, prep = spec.build(path, config)
     if spec.modality == "image":
         return Embedder(spec, module, device, transform=prep)
-    dim = module.encoder.config.hidden_size
-    return Embedder(replace(spec, dim=dim), module, device, tokenizer=prep)
+    if not isinstance(module, MeanPooler):
+        raise TypeError(f"{spec.name}: a text backbone builds a MeanPooler")
+    return Embedder(replace(spec, dim=module.hidden_size), module, device, tokenizer=prep)
 
 
 def load_embedder(

@@ -18,6 +18,7 @@ least confidence), normalised to [0, 1] with 1 = most uncertain; see ``uncertain
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -58,12 +59,14 @@ def entropy_score(probs: np.ndarray, multilabel: bool) -> np.ndarray:
     mean per-label binary entropy in bits (multi-label). Both lie in [0, 1]."""
     if multilabel:
         p = np.clip(probs, _EPS, 1 - _EPS)
-        return (-(p * np.log2(p) + (1 - p) * np.log2(1 - p))).mean(axis=1)
+        bits: np.ndarray = (-(p * np.log2(p) + (1 - p) * np.log2(1 - p))).mean(axis=1)
+        return bits
     k = probs.shape[1]
     if k < 2:
         return np.zeros(len(probs))
     p = np.clip(probs, _EPS, 1.0)
-    return -(probs * np.log(p)).sum(axis=1) / np.log(k)
+    normalised: np.ndarray = -(probs * np.log(p)).sum(axis=1) / np.log(k)
+    return normalised
 
 
 def margin_score(probs: np.ndarray, multilabel: bool) -> np.ndarray:
@@ -72,7 +75,8 @@ def margin_score(probs: np.ndarray, multilabel: bool) -> np.ndarray:
     Multi-label: each label is a binary decision with margin ``|p - (1 - p)|``; the score is
     the mean over labels of ``1 - |2p - 1|``."""
     if multilabel:
-        return (1 - np.abs(2 * probs - 1)).mean(axis=1)
+        per_label: np.ndarray = (1 - np.abs(2 * probs - 1)).mean(axis=1)
+        return per_label
     if probs.shape[1] < 2:
         return 1 - probs[:, 0] if probs.shape[1] else np.zeros(len(probs))
     top2 = np.partition(probs, -2, axis=1)[:, -2:]
@@ -85,14 +89,17 @@ def least_confidence_score(probs: np.ndarray, multilabel: bool) -> np.ndarray:
     Multi-label: per label ``(1 - max(p, 1 - p)) / 0.5``, averaged; for a binary decision this
     equals the multi-label margin score."""
     if multilabel:
-        return (2 * (1 - np.maximum(probs, 1 - probs))).mean(axis=1)
+        per_label: np.ndarray = (2 * (1 - np.maximum(probs, 1 - probs))).mean(axis=1)
+        return per_label
     k = probs.shape[1]
     if k < 2:
         return np.zeros(len(probs))
-    return (1 - probs.max(axis=1)) / (1 - 1 / k)
+    scaled: np.ndarray = (1 - probs.max(axis=1)) / (1 - 1 / k)
+    return scaled
 
 
-_SCORERS = {
+Scorer = Callable[[np.ndarray, bool], np.ndarray]
+_SCORERS: dict[str, Scorer] = {
     Strategy.ENTROPY: entropy_score,
     Strategy.MARGIN: margin_score,
     Strategy.LEAST_CONFIDENCE: least_confidence_score,
@@ -112,7 +119,8 @@ def uncertainty(probs: np.ndarray, strategy: str, multilabel: bool) -> np.ndarra
     if probs.ndim != 2:
         raise ValueError(f"probs must be a 2-d (items, labels) array, got shape {probs.shape}")
     scores = _SCORERS[strategy](probs, multilabel)
-    return np.clip(np.nan_to_num(scores, nan=0.0), 0.0, 1.0)
+    clipped: np.ndarray = np.clip(np.nan_to_num(scores, nan=0.0), 0.0, 1.0)
+    return clipped
 
 
 # -- algorithms -------------------------------------------------------------------------------
@@ -177,7 +185,8 @@ def typicality(X: np.ndarray, knn: int = TYPICALITY_NEIGHBOURS) -> np.ndarray:
     d2 = np.maximum(sq_norms[:, None] + sq_norms[None, :] - 2 * X @ X.T, 0)
     np.fill_diagonal(d2, np.inf)
     nearest = np.sqrt(np.partition(d2, k - 1, axis=1)[:, :k])
-    return 1 / (nearest.mean(axis=1) + 1e-6)
+    inverse: np.ndarray = 1 / (nearest.mean(axis=1) + 1e-6)
+    return inverse
 
 
 def random_projection(X: np.ndarray, dims: int = CLUSTER_DIMS) -> np.ndarray:
@@ -188,7 +197,8 @@ def random_projection(X: np.ndarray, dims: int = CLUSTER_DIMS) -> np.ndarray:
     if X.shape[1] <= dims:
         return X
     gauss = np.random.default_rng(0).standard_normal((X.shape[1], dims)).astype(np.float32)
-    return X @ (gauss / np.sqrt(dims))
+    projected: np.ndarray = X @ (gauss / np.sqrt(dims))
+    return projected
 
 
 @dataclass(frozen=True)
@@ -310,4 +320,5 @@ def select_batch(
     if scores is not None:
         weights = np.nan_to_num(np.asarray(scores, dtype=np.float64)[clusters.rows], nan=0.0)
         weights = weights**UNCERTAINTY_POWER
-    return clusters.rows[choose_uncovered(clusters, taken[clusters.rows], n, weights)]
+    chosen: np.ndarray = clusters.rows[choose_uncovered(clusters, taken[clusters.rows], n, weights)]
+    return chosen
