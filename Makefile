@@ -31,9 +31,12 @@ frontend: frontend/out/index.html
 run: install frontend
 	PORT=$(PORT) $(BIN)/filament run
 
+# ruff, strict types (typecheck) and the import rules ([tool.importlinter] in pyproject.toml,
+# on this checkout's packages)
 lint: install typecheck
 	$(BIN)/ruff check backend worker tests
 	$(BIN)/ruff format --check backend worker tests
+	PYTHONPATH=backend:worker $(BIN)/lint-imports --no-logo
 
 # strict types on backend/filament/ml and core ([tool.mypy] in pyproject.toml)
 typecheck: install
