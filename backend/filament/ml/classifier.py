@@ -196,7 +196,7 @@ class ClassifierModel(torch.nn.Module):
         return [linears[0].in_features] + [m.out_features for m in linears]
 
 
-# -- batches ----------------------------------------------------------------------------------
+# -- scoring ----------------------------------------------------------------------------------
 
 
 def _model_device(model: torch.nn.Module) -> torch.device:
