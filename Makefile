@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) $(wildcard frontend/*.json frontend/*.ts frontend/*.mjs)
 
-.PHONY: run test install lint format test-python test-frontend test-e2e test-fuzz frontend openapi bench clean
+.PHONY: run test install lint typecheck format test-python test-frontend test-e2e test-fuzz frontend openapi bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,9 +34,16 @@ frontend: frontend/out/index.html
 run: install frontend
 	PORT=$(PORT) $(BIN)/filament run
 
-lint: install
+# ruff, strict types (typecheck) and the import rules ([tool.importlinter] in pyproject.toml,
+# on this checkout's packages)
+lint: install typecheck
 	$(BIN)/ruff check backend worker tests
 	$(BIN)/ruff format --check backend worker tests
+	PYTHONPATH=backend:worker $(BIN)/lint-imports --no-logo
+
+# strict types on backend/filament/ml and core ([tool.mypy] in pyproject.toml)
+typecheck: install
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format backend worker tests

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-DATASETS = SHARED / "datasets"
+from tests.datasets import DATASETS_DIR
+
+DATASETS = DATASETS_DIR
 PG_URL = os.environ.get("FILAMENT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
 

@@ -15,7 +15,6 @@ Usage: ``python tests/benchmarks/bench_embed.py [--images 128] [--texts 1000] [-
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -27,45 +26,27 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "backend"))
+sys.path[:0] = [str(ROOT / "backend"), str(ROOT)]
+from tests import datasets  # noqa: E402
 
-DATASETS_DIR = ROOT.parent / "shared" / "datasets"
-if not DATASETS_DIR.exists():
-    DATASETS_DIR = Path("/work/shared/datasets")
 TARGET = 0.80
 IMAGE_BATCH = 32  # Embedder.embed_images default
 TEXT_BATCH = 64  # Embedder.embed_texts default
 
 
-def _rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _sample(items: list, n: int, seed: int = 0) -> list:
-    rng = np.random.default_rng(seed)
-    return [items[i] for i in np.sort(rng.choice(len(items), min(n, len(items)), replace=False))]
-
-
 def image_sets(n: int) -> dict[str, list[bytes]]:
-    cifar = DATASETS_DIR / "images_cifar10_subset"
-    posters = DATASETS_DIR / "multilabel_movie_posters_dev"
-    return {
-        "CIFAR-10 JPEG 32x32": [
-            (cifar / r["path"]).read_bytes() for r in _sample(_rows(cifar / "labels.csv"), n)
-        ],
-        "movie posters": [
-            (posters / r["path"]).read_bytes() for r in _sample(_rows(posters / "labels.csv"), n)
-        ],
+    sets = {
+        "CIFAR-10 JPEG 32x32": datasets.load_cifar10(),
+        "movie posters": datasets.load_posters(),
     }
+    return {name: ds.read(datasets.sample_rows(len(ds.inputs), n)) for name, ds in sets.items()}
 
 
 def text_sets(n: int) -> dict[str, list[str]]:
-    uci = DATASETS_DIR / "sentiment_uci_labelled_sentences" / "uci_sentiment_all.csv"
-    agnews = DATASETS_DIR / "topic_agnews" / "agnews_dev.csv"
+    sets = {"UCI sentences": datasets.load_uci(), "AG News": datasets.load_agnews()}
     return {
-        "UCI sentences": [r["text"] for r in _sample(_rows(uci), n)],
-        "AG News": [r["text"] for r in _sample(_rows(agnews), n)],
+        name: [ds.inputs[i] for i in datasets.sample_rows(len(ds.inputs), n)]
+        for name, ds in sets.items()
     }
 
 
@@ -236,7 +217,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-    from filament.ml.backbones import load_embedder
+    from filament.ml.embedder import load_embedder
 
     torch.set_num_threads(args.threads)
     results: dict[str, dict] = {}

@@ -7,6 +7,8 @@
 - export time, archive size and peak memory per default backbone
 - /score-style latency p50/p99 at batch 1 and 32 (raw inputs -> probabilities) for the exported
   ONNX model (onnxruntime CPU) vs PyTorch
+- wall-clock budgets the unit tests used to assert: ``train_head`` on 1,000 labels (3 s) and
+  the slow test's brief fine-tune of both real default backbones (120 s)
 
 The fine-tune budget is CPU-sized (printed with the figures): a GPU worker runs the same code
 at 224 px with the defaults. Usage: ``python -u tests/benchmarks/bench_finetune.py [--quick]``.
@@ -14,8 +16,8 @@ at 224 px with the defaults. Usage: ``python -u tests/benchmarks/bench_finetune.
 
 import argparse
 import contextlib
-import csv
 import json
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,14 +27,15 @@ import numpy as np
 import psutil
 import torch
 from filament.ml import classifier
-from filament.ml.backbones import load_embedder
+from filament.ml.classifier import ClassifierModel, predict_proba
+from filament.ml.embedder import load_embedder
 from filament.ml.export import export_files
-from filament.ml.finetune import ClassifierModel, FinetuneConfig, finetune, predict_proba
+from filament.ml.finetune import FinetuneConfig, finetune
 from filament.ml.heads import train_head
 from filament.ml.splits import holdout_split
 
-ROOT = Path(__file__).resolve().parents[2]
-DATASETS = ROOT.parent / "shared" / "datasets"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests import datasets
 
 
 def percentiles(samples: list[float]) -> str:
@@ -63,29 +66,18 @@ def peak_rss() -> Iterator[dict[str, float]]:
 
 
 def load_cifar() -> tuple[list[bytes], np.ndarray, list[bytes], np.ndarray, list[str]]:
-    root = DATASETS / "images_cifar10_subset"
-    with (root / "labels.csv").open() as f:
-        rows = list(csv.DictReader(f))
-    labels = sorted({r["label"] for r in rows})
-    split = {
-        s: (
-            [(root / r["path"]).read_bytes() for r in rows if r["split"] == s],
-            np.array([labels.index(r["label"]) for r in rows if r["split"] == s]),
-        )
-        for s in ("train", "test")
-    }
-    return *split["train"], *split["test"], labels
+    """The CIFAR-10 subset's own split: train images and labels, test images and labels, names."""
+    ds = datasets.load_cifar10()
+    train, test = ds.rows("train"), ds.rows("test")
+    return ds.read(train), ds.Y[train], ds.read(test), ds.Y[test], ds.label_names
 
 
 def load_uci() -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
-    path = DATASETS / "sentiment_uci_labelled_sentences" / "uci_sentiment_all.csv"
-    with path.open() as f:
-        rows = list(csv.DictReader(f))
-    order = np.random.default_rng(0).permutation(len(rows))
+    """UCI sentences: a fixed 1,000-sentence test split, the other 2,000 as the pool."""
+    ds = datasets.load_uci()
+    order = np.random.default_rng(0).permutation(len(ds.inputs))
     test, pool = order[:1000], order[1000:]
-    texts = [r["text"] for r in rows]
-    y = np.array([int(r["label"]) for r in rows])
-    return [texts[i] for i in pool], y[pool], [texts[i] for i in test], y[test]
+    return [ds.inputs[i] for i in pool], ds.Y[pool], [ds.inputs[i] for i in test], ds.Y[test]
 
 
 def sample_labels(y: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
@@ -126,6 +118,36 @@ def throughput(devices: list[str], image_size: int) -> None:
             f"minilm_l6          {device:4} batch 16: {result.metrics['items_per_second']:7.1f} "
             f"texts/s, {result.metrics['tokens_per_second']:8.0f} tokens/s (160 sentences)"
         )
+
+
+def budgets() -> None:
+    """Times that tests/ml used to assert; a unit test checks behaviour, the time is printed."""
+    print("\n## Wall-clock budgets (CPU; the figures tests/ml once asserted)")
+    X, y = datasets.blobs(1000, 4, dim=384, spread=3.0)  # test_ml_heads' thousand labels
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    train_head(X[:300], y[:300], multilabel=False, n_labels=4)  # warm-up
+    t0 = time.perf_counter()
+    fit = train_head(X, y, multilabel=False, n_labels=4)
+    seconds = time.perf_counter() - t0
+    print(
+        f"train_head, 1,000 labels x 384-d, 4 classes, {fit.metrics['cv_folds']}-fold CV: "
+        f"{seconds:.2f} s (budget 3 s{', OVER' if seconds > 3 else ''})"
+    )
+    # test_finetune's slow test: 40 CIFAR-10 images at 96 px and 40 UCI sentences, 1 epoch
+    images, labels, _ = datasets.cifar10_slice(10)
+    texts, text_labels = datasets.uci_slice(40)
+    image_embedder = load_embedder("efficientnet_lite0", device="cpu")
+    text_embedder = load_embedder("minilm_l6", device="cpu")
+    t0 = time.perf_counter()
+    finetune(image_embedder, images, labels, False, 4, FinetuneConfig(epochs=1, image_size=96))
+    image_seconds = time.perf_counter() - t0
+    finetune(text_embedder, texts, text_labels, False, 2, FinetuneConfig(epochs=1))
+    seconds = time.perf_counter() - t0
+    print(
+        f"brief fine-tune of both default backbones (40 images at 96 px, 40 sentences, 1 "
+        f"epoch): {seconds:.1f} s ({image_seconds:.1f} s images) "
+        f"(budget 120 s{', OVER' if seconds > 120 else ''})"
+    )
 
 
 def accuracy(
@@ -238,10 +260,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--sections", default="throughput,accuracy,latency")
+    parser.add_argument("--sections", default="throughput,budgets,accuracy,latency")
     args = parser.parse_args()
-    if not DATASETS.is_dir():
-        raise SystemExit(f"datasets absent: {DATASETS}")
+    if not datasets.DATASETS_DIR.is_dir():
+        raise SystemExit(f"datasets absent: {datasets.DATASETS_DIR}")
     started = time.perf_counter()
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     print(
@@ -253,6 +275,8 @@ def main() -> None:
     sections = set(args.sections.split(","))
     if "throughput" in sections:
         throughput(devices, args.image_size)
+    if "budgets" in sections:
+        budgets()
     models = {}
     if "accuracy" in sections:
         models = accuracy(sizes, config, 100 if args.quick else None)

@@ -1,8 +1,8 @@
 """Honest-numbers benchmark: how far the reported figures are from the truth, before and after.
 
 Simulated projects that do what the service does (the loaders, embeddings cache and queue of
-``bench_loop.py``); an oracle answers with the dataset's labels. Each dataset and seed runs
-twice:
+``bench_loop.py``: package ``loop``); an oracle answers with the dataset's labels. Each dataset
+and seed runs twice:
 
 - **before**: the loop as it was: no audit share, the queue ranks by the model trained on
   every label;
@@ -42,8 +42,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_loop import LOADERS, OUT_DIR, Dataset, as_stored, embed, service_pick
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT / "backend"), str(ROOT)]
+from loop.data import LOADERS, Dataset, as_stored, embed  # noqa: E402
+from loop.report import OUT_DIR  # noqa: E402
+from loop.simulation import service_pick  # noqa: E402
 
 BUDGETS = (50, 100, 200, 500)
 BATCH = 10

@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from filament.ml.backbones import build_random
+from filament.ml.embedder import build_random
 
 
 @pytest.fixture(scope="module")

@@ -1,32 +1,23 @@
 """Fine-tuning: tiny random backbones (fast), composed heads, save/load, splits, and a slow run
 of the real default backbones on shared datasets."""
 
-import csv
 import io
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from filament.ml import classifier
-from filament.ml.backbones import load_embedder
-from filament.ml.finetune import (
-    ClassifierModel,
-    FinetuneCancelled,
-    FinetuneConfig,
-    embed,
-    finetune,
-    load_model,
-    predict_proba,
-    save_model,
-)
+from filament.ml.classifier import ClassifierModel, embed, load_model, predict_proba, save_model
+from filament.ml.embedder import load_embedder
+from filament.ml.finetune import FinetuneCancelled, FinetuneConfig, finetune
 from filament.ml.heads import fit_head
 from filament.ml.splits import holdout_split
 from PIL import Image
 
-DATASETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
+from tests.datasets import CIFAR10, UCI, cifar10_slice, uci_slice
+
 TINY = FinetuneConfig(epochs=1, batch_size=4, image_size=32, max_length=32)
 TEXTS = [
     "a wonderful, warm film",
@@ -223,39 +214,23 @@ def test_holdout_split() -> None:
 # -- real backbones on shared data -------------------------------------------------------------
 
 
-def _cifar_slice(per_class: int) -> tuple[list[bytes], np.ndarray, list[str]]:
-    root = DATASETS / "images_cifar10_subset"
-    if not root.is_dir():
-        pytest.skip(f"dataset folder absent: {root}")
-    with (root / "labels.csv").open() as f:
-        rows = [r for r in csv.DictReader(f) if r["split"] == "train"]
-    labels = sorted({r["label"] for r in rows})[:4]
-    chosen = [r for lab in labels for r in [r for r in rows if r["label"] == lab][:per_class]]
-    images = [(root / r["path"]).read_bytes() for r in chosen]
-    return images, np.array([labels.index(r["label"]) for r in chosen]), labels
-
-
-def _uci_slice(n: int) -> tuple[list[str], np.ndarray]:
-    path = DATASETS / "sentiment_uci_labelled_sentences" / "uci_sentiment_all.csv"
-    if not path.is_file():
-        pytest.skip(f"dataset file absent: {path}")
-    with path.open() as f:
-        rows = list(csv.DictReader(f))
-    rows = rows[:: len(rows) // n][:n]
-    return [r["text"] for r in rows], np.array([int(r["label"]) for r in rows])
+def _need(path: Path) -> None:
+    if not path.exists():
+        pytest.skip(f"dataset absent: {path}")
 
 
 @pytest.mark.slow
 def test_finetune_real_backbones_briefly() -> None:
-    images, y, _ = _cifar_slice(10)
+    # its time is bench_finetune.py's (section budgets)
+    _need(CIFAR10)
+    _need(UCI)
+    images, y, _ = cifar10_slice(10)
     embedder = load_embedder("efficientnet_lite0", device="cpu")
-    started = time.perf_counter()
     config = FinetuneConfig(epochs=1, image_size=96)
     result = finetune(embedder, images, y, False, 4, config)
     check_result(result, 40, "accuracy")
     assert result.metrics["head_baseline"] > 0.25  # pretrained features beat chance (4 classes)
-    texts, y = _uci_slice(40)
+    texts, y = uci_slice(40)
     embedder = load_embedder("minilm_l6", device="cpu")
     result = finetune(embedder, texts, y, False, 2, FinetuneConfig(epochs=1))
     check_result(result, 40, "accuracy")
-    assert time.perf_counter() - started < 120

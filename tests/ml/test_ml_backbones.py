@@ -6,17 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from filament.ml.backbones import (
-    BACKBONES,
-    DEFAULT_BACKBONE,
-    BackboneUnavailable,
-    build_random,
-    decode_image,
-    load_embedder,
-)
+from filament.ml.backbones import BACKBONES, DEFAULT_BACKBONE, BackboneUnavailable
+from filament.ml.embedder import build_random, load_embedder
+from filament.ml.images import decode_image
 from PIL import Image
 
-CIFAR = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "images_cifar10_subset"
+from tests.datasets import CIFAR10
 
 
 def png(color: tuple[int, int, int], size: tuple[int, int] = (40, 30), mode: str = "RGB") -> bytes:
@@ -118,9 +113,9 @@ def test_minilm_real() -> None:
 
 @pytest.mark.slow
 def test_efficientnet_real_on_cifar() -> None:
-    if not CIFAR.is_dir():
-        pytest.skip(f"dataset folder absent: {CIFAR}")
-    paths = [CIFAR / "train" / c / f"000{i}.jpg" for c in ("airplane", "frog") for i in (0, 1)]
+    if not CIFAR10.is_dir():
+        pytest.skip(f"dataset folder absent: {CIFAR10}")
+    paths = [CIFAR10 / "train" / c / f"000{i}.jpg" for c in ("airplane", "frog") for i in (0, 1)]
     embedder = load_embedder("efficientnet_lite0", device="cpu")
     vectors = embedder.embed_images([p.read_bytes() for p in paths])
     assert vectors.shape == (4, 1280)

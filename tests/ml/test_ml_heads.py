@@ -1,19 +1,13 @@
 """Heads: accuracy on separable data, shapes, missing classes, safe round trip, metrics."""
 
 import json
-import time
 
 import numpy as np
 import pytest
 from filament.ml import heads
 from filament.ml.heads import HeadModel, fit_head, train_head
 
-
-def blobs(n: int, k: int, dim: int = 16, seed: int = 0, spread: float = 0.5):
-    rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((k, dim)) * 3
-    y = rng.integers(0, k, n)
-    return (centres[y] + spread * rng.standard_normal((n, dim))).astype(np.float32), y
+from tests.datasets import blobs
 
 
 def multilabel_data(n: int = 120, n_labels: int = 4, dim: int = 12, seed: int = 0):
@@ -129,13 +123,11 @@ def test_mlp_chosen_only_when_clearly_better(monkeypatch: pytest.MonkeyPatch) ->
     assert heads.MLP_MIN_LABELS == 200
 
 
-def test_fast_on_a_thousand_labels() -> None:
+def test_a_thousand_labels_are_cross_validated_in_5_folds() -> None:
+    # its time is bench_finetune.py's (section budgets)
     X, y = blobs(1000, 4, dim=384, spread=3.0)
     X /= np.linalg.norm(X, axis=1, keepdims=True)
-    train_head(X[:300], y[:300], multilabel=False, n_labels=4)  # warm-up
-    started = time.perf_counter()
     fit = train_head(X, y, multilabel=False, n_labels=4)
-    assert time.perf_counter() - started < 3.0  # ~0.8 s measured on 2 busy cores
     assert fit.metrics["cv_folds"] == 5
 
 

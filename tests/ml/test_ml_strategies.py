@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 from filament.ml.strategies import (
     STRATEGIES,
-    k_center_greedy,
+    choose_uncovered,
+    cluster_rows,
     plan_batch,
     random_projection,
     select_batch,
     top_k,
-    typical_uncovered,
     typicality,
     uncertainty,
 )
@@ -140,19 +140,6 @@ def clusters(per: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, np.repeat(np.arange(4), per)
 
 
-def test_k_center_greedy_on_a_line() -> None:
-    X = np.array([[0.0], [1.0], [2.0], [10.0], [4.0]])
-    assert k_center_greedy(X, 3).tolist() == [0, 3, 4]
-    assert k_center_greedy(X, 2, already_selected=np.array([3])).tolist() == [0, 4]
-    assert k_center_greedy(X, 10).tolist() == [0, 3, 4, 2, 1]
-    assert k_center_greedy(X, 0).tolist() == []
-
-
-def test_k_center_greedy_takes_one_per_cluster() -> None:
-    X, cluster = clusters()
-    assert sorted(cluster[k_center_greedy(X, 4)]) == [0, 1, 2, 3]
-
-
 # a 3x3 grid with unit spacing: mean distance to the 8 others is (4 + 4 sqrt 2) / 8 = 1.2071
 # from the centre, 1.5376 from an edge middle, 1.8393 from a corner
 GRID = np.array([[x, y] for x in (-1, 0, 1) for y in (-1, 0, 1)], dtype=np.float32)
@@ -181,29 +168,33 @@ def blobs(sizes: tuple[int, ...] = (1, 1, 1, 1)) -> tuple[np.ndarray, np.ndarray
     return np.vstack(rows), np.array(blob)
 
 
-def test_typical_uncovered_takes_centres_of_uncovered_clusters_largest_first() -> None:
+def test_choose_uncovered_takes_centres_of_uncovered_clusters_largest_first() -> None:
     X, blob = blobs((1, 1, 2, 1))  # blob 2 is a 5x5 grid (rows 18-42), the others 3x3
     centres = [4, 13, 30, 47]  # the middle row of each grid
     assert blob[centres].tolist() == [0, 1, 2, 3] and (X[centres] % 50 == 0).all()
-    chosen = typical_uncovered(X, np.array([], dtype=np.int64), 4, np.random.default_rng(0))
+    rows, free = np.arange(len(X)), np.zeros(len(X), dtype=bool)
+    chosen = choose_uncovered(cluster_rows(X, rows, 4, np.random.default_rng(0)), free, 4)
     assert chosen[0] == centres[2]
     assert sorted(chosen.tolist()) == sorted(centres)
     # blob 0 holds a label: with 1 + 3 clusters the three others give their centres
-    chosen = typical_uncovered(X, np.array([0]), 3, np.random.default_rng(0))
+    taken = free.copy()
+    taken[0] = True
+    chosen = choose_uncovered(cluster_rows(X, rows, 4, np.random.default_rng(0)), taken, 3)
     assert sorted(chosen.tolist()) == sorted(centres[1:])
 
 
-def test_typical_uncovered_weights_multiply_relative_typicality() -> None:
+def test_choose_uncovered_weights_multiply_relative_typicality() -> None:
     # relative typicality: centre 1, edge middles 1.2071 / 1.5376 = .785, corners .656
     weights = np.zeros(9)
     weights[[EDGE, 3, 5, 7]] = 1.0
     weights[CENTRE] = 0.5  # .5 < .785: the first edge middle wins
     rng = np.random.default_rng(0)
-    assert typical_uncovered(GRID, np.array([], dtype=np.int64), 1, rng, weights).tolist() == [EDGE]
+    free = np.zeros(9, dtype=bool)
+    one = cluster_rows(GRID, np.arange(9), 1, rng)
+    assert choose_uncovered(one, free, 1, weights).tolist() == [EDGE]
     weights[CENTRE] = 0.8  # .8 > .785: the centre again
-    assert typical_uncovered(GRID, np.array([], dtype=np.int64), 1, rng, weights).tolist() == [
-        CENTRE
-    ]
+    one = cluster_rows(GRID, np.arange(9), 1, rng)
+    assert choose_uncovered(one, free, 1, weights).tolist() == [CENTRE]
 
 
 def test_random_projection_keeps_distances_roughly() -> None:

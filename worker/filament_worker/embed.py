@@ -9,7 +9,7 @@ from filament.db.models import Annotation, Item, ItemStatus, JobStatus, Project
 from filament.db.session import get_engine, refresh_statistics, session_scope
 from filament.jobs.rows import create_job, update_job
 from filament.labeling.queue import plan_cold_start
-from filament.ml.backbones import load_embedder
+from filament.ml.embedder import load_embedder
 from filament.models.artifacts import load_embeddings, save_cold_plan, save_embedding_chunk
 from filament.models.encoders import encode, item_inputs
 from filament.storage import get_storage

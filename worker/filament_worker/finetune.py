@@ -22,7 +22,7 @@ from filament.db.session import session_scope
 from filament.jobs.rows import update_job
 from filament.labeling.queue import plan_version
 from filament.ml import classifier
-from filament.ml.backbones import load_embedder
+from filament.ml.embedder import load_embedder
 from filament.ml.finetune import FinetuneCancelled, FinetuneConfig, finetune
 from filament.ml.heads import PREDICT_SLICE
 from filament.models.archive import ensure_archive

@@ -9,6 +9,7 @@ before the user was removed from the project downloads nothing."""
 import hashlib
 import json
 import secrets
+from typing import cast
 
 from redis import Redis
 
@@ -34,5 +35,5 @@ def redeem(redis: Redis, ticket: str) -> tuple[int, int, int] | None:
     raw = redis.getdel(_key(ticket))
     if raw is None:
         return None
-    claims = json.loads(raw)
+    claims = json.loads(cast(bytes, raw))
     return int(claims["user"]), int(claims["project"]), int(claims["version"])

@@ -7,6 +7,7 @@ guesser gets fewer tries per day than a fast one. A successful sign-in clears th
 counters; the address's counter only expires (one address tries many accounts)."""
 
 from dataclasses import dataclass
+from typing import cast
 
 from redis import Redis
 
@@ -39,9 +40,9 @@ class LoginLimiter:
     def check(self, email: str, address: str) -> None:
         """Raise LoginLocked while either counter is at its limit."""
         for key, limit in self._keys(email, address):
-            failures = int(self.redis.get(key) or 0)
+            failures = _number(self.redis.get(key))
             if failures >= limit:
-                raise LoginLocked(max(1, int(self.redis.ttl(key))))
+                raise LoginLocked(max(1, _number(self.redis.ttl(key))))
 
     def failed(self, email: str, address: str) -> None:
         for key, limit in self._keys(email, address):
@@ -62,8 +63,13 @@ class LoginLimiter:
         self.redis.delete(key, f"{key}:lockouts")
 
     def _window(self, key: str) -> int:
-        lockouts = int(self.redis.get(f"{key}:lockouts") or 0)
-        return min(self.settings.login_window_seconds * 2**lockouts, MAX_WINDOW_SECONDS)
+        lockouts = _number(self.redis.get(f"{key}:lockouts"))
+        return min(self.settings.login_window_seconds * (1 << lockouts), MAX_WINDOW_SECONDS)
+
+
+def _number(reply: object) -> int:
+    """A Redis reply read as a count (None: 0). redis-py types sync replies as maybe-awaitable."""
+    return int(cast("bytes | str | int | None", reply) or 0)
 
 
 def throttle_misses(redis: Redis, key: str, limit: int, window_seconds: int) -> "MissCounter":
@@ -79,8 +85,8 @@ class MissCounter:
     window_seconds: int
 
     def check(self) -> None:
-        if int(self.redis.get(self.key) or 0) >= self.limit:
-            raise LoginLocked(max(1, int(self.redis.ttl(self.key))))
+        if _number(self.redis.get(self.key)) >= self.limit:
+            raise LoginLocked(max(1, _number(self.redis.ttl(self.key))))
 
     def missed(self) -> None:
         with self.redis.pipeline() as pipe:

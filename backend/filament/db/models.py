@@ -11,6 +11,8 @@ from pydantic import BaseModel, EmailStr, Strict, StringConstraints, field_valid
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import AutoString, Field, SQLModel
 
+from filament.ml.strategies import DEFAULT_STRATEGY, STRATEGIES
+
 T = TypeVar("T")
 
 
@@ -146,12 +148,10 @@ class ApiTokenCreated(ApiTokenPublic):
 
 # --- projects ---------------------------------------------------------------------------------
 
-STRATEGIES = ("entropy", "margin", "least_confidence", "random")
-
 
 class ProjectSettings(SQLModel):
     # margin, not entropy: it beat random on every shared dataset (docs/benchmarks.md)
-    strategy: str = Field(default="margin", max_length=32)
+    strategy: str = Field(default=DEFAULT_STRATEGY, max_length=32)
     suggestion_precision: float = Field(default=0.97, gt=0.5, lt=1.0)
     annotations_per_item: int = Field(default=1, ge=1, le=20)
     lease_seconds: int = Field(default=600, ge=10, le=86_400)

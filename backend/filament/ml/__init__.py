@@ -2,7 +2,11 @@
 
 Modules (import the one you need; importing the package itself loads nothing heavy):
 
-- ``backbones``: frozen pretrained embedders (images, texts) loaded from local files only.
+- ``backbones``: the registry of frozen pretrained backbones (images, texts): what each is,
+  where its local weights are, how to build it; never downloaded.
+- ``embedder``: ``load_embedder`` / ``build_random`` and ``Embedder``, batched inference.
+- ``batching``: the image prefetch pipeline, length-sorted text batches and autocast shared by
+  embedding, scoring and fine-tuning.
 - ``images``: image decoding and preprocessing shared by ingest, embedding and fine-tuning.
 - ``strategies``: uncertainty scores, typicality, TypiClust batches, ``select_batch``.
 - ``heads``: light classifier heads on embeddings, cross-validated, safely serialisable.

@@ -15,32 +15,33 @@ Embeddings are pooled features (global average pool of the last feature map for 
 over the attention mask for texts), L2-normalised. ``weights_dir`` is the backend's
 ``FILAMENT_WEIGHTS_DIR`` setting, passed in by callers; this module reads no settings itself.
 
-Tests build the ResNet / DeBERTa code paths without weights with ``build_random(name, ...)``
-(or ``load_embedder(name, random_init=True)``): same code, random weights, small configurations.
+This module is the registry: one ``BackboneSpec`` per backbone says what it is, where its
+weights are (``locate``) and how to build its torch module and preprocessing (``build``).
+``embedder.load_embedder`` loads one; ``embedder.build_random(name, ...)`` builds the same code
+path with random weights and small configurations, so tests need no weight files.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
-from filament.ml.embedder import Embedder, MeanPooler
-from filament.ml.images import IMAGENET_MEAN, IMAGENET_STD, ImageTransform, decode_image
+from filament.ml.images import IMAGENET_MEAN, IMAGENET_STD, ImageTransform
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 __all__ = [
     "BACKBONES",
     "DEFAULT_BACKBONE",
     "BackboneSpec",
     "BackboneUnavailable",
-    "Embedder",
-    "build_random",
-    "decode_image",
-    "load_embedder",
+    "MeanPooler",
+    "get_spec",
 ]
 
 
@@ -49,21 +50,48 @@ class BackboneUnavailable(Exception):
 
 
 Locator = Callable[[Path | None], Path]
+# (weights path, or None for random weights; small config) -> (module, transform or tokenizer)
+Builder = Callable[[Path | None, dict[str, Any]], tuple[torch.nn.Module, Any]]
 
 
 @dataclass(frozen=True)
 class BackboneSpec:
-    """What a backbone is; ``locate(weights_dir)`` finds its weights or raises."""
+    """What a backbone is; ``locate(weights_dir)`` finds its weights or raises, ``build(path,
+    config)`` makes its module (pooled features) and its image transform or tokenizer."""
 
     name: str
     modality: Literal["image", "text"]
     dim: int
     description: str
     locate: Locator = field(repr=False, compare=False)
+    build: Builder = field(repr=False, compare=False)
 
     def check_available(self, weights_dir: Path | None = None) -> None:
         """Raise ``BackboneUnavailable`` (naming the expected path) if weights are missing."""
         self.locate(weights_dir)
+
+
+class MeanPooler(torch.nn.Module):
+    """Wraps a transformers encoder: mean of the last hidden state over the attention mask."""
+
+    encoder: PreTrainedModel
+
+    def __init__(self, encoder: PreTrainedModel) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    @property
+    def hidden_size(self) -> int:
+        """The encoder's width: the dimension of the pooled features."""
+        return int(self.encoder.config.hidden_size)
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kwargs: torch.Tensor
+    ) -> torch.Tensor:
+        hidden: torch.Tensor
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **kwargs)[0]
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
 
 # -- weight locations -------------------------------------------------------------------------
@@ -138,53 +166,6 @@ def _hf_locator(repo_id: str, dirname: str) -> Locator:
     return locate
 
 
-BACKBONES: dict[str, BackboneSpec] = {
-    spec.name: spec
-    for spec in (
-        BackboneSpec(
-            "efficientnet_lite0",
-            "image",
-            1280,
-            "EfficientNet-Lite0, ImageNet (default for images; fast on CPU)",
-            _efficientnet_file,
-        ),
-        BackboneSpec("resnet18", "image", 512, "ResNet-18, ImageNet", _resnet_locator("resnet18")),
-        BackboneSpec("resnet50", "image", 2048, "ResNet-50, ImageNet", _resnet_locator("resnet50")),
-        BackboneSpec(
-            "minilm_l6",
-            "text",
-            384,
-            "all-MiniLM-L6-v2 sentence embeddings (default for texts)",
-            _minilm_dir,
-        ),
-        BackboneSpec(
-            "deberta_v3_small",
-            "text",
-            768,
-            "DeBERTa-v3-small, mean pooled",
-            _hf_locator("microsoft/deberta-v3-small", "deberta-v3-small"),
-        ),
-        BackboneSpec(
-            "deberta_v3_base",
-            "text",
-            768,
-            "DeBERTa-v3-base, mean pooled",
-            _hf_locator("microsoft/deberta-v3-base", "deberta-v3-base"),
-        ),
-    )
-}
-
-DEFAULT_BACKBONE: dict[str, str] = {"image": "efficientnet_lite0", "text": "minilm_l6"}
-
-
-def get_spec(name: str) -> BackboneSpec:
-    """The spec for ``name``; ``KeyError`` listing the known names otherwise."""
-    try:
-        return BACKBONES[name]
-    except KeyError:
-        raise KeyError(f"unknown backbone {name!r}; choose one of {sorted(BACKBONES)}") from None
-
-
 # -- builders ---------------------------------------------------------------------------------
 
 
@@ -202,7 +183,7 @@ def _build_efficientnet(path: Path | None, config: dict[str, Any]) -> tuple[torc
     return model, ImageTransform(size, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 
 
-def _resnet_builder(arch: str) -> Callable[[Path | None, dict[str, Any]], tuple[Any, Any]]:
+def _resnet_builder(arch: str) -> Builder:
     def build(path: Path | None, config: dict[str, Any]) -> tuple[torch.nn.Module, Any]:
         import torchvision
 
@@ -224,7 +205,7 @@ def _resnet_builder(arch: str) -> Callable[[Path | None, dict[str, Any]], tuple[
 
 def _transformer_builder(
     kind: Literal["bert", "deberta-v2"],
-) -> Callable[[Path | None, dict[str, Any]], tuple[Any, Any]]:
+) -> Builder:
     def build(path: Path | None, config: dict[str, Any]) -> tuple[torch.nn.Module, Any]:
         from transformers import AutoConfig, AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -259,63 +240,68 @@ def _transformer_builder(
     return build
 
 
-_BUILDERS: dict[str, Callable[[Path | None, dict[str, Any]], tuple[Any, Any]]] = {
-    "efficientnet_lite0": _build_efficientnet,
-    "resnet18": _resnet_builder("resnet18"),
-    "resnet50": _resnet_builder("resnet50"),
-    "minilm_l6": _transformer_builder("bert"),
-    "deberta_v3_small": _transformer_builder("deberta-v2"),
-    "deberta_v3_base": _transformer_builder("deberta-v2"),
+# -- the registry -----------------------------------------------------------------------------
+
+BACKBONES: dict[str, BackboneSpec] = {
+    spec.name: spec
+    for spec in (
+        BackboneSpec(
+            "efficientnet_lite0",
+            "image",
+            1280,
+            "EfficientNet-Lite0, ImageNet (default for images; fast on CPU)",
+            _efficientnet_file,
+            _build_efficientnet,
+        ),
+        BackboneSpec(
+            "resnet18",
+            "image",
+            512,
+            "ResNet-18, ImageNet",
+            _resnet_locator("resnet18"),
+            _resnet_builder("resnet18"),
+        ),
+        BackboneSpec(
+            "resnet50",
+            "image",
+            2048,
+            "ResNet-50, ImageNet",
+            _resnet_locator("resnet50"),
+            _resnet_builder("resnet50"),
+        ),
+        BackboneSpec(
+            "minilm_l6",
+            "text",
+            384,
+            "all-MiniLM-L6-v2 sentence embeddings (default for texts)",
+            _minilm_dir,
+            _transformer_builder("bert"),
+        ),
+        BackboneSpec(
+            "deberta_v3_small",
+            "text",
+            768,
+            "DeBERTa-v3-small, mean pooled",
+            _hf_locator("microsoft/deberta-v3-small", "deberta-v3-small"),
+            _transformer_builder("deberta-v2"),
+        ),
+        BackboneSpec(
+            "deberta_v3_base",
+            "text",
+            768,
+            "DeBERTa-v3-base, mean pooled",
+            _hf_locator("microsoft/deberta-v3-base", "deberta-v3-base"),
+            _transformer_builder("deberta-v2"),
+        ),
+    )
 }
 
-# -- loading ----------------------------------------------------------------------------------
-
-_CACHE: dict[tuple[str, str, str], Embedder] = {}
-_CACHE_LOCK = threading.Lock()
+DEFAULT_BACKBONE: dict[str, str] = {"image": "efficientnet_lite0", "text": "minilm_l6"}
 
 
-def _resolve_device(device: str | None) -> torch.device:
-    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-
-
-def _make(spec: BackboneSpec, path: Path | None, device: torch.device, **config: Any) -> Embedder:
-    module, prep = _BUILDERS[spec.name](path, config)
-    if spec.modality == "image":
-        return Embedder(spec, module, device, transform=prep)
-    dim = module.encoder.config.hidden_size
-    return Embedder(replace(spec, dim=dim), module, device, tokenizer=prep)
-
-
-def load_embedder(
-    name: str,
-    weights_dir: Path | None = None,
-    device: str | None = None,
-    *,
-    random_init: bool = False,
-) -> Embedder:
-    """The embedder for backbone ``name``, loaded once per (name, device, weights_dir).
-
-    ``device`` defaults to CUDA when available, else CPU. Raises ``KeyError`` for an unknown
-    name and ``BackboneUnavailable`` when weights are missing. ``random_init=True`` returns a
-    fresh, uncached ``build_random(name)`` (tests only).
-    """
-    spec = get_spec(name)
-    if random_init:
-        return build_random(name, device=device)
-    resolved = _resolve_device(device)
-    key = (name, str(resolved), str(weights_dir or ""))
-    with _CACHE_LOCK:  # held while loading so two threads never load the same model twice
-        if key not in _CACHE:
-            _CACHE[key] = _make(spec, spec.locate(weights_dir), resolved)
-        return _CACHE[key]
-
-
-def build_random(name: str, device: str | None = None, **small_config: Any) -> Embedder:
-    """Same architecture and code path as ``load_embedder(name)`` but random weights, no files.
-
-    Image backbones take ``image_size`` (default 224; e.g. 64 keeps tests fast). Text backbones
-    build a tiny encoder (hidden 32, 2 layers, 2 heads by default; any transformers config
-    field overrides it) with the bundled MiniLM tokenizer; ``spec.dim`` is the hidden size.
-    """
-    spec = get_spec(name)
-    return _make(spec, None, _resolve_device(device), **small_config)
+def get_spec(name: str) -> BackboneSpec:
+    """The spec for ``name``; ``KeyError`` listing the known names otherwise."""
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        raise KeyError(f"unknown backbone {name!r}; choose one of {sorted(BACKBONES)}") from None

@@ -13,22 +13,27 @@ architecture is rebuilt from the manifest, so loading reads no pretrained weight
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import itertools
 import json
-import os
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
 from PIL import Image
 
-from filament.ml.images import ImageTransform, decode_image
+from filament.ml.backbones import MeanPooler
+from filament.ml.batching import (
+    autocast,
+    collate_ids,
+    image_loader,
+    in_batches,
+    length_sorted_batches,
+    prefetch_images,
+    text_ids,
+)
+from filament.ml.images import ImageTransform
 
 if TYPE_CHECKING:
     from filament.ml.embedder import Embedder
@@ -37,7 +42,6 @@ if TYPE_CHECKING:
 FORMAT = "filament-classifier"
 FORMAT_VERSION = 1
 PINNED_LOGIT = 1e4  # exp(-1e4) and sigmoid(-1e4) are exactly 0 in float32
-_PREFETCH_BATCHES = 2
 _CONFIG_SKIP = ("transformers_version", "model_type", "architectures", "_name_or_path", "dtype")
 
 
@@ -49,6 +53,9 @@ class ClassifierModel(torch.nn.Module):
     for images; ``max_length`` for texts) and ``encoder_config`` (texts: the transformers config
     needed to rebuild the encoder without weights).
     """
+
+    fixed_mask: torch.Tensor  # buffers, registered in __init__
+    fixed_logits: torch.Tensor
 
     def __init__(
         self,
@@ -103,6 +110,8 @@ class ClassifierModel(torch.nn.Module):
             }
             encoder_config = None
         else:
+            if not isinstance(backbone, MeanPooler):
+                raise TypeError(f"{embedder.spec.name} has no text encoder")
             preprocessing = {"max_length": max_length or embedder.max_length}
             config = backbone.encoder.config.to_diff_dict()
             encoder_config = {k: v for k, v in config.items() if k not in _CONFIG_SKIP}
@@ -187,72 +196,7 @@ class ClassifierModel(torch.nn.Module):
         return [linears[0].in_features] + [m.out_features for m in linears]
 
 
-# -- batches ----------------------------------------------------------------------------------
-
-
-def text_ids(tokenizer: Any, texts: Sequence[str], max_length: int) -> list[list[int]]:
-    """Token ids per text (special tokens added, truncated to ``max_length``, not padded)."""
-    if not len(texts):
-        return []
-    return list(tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"])
-
-
-def collate_ids(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad to the longest row: ``(input_ids, attention_mask)`` int64 tensors."""
-    width = max(len(row) for row in ids)
-    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for i, row in enumerate(ids):
-        input_ids[i, : len(row)] = torch.as_tensor(row, dtype=torch.long)
-        mask[i, : len(row)] = 1
-    return input_ids, mask
-
-
-def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices in batches of similar length (longest first), for inference."""
-    order = np.argsort(-np.asarray(lengths), kind="stable")
-    return [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
-
-
-def image_loader(images: Sequence[bytes], transform: Callable[[Image.Image], torch.Tensor]):
-    """``load(index) -> tensor``; a corrupt image raises ``ValueError`` naming its index."""
-
-    def load(index: int) -> torch.Tensor:
-        try:
-            return transform(decode_image(images[index]))
-        except ValueError as exc:
-            raise ValueError(f"image {index}: {exc}") from exc
-
-    return load
-
-
-def prefetch_images(
-    batches: Sequence[Sequence[int]], load: Callable[[int], torch.Tensor]
-) -> Iterator[tuple[Sequence[int], torch.Tensor]]:
-    """Yield ``(indices, stacked batch)`` while a thread pool decodes the next batches."""
-    workers = max(1, min(4, os.cpu_count() or 1))
-    pending: deque[tuple[Sequence[int], list[Future[torch.Tensor]]]] = deque()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
-        try:
-            for rows in batches:
-                pending.append((rows, [pool.submit(load, i) for i in rows]))
-                if len(pending) > _PREFETCH_BATCHES:
-                    rows_done, futures = pending.popleft()
-                    yield rows_done, torch.stack([f.result() for f in futures])
-            while pending:
-                rows_done, futures = pending.popleft()
-                yield rows_done, torch.stack([f.result() for f in futures])
-        finally:
-            for _, futures in pending:
-                for future in futures:
-                    future.cancel()
-
-
-def autocast(device: torch.device) -> contextlib.AbstractContextManager[Any]:
-    """bf16 autocast on CUDA, nothing (fp32) elsewhere."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+# -- scoring ----------------------------------------------------------------------------------
 
 
 def _model_device(model: torch.nn.Module) -> torch.device:
@@ -274,8 +218,8 @@ def _run(
     model.eval()
     try:
         with torch.inference_mode(), autocast(device):
-            for rows, args in iter_batches(model, embedder, inputs, batch_size):
-                result = fn(*(a.to(device) if a is not None else None for a in args))
+            for rows, (x, mask) in iter_batches(model, embedder, inputs, batch_size):
+                result = fn(x.to(device), None if mask is None else mask.to(device))
                 out[rows] = result.float().cpu().numpy()
     finally:
         model.train(was_training)
@@ -290,16 +234,13 @@ def iter_batches(
 ) -> Iterator[tuple[Sequence[int], tuple[torch.Tensor, torch.Tensor | None]]]:
     """Evaluation batches ``(rows, (x, attention_mask or None))`` with the model's own
     preprocessing (images) or the embedder's tokenizer at the model's ``max_length`` (texts)."""
-    if model.modality == "image":
-        batches = [
-            list(range(i, min(i + batch_size, len(inputs))))
-            for i in range(0, len(inputs), batch_size)
-        ]
-        load = image_loader(inputs, model.image_transform())  # type: ignore[arg-type]
-        for rows, batch in prefetch_images(batches, load):
+    if model.modality == "image":  # then inputs are image bytes, else texts
+        load = image_loader(cast("Sequence[bytes]", inputs), model.image_transform())
+        for rows, batch in prefetch_images(in_batches(range(len(inputs)), batch_size), load):
             yield rows, (batch, None)
         return
-    ids = text_ids(embedder.tokenizer, inputs, model.preprocessing["max_length"])  # type: ignore[arg-type]
+    texts = cast("Sequence[str]", inputs)
+    ids = text_ids(embedder.tokenizer, texts, model.preprocessing["max_length"])
     pad_id = embedder.tokenizer.pad_token_id or 0
     for rows in length_sorted_batches([len(r) for r in ids], batch_size):
         yield rows, collate_ids([ids[i] for i in rows], pad_id)
@@ -364,7 +305,7 @@ def read_manifest(data: bytes) -> dict[str, Any]:
     try:
         header_len = int.from_bytes(data[:8], "little")
         header = json.loads(data[8 : 8 + header_len])
-        found = json.loads(header["__metadata__"]["filament"])
+        found: dict[str, Any] = json.loads(header["__metadata__"]["filament"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"not a saved Filament classifier: {exc}") from exc
     if found.get("format") != FORMAT or found.get("version") != FORMAT_VERSION:
@@ -372,16 +313,15 @@ def read_manifest(data: bytes) -> dict[str, Any]:
     return found
 
 
-def load_model(data: bytes, weights_dir: Path | None = None) -> ClassifierModel:
+def load_model(data: bytes) -> ClassifierModel:
     """Inverse of ``save_model``: rebuild the architecture from the manifest (``build_random``
     of the backbone name, with the stored image size or transformers config), then load the
-    weights. Reads no pretrained files, so ``weights_dir`` is accepted but not needed. The model
-    comes back in eval mode on CPU."""
+    weights. Reads no pretrained files: the saved state_dict holds every weight. The model comes
+    back in eval mode on CPU."""
     from safetensors.torch import load
 
-    from filament.ml.backbones import build_random
+    from filament.ml.embedder import build_random
 
-    del weights_dir  # the saved state_dict holds every weight
     found = read_manifest(data)
     state = load(data)
     if found["modality"] == "image":

@@ -1,47 +1,39 @@
-"""``Embedder``: batched, order-preserving inference of a frozen backbone.
+"""``Embedder``: batched, order-preserving inference of a frozen backbone, and its loading.
 
-Image bytes are decoded and resized in a thread pool a couple of batches ahead of the forward
-pass, so decoding overlaps inference. Texts are sorted by token length into buckets so each batch
-pads to its own longest text, then rows are put back in input order.
+``load_embedder(name)`` builds the backbone named in ``backbones.BACKBONES`` from its local
+weights once per process (cached); ``build_random(name)`` builds the same architecture with
+random weights for tests. Image bytes are decoded and resized in a thread pool a couple of
+batches ahead of the forward pass, so decoding overlaps inference. Texts are sorted by token
+length into buckets so each batch pads to its own longest text, then rows are put back in input
+order (``batching``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
-from filament.ml.images import ImageTransform, decode_image
-
-if TYPE_CHECKING:
-    from filament.ml.backbones import BackboneSpec
+from filament.ml.backbones import BackboneSpec, MeanPooler, get_spec
+from filament.ml.batching import (
+    autocast,
+    image_loader,
+    in_batches,
+    length_sorted_batches,
+    prefetch_images,
+    text_ids,
+)
+from filament.ml.images import ImageTransform
 
 ProgressFn = Callable[[int, int], None]
 
 MAX_TEXT_TOKENS = 256
-_PREFETCH_BATCHES = 2
-
-
-class MeanPooler(torch.nn.Module):
-    """Wraps a transformers encoder: mean of the last hidden state over the attention mask."""
-
-    def __init__(self, encoder: torch.nn.Module) -> None:
-        super().__init__()
-        self.encoder = encoder
-
-    def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kwargs: torch.Tensor
-    ) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **kwargs)[0]
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
 
 class Embedder:
@@ -105,25 +97,15 @@ class Embedder:
         on_progress: ProgressFn | None = None,
     ) -> np.ndarray:
         """Embed encoded images (JPEG/PNG/... bytes); raises ``ValueError`` on a corrupt one."""
-        transform = self._require_transform()
+        load = image_loader(images, self._require_transform())
         total = len(images)
         out = np.zeros((total, self.spec.dim), dtype=np.float32)
-
-        def load(index: int) -> torch.Tensor:
-            try:
-                return transform(decode_image(images[index]))
-            except ValueError as exc:
-                raise ValueError(f"image {index}: {exc}") from exc
-
-        workers = max(1, min(4, os.cpu_count() or 1))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
-            done = 0
-            for start, futures in _prefetch(total, batch_size, load, pool):
-                batch = torch.stack([f.result() for f in futures])
-                out[start : start + len(futures)] = self._forward(batch)
-                done += len(futures)
-                if on_progress is not None:
-                    on_progress(done, total)
+        done = 0
+        for rows, batch in prefetch_images(in_batches(range(total), batch_size), load):
+            out[rows] = self._forward(batch)
+            done += len(rows)
+            if on_progress is not None:
+                on_progress(done, total)
         return out
 
     def embed_texts(
@@ -139,16 +121,9 @@ class Embedder:
         out = np.zeros((total, self.spec.dim), dtype=np.float32)
         if total == 0:
             return out
-        lengths = [
-            len(ids)
-            for ids in self.tokenizer(list(texts), truncation=True, max_length=self.max_length)[
-                "input_ids"
-            ]
-        ]
-        order = np.argsort(-np.asarray(lengths), kind="stable")  # longest first: fail early
+        lengths = [len(ids) for ids in text_ids(self.tokenizer, texts, self.max_length)]
         done = 0
-        for start in range(0, total, batch_size):
-            rows = order[start : start + batch_size]
+        for rows in length_sorted_batches(lengths, batch_size):  # longest first: fail early
             out[rows] = self._forward(self.tokenize([texts[i] for i in rows]))
             done += len(rows)
             if on_progress is not None:
@@ -156,12 +131,7 @@ class Embedder:
         return out
 
     def _forward(self, batch: torch.Tensor | dict[str, torch.Tensor]) -> np.ndarray:
-        autocast = (
-            torch.autocast("cuda", dtype=torch.bfloat16)
-            if self.device.type == "cuda"
-            else contextlib.nullcontext()
-        )
-        with torch.inference_mode(), autocast:
+        with torch.inference_mode(), autocast(self.device):
             if isinstance(batch, dict):
                 features = self.module(**{k: v.to(self.device) for k, v in batch.items()})
             else:
@@ -175,23 +145,55 @@ class Embedder:
         return self.transform
 
 
-def _prefetch(
-    total: int,
-    batch_size: int,
-    load: Callable[[int], torch.Tensor],
-    pool: ThreadPoolExecutor,
-) -> Iterator[tuple[int, list[Future[torch.Tensor]]]]:
-    """Yield ``(start, futures)`` per batch, keeping a few batches decoding ahead (bounded RAM)."""
-    pending: deque[tuple[int, list[Future[torch.Tensor]]]] = deque()
-    try:
-        for start in range(0, total, batch_size):
-            stop = min(start + batch_size, total)
-            pending.append((start, [pool.submit(load, i) for i in range(start, stop)]))
-            if len(pending) > _PREFETCH_BATCHES:
-                yield pending.popleft()
-        while pending:
-            yield pending.popleft()
-    finally:
-        for _, futures in pending:
-            for future in futures:
-                future.cancel()
+# -- loading ----------------------------------------------------------------------------------
+
+_CACHE: dict[tuple[str, str, str], Embedder] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _resolve_device(device: str | None) -> torch.device:
+    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+def _make(spec: BackboneSpec, path: Path | None, device: torch.device, **config: Any) -> Embedder:
+    module, prep = spec.build(path, config)
+    if spec.modality == "image":
+        return Embedder(spec, module, device, transform=prep)
+    if not isinstance(module, MeanPooler):
+        raise TypeError(f"{spec.name}: a text backbone builds a MeanPooler")
+    return Embedder(replace(spec, dim=module.hidden_size), module, device, tokenizer=prep)
+
+
+def load_embedder(
+    name: str,
+    weights_dir: Path | None = None,
+    device: str | None = None,
+    *,
+    random_init: bool = False,
+) -> Embedder:
+    """The embedder for backbone ``name``, loaded once per (name, device, weights_dir).
+
+    ``device`` defaults to CUDA when available, else CPU. Raises ``KeyError`` for an unknown
+    name and ``BackboneUnavailable`` when weights are missing. ``random_init=True`` returns a
+    fresh, uncached ``build_random(name)`` (tests only).
+    """
+    spec = get_spec(name)
+    if random_init:
+        return build_random(name, device=device)
+    resolved = _resolve_device(device)
+    key = (name, str(resolved), str(weights_dir or ""))
+    with _CACHE_LOCK:  # held while loading so two threads never load the same model twice
+        if key not in _CACHE:
+            _CACHE[key] = _make(spec, spec.locate(weights_dir), resolved)
+        return _CACHE[key]
+
+
+def build_random(name: str, device: str | None = None, **small_config: Any) -> Embedder:
+    """Same architecture and code path as ``load_embedder(name)`` but random weights, no files.
+
+    Image backbones take ``image_size`` (default 224; e.g. 64 keeps tests fast). Text backbones
+    build a tiny encoder (hidden 32, 2 layers, 2 heads by default; any transformers config
+    field overrides it) with the bundled MiniLM tokenizer; ``spec.dim`` is the hidden size.
+    """
+    spec = get_spec(name)
+    return _make(spec, None, _resolve_device(device), **small_config)

@@ -22,19 +22,13 @@ import warnings
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
 
-from filament.ml.classifier import (
-    ClassifierModel,
-    collate_ids,
-    image_loader,
-    manifest,
-    save_model,
-    text_ids,
-)
+from filament.ml.batching import collate_ids, image_loader, text_ids
+from filament.ml.classifier import ClassifierModel, manifest, save_model
 
 if TYPE_CHECKING:
     from filament.ml.embedder import Embedder
@@ -99,17 +93,19 @@ def export_files(
     samples = list(sample_inputs[:MAX_PARITY_SAMPLES])
     files: dict[str, bytes] = {}
     prep = dict(model.preprocessing, modality=model.modality)
-    if model.modality == "image":
-        load = image_loader(samples, model.image_transform())
+    example: tuple[torch.Tensor, ...]
+    checks: list[tuple[torch.Tensor, ...]]
+    if model.modality == "image":  # then the samples are image bytes, else texts
+        load = image_loader(cast("Sequence[bytes]", samples), model.image_transform())
         pixels = torch.stack([load(i) for i in range(len(samples))])
-        example: tuple[torch.Tensor, ...] = (pixels,)
+        example = (pixels,)
         checks = [(pixels,), (pixels[:1],)]
         names, axes = ["pixel_values"], {"pixel_values": {0: "batch"}}
         prep |= {"input": "pixel_values", "layout": "NCHW", "dtype": "float32"}
     else:
         files |= _tokenizer_files(embedder)
         max_length = model.preprocessing["max_length"]
-        ids = text_ids(embedder.tokenizer, samples, max_length)
+        ids = text_ids(embedder.tokenizer, cast("Sequence[str]", samples), max_length)
         pad_id = embedder.tokenizer.pad_token_id or 0
         # Trace with padding present: a mask of all ones may be optimised away while tracing.
         example = collate_ids([*ids, ids[0][:1] + ids[0][-1:]], pad_id)
@@ -221,7 +217,7 @@ def _onnx(
         torch.onnx.export(
             module,
             example,
-            buffer,
+            buffer,  # type: ignore[arg-type]  # a file object works; torch annotates paths only
             dynamo=False,
             input_names=names,
             output_names=outputs,

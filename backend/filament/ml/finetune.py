@@ -22,14 +22,14 @@ CVPR 2016):
    validation loss) is kept, epoch 0 included: a fine-tune never returns weights worse on the
    held-out rows than its own linear probe.
 
-Model building, scoring and (de)serialisation live in ``classifier`` and are re-exported here.
+Model building, scoring and (de)serialisation live in ``classifier``; batching in ``batching``.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -37,37 +37,27 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from filament.ml.classifier import (
-    ClassifierModel,
+from filament.ml.backbones import MeanPooler
+from filament.ml.batching import (
     autocast,
     collate_ids,
-    embed,
     image_loader,
-    load_model,
-    predict_proba,
+    in_batches,
     prefetch_images,
-    save_model,
     text_ids,
 )
-from filament.ml.metrics import multilabel_metrics, single_label_metrics
+from filament.ml.classifier import ClassifierModel
+from filament.ml.metrics import multilabel_metrics, primary_name, single_label_metrics
 from filament.ml.splits import holdout_split
 
 if TYPE_CHECKING:
     from filament.ml.embedder import Embedder
 
-__all__ = [
-    "ClassifierModel",
-    "FinetuneCancelled",
-    "FinetuneConfig",
-    "FinetuneResult",
-    "embed",
-    "finetune",
-    "load_model",
-    "predict_proba",
-    "save_model",
-]
+__all__ = ["FinetuneCancelled", "FinetuneConfig", "FinetuneResult", "finetune"]
 
 ProgressFn = Callable[[dict[str, Any]], None]
+# ((primary metric, -validation loss), epoch, weights on CPU, metrics): the epoch to keep
+_Best = tuple[tuple[float, float], int, dict[str, torch.Tensor], dict[str, Any]]
 _BUCKET_BATCHES = 50  # texts are sorted by length within chunks of this many batches
 
 
@@ -234,7 +224,8 @@ class _Run:
             self.eval_load = lambda row: eval_load(int(used[row]))
             self.train_load = lambda row: train_load(int(used[row]))
         else:
-            self.ids = text_ids(embedder.tokenizer, [inputs[i] for i in used], cfg.max_length)
+            texts = [inputs[i] for i in used.tolist()]
+            self.ids = text_ids(embedder.tokenizer, texts, cfg.max_length)
             self.pad_id = embedder.tokenizer.pad_token_id or 0
         self.rng = np.random.default_rng(cfg.seed)
         self.steps_per_epoch = len(self._train_batches(np.random.default_rng(0)))
@@ -271,7 +262,7 @@ class _Run:
                     for i in range(0, len(rows), chunk)
                 ]
             ).astype(np.int64)
-        batches = [rows[i : i + size].tolist() for i in range(0, len(rows), size)]
+        batches = in_batches(rows, size)
         if len(batches) > 1 and len(batches[-1]) == 1:  # batch norm cannot train on one row
             batches[-2].extend(batches.pop())
         order = rng.permutation(len(batches)) if not self.image else range(len(batches))
@@ -279,7 +270,8 @@ class _Run:
 
     def _batches(
         self, batches: list[list[int]], train: bool
-    ) -> Any:  # Iterator[(rows, (x, mask | None))]
+    ) -> Iterator[tuple[Sequence[int], tuple[torch.Tensor, torch.Tensor | None]]]:
+        """``(rows, (x, attention_mask or None))`` on the device, in the order of ``batches``."""
         if self.image:
             load = self.train_load if train else self.eval_load
             for rows, pixels in prefetch_images(batches, load):
@@ -337,7 +329,7 @@ class _Run:
         out = np.zeros((len(rows), self.model.head_sizes[0]), dtype=np.float32)
         position = {row: i for i, row in enumerate(rows.tolist())}
         size = self.cfg.batch_size or 32
-        batches = [rows[i : i + size].tolist() for i in range(0, len(rows), size)]
+        batches = in_batches(rows, size)
         with torch.inference_mode(), autocast(self.device):
             for batch_rows, (x, mask) in self._batches(batches, train=False):
                 self._check_stop()
@@ -362,7 +354,7 @@ class _Run:
         logits = torch.zeros((len(rows), self.n_labels))
         position = {row: i for i, row in enumerate(rows.tolist())}
         size = self.cfg.batch_size or 32
-        batches = [rows[i : i + size].tolist() for i in range(0, len(rows), size)]
+        batches = in_batches(rows, size)
         self.model.eval()
         with torch.inference_mode(), autocast(self.device):
             for batch_rows, (x, mask) in self._batches(batches, train=False):
@@ -381,10 +373,9 @@ class _Run:
         cfg = self.cfg
         lr = cfg.lr or 1e-4
         frozen: set[int] = set()
-        if not self.image and not cfg.train_token_embeddings:
-            frozen = {
-                id(p) for p in self.model.backbone.encoder.get_input_embeddings().parameters()
-            }
+        backbone = self.model.backbone
+        if isinstance(backbone, MeanPooler) and not cfg.train_token_embeddings:  # texts
+            frozen = {id(p) for p in backbone.encoder.get_input_embeddings().parameters()}
         groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
         for name, param in self.model.named_parameters():
             if not param.requires_grad or id(param) in frozen:
@@ -392,7 +383,7 @@ class _Run:
                 continue
             key = (name.startswith("head."), param.ndim <= 1)
             groups.setdefault(key, []).append(param)
-        param_groups = [
+        param_groups: list[dict[str, Any]] = [
             {
                 "params": params,
                 "lr": lr * (cfg.head_lr_multiplier if is_head else 1.0),
@@ -443,14 +434,13 @@ class _Run:
         if self.image and self.device.type == "cuda":
             self.model.to(memory_format=torch.channels_last)
         history: list[dict[str, Any]] = []
-        best: tuple[tuple[float, float], int, dict[str, torch.Tensor], dict[str, Any]] | None
-        best = None
+        best: _Best | None = None
         have_val = len(self.val_rows) > 0
 
-        def consider(epoch: int, entry: dict[str, Any]) -> None:
-            nonlocal best
+        def consider(epoch: int, entry: dict[str, Any], best: _Best | None) -> _Best | None:
+            """Validate (recorded in ``entry``); the better of ``best`` and this epoch."""
             if not have_val:
-                return
+                return best
             metrics, primary, loss = self._evaluate()
             self.last_val = primary
             entry |= {"val_loss": loss, "val_metric": primary}
@@ -461,12 +451,13 @@ class _Run:
                 }
                 best = (key, epoch, state, metrics)
             self._report("validate", epoch, entry.get("train_loss"))
+            return best
 
         if cfg.linear_probe_init:
             t0 = time.perf_counter()
             self._linear_probe()
             entry: dict[str, Any] = {"epoch": 0, "stage": "linear_probe"}
-            consider(0, entry)
+            best = consider(0, entry, best)
             history.append(entry | {"seconds": round(time.perf_counter() - t0, 3)})
         optimizer, scheduler = self._optimizer()
         train_seconds, items, tokens = 0.0, 0, 0
@@ -477,7 +468,7 @@ class _Run:
             items, tokens = items + epoch_items, tokens + epoch_tokens
             entry = {"epoch": epoch, "stage": "train", "train_loss": loss}
             entry["lr"] = optimizer.param_groups[0]["lr"]
-            consider(epoch, entry)
+            best = consider(epoch, entry, best)
             history.append(entry | {"seconds": round(time.perf_counter() - t0, 3)})
         best_epoch = cfg.epochs
         metrics: dict[str, Any] = {}
@@ -488,7 +479,7 @@ class _Run:
         self.model.eval().cpu().requires_grad_(True)
         if self.image:
             self.model.to(memory_format=torch.contiguous_format)
-        primary = "micro_f1" if self.multilabel else "accuracy"
+        primary = primary_name(self.multilabel)
         baseline = next(
             (h["val_metric"] for h in history if h["epoch"] == 0 and "val_metric" in h), None
         )

@@ -100,6 +100,7 @@ class HeadModel:
             manifest=np.frombuffer(json.dumps(manifest).encode(), dtype=np.uint8),
             classes=self.classes,
             constant=self.constant,
+            allow_pickle=False,  # numbers only, as from_bytes reads them
             **arrays,
         )
         return buffer.getvalue()

@@ -24,10 +24,10 @@ def decode_image(data: bytes) -> Image.Image:
     if not data:
         raise ValueError("empty file: no image data")
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.seek(0)  # first frame of GIF/APNG/multi-page TIFF
-            img.load()
-            img = ImageOps.exif_transpose(img) or img
+        with Image.open(io.BytesIO(data)) as file:
+            file.seek(0)  # first frame of GIF/APNG/multi-page TIFF
+            file.load()
+            img = ImageOps.exif_transpose(file) or file
             if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
                 # Composite transparent pixels on white rather than on black.
                 rgba = img.convert("RGBA")
@@ -47,8 +47,8 @@ class ImageTransform:
     def __init__(
         self,
         size: int,
-        mean: Sequence[float],
-        std: Sequence[float],
+        mean: Sequence[float] | np.ndarray,
+        std: Sequence[float] | np.ndarray,
         resample: Image.Resampling = Image.Resampling.BICUBIC,
     ) -> None:
         self.size = size

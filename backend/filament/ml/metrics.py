@@ -73,13 +73,15 @@ def _estimate(
 
 def _f1_from_counts(tp: np.ndarray, predicted: np.ndarray, actual: np.ndarray) -> np.ndarray:
     total = predicted + actual
-    return np.divide(2 * tp, total, out=np.zeros_like(tp), where=total > 0)
+    f1: np.ndarray = np.divide(2 * tp, total, out=np.zeros_like(tp), where=total > 0)
+    return f1
 
 
 def _macro(f1: np.ndarray, actual: np.ndarray) -> np.ndarray:
     """Mean F1 per resample (rows) over the labels that occur in that resample."""
     present = actual > 0
-    return (f1 * present).sum(axis=-1) / np.maximum(present.sum(axis=-1), 1)
+    mean: np.ndarray = (f1 * present).sum(axis=-1) / np.maximum(present.sum(axis=-1), 1)
+    return mean
 
 
 def _bootstrap_f1(truth: np.ndarray, pred: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:

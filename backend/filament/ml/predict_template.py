@@ -22,20 +22,24 @@ import io
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # Pillow is needed for image models only
+    from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 
 
-def load_image(data: bytes):
+def load_image(data: bytes) -> Image.Image:
     """RGB image: first frame, EXIF orientation applied, transparency composited on white."""
     from PIL import Image, ImageOps
 
-    with Image.open(io.BytesIO(data)) as img:
-        img.seek(0)
-        img.load()
-        img = ImageOps.exif_transpose(img) or img
+    with Image.open(io.BytesIO(data)) as file:
+        file.seek(0)
+        file.load()
+        img = ImageOps.exif_transpose(file) or file
         if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
             rgba = img.convert("RGBA")
             background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -43,7 +47,7 @@ def load_image(data: bytes):
         return img.convert("RGB")
 
 
-def image_tensor(img, prep: dict) -> np.ndarray:
+def image_tensor(img: Image.Image, prep: dict[str, Any]) -> np.ndarray:
     """Resize the shorter side to ``image_size``, centre-crop a square, scale, normalise."""
     from PIL import Image
 
@@ -58,10 +62,11 @@ def image_tensor(img, prep: dict) -> np.ndarray:
     array = np.asarray(img, dtype=np.float32).transpose(2, 0, 1) / 255.0
     mean = np.asarray(prep["mean"], dtype=np.float32).reshape(3, 1, 1)
     std = np.asarray(prep["std"], dtype=np.float32).reshape(3, 1, 1)
-    return (array - mean) / std
+    normalised: np.ndarray = (array - mean) / std
+    return normalised
 
 
-def text_batch(texts: list[str], prep: dict) -> dict[str, np.ndarray]:
+def text_batch(texts: list[str], prep: dict[str, Any]) -> dict[str, np.ndarray]:
     """``input_ids`` and ``attention_mask`` padded to the longest text (int64)."""
     from tokenizers import Tokenizer
 
@@ -80,10 +85,13 @@ def text_batch(texts: list[str], prep: dict) -> dict[str, np.ndarray]:
 
 def probabilities(logits: np.ndarray, multilabel: bool) -> np.ndarray:
     logits = logits.astype(np.float64)
+    probs: np.ndarray
     if multilabel:
-        return 1 / (1 + np.exp(-logits))
-    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return exp / exp.sum(axis=1, keepdims=True)
+        probs = 1 / (1 + np.exp(-logits))
+    else:
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs = exp / exp.sum(axis=1, keepdims=True)
+    return probs
 
 
 def predict(inputs: list[str], texts: bool, batch_size: int = 32) -> dict[str, object]:

@@ -18,16 +18,28 @@ least confidence), normalised to [0, 1] with 1 = most uncertain; see ``uncertain
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
-STRATEGIES = ("entropy", "margin", "least_confidence", "random")
+
+class Strategy(StrEnum):
+    """The query strategies; the values are what projects store and the API accepts."""
+
+    ENTROPY = "entropy"
+    MARGIN = "margin"
+    LEAST_CONFIDENCE = "least_confidence"
+    RANDOM = "random"
+
+
+STRATEGIES: tuple[str, ...] = tuple(strategy.value for strategy in Strategy)
 # Recommended default. Margin ("breaking ties") beat entropy and random on 4-topic news
 # (MiniLM embeddings, logistic head, 5 seeds: .796/.832/.852 at 50/100/200 labels vs entropy
 # .777/.815/.838, random .776/.814/.837); for binary tasks the two rank identically. Same
 # finding as small-text's BreakingTies. Figures per dataset: docs/benchmarks.md.
-DEFAULT_STRATEGY = "margin"
+DEFAULT_STRATEGY: str = Strategy.MARGIN.value
 
 SAMPLE = 3000  # rows clustered per call, labeled and unlabeled each: the cost stays bounded
 MAX_CLUSTERS = 500
@@ -47,12 +59,14 @@ def entropy_score(probs: np.ndarray, multilabel: bool) -> np.ndarray:
     mean per-label binary entropy in bits (multi-label). Both lie in [0, 1]."""
     if multilabel:
         p = np.clip(probs, _EPS, 1 - _EPS)
-        return (-(p * np.log2(p) + (1 - p) * np.log2(1 - p))).mean(axis=1)
+        bits: np.ndarray = (-(p * np.log2(p) + (1 - p) * np.log2(1 - p))).mean(axis=1)
+        return bits
     k = probs.shape[1]
     if k < 2:
         return np.zeros(len(probs))
     p = np.clip(probs, _EPS, 1.0)
-    return -(probs * np.log(p)).sum(axis=1) / np.log(k)
+    normalised: np.ndarray = -(probs * np.log(p)).sum(axis=1) / np.log(k)
+    return normalised
 
 
 def margin_score(probs: np.ndarray, multilabel: bool) -> np.ndarray:
@@ -61,7 +75,8 @@ def margin_score(probs: np.ndarray, multilabel: bool) -> np.ndarray:
     Multi-label: each label is a binary decision with margin ``|p - (1 - p)|``; the score is
     the mean over labels of ``1 - |2p - 1|``."""
     if multilabel:
-        return (1 - np.abs(2 * probs - 1)).mean(axis=1)
+        per_label: np.ndarray = (1 - np.abs(2 * probs - 1)).mean(axis=1)
+        return per_label
     if probs.shape[1] < 2:
         return 1 - probs[:, 0] if probs.shape[1] else np.zeros(len(probs))
     top2 = np.partition(probs, -2, axis=1)[:, -2:]
@@ -74,17 +89,20 @@ def least_confidence_score(probs: np.ndarray, multilabel: bool) -> np.ndarray:
     Multi-label: per label ``(1 - max(p, 1 - p)) / 0.5``, averaged; for a binary decision this
     equals the multi-label margin score."""
     if multilabel:
-        return (2 * (1 - np.maximum(probs, 1 - probs))).mean(axis=1)
+        per_label: np.ndarray = (2 * (1 - np.maximum(probs, 1 - probs))).mean(axis=1)
+        return per_label
     k = probs.shape[1]
     if k < 2:
         return np.zeros(len(probs))
-    return (1 - probs.max(axis=1)) / (1 - 1 / k)
+    scaled: np.ndarray = (1 - probs.max(axis=1)) / (1 - 1 / k)
+    return scaled
 
 
-_SCORERS = {
-    "entropy": entropy_score,
-    "margin": margin_score,
-    "least_confidence": least_confidence_score,
+Scorer = Callable[[np.ndarray, bool], np.ndarray]
+_SCORERS: dict[str, Scorer] = {
+    Strategy.ENTROPY: entropy_score,
+    Strategy.MARGIN: margin_score,
+    Strategy.LEAST_CONFIDENCE: least_confidence_score,
 }
 
 
@@ -94,65 +112,18 @@ def uncertainty(probs: np.ndarray, strategy: str, multilabel: bool) -> np.ndarra
     ``random`` has no score and raises ``ValueError`` (``select_batch`` samples instead).
     """
     if strategy not in _SCORERS:
-        raise ValueError(f"no uncertainty score for strategy {strategy!r}; use one of {_SCORERS}")
+        raise ValueError(
+            f"no uncertainty score for strategy {strategy!r}; use one of {', '.join(_SCORERS)}"
+        )
     probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim != 2:
         raise ValueError(f"probs must be a 2-d (items, labels) array, got shape {probs.shape}")
     scores = _SCORERS[strategy](probs, multilabel)
-    return np.clip(np.nan_to_num(scores, nan=0.0), 0.0, 1.0)
+    clipped: np.ndarray = np.clip(np.nan_to_num(scores, nan=0.0), 0.0, 1.0)
+    return clipped
 
 
 # -- algorithms -------------------------------------------------------------------------------
-
-
-def k_center_greedy(
-    X: np.ndarray, n: int, already_selected: np.ndarray | None = None
-) -> np.ndarray:
-    """Greedy k-center (Sener & Savarese, "Active Learning for Convolutional Neural Networks:
-    A Core-Set Approach", ICLR 2018): repeatedly take the row farthest (Euclidean) from
-    everything chosen so far.
-
-    Returns up to ``n`` row indices of ``X`` in selection order, never one of
-    ``already_selected``. With nothing already selected the first pick is row 0, so callers
-    order rows by preference. Deterministic: ties go to the lowest index.
-    """
-    X = np.asarray(X, dtype=np.float32)
-    m = len(X)
-    selected_mask = np.zeros(m, dtype=bool)
-    if already_selected is not None and len(already_selected):
-        selected_mask[np.asarray(already_selected, dtype=np.int64)] = True
-    n = min(max(n, 0), m - int(selected_mask.sum()))
-    if n <= 0:
-        return np.zeros(0, dtype=np.int64)
-    sq_norms = np.einsum("ij,ij->i", X, X)
-
-    def sq_dist_to(rows: np.ndarray) -> np.ndarray:
-        # ||x - c||^2 for every x, min over c in rows; chunked to bound memory.
-        best = np.full(m, np.inf, dtype=np.float32)
-        for start in range(0, len(rows), 1024):
-            centers = X[rows[start : start + 1024]]
-            d = (
-                sq_norms[:, None]
-                + sq_norms[rows[start : start + 1024]][None, :]
-                - 2 * X @ centers.T
-            )
-            best = np.minimum(best, d.min(axis=1))
-        return np.maximum(best, 0)
-
-    chosen: list[int] = []
-    if selected_mask.any():
-        min_dist = sq_dist_to(np.flatnonzero(selected_mask))
-    else:
-        chosen.append(0)
-        selected_mask[0] = True
-        min_dist = sq_dist_to(np.array([0]))
-    while len(chosen) < n:
-        min_dist[selected_mask] = -1.0
-        pick = int(np.argmax(min_dist))
-        chosen.append(pick)
-        selected_mask[pick] = True
-        min_dist = np.minimum(min_dist, sq_dist_to(np.array([pick])))
-    return np.asarray(chosen, dtype=np.int64)
 
 
 def kmeans(
@@ -214,7 +185,8 @@ def typicality(X: np.ndarray, knn: int = TYPICALITY_NEIGHBOURS) -> np.ndarray:
     d2 = np.maximum(sq_norms[:, None] + sq_norms[None, :] - 2 * X @ X.T, 0)
     np.fill_diagonal(d2, np.inf)
     nearest = np.sqrt(np.partition(d2, k - 1, axis=1)[:, :k])
-    return 1 / (nearest.mean(axis=1) + 1e-6)
+    inverse: np.ndarray = 1 / (nearest.mean(axis=1) + 1e-6)
+    return inverse
 
 
 def random_projection(X: np.ndarray, dims: int = CLUSTER_DIMS) -> np.ndarray:
@@ -225,7 +197,8 @@ def random_projection(X: np.ndarray, dims: int = CLUSTER_DIMS) -> np.ndarray:
     if X.shape[1] <= dims:
         return X
     gauss = np.random.default_rng(0).standard_normal((X.shape[1], dims)).astype(np.float32)
-    return X @ (gauss / np.sqrt(dims))
+    projected: np.ndarray = X @ (gauss / np.sqrt(dims))
+    return projected
 
 
 @dataclass(frozen=True)
@@ -282,26 +255,6 @@ def choose_uncovered(
     return np.asarray(chosen, dtype=np.int64)
 
 
-def typical_uncovered(
-    X: np.ndarray,
-    labeled: np.ndarray,
-    n: int,
-    rng: np.random.Generator,
-    weights: np.ndarray | None = None,
-) -> np.ndarray:
-    """TypiClust (Hacohen et al., ICML 2022) with an optional weight per row: k-means with
-    ``len(labeled) + n`` clusters, at most ``MAX_CLUSTERS``, then ``choose_uncovered``.
-    ``labeled``: row indices of ``X``. Returns up to ``n`` distinct row indices not in
-    ``labeled``, in selection order."""
-    taken = np.zeros(len(X), dtype=bool)
-    taken[np.asarray(labeled, dtype=np.int64)] = True
-    n = min(max(n, 0), int((~taken).sum()))
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    k = min(int(taken.sum()) + n, MAX_CLUSTERS, len(X))
-    return choose_uncovered(cluster_rows(X, np.arange(len(X)), k, rng), taken, n, weights)
-
-
 def plan_batch(
     X: np.ndarray,
     taken: np.ndarray,
@@ -341,8 +294,9 @@ def select_batch(
     ``labeled``: a boolean mask of rows already labeled (or otherwise taken), never chosen;
     they mark the space they cover. ``scores``: ``uncertainty`` of every row, or ``None`` when
     there is no model yet (cold start). ``random`` samples the unlabeled rows uniformly with
-    ``rng``; otherwise ``typical_uncovered`` weighted by ``scores ** UNCERTAINTY_POWER``, on at
-    most ``SAMPLE`` random unlabeled rows plus as many labeled ones (``plan_batch``), or on
+    ``rng``; otherwise TypiClust (``choose_uncovered``) weighted by
+    ``scores ** UNCERTAINTY_POWER``, on at most ``SAMPLE`` random unlabeled rows plus as many
+    labeled ones (``plan_batch``), or on
     ``clusters`` made earlier by ``plan_batch`` for the same rows. Returns at most
     ``min(n, unlabeled rows)`` distinct int64 indices; an empty array when none is left.
     """
@@ -358,7 +312,7 @@ def select_batch(
     n = min(max(int(n), 0), len(unlabeled))
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    if strategy == "random":
+    if strategy == Strategy.RANDOM:
         return unlabeled[rng.choice(len(unlabeled), n, replace=False)].astype(np.int64)
     if clusters is None:
         clusters = plan_batch(embeddings, taken, n, rng, scores)
@@ -366,4 +320,5 @@ def select_batch(
     if scores is not None:
         weights = np.nan_to_num(np.asarray(scores, dtype=np.float64)[clusters.rows], nan=0.0)
         weights = weights**UNCERTAINTY_POWER
-    return clusters.rows[choose_uncovered(clusters, taken[clusters.rows], n, weights)]
+    chosen: np.ndarray = clusters.rows[choose_uncovered(clusters, taken[clusters.rows], n, weights)]
+    return chosen

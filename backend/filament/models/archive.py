@@ -16,8 +16,8 @@ from sqlmodel import Session, col, select
 from filament import __version__, jobs
 from filament.db.models import Item, ItemStatus, Job, JobStatus, ModelKind, ModelVersion, Project
 from filament.jobs.rows import new_job
-from filament.ml.backbones import load_embedder
 from filament.ml.classifier import ClassifierModel
+from filament.ml.embedder import load_embedder
 from filament.ml.export import export_files
 from filament.models.encoders import finetuned_model, item_inputs
 from filament.models.serving import load_head

@@ -10,7 +10,7 @@ import numpy as np
 from filament.cache import ProcessCache
 from filament.db.models import Item, ItemKind, Project
 from filament.ml import classifier
-from filament.ml.backbones import load_embedder
+from filament.ml.embedder import load_embedder
 from filament.models.artifacts import model_prefix
 from filament.storage import Storage
 

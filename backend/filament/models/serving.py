@@ -8,7 +8,7 @@ from filament.cache import ProcessCache
 from filament.core.errors import BadInput
 from filament.db.models import ModelKind, ModelVersion, Project
 from filament.ml import classifier
-from filament.ml.backbones import load_embedder
+from filament.ml.embedder import load_embedder
 from filament.ml.heads import HeadModel
 from filament.models.encoders import encode, finetuned_model
 from filament.storage import Storage
