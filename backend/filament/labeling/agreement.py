@@ -127,11 +127,15 @@ def record(
     held_out: tuple[np.ndarray, np.ndarray] | None = None,
     model_version: int | None = None,
 ) -> dict[str, Any]:
-    """Compute and store the latest figures; the history gains an entry when the figures
-    changed (a retraining on the same labels adds none)."""
+    """Compute and store the latest figures (nothing while no item ever had two annotators);
+    the history gains an entry when the figures changed (a retraining on the same labels adds
+    none)."""
     assert project.id is not None
     latest = compute(session, project, held_out, model_version)
-    history: list[dict[str, Any]] = (load(storage, project.id) or {}).get("history", [])
+    before = load(storage, project.id)
+    if before is None and not latest["items"]:
+        return latest  # a project without overlap (yet) writes nothing on each training
+    history: list[dict[str, Any]] = (before or {}).get("history", [])
     point = {
         "computed_at": latest["computed_at"],
         "items": latest["items"],

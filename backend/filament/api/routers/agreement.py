@@ -80,7 +80,9 @@ class AgreementPoint(BaseModel):
 
 
 class ProjectAgreement(BaseModel):
-    computed: bool = Field(description="false until the first training run after labeling")
+    computed: bool = Field(
+        description="false until a training run saw an item labeled by two annotators"
+    )
     computed_at: datetime | None = None
     model_version: int | None = None
     annotations_per_item: int

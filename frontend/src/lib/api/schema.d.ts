@@ -1306,7 +1306,7 @@ export interface components {
         ProjectAgreement: {
             /**
              * Computed
-             * @description false until the first training run after labeling
+             * @description false until a training run saw an item labeled by two annotators
              */
             computed: boolean;
             /** Computed At */
