@@ -10,6 +10,7 @@ from filament import jobs
 from filament.core.settings import get_settings
 from filament.db.models import Annotation, AnnotationSource, Item, ModelKind, Project
 from filament.db.session import session_scope
+from filament.labeling import agreement
 from filament.labeling.queue import plan_version
 from filament.ml.calibration import Calibration, calibrate_multilabel, calibrate_single_label
 from filament.ml.heads import train_head as fit_head
@@ -142,6 +143,7 @@ def run_train_head(project_id: int) -> int | None:
     rows = embeddings.rows_of(item_ids)
     usable = rows >= 0  # labeled items whose embedding is not ready yet wait for the next run
     if usable.sum() < 2:
+        record_agreement(project)
         return None
     item_ids, rows = item_ids[usable], rows[usable]
     y = targets(project, [agreed[int(i)] for i in item_ids])
@@ -190,7 +192,23 @@ def run_train_head(project_id: int) -> int | None:
             device="cpu",
         )
     log.info("project %s: head v%s on %s labels", project_id, version, len(item_ids))
+    record_agreement(project, (item_ids, fit.cv_probs), version)
     return version
+
+
+def record_agreement(
+    project: Project,
+    held_out: tuple[np.ndarray, np.ndarray] | None = None,
+    model_version: int | None = None,
+) -> None:
+    """The annotators' agreement on the labels this run saw; ``held_out``: the new version's
+    out-of-fold probabilities by item id, for each annotator against the model. A failure here
+    is logged and never costs the project its model."""
+    try:
+        with session_scope() as session:
+            agreement.record(session, get_storage(), project, held_out, model_version)
+    except Exception:
+        log.exception("project %s: agreement not recorded", project.id)
 
 
 async def train_head(ctx: dict[str, Any], project_id: int) -> None:

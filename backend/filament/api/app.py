@@ -21,6 +21,7 @@ from filament import __version__
 from filament.api import responses
 from filament.api.body_limits import BodyLimit
 from filament.api.routers import (
+    agreement,
     annotations,
     auth,
     backbones,
@@ -98,6 +99,7 @@ def create_app() -> FastAPI:
         (queue, responses.PROJECT),
         (suggestions, responses.PROJECT),
         (models, responses.PROJECT),
+        (agreement, responses.PROJECT),
         (score, responses.PROJECT_UPLOAD),
     ):
         api.include_router(module.router, responses=documented)

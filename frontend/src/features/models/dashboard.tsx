@@ -7,6 +7,7 @@ import { projectHref } from '@/lib/use-project-id';
 import { ConfusionMatrix } from '@/components/charts/confusion-matrix';
 import { LearningCurve } from '@/components/charts/learning-curve';
 import { PrecisionRecallBars } from '@/components/charts/precision-recall-bars';
+import { AgreementCard } from './agreement-card';
 import { FinetunePanel } from './finetune-panel';
 import { JobList } from '@/components/job-list';
 import { ModelQuality } from './model-quality';
@@ -152,6 +153,8 @@ export function Dashboard({ project }: { project: Project }) {
           <ModelQuality evidence={evidence} />
         </Card>
       )}
+
+      <AgreementCard projectId={project.id} training={training} />
 
       <div className="grid-2">
         <Card title={metrics?.kind === 'multi' ? 'Precision and recall per label (cross-validated)' : 'Confusion matrix (cross-validated)'}>

@@ -13,6 +13,7 @@ export const keys = {
   project: (id: number) => ['project', id] as const,
   status: (id: number) => ['project', id, 'status'] as const,
   models: (id: number) => ['project', id, 'models'] as const,
+  agreement: (id: number) => ['project', id, 'agreement'] as const,
   members: (id: number) => ['project', id, 'members'] as const,
   datasets: (id: number) => ['project', id, 'datasets'] as const,
   jobs: (id: number) => ['project', id, 'jobs'] as const,
@@ -144,6 +145,16 @@ export function useModels(id: number, training = false) {
     queryFn: () => call(api.GET('/api/v1/projects/{project_id}/models', path(id))),
     enabled: id > 0,
     refetchInterval: training ? 4000 : false,
+  });
+}
+
+/** The annotators' agreement as the last training stored it; refetched while one runs. */
+export function useAgreement(id: number, training = false) {
+  return useQuery({
+    queryKey: keys.agreement(id),
+    queryFn: () => call(api.GET('/api/v1/projects/{project_id}/agreement', path(id))),
+    enabled: id > 0,
+    refetchInterval: training ? 4000 : 30_000,
   });
 }
 

@@ -661,6 +661,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/agreement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Project Agreement
+         * @description Percent agreement, Cohen's and Fleiss' kappa and Krippendorff's alpha on the items that
+         *     two or more annotators labeled, with 95 % bootstrap intervals over items; below the minimum
+         *     support only counts.
+         */
+        get: operations["project_agreement_api_v1_projects__project_id__agreement_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/score": {
         parameters: {
             query?: never;
@@ -763,6 +785,60 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AgreementComparison */
+        AgreementComparison: {
+            percent_agreement: components["schemas"]["AgreementEstimate"];
+            cohen_kappa: components["schemas"]["AgreementEstimate"];
+        };
+        /**
+         * AgreementEstimate
+         * @description A figure with its support; ``value`` and the interval are null where ``reason`` says
+         *     why (too few items, nothing to compare, or undefined: one category only).
+         */
+        AgreementEstimate: {
+            /** Value */
+            value: number | null;
+            /** Low */
+            low: number | null;
+            /** High */
+            high: number | null;
+            /**
+             * Items
+             * @description items the figure rests on
+             */
+            items: number;
+            /**
+             * Pairs
+             * @description pairs of annotations compared
+             */
+            pairs: number;
+            /** Reason */
+            reason?: string | null;
+        };
+        /** AgreementMeasures */
+        AgreementMeasures: {
+            percent_agreement: components["schemas"]["AgreementEstimate"];
+            fleiss_kappa: components["schemas"]["AgreementEstimate"];
+            krippendorff_alpha: components["schemas"]["AgreementEstimate"];
+        };
+        /** AgreementPoint */
+        AgreementPoint: {
+            /**
+             * Computed At
+             * Format: date-time
+             */
+            computed_at: string;
+            /** Items */
+            items: number;
+            /** Annotations */
+            annotations: number;
+            /** Model Version */
+            model_version: number | null;
+            percent_agreement: components["schemas"]["AgreementEstimate"];
+            fleiss_kappa: components["schemas"]["AgreementEstimate"];
+            krippendorff_alpha: components["schemas"]["AgreementEstimate"];
+            cohen_kappa: components["schemas"]["AgreementEstimate"];
+        };
         /** AnnotationCreate */
         AnnotationCreate: {
             /** Labels */
@@ -797,6 +873,19 @@ export interface components {
          * @enum {string}
          */
         AnnotationSource: "human" | "suggestion" | "import";
+        /** AnnotatorAgreement */
+        AnnotatorAgreement: {
+            /** User Id */
+            user_id: number;
+            /** Name */
+            name: string;
+            /** Items */
+            items: number;
+            /** @description against the strict majority of the other annotators of each item */
+            vs_consensus: components["schemas"]["AgreementComparison"];
+            /** @description against the model's held-out (cross-validated) prediction */
+            vs_model: components["schemas"]["AgreementComparison"] | null;
+        };
         /** AnnotatorCount */
         AnnotatorCount: {
             /** User Id */
@@ -1035,6 +1124,17 @@ export interface components {
          * @enum {string}
          */
         JobStatus: "queued" | "running" | "done" | "failed" | "cancelled";
+        /**
+         * LabelAgreement
+         * @description One label as a binary item: chosen or not.
+         */
+        LabelAgreement: {
+            percent_agreement: components["schemas"]["AgreementEstimate"];
+            fleiss_kappa: components["schemas"]["AgreementEstimate"];
+            krippendorff_alpha: components["schemas"]["AgreementEstimate"];
+            /** Label */
+            label: string;
+        };
         /** MemberCreate */
         MemberCreate: {
             /**
@@ -1150,6 +1250,19 @@ export interface components {
             /** Count */
             count: number;
         };
+        /** PairAgreement */
+        PairAgreement: {
+            percent_agreement: components["schemas"]["AgreementEstimate"];
+            cohen_kappa: components["schemas"]["AgreementEstimate"];
+            /** A */
+            a: number;
+            /** A Name */
+            a_name: string;
+            /** B */
+            b: number;
+            /** B Name */
+            b_name: string;
+        };
         /** PasswordChange */
         PasswordChange: {
             /** Current Password */
@@ -1188,6 +1301,73 @@ export interface components {
             upload_id: number;
             /** Files */
             files: components["schemas"]["PresignedFile"][];
+        };
+        /** ProjectAgreement */
+        ProjectAgreement: {
+            /**
+             * Computed
+             * @description false until a training run saw an item labeled by two annotators
+             */
+            computed: boolean;
+            /** Computed At */
+            computed_at?: string | null;
+            /** Model Version */
+            model_version?: number | null;
+            /** Annotations Per Item */
+            annotations_per_item: number;
+            /**
+             * Items
+             * @description items with two or more annotations
+             */
+            items: number;
+            /** Annotations */
+            annotations: number;
+            /** Annotators */
+            annotators: number;
+            /**
+             * Min Support
+             * @description items below which only counts are given
+             */
+            min_support: number;
+            /**
+             * Level
+             * @default 0.95
+             */
+            level: number;
+            /**
+             * Interval
+             * @default percentile bootstrap over items
+             */
+            interval: string;
+            /**
+             * Resamples
+             * @default 1000
+             */
+            resamples: number;
+            overall?: components["schemas"]["AgreementMeasures"] | null;
+            cohen_kappa?: components["schemas"]["AgreementEstimate"] | null;
+            /**
+             * Per Label
+             * @default []
+             */
+            per_label: components["schemas"]["LabelAgreement"][];
+            /**
+             * Pairs
+             * @default []
+             */
+            pairs: components["schemas"]["PairAgreement"][];
+            /**
+             * Per Annotator
+             * @default []
+             */
+            per_annotator: components["schemas"]["AnnotatorAgreement"][];
+            /**
+             * History
+             * @default []
+             */
+            history: components["schemas"]["AgreementPoint"][];
+            /** Message */
+            message?: string | null;
         };
         /** ProjectCreate */
         ProjectCreate: {
@@ -4963,6 +5143,83 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobPublic"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    project_agreement_api_v1_projects__project_id__agreement_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectAgreement"];
                 };
             };
             /** @description The request is malformed or cannot apply to this project (the detail says why) */

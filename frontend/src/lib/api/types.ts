@@ -35,6 +35,8 @@ export type ReviewDecision = BodyOf<'/api/v1/projects/{project_id}/suggestions/r
 export type ProjectStatus = ResponseOf<'/api/v1/projects/{project_id}/status', 'get'>;
 export type ModelVersion = ResponseOf<'/api/v1/projects/{project_id}/models', 'get'>['data'][number];
 export type ScoreResult = ResponseOf<'/api/v1/projects/{project_id}/score', 'post'>;
+export type Agreement = ResponseOf<'/api/v1/projects/{project_id}/agreement', 'get'>;
+export type AgreementEstimate = NonNullable<Agreement['cohen_kappa']>;
 export type ApiToken = ResponseOf<'/api/v1/users/me/tokens', 'get'>['data'][number];
 
 /** The prediction every item-like shape may carry. */
