@@ -105,6 +105,8 @@ def env(
     monkeypatch.setenv("FILAMENT_DATABASE_URL", database_url)
     monkeypatch.setenv("FILAMENT_REDIS_URL", redis_url)
     monkeypatch.setenv("FILAMENT_HEAD_DEBOUNCE_SECONDS", "0")
+    # no background loads racing a test's own look at the caches (tests/api/test_warm_listener.py)
+    monkeypatch.setenv("FILAMENT_API_WARM_ON_ANNOUNCE", "false")
     reset_caches()
     from filament.db.migrate import upgrade
 

@@ -12,6 +12,7 @@ from filament.labeling.queue import plan_cold_start
 from filament.ml.embedder import load_embedder
 from filament.models.artifacts import load_embeddings, save_cold_plan, save_embedding_chunk
 from filament.models.encoders import encode, item_inputs
+from filament.models.warmup import announce
 from filament.storage import get_storage
 from sqlmodel import col, func, select, update
 
@@ -22,6 +23,7 @@ from filament_worker.common import (
     log,
     project_changed,
     project_run,
+    sync_redis,
 )
 
 CHUNK = 512
@@ -70,6 +72,8 @@ def embed_items(
             project_changed(project.id or 0)
         done += len(batch)
         progress(done, total, f"embedded {done:,} of {total:,} items")
+    if done:
+        announce(sync_redis(), project.id or 0)
     return done
 
 
@@ -81,6 +85,7 @@ def _plan_cold_start(project: Project, generation: int | None) -> int:
     embedded = len(embeddings.item_ids)
     rng = np.random.default_rng([project.id or 0, embedded])
     save_cold_plan(storage, project.id or 0, generation, plan_cold_start(embeddings, rng), embedded)
+    announce(sync_redis(), project.id or 0)  # the API processes load the new arrays now
     return embedded
 
 

@@ -24,6 +24,7 @@ from filament.models.finetuning import (
 )
 from filament.models.pool_scores import uncertainty_of
 from filament.models.versions import named_metrics, next_version, record_version
+from filament.models.warmup import announce
 from filament.storage import get_storage
 from sqlmodel import Session, col, select
 from threadpoolctl import threadpool_limits
@@ -191,6 +192,7 @@ def run_train_head(project_id: int) -> int | None:
             metrics=metrics,
             device="cpu",
         )
+    announce(sync_redis(), project_id)  # the API processes load the new scores now
     log.info("project %s: head v%s on %s labels", project_id, version, len(item_ids))
     record_agreement(project, (item_ids, fit.cv_probs), version)
     return version

@@ -43,7 +43,7 @@ from filament.api.security_headers import SecurityHeaders, html_policy
 from filament.core.errors import DomainError
 from filament.core.redis import redis_settings
 from filament.core.settings import get_settings
-from filament.models.warmup import start_warming
+from filament.models.warmup import Listener, start_warming
 
 log = logging.getLogger("filament.api")
 # the web app's static export in a source checkout (FILAMENT_SPA_DIR points elsewhere)
@@ -68,7 +68,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.collect()
     gc.freeze()
     start_warming(settings.api_warm_projects)
+    listener = Listener(app.state.redis).start() if settings.api_warm_on_announce else None
     yield
+    if listener is not None:
+        listener.stop()
     await app.state.arq.aclose()
     app.state.redis.close()
 

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     api_workers: int = 2  # uvicorn processes started by `filament run`
     api_torch_threads: int = 1  # torch threads per API process (for /score)
     api_warm_projects: int = 3  # projects whose arrays each API process loads at start
+    api_warm_on_announce: bool = True  # load arrays the worker announces (models/warmup.py)
     # a worker lowers its CPU priority by this much: a head training that keeps a core busy
     # while a team labels must not delay the annotators' requests (0: leave it as started)
     worker_niceness: int = 10
