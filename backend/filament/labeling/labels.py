@@ -7,8 +7,8 @@ from filament.db.models import Project
 
 
 class LabelsRefused(Unprocessable):
-    def __init__(self, project: Project, labels: list[str]) -> None:
-        self.unknown = [label for label in labels if label not in project.labels]
+    def __init__(self, project: Project, labels: list[str], unknown: list[str]) -> None:
+        self.unknown = unknown
         self.count = len(labels)
         if self.unknown:
             message = (
@@ -24,5 +24,5 @@ def checked_labels(project: Project, labels: list[str]) -> list[str]:
     """`labels` in project order, without repeats; LabelsRefused says what is wrong."""
     unknown = [label for label in labels if label not in project.labels]
     if unknown or (not project.task.multilabel and len(labels) != 1):
-        raise LabelsRefused(project, labels)
+        raise LabelsRefused(project, labels, unknown)
     return [label for label in project.labels if label in set(labels)]

@@ -58,7 +58,8 @@ def next_items(
     held = leases.claim(redis, session, project, user_id, mine[:limit], limit)
     finished = finished_items(session, redis, project, user_id)
     blocked = np.concatenate([finished, np.array([*exclude, *mine], dtype=np.int64)])
-    held_by_others = [item for item in leases.held_items(redis, project) if item not in set(mine)]
+    own = set(mine)
+    held_by_others = [item for item in leases.held_items(redis, project) if item not in own]
     if project.annotations_per_item > 1 and len(held) < limit:
         skip = set(blocked.tolist())
         waiting = [item for item in partial_items(session, redis, project) if item not in skip]

@@ -4,7 +4,7 @@ for files posted to the API and for direct (presigned) uploads alike."""
 from sqlmodel import Session, select
 
 from filament import jobs
-from filament.db.models import Dataset, Job, JobStatus
+from filament.db.models import Dataset, Job
 from filament.jobs.rows import new_job
 from filament.storage import make_key
 
@@ -27,12 +27,11 @@ def start_upload(
     user_id: int | None,
     dataset_name: str,
     message: str,
-    status: JobStatus = JobStatus.queued,
 ) -> tuple[Dataset, Job]:
     """The dataset (made on first use) and the upload's ingest job, flushed for its id: the
     files are stored under it, then the caller commits the job with their list."""
     dataset = get_or_create_dataset(session, project_id, dataset_name.strip())
-    job = new_job(session, project_id, user_id, jobs.INGEST, message, status=status, commit=False)
+    job = new_job(session, project_id, user_id, jobs.INGEST, message, commit=False)
     return dataset, job
 
 
