@@ -32,8 +32,8 @@ def _snapshot(client, owner, pid) -> dict:  # type: ignore[type-arg]
 
 @pytest.fixture
 def team(client, owner, run_jobs):  # type: ignore[no-untyped-def]
-    """A text project with items, labels, a model, a queued fine-tune, an annotator and a
-    viewer, and a stranger who owns a project of their own."""
+    """A text project with items, labels, a model, a queued fine-tune, a reviewer, an
+    annotator and a viewer, and a stranger who owns a project of their own."""
     made = client.post(
         "/api/v1/projects",
         headers=owner,
@@ -48,7 +48,7 @@ def team(client, owner, run_jobs):  # type: ignore[no-untyped-def]
     assert upload.status_code == 202
     run_jobs()
     people = {}
-    for role in ("annotator", "viewer"):
+    for role in ("reviewer", "annotator", "viewer"):
         people[role] = register(client, f"{role}@example.com")
         added = client.post(
             f"/api/v1/projects/{pid}/members",
@@ -93,6 +93,8 @@ OWNER_ONLY = [
     ("POST", "/projects/{pid}/members", {"json": {"email": "stranger@example.com"}}),
     ("PATCH", "/projects/{pid}/members/{owner_id}", {"json": {"role": "viewer"}}),
     ("DELETE", "/projects/{pid}/members/{owner_id}", {}),
+]
+MODEL_DOWNLOADS = [  # owners and reviewers
     ("GET", "/projects/{pid}/models/{version}/download", {}),
     ("POST", "/projects/{pid}/models/{version}/download-link", {}),
 ]
@@ -101,7 +103,8 @@ OWNER_ONLY = [
 def test_owner_only_actions_are_refused_and_change_nothing(client, owner, team):
     before = _snapshot(client, owner, team["pid"])
     for role, headers in team["people"].items():
-        for method, path, extra in OWNER_ONLY:
+        refused = OWNER_ONLY + (MODEL_DOWNLOADS if role != "reviewer" else [])
+        for method, path, extra in refused:
             url = "/api/v1" + path.format(**team)
             answer = client.request(method, url, headers=headers, **extra)
             expected = 404 if role == "stranger" else 403
@@ -116,6 +119,20 @@ def test_owner_only_actions_are_refused_and_change_nothing(client, owner, team):
     )
     assert self_promotion.status_code == 403
     assert _snapshot(client, owner, team["pid"]) == before
+
+
+def test_reviewers_may_take_download_links_and_label(client, team):
+    pid, reviewer = team["pid"], team["people"]["reviewer"]
+    link = client.post(
+        f"/api/v1/projects/{pid}/models/{team['version']}/download-link", headers=reviewer
+    )
+    assert link.status_code < 300, link.text
+    labeled = client.post(
+        f"/api/v1/projects/{pid}/items/{team['item']}/annotations",
+        headers=reviewer,
+        json={"labels": ["negative"]},
+    )
+    assert labeled.status_code == 201
 
 
 def test_viewers_cannot_label_and_members_still_read(client, owner, team):

@@ -97,10 +97,11 @@ def get_membership(project_id: ProjectId, session: SessionDep, user: CurrentUser
 
 # Who may do what (docs/security.md#roles). Everything else needs membership alone (reading:
 # items, status, models, scores, export, jobs); non-members get 404 before any role check.
-WRITERS = frozenset({Role.owner, Role.annotator})  # label, review suggestions
+WRITERS = frozenset({Role.owner, Role.reviewer, Role.annotator})  # label, review suggestions
+REVIEWERS = frozenset({Role.owner, Role.reviewer})  # resolve conflicts, see everyone's figures
 OWNERS = frozenset({Role.owner})  # settings, members, datasets and uploads, fine-tuning
-# model archives hold the project's data distilled: owners (and reviewers, with that role)
-MODEL_READERS = frozenset({Role.owner})
+# model archives hold the project's data distilled: owners and reviewers
+MODEL_READERS = frozenset({Role.owner, Role.reviewer})
 
 
 def require_role(roles: frozenset[Role], refusal: str) -> Callable[..., Awaitable[Membership]]:
@@ -118,13 +119,15 @@ def require_role(roles: frozenset[Role], refusal: str) -> Callable[..., Awaitabl
 require_writer = require_role(WRITERS, "Viewers cannot change a project")
 require_owner = require_role(OWNERS, "Only the project's owners can do this")
 require_model_reader = require_role(
-    MODEL_READERS, "Only the project's owners can download its models"
+    MODEL_READERS, "Only the project's owners and reviewers can download its models"
 )
+require_reviewer = require_role(REVIEWERS, "Only the project's owners and reviewers can do this")
 
 ProjectMemberDep = Annotated[Membership, Depends(get_membership)]
 ProjectWriter = Annotated[Membership, Depends(require_writer)]
 ProjectOwner = Annotated[Membership, Depends(require_owner)]
 ModelReader = Annotated[Membership, Depends(require_model_reader)]
+ProjectReviewer = Annotated[Membership, Depends(require_reviewer)]
 
 
 def get_arq(request: Request):  # type: ignore[no-untyped-def]

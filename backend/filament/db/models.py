@@ -41,6 +41,7 @@ class Task(StrEnum):
 
 class Role(StrEnum):
     owner = "owner"
+    reviewer = "reviewer"  # labels, resolves conflicts, sees agreement, downloads models
     annotator = "annotator"
     viewer = "viewer"
 

@@ -2,15 +2,23 @@
 // app hides what the caller's role cannot do instead of offering controls that answer 403.
 import type { Project, Role } from './api/types';
 
-export type Action = 'changeSettings' | 'manageMembers' | 'manageDatasets' | 'finetune' | 'downloadModels' | 'label';
+export type Action =
+  | 'changeSettings'
+  | 'manageMembers'
+  | 'manageDatasets'
+  | 'finetune'
+  | 'downloadModels'
+  | 'label'
+  | 'review';
 
 const ALLOWED: Record<Action, readonly Role[]> = {
   changeSettings: ['owner'],
   manageMembers: ['owner'],
   manageDatasets: ['owner'], // upload, rename, delete
   finetune: ['owner'], // start and cancel
-  downloadModels: ['owner'],
-  label: ['owner', 'annotator'],
+  downloadModels: ['owner', 'reviewer'],
+  label: ['owner', 'reviewer', 'annotator'],
+  review: ['owner', 'reviewer'], // resolve conflicts, see every annotator's figures
 };
 
 export function can(project: Pick<Project, 'role'>, action: Action): boolean {

@@ -11,6 +11,7 @@ import type { Project, Role } from '@/lib/api/types';
 
 const ROLES: { value: Role; hint: string }[] = [
   { value: 'owner', hint: 'everything, including members and settings' },
+  { value: 'reviewer', hint: 'labels, resolves conflicts, sees everyone’s figures, downloads models' },
   { value: 'annotator', hint: 'labels and reviews suggestions' },
   { value: 'viewer', hint: 'sees items, labels and the model' },
 ];

@@ -1550,7 +1550,7 @@ export interface components {
          * Role
          * @enum {string}
          */
-        Role: "owner" | "annotator" | "viewer";
+        Role: "owner" | "reviewer" | "annotator" | "viewer";
         /** ScoreRequest */
         ScoreRequest: {
             /**
