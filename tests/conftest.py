@@ -149,6 +149,19 @@ def register(
     return {"Authorization": f"Bearer {token['access_token']}"}
 
 
+def add_member(  # type: ignore[no-untyped-def]
+    client, owner: dict[str, str], project_id: int, email: str, role: str = "annotator"
+) -> dict[str, str]:
+    """Make `email` (registered here if new) a member of the project with `role`, the way the
+    API lets an owner do it; the member's headers. Tests add members through this one door."""
+    member = register(client, email)
+    added = client.post(
+        f"/api/v1/projects/{project_id}/members", headers=owner, json={"email": email, "role": role}
+    )
+    assert added.status_code == 201, added.text
+    return member
+
+
 @pytest.fixture
 def owner(client) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return register(client)
