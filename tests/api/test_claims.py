@@ -3,6 +3,7 @@ database and Redis: each test stops one party between two of its steps and lets 
 
 import time
 
+import numpy as np
 import pytest
 from sqlmodel import Session, select
 
@@ -15,11 +16,13 @@ def setup(client, owner, run_jobs):  # type: ignore[no-untyped-def]
     """A 6-item project with k = 1 and three members; yields a function making one with k."""
     sessions: list[Session] = []
 
-    def make(k: int = 1):  # type: ignore[no-untyped-def]
+    def make(k: int = 1, overlap_share: float = 0.0):  # type: ignore[no-untyped-def]
         from filament.db.models import Item, Project, User
         from filament.db.session import get_engine
 
-        pid = text_project(client, owner, synthetic_rows(6), annotations_per_item=k)
+        pid = text_project(
+            client, owner, synthetic_rows(6), annotations_per_item=k, overlap_share=overlap_share
+        )
         run_jobs()
         for email in ("b@example.com", "c@example.com"):
             register(client, email)
@@ -97,6 +100,30 @@ def test_a_freed_lower_slot_does_not_admit_a_third_annotator(setup):
     assert leases.claim(redis, session, project, c, [x.id], 1) == []
     assert leases.claim(redis, session, project, a, [x.id], 1) == []  # never twice to A
     assert leases.claim(redis, session, project, b, [x.id], 1) == [x.id]  # B's hold renews
+
+
+def test_overlap_items_take_a_second_annotator_and_no_third(setup):
+    """k = 1 with an overlap share of 1: every item wants two annotators."""
+    from filament.labeling import leases
+
+    session, redis, project, (a, b, c), items = setup(k=1, overlap_share=1.0)
+    x = items[0]
+    assert leases.claim(redis, session, project, a, [x.id], 1) == [x.id]
+    assert leases.claim(redis, session, project, b, [x.id], 1) == [x.id]
+    assert leases.claim(redis, session, project, c, [x.id], 1) == []
+    (_, beyond) = _annotate(session, redis, project, a, x)
+    assert beyond == set()  # A is one of the two the item wants
+
+
+def test_outside_the_overlap_an_item_takes_one_annotator(setup):
+    from filament.labeling import leases, overlap
+
+    session, redis, project, (a, b, _), items = setup(k=1, overlap_share=0.5)
+    ids = np.array([item.id for item in items])
+    sampled = overlap.in_overlap(project, ids)
+    for item_id, second in zip(ids.tolist(), sampled.tolist(), strict=True):
+        assert leases.claim(redis, session, project, a, [item_id], 1) == [item_id]
+        assert leases.claim(redis, session, project, b, [item_id], 1) == ([item_id] * second)
 
 
 def test_an_item_listed_twice_is_held_once(setup):

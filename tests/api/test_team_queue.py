@@ -14,7 +14,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
+from filament.labeling.overlap import item_draws
 from sqlalchemy import create_engine, text
 
 from tests.api.test_loop import text_project
@@ -107,10 +109,19 @@ class Annotator(threading.Thread):
             self.undone.add(item)
 
 
-@pytest.mark.parametrize("per_item", [1, 2])
-def test_a_team_never_gets_an_item_too_often(client, owner, run_jobs, per_item) -> None:
+@pytest.mark.parametrize(("per_item", "overlap_share"), [(1, 0.0), (2, 0.0), (1, 0.3)])
+def test_a_team_never_gets_an_item_too_often(
+    client, owner, run_jobs, per_item, overlap_share
+) -> None:
     rows = [(f"n{i}", f"story {i} on {LABELS[i % 4]}, number {i * 7}") for i in range(2000)]
-    pid = text_project(client, owner, rows, labels=LABELS, annotations_per_item=per_item)
+    pid = text_project(
+        client,
+        owner,
+        rows,
+        labels=LABELS,
+        annotations_per_item=per_item,
+        overlap_share=overlap_share,
+    )
     run_jobs()  # ingest + embed
     team = []
     for n in range(ANNOTATORS):
@@ -146,22 +157,29 @@ def test_a_team_never_gets_an_item_too_often(client, owner, run_jobs, per_item) 
     for number, annotator in enumerate(annotators):
         for item in annotator.served:
             servers[item].add(number)
-    too_often = {item: len(who) for item, who in servers.items() if len(who) > per_item}
+
+    def wanted(item: int) -> int:  # the overlap sample: a draw below the share wants two
+        sampled = item_draws(pid, np.array([item]))[0] < overlap_share
+        return max(per_item, 2) if sampled else per_item
+
+    too_often = {item: len(who) for item, who in servers.items() if len(who) > wanted(item)}
     assert {item: n for item, n in too_often.items() if item not in undone} == {}
     assert [a.served_after_labeling for a in annotators] == [[]] * ANNOTATORS
     # and the database agrees
     engine = create_engine(os.environ["FILAMENT_DATABASE_URL"])
     with engine.connect() as connection:
-        most = connection.execute(
-            text(
-                "SELECT MAX(n) FROM (SELECT COUNT(DISTINCT user_id) AS n FROM annotation "
-                "WHERE project_id = :pid GROUP BY item_id) AS counts"
-            ),
-            {"pid": pid},
-        ).scalar()
-        labeled = connection.execute(
-            text("SELECT COUNT(*) FROM annotation WHERE project_id = :pid"), {"pid": pid}
-        ).scalar()
+        annotators_per_item = dict(
+            connection.execute(
+                text(
+                    "SELECT item_id, COUNT(DISTINCT user_id) FROM annotation "
+                    "WHERE project_id = :pid GROUP BY item_id"
+                ),
+                {"pid": pid},
+            ).all()
+        )
     engine.dispose()
-    assert labeled and labeled > 8 * ANNOTATORS  # the team did label, and fast
-    assert most <= per_item
+    labeled = sum(annotators_per_item.values())
+    assert labeled > 8 * ANNOTATORS  # the team did label, and fast
+    assert {i: n for i, n in annotators_per_item.items() if n > wanted(i)} == {}
+    if overlap_share:  # the sample did get its second annotators, waiting items first
+        assert sum(n == 2 for n in annotators_per_item.values()) > ANNOTATORS

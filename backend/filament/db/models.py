@@ -155,6 +155,9 @@ class ProjectSettings(SQLModel):
     strategy: str = Field(default=DEFAULT_STRATEGY, max_length=32)
     suggestion_precision: float = Field(default=0.97, gt=0.5, lt=1.0)
     annotations_per_item: int = Field(default=1, ge=1, le=20)
+    # with one annotator per item: the share of items (a fixed random sample) that a second
+    # annotator labels, so agreement is measured on items the queue did not choose
+    overlap_share: Annotated[float, Strict()] = Field(default=0.0, ge=0.0, le=1.0)
     lease_seconds: int = Field(default=600, ge=10, le=86_400)
     # share of served items drawn uniformly at random for auditing the model (held-out
     # figures); `audit_share` until AUDIT_EARLY_LABELS audit labels, then `audit_share_later`
@@ -202,6 +205,7 @@ class ProjectUpdate(SQLModel):
     strategy: str | None = None
     suggestion_precision: float | None = Field(default=None, gt=0.5, lt=1.0)
     annotations_per_item: int | None = Field(default=None, ge=1, le=20)
+    overlap_share: Annotated[float, Strict()] | None = Field(default=None, ge=0.0, le=1.0)
     lease_seconds: int | None = Field(default=None, ge=10, le=86_400)
     audit_share: Annotated[float, Strict()] | None = Field(default=None, ge=0.0, le=0.5)
     audit_share_later: Annotated[float, Strict()] | None = Field(default=None, ge=0.0, le=0.5)

@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select, update
 
 from filament.db.models import Annotation, AnnotationSource, Item, Project, utcnow
-from filament.labeling import leases
+from filament.labeling import leases, overlap
 
 Entry = tuple[Item, list[str], AnnotationSource]
 
@@ -15,7 +15,7 @@ def record(
 ) -> tuple[list[Annotation], set[int]]:
     """Create or replace the user's annotations of these items, commit them, and end the
     user's leases on them. Returns the annotations and the items on which this annotation goes
-    beyond `annotations_per_item` (a late annotation after the lease expired and someone else
+    beyond the annotators the item wants (a late annotation after the lease expired and someone else
     took the item: saved all the same, and said)."""
     ids = [item.id or 0 for item, _, _ in entries]
     others = {
@@ -34,7 +34,7 @@ def record(
         raise
     leases.mark_done(redis, project, user_id, others)
     leases.end_leases(redis, project, user_id, ids)
-    return saved, {item for item, n in counts.items() if n >= project.annotations_per_item}
+    return saved, {item for item, n in counts.items() if n >= overlap.wanted_of(project, item)}
 
 
 def undo(session: Session, redis: Redis, project: Project, user_id: int, item: Item) -> bool:

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, func, select, update
 
 from filament.cache import cached
 from filament.db.models import Item, Project
-from filament.labeling import leases
+from filament.labeling import leases, overlap
 from filament.models.artifacts import Embeddings
 
 AUDIT_EARLY_LABELS = 100  # audit labels after which the share drops to `audit_share_later`
@@ -38,9 +38,9 @@ def audit_share(project: Project, audit_labels: int) -> float:
 
 def labeled_items(session: Session, project: Project) -> np.ndarray:
     """Items with any label. With one annotation per item these are already among the queue's
-    finished items; with several, a half-annotated item was chosen by the queue and is not a
-    random draw any more."""
-    if project.annotations_per_item == 1:
+    finished items; with several (or an overlap share), a half-annotated item was chosen by the
+    queue and is not a random draw any more."""
+    if overlap.most_wanted(project) == 1:
         return np.zeros(0, dtype=np.int64)
     ids = session.exec(
         select(Item.id).where(Item.project_id == project.id, col(Item.n_annotations) > 0)

@@ -1,9 +1,10 @@
 """Who holds which item, and who has labeled it: the claim protocol behind the queue.
 
-The invariant: with `annotations_per_item` = k, no item ever has more than k distinct
-annotators (people who labeled it or hold a live lease on it), and nobody is served an item
-they have labeled; across any number of API processes, under any interleaving of queue
-requests, annotations, undos, suggestion reviews and lease expiry.
+The invariant: no item ever has more than k distinct annotators (people who labeled it or hold
+a live lease on it), where k is the number the item wants (`annotations_per_item`, or two for
+an item of the overlap share: `filament.labeling.overlap`), and nobody is served an item they
+have labeled; across any number of API processes, under any interleaving of queue requests,
+annotations, undos, suggestion reviews and lease expiry.
 
 Sources of truth
 - **Done** is the database: the `annotation` rows of an item (one per user at most, by a
@@ -48,10 +49,12 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 
+import numpy as np
 from redis import Redis
 from sqlmodel import Session, col, select
 
 from filament.db.models import Annotation, Project
+from filament.labeling import overlap
 
 DONE_MARK_SECONDS = 60  # longer than any request takes between its database read and its claim
 
@@ -83,18 +86,19 @@ local function put(key, user, mark, seconds)
 end
 """
 
-# KEYS: the items' hashes. ARGV: user, k, lease seconds, most to win, t_read, the bound on
-# now - t_read, then per item its database annotators. Returns the 1-based positions won (own
-# holds renewed count as won), or {-1} when t_read is too old.
+# KEYS: the items' hashes. ARGV: user, the number of items n, lease seconds, most to win,
+# t_read, the bound on now - t_read, then per item its database annotators, then per item its
+# k. Returns the 1-based positions won (own holds renewed count as won), or {-1} when t_read is
+# too old.
 _CLAIM = (
     _COUNT
     + """
 if now - tonumber(ARGV[5]) > tonumber(ARGV[6]) then return {-1} end
-local user, k, lease, most = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local user, n, lease, most = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local won = {}
 for i, key in ipairs(KEYS) do
   if #won >= most then break end
-  local db = ARGV[6 + i]
+  local db, k = ARGV[6 + i], tonumber(ARGV[6 + n + i])
   if not string.find(db, ',' .. user .. ',', 1, true) then
     local others, mine = count(key, user, db)
     if mine ~= 'd' and (mine == 'h' or others < k) then
@@ -174,12 +178,13 @@ def claim(
         len(item_ids),
         *(item_key(project_id, item) for item in item_ids),
         user_id,
-        project.annotations_per_item,
+        len(item_ids),
         project.lease_seconds,
         most,
         f"{t_read:.3f}",
         DONE_MARK_SECONDS,
         *(_listed(annotators.get(item, [])) for item in item_ids),
+        *overlap.wanted(project, np.array(item_ids, dtype=np.int64)).tolist(),
     )
     if won == [-1]:
         return []  # the database read is older than the marks last: try again next request
@@ -205,8 +210,8 @@ def mark_done(
 ) -> dict[int, int]:
     """Set the user's done mark on each item of `others` (item -> the other users who labeled
     it, from the database). Call it before committing the annotations and again after. Returns
-    per item how many other people label or hold it: k or more means this annotation goes
-    beyond `annotations_per_item` (the user's lease had expired and someone else took it)."""
+    per item how many other people label or hold it: the item's k or more means this annotation
+    goes beyond what it wants (the user's lease had expired and someone else took it)."""
     items = list(others)
     if not items:
         return {}

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from filament import cache
 from filament.cache import cached
 from filament.db.models import Annotation, Item, ItemStatus, Project
-from filament.labeling import audit, leases
+from filament.labeling import audit, leases, overlap
 from filament.ml.strategies import Clusters, plan_batch, select_batch, top_k
 from filament.models.artifacts import (
     ClusterPlan,
@@ -59,16 +59,19 @@ def next_items(
     finished = finished_items(session, redis, project, user_id)
     blocked = np.concatenate([finished, np.array([*exclude, *mine], dtype=np.int64)])
     own = set(mine)
-    held_by_others = [item for item in leases.held_items(redis, project) if item not in own]
-    if project.annotations_per_item > 1 and len(held) < limit:
+    held_by_others = np.array(
+        [item for item in leases.held_items(redis, project) if item not in own], dtype=np.int64
+    )
+    # items someone holds that want another annotator too (k > 1, or in the overlap share)
+    shared = overlap.wanted(project, held_by_others) > 1
+    if overlap.most_wanted(project) > 1 and len(held) < limit:
         skip = set(blocked.tolist())
         waiting = [item for item in partial_items(session, redis, project) if item not in skip]
-        waiting += [item for item in held_by_others if item not in skip]
+        waiting += [item for item in held_by_others[shared].tolist() if item not in skip]
         held += leases.claim(
             redis, session, project, user_id, waiting[: 4 * limit], limit - len(held)
         )
-    else:
-        blocked = np.concatenate([blocked, np.array(held_by_others, dtype=np.int64)])
+    blocked = np.concatenate([blocked, held_by_others[~shared]])
     scores = active_scores(session, storage, project)
     embeddings = load_embeddings(storage, project.id or 0, project.embedding_version)
     blocked = np.concatenate([blocked, np.array(held, dtype=np.int64)])
@@ -90,7 +93,7 @@ def next_items(
     # annotators asking at the same moment compute the same picks and race for them. With
     # others at work, each takes the best few in an order of their own (the team still gets
     # the best items, few requests collide); the losers of a race pick again among twice as many
-    spread = CLAIM_SPREAD if held_by_others else 1
+    spread = CLAIM_SPREAD if len(held_by_others) else 1
     for round_ in range(CLAIM_ROUNDS):
         wanted = limit - len(held)
         if wanted <= 0:
@@ -106,7 +109,7 @@ def next_items(
         blocked = np.concatenate([blocked, np.array(candidates, dtype=np.int64)])
     reason = None
     if not held:  # rare: worth an exact answer
-        cache.forget(project.id or 0, ("done", project.annotations_per_item))
+        cache.forget(project.id or 0, _done_key(project))
         finished = finished_items(session, redis, project, user_id)
         reason = empty_reason(session, project, embeddings, finished)
     return Served(held, scores, reason)
@@ -135,18 +138,19 @@ def finished_items(session: Session, redis: Redis, project: Project, user_id: in
     the project-wide part may be up to `DONE_HINT_SECONDS` old; the user's own part is exact
     (their next page never offers what they just labeled, not even to be refused)."""
     project_id = project.id or 0
-    done = cached(
-        redis,
-        project_id,
-        ("done", project.annotations_per_item),
-        lambda: session.exec(
-            select(Item.id).where(
+
+    def load_done() -> list[int]:
+        rows = session.exec(
+            select(Item.id, Item.n_annotations).where(
                 Item.project_id == project.id,
                 col(Item.n_annotations) >= project.annotations_per_item,
             )
-        ).all(),
-        stale_for=DONE_HINT_SECONDS,
-    )
+        ).all()
+        ids = np.array([item for item, _ in rows], dtype=np.int64)
+        counts = np.array([n for _, n in rows], dtype=np.int64)
+        return ids[counts >= overlap.wanted(project, ids)].tolist()
+
+    done = cached(redis, project_id, _done_key(project), load_done, stale_for=DONE_HINT_SECONDS)
     mine = cached(
         redis,
         project_id,
@@ -160,24 +164,30 @@ def finished_items(session: Session, redis: Redis, project: Project, user_id: in
     return np.array([*done, *mine], dtype=np.int64)
 
 
+def _done_key(project: Project) -> tuple[object, ...]:
+    return ("done", project.annotations_per_item, project.overlap_share)
+
+
 def partial_items(session: Session, redis: Redis, project: Project) -> list[int]:
-    """Items with some but fewer than `annotations_per_item` annotations, fullest then oldest
-    first (cached by the change stamp)."""
+    """Items with some but fewer annotations than they want, fullest then oldest first
+    (cached by the change stamp)."""
 
     def load() -> list[int]:
-        return list(
-            session.exec(
-                select(Item.id)
-                .where(
-                    Item.project_id == project.id,
-                    col(Item.n_annotations) > 0,
-                    col(Item.n_annotations) < project.annotations_per_item,
-                )
-                .order_by(col(Item.n_annotations).desc(), col(Item.id))
-            ).all()
-        )
+        rows = session.exec(
+            select(Item.id, Item.n_annotations)
+            .where(
+                Item.project_id == project.id,
+                col(Item.n_annotations) > 0,
+                col(Item.n_annotations) < overlap.most_wanted(project),
+            )
+            .order_by(col(Item.n_annotations).desc(), col(Item.id))
+        ).all()
+        ids = np.array([item for item, _ in rows], dtype=np.int64)
+        counts = np.array([n for _, n in rows], dtype=np.int64)
+        return ids[counts < overlap.wanted(project, ids)].tolist()
 
-    return cached(redis, project.id or 0, ("partial", project.annotations_per_item), load)
+    key = ("partial", project.annotations_per_item, project.overlap_share)
+    return cached(redis, project.id or 0, key, load)
 
 
 def pick(

@@ -86,6 +86,9 @@ class ProjectAgreement(BaseModel):
     computed_at: datetime | None = None
     model_version: int | None = None
     annotations_per_item: int
+    overlap_share: float = Field(
+        default=0.0, description="share of items (a random sample) that a second annotator labels"
+    )
     items: int = Field(description="items with two or more annotations")
     annotations: int
     annotators: int
@@ -110,11 +113,12 @@ def project_agreement(
     two or more annotators labeled, with 95 % bootstrap intervals over items; below the minimum
     support only counts."""
     stored = agreement.load(storage, member.id)
-    per_item = member.project.annotations_per_item
+    per_item, overlap_share = member.project.annotations_per_item, member.project.overlap_share
     if stored is None:
         return ProjectAgreement(
             computed=False,
             annotations_per_item=per_item,
+            overlap_share=overlap_share,
             items=0,
             annotations=0,
             annotators=0,
@@ -136,4 +140,10 @@ def project_agreement(
     message = None if stored["items"] else NO_OVERLAP
     if stored["items"] and stored["items"] < stored["min_support"]:
         message = below_support(stored["items"], stored["min_support"])
-    return ProjectAgreement(computed=True, annotations_per_item=per_item, message=message, **stored)
+    return ProjectAgreement(
+        computed=True,
+        annotations_per_item=per_item,
+        overlap_share=overlap_share,
+        message=message,
+        **stored,
+    )

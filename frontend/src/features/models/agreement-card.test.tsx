@@ -24,6 +24,7 @@ const base: Agreement = {
   computed_at: '2026-03-02T10:00:00',
   model_version: 3,
   annotations_per_item: 2,
+  overlap_share: 0,
   items: 40,
   annotations: 80,
   annotators: 2,
@@ -81,7 +82,7 @@ describe('AgreementView', () => {
 
   it('says what to do when nothing overlaps yet', () => {
     render(<AgreementView agreement={{ ...base, computed: false, items: 0, overall: null, annotations_per_item: 1 }} />);
-    expect(screen.getByTestId('agreement-empty')).toHaveTextContent('Set annotations per item to 2 or more');
+    expect(screen.getByTestId('agreement-empty')).toHaveTextContent('Set an overlap share');
   });
 
   it('gives the reason where a figure is undefined, never NaN', () => {

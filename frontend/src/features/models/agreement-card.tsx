@@ -58,7 +58,9 @@ export function AgreementView({ agreement }: { agreement: Agreement }) {
     return (
       <p className="muted" data-testid="agreement-empty">
         No item has two annotations yet, so there is nothing to compare.
-        {agreement.annotations_per_item < 2 ? ' Set annotations per item to 2 or more in the project settings to measure agreement.' : ' Items get their second annotation as the team labels.'}
+        {agreement.annotations_per_item < 2 && !agreement.overlap_share
+          ? ' Set an overlap share (a random sample of items gets a second annotator) or annotations per item to 2 or more in the project settings to measure agreement.'
+          : ' Items get their second annotation as the team labels.'}
       </p>
     );
   }

@@ -19,6 +19,7 @@ function SettingsSummary({ project }: { project: Project }) {
     ['Query strategy', project.strategy],
     ['Suggestion precision target', `${Math.round(project.suggestion_precision * 100)}%`],
     ['Annotators per item', String(project.annotations_per_item)],
+    ['Second annotator for', `${Math.round((project.overlap_share ?? 0) * 100)}% of items`],
     ['Lease', `${project.lease_seconds} s`],
   ];
   return (
@@ -45,6 +46,7 @@ function EditableSettings({ project }: { project: Project }) {
   const [strategy, setStrategy] = useState(project.strategy);
   const [precision, setPrecision] = useState(project.suggestion_precision);
   const [perItem, setPerItem] = useState(project.annotations_per_item);
+  const [overlap, setOverlap] = useState(project.overlap_share ?? 0);
   const [lease, setLease] = useState(project.lease_seconds);
   const [audit, setAudit] = useState(project.audit_share ?? 0.1);
   const patch = usePatchProject(project.id);
@@ -55,7 +57,7 @@ function EditableSettings({ project }: { project: Project }) {
     event.preventDefault();
     if (problem) return;
     patch.mutate(
-      { name, labels, strategy, suggestion_precision: precision, annotations_per_item: perItem, lease_seconds: lease, audit_share: audit },
+      { name, labels, strategy, suggestion_precision: precision, annotations_per_item: perItem, overlap_share: overlap, lease_seconds: lease, audit_share: audit },
       { onSuccess: () => notify('Settings saved', 'success') },
     );
   };
@@ -76,6 +78,17 @@ function EditableSettings({ project }: { project: Project }) {
           <div className="grid-2">
             <QueueFields strategy={strategy} onStrategy={setStrategy} precision={precision} onPrecision={setPrecision} />
             <TextField label="Annotators per item" type="number" min={1} max={20} value={perItem} onChange={(e) => setPerItem(Number(e.target.value))} />
+            <TextField
+              label="Overlap share"
+              type="number"
+              min={0}
+              max={1}
+              step={0.01}
+              value={overlap}
+              disabled={perItem > 1}
+              onChange={(e) => setOverlap(Number(e.target.value))}
+              hint={perItem > 1 ? 'Every item already gets several annotators.' : 'Share of items, drawn at random, that a second annotator labels too, so agreement is measured fairly (e.g. 0.1).'}
+            />
             <TextField
               label="Lease (seconds)"
               type="number"

@@ -1316,6 +1316,12 @@ export interface components {
             /** Annotations Per Item */
             annotations_per_item: number;
             /**
+             * Overlap Share
+             * @description share of items (a random sample) that a second annotator labels
+             * @default 0
+             */
+            overlap_share: number;
+            /**
              * Items
              * @description items with two or more annotations
              */
@@ -1387,6 +1393,11 @@ export interface components {
              */
             annotations_per_item: number;
             /**
+             * Overlap Share
+             * @default 0
+             */
+            overlap_share: number;
+            /**
              * Lease Seconds
              * @default 600
              */
@@ -1426,6 +1437,11 @@ export interface components {
              * @default 1
              */
             annotations_per_item: number;
+            /**
+             * Overlap Share
+             * @default 0
+             */
+            overlap_share: number;
             /**
              * Lease Seconds
              * @default 600
@@ -1505,6 +1521,8 @@ export interface components {
             suggestion_precision?: number | null;
             /** Annotations Per Item */
             annotations_per_item?: number | null;
+            /** Overlap Share */
+            overlap_share?: number | null;
             /** Lease Seconds */
             lease_seconds?: number | null;
             /** Audit Share */
