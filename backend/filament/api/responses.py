@@ -16,6 +16,7 @@ DESCRIPTIONS = {
     413: "The body or a file is larger than the limit",
     422: "A parameter or field is invalid",
     429: "Too many attempts: wait for the Retry-After header's seconds",
+    503: "The database or Redis cannot be reached right now: retry after Retry-After seconds",
 }
 
 
@@ -24,7 +25,10 @@ class ErrorDetail(BaseModel):
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": ErrorDetail, "description": DESCRIPTIONS[code]} for code in codes}
+    """The given statuses, and 503, which any route answers while a dependency is down."""
+    return {
+        code: {"model": ErrorDetail, "description": DESCRIPTIONS[code]} for code in (*codes, 503)
+    }
 
 
 AUTH = errors(400, 401, 409, 422, 429)

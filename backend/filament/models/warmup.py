@@ -13,6 +13,8 @@ import threading
 import time
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlmodel import col, func, select
 
 from filament.db.models import Annotation, Project
@@ -92,6 +94,9 @@ class Listener:
                     projects = self._next_burst()
                     for project_id in projects:
                         warm_project(project_id)
+            except (RedisConnectionError, RedisTimeoutError) as error:  # Redis restarting
+                log.warning("the warm listener lost Redis (%s); retrying", error)
+                self.stopped.wait(2.0)
             except Exception:  # a cache, not a requirement: requests load what they need
                 log.exception("warming an announced project failed")
                 self.stopped.wait(1.0)
