@@ -36,27 +36,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings.resolved_secret_key()
     port = str(args.port or os.environ.get("PORT", "8000"))
     python = sys.executable
-    children = [
-        subprocess.Popen([python, "-m", "filament.cli", "worker"], env=env),
-        subprocess.Popen(
-            [
-                python,
-                "-m",
-                "uvicorn",
-                "filament.api.app:create_app",
-                "--factory",
-                "--host",
-                args.host,
-                "--port",
-                port,
-                "--log-level",
-                "warning",
-                "--workers",
-                str(settings.api_workers),
-            ],
-            env=env,
-        ),
-    ]
+    commands = {
+        "worker": [python, "-m", "filament.cli", "worker"],
+        "API": [
+            python,
+            "-m",
+            "uvicorn",
+            "filament.api.app:create_app",
+            "--factory",
+            "--host",
+            args.host,
+            "--port",
+            port,
+            "--log-level",
+            "warning",
+            "--workers",
+            str(settings.api_workers),
+        ],
+    }
+    children = {name: Supervised(name, command, env) for name, command in commands.items()}
     print(
         f"Filament is running on http://{args.host}:{port}  (API docs: /docs; Ctrl-C stops)",
         flush=True,
@@ -71,23 +69,69 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     code = 0
     while not stopping:
-        for child in children:
-            if child.poll() is not None:
-                print(f"a Filament process exited ({child.args[2]}, code {child.returncode})")
-                code, stopping = child.returncode or 1, True
+        for child in children.values():
+            if not child.check():
+                code, stopping = child.code or 1, True
         time.sleep(0.3)
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGINT)
-    for child in children:
-        try:
-            child.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            child.kill()
+    for child in children.values():
+        child.stop()
     if redis_server is not None:
         redis_server.shutdown()  # type: ignore[attr-defined]
     print("Filament stopped.")
     return code
+
+
+class Supervised:
+    """One process of `filament run`, restarted when it dies (a crash, kill -9, the OOM killer)
+    with a back-off of 1, 2, 4 ... 30 s, so the rest of the service keeps answering. A process
+    that dies within QUICK_EXIT seconds of its start GIVE_UP times in a row has a problem a
+    restart cannot mend (a port in use, a broken setting): then the whole service stops."""
+
+    QUICK_EXIT = 10.0
+    GIVE_UP = 5
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
+        self.name, self.command, self.env = name, command, env
+        self.delay, self.quick_exits, self.code = 1.0, 0, 0
+        self.restart_at: float | None = None
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        self.started = time.monotonic()
+        return subprocess.Popen(self.command, env=self.env)
+
+    def check(self) -> bool:
+        """Restart the process if it died and its back-off has passed; False: give up."""
+        now = time.monotonic()
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                self.restart_at, self.process = None, self._start()
+            return True
+        if self.process.poll() is None:
+            if now - self.started > 60:
+                self.delay, self.quick_exits = 1.0, 0
+            return True
+        self.code = self.process.returncode
+        self.quick_exits = self.quick_exits + 1 if now - self.started < self.QUICK_EXIT else 0
+        if self.quick_exits >= self.GIVE_UP:
+            print(f"the Filament {self.name} keeps exiting (code {self.code}); stopping")
+            return False
+        print(
+            f"the Filament {self.name} exited (code {self.code}); restarting it in "
+            f"{self.delay:.0f} s",
+            flush=True,
+        )
+        self.restart_at = now + self.delay
+        self.delay = min(self.delay * 2, 30.0)
+        return True
+
+    def stop(self) -> None:
+        if self.restart_at is None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

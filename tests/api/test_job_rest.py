@@ -19,7 +19,7 @@ async def _timed_run(redis: ArqRedis, seconds: float, rest_share: float) -> tupl
     return started - asked, started
 
 
-def test_the_next_run_waits_the_share_of_the_last_ones_duration(redis_url: str) -> None:
+def test_the_next_run_waits_the_share_of_the_last_ones_duration(env, redis_url: str) -> None:  # type: ignore[no-untyped-def]
     async def scenario() -> tuple[float, float, float]:
         redis = await create_pool(RedisSettings.from_dsn(redis_url))
         await redis.flushall()
@@ -36,7 +36,7 @@ def test_the_next_run_waits_the_share_of_the_last_ones_duration(redis_url: str) 
     assert gap >= 0.35  # 1.0 x the first run's 0.4 s (less the scheduler's rounding)
 
 
-def test_no_rest_without_a_share(redis_url: str) -> None:
+def test_no_rest_without_a_share(env, redis_url: str) -> None:  # type: ignore[no-untyped-def]
     async def scenario() -> float:
         redis = await create_pool(RedisSettings.from_dsn(redis_url))
         await redis.flushall()
@@ -50,7 +50,7 @@ def test_no_rest_without_a_share(redis_url: str) -> None:
     assert asyncio.run(scenario()) < 0.2
 
 
-def test_a_request_made_while_a_run_waits_is_covered_by_it(redis_url: str) -> None:
+def test_a_request_made_while_a_run_waits_is_covered_by_it(env, redis_url: str) -> None:  # type: ignore[no-untyped-def]
     """The pending flag is cleared when the run is about to read the project, not when it
     starts waiting: a request during the wait (for the lock or the rest) enqueues nothing."""
     from filament import jobs

@@ -4,15 +4,17 @@ import asyncio
 import contextlib
 import functools
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any, ParamSpec, TypeVar
 
 from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix
 from filament import jobs
 from filament.cache import changed
 from filament.core.settings import get_settings
-from filament.jobs.rows import update_job
+from filament.jobs.rows import interrupt_running, update_job
 from redis import Redis
 
 log = logging.getLogger("filament.worker")
@@ -37,10 +39,74 @@ def sync_redis() -> Redis:
     return _redis(get_settings().redis_url or "redis://127.0.0.1:6379")
 
 
-def sync_lock(job_name: str, project_id: int):  # type: ignore[no-untyped-def]
-    """The same per-project lock `project_run` takes, for sync code running in a thread."""
+# A running job's claims in Redis (arq's in-progress key, the per-project lock, the running
+# flag) live `job_lease_seconds` (60) past the job's last heartbeat, not the hours a job may
+# take: a worker killed mid-job (kill -9, a lost node) frees them within a minute, and arq then
+# runs the job again on any worker (its tries allow three). The beats, every quarter lease,
+# run on the event loop, which stays free because the work itself runs in threads
+# (`in_thread`).
+def lease_seconds() -> float:
+    return get_settings().job_lease_seconds
+
+
+def heartbeat_seconds() -> float:
+    return lease_seconds() / 4
+
+
+@contextlib.contextmanager
+def sync_lock(job_name: str, project_id: int) -> Iterator[None]:
+    """The same per-project lock `project_run` takes, for sync code running in a thread; kept
+    alive by a beating thread while held."""
     redis = _redis(get_settings().redis_url or "redis://127.0.0.1:6379")
-    return redis.lock(jobs.lock_key(job_name, project_id), timeout=3600, sleep=0.05)
+    lock = redis.lock(jobs.lock_key(job_name, project_id), timeout=lease_seconds(), sleep=0.05)
+    lock.acquire()
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(heartbeat_seconds()):
+            with contextlib.suppress(Exception):  # Redis restarting: the next beat tries again
+                lock.extend(lease_seconds(), replace_ttl=True)
+
+    beating = threading.Thread(target=beat, name=f"lock-{job_name}-{project_id}", daemon=True)
+    beating.start()
+    try:
+        yield
+    finally:
+        done.set()
+        beating.join()
+        with contextlib.suppress(Exception):
+            lock.release()
+
+
+@contextlib.asynccontextmanager
+async def heartbeat(beat: Callable[[], Awaitable[object]]) -> AsyncIterator[None]:
+    """Call `beat` now and every heartbeat while the body runs."""
+    await beat()
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(heartbeat_seconds())
+            with contextlib.suppress(Exception):  # Redis restarting: the next beat tries again
+                await beat()
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+def leased(job: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """An arq job whose in-progress mark lives a lease past its last heartbeat (arq sets
+    it for the longest job timeout, 12 h, so a killed worker's job would wait that long)."""
+
+    @functools.wraps(job)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        key = f"{in_progress_key_prefix}{ctx['job_id']}"
+        async with heartbeat(lambda: ctx["redis"].pexpire(key, int(lease_seconds() * 1000))):
+            await job(ctx, *args, **kwargs)
+
+    return run
 
 
 def project_changed(project_id: int) -> None:
@@ -83,19 +149,28 @@ async def project_run(
     hundred ms; back to back, trainings would keep a core busy beside the API that serves the
     team (this machine has two). With a share of 1 they take at most half of the worker's time
     for a project, and the next model still covers every label given meanwhile."""
-    lock = redis.lock(jobs.lock_key(job_name, project_id), timeout=3600, sleep=0.05)
+    lock = redis.lock(jobs.lock_key(job_name, project_id), timeout=lease_seconds(), sleep=0.05)
     await lock.acquire()
+    running = jobs.running_key(job_name, project_id)
+
+    async def beat() -> None:
+        await lock.extend(lease_seconds(), replace_ttl=True)
+        await redis.set(running, "1", px=int(lease_seconds() * 1000))
+
     try:
         rested_at = await redis.get(jobs.rested_key(job_name, project_id))
         if rested_at is not None:
             await asyncio.sleep(min(max(float(rested_at) - time.time(), 0.0), MAX_REST_SECONDS))
         await redis.delete(jobs.pending_key(job_name, project_id))
-        await redis.set(jobs.running_key(job_name, project_id), "1", ex=3600)
+        # holding the lock, this is the project's only run of the job: a row still running is
+        # a run whose worker died
+        await in_thread(interrupt_running, project_id, job_name)
         started = time.monotonic()
         try:
-            yield
+            async with heartbeat(beat):
+                yield
         finally:
-            await redis.delete(jobs.running_key(job_name, project_id))
+            await redis.delete(running)
             rest = min(rest_share * (time.monotonic() - started), MAX_REST_SECONDS)
             if rest > 0:
                 key = jobs.rested_key(job_name, project_id)

@@ -85,6 +85,28 @@ def create_job(project_id: int, job_type: str, message: str = "", device: str | 
         return job.id
 
 
+INTERRUPTED = "interrupted: the worker running it stopped; a new run takes over"
+
+
+def interrupt_running(project_id: int, job_type: str) -> int:
+    """End the project's rows of `job_type` still marked running as failed, for a run that
+    knows it is the only one (it holds the per-project lock): they belong to a run whose
+    worker died. Returns how many."""
+    with session_scope() as session:
+        stale = session.exec(
+            select(Job).where(
+                Job.project_id == project_id,
+                Job.type == job_type,
+                Job.status == JobStatus.running,
+            )
+        ).all()
+        for job in stale:
+            job.status, job.message, job.finished_at = JobStatus.failed, INTERRUPTED, utcnow()
+            session.add(job)
+        session.commit()
+        return len(stale)
+
+
 def cancel_job(session: Session, job: Job, message: str) -> Job:
     """A member's cancel of a queued or running job; Conflict once it has ended."""
     if job.status not in {JobStatus.queued, JobStatus.running}:
