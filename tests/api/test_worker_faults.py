@@ -202,3 +202,45 @@ def test_work_redis_lost_is_asked_for_again(client, owner, run_jobs, redis_url, 
     status = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()
     assert status["model_version"] is not None and status["labels_in_model"] == 8
     assert asyncio.run(lose_everything_then_reconcile())["train"] == []  # nothing left to ask
+
+
+def test_the_worker_waits_out_a_redis_restart(tmp_path, monkeypatch, env):  # type: ignore[no-untyped-def]
+    """Redis goes away for 8 s and comes back empty: the worker reconnects (it does not exit)
+    and runs the next upload's jobs."""
+    from fastapi.testclient import TestClient
+    from filament.api.app import create_app
+    from filament.core.redis import start_embedded_redis
+    from filament.core.settings import Settings, get_settings
+
+    from tests.conftest import register
+
+    server, url = start_embedded_redis(Settings(data_dir=tmp_path / "own-redis"))
+    monkeypatch.setenv("FILAMENT_REDIS_URL", url)
+    monkeypatch.setenv("FILAMENT_EMBEDDED_REDIS_PORT", url.rsplit(":", 1)[1].split("/")[0])
+    get_settings.cache_clear()
+    worker = _worker(dict(os.environ))
+    try:
+        with TestClient(create_app()) as client:
+            owner = register(client)
+            time.sleep(2)  # the worker is up and polling
+            server.shutdown()  # type: ignore[attr-defined]
+            (tmp_path / "own-redis" / "redis.db").unlink(missing_ok=True)  # back empty
+            time.sleep(8)
+            assert worker.poll() is None, "the worker exited when Redis went away"
+            server, _ = start_embedded_redis(Settings(data_dir=tmp_path / "own-redis"))
+            pid = text_project(client, owner, synthetic_rows(10))
+            _wait(lambda: _pending(pid) == 0 and _items(pid) == 10, 120, "nothing embedded")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        server.shutdown()  # type: ignore[attr-defined]
+        get_settings.cache_clear()
+
+
+def _items(project_id: int) -> int:
+    from filament.db.models import Item
+    from filament.db.session import session_scope
+    from sqlmodel import func, select
+
+    with session_scope() as session:
+        return session.exec(select(func.count()).where(Item.project_id == project_id)).one()
