@@ -42,3 +42,23 @@ def test_the_image_runs_as_a_user():
     dockerfile = (ROOT / "infra/Dockerfile").read_text()
     users = re.findall(r"^USER (\S+)", dockerfile, re.M)
     assert users and users[-1] not in {"root", "0"}
+
+
+def test_kubernetes_probes_gpu_placement_and_disruption_budgets():
+    docs = list(yaml.safe_load_all((ROOT / "infra/k8s/filament.yaml").read_text()))
+    by_name = {(doc["kind"], doc["metadata"]["name"]): doc for doc in docs}
+    api = by_name[("Deployment", "filament-api")]["spec"]["template"]["spec"]["containers"][0]
+    assert api["readinessProbe"]["httpGet"]["path"] == "/api/v1/health/ready"
+    assert api["livenessProbe"]["httpGet"]["path"] == "/api/v1/health"
+    gpu = by_name[("Deployment", "filament-gpu-worker")]["spec"]["template"]["spec"]
+    assert gpu["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert gpu["nodeSelector"] and gpu["tolerations"][0]["key"] == "nvidia.com/gpu"
+    for name in ("filament-api", "filament-worker"):
+        assert by_name[("PodDisruptionBudget", name)]["spec"]["minAvailable"] == 1
+    queues = {
+        doc["metadata"]["name"]: doc["spec"]["triggers"][0]["metadata"]["query"]
+        for doc in docs
+        if doc["kind"] == "ScaledObject"
+    }
+    assert 'queue="filament:cpu"' in queues["filament-worker"]
+    assert 'queue="filament:gpu"' in queues["filament-gpu-worker"]
