@@ -61,3 +61,54 @@ def test_the_queue_ranks_by_the_model_that_never_saw_the_audit_labels(tmp_path: 
     assert np.argmax(uncertain) == 0  # queue_probs' uncertain row, not probs'
     save_scores(storage, 987655, 2, ids, probs)
     assert load_scores(storage, 987655, 2).queue_probs is None
+
+
+def _chunks(storage: LocalStorage, project_id: int) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((9, 4)).astype(np.float32)
+    save_embedding_chunk(storage, project_id, np.array([1, 2, 3]), vectors[:3])
+    save_embedding_chunk(storage, project_id, np.array([7, 8, 9]), vectors[3:6])
+    return vectors
+
+
+def test_a_consolidated_matrix_is_memory_mapped_and_later_chunks_join_it(tmp_path: Path) -> None:
+    from filament.models.artifacts import consolidate, matrix_prefix
+
+    storage = LocalStorage(tmp_path)
+    vectors = _chunks(storage, 987657)
+    first = consolidate(storage, 987657)
+    assert consolidate(storage, 987657) == first  # the same chunks: nothing rewritten
+    mapped = load_embeddings(storage, 987657)
+    assert isinstance(mapped.vectors, np.memmap)  # shared pages, not a private copy
+    assert mapped.item_ids.tolist() == [1, 2, 3, 7, 8, 9]
+    np.testing.assert_array_equal(mapped.vectors, vectors[:6].astype(np.float16))
+
+    save_embedding_chunk(storage, 987657, np.array([4, 5, 6]), vectors[6:])  # a run under way
+    grown = load_embeddings(storage, 987657)
+    assert grown.item_ids.tolist() == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    np.testing.assert_array_equal(grown.vectors[3:6], vectors[6:].astype(np.float16))
+    second = consolidate(storage, 987657)
+    assert second != first
+    matrices = {key.split("/")[-2] for key in storage.list(matrix_prefix(987657) + "/")}
+    assert matrices == {second.rsplit("/", 1)[1]}  # the older one is gone
+    again = load_embeddings(storage, 987657)
+    assert isinstance(again.vectors, np.memmap) and len(again.item_ids) == 9
+
+
+def test_a_store_without_local_files_maps_a_cached_copy(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from filament.core.settings import get_settings
+    from filament.models.artifacts import consolidate
+
+    class Remote(LocalStorage):  # as S3: no file of its own to map
+        local_path = None  # type: ignore[assignment]
+
+    monkeypatch.setenv("FILAMENT_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    storage = Remote(tmp_path / "store")
+    vectors = _chunks(storage, 987658)
+    consolidate(storage, 987658)
+    mapped = load_embeddings(storage, 987658)
+    assert isinstance(mapped.vectors, np.memmap)
+    assert str(tmp_path / "data" / "cache") in str(mapped.vectors.filename)
+    np.testing.assert_array_equal(mapped.vectors, vectors[:6].astype(np.float16))
+    get_settings.cache_clear()

@@ -10,7 +10,12 @@ from filament.db.session import get_engine, refresh_statistics, session_scope
 from filament.jobs.rows import create_job, update_job
 from filament.labeling.queue import plan_cold_start
 from filament.ml.embedder import load_embedder
-from filament.models.artifacts import load_embeddings, save_cold_plan, save_embedding_chunk
+from filament.models.artifacts import (
+    consolidate,
+    load_embeddings,
+    save_cold_plan,
+    save_embedding_chunk,
+)
 from filament.models.encoders import encode, item_inputs
 from filament.models.warmup import announce
 from filament.storage import get_storage
@@ -73,6 +78,8 @@ def embed_items(
         done += len(batch)
         progress(done, total, f"embedded {done:,} of {total:,} items")
     if done:
+        # one matrix that the API processes memory-map (filament.models.artifacts)
+        consolidate(storage, project.id or 0, generation)
         announce(sync_redis(), project.id or 0)
     return done
 

@@ -2,12 +2,24 @@
 
 Embeddings are appended in chunks (one per embed run), never recomputed; a model version's scores
 hold one probability row per embedded item. Both are cached in-process and shared read-only.
+
+At the end of an embed run the worker also writes the chunks as one matrix (`consolidate`),
+which every process on a host memory-maps from one file: the pages it touches are shared
+through the OS page cache instead of each API process holding its own copy of the whole
+matrix (1M x 1,280 image vectors are 2.5 GB). Chunks that arrived after the matrix (an embed
+run under way) are read into memory beside it.
 """
 
+import hashlib
 import io
+import json
+import os
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -87,7 +99,12 @@ def _loader(key: object) -> threading.Lock:
 
 def load_embeddings(storage: Storage, project_id: int, generation: int | None = None) -> Embeddings:
     """All of a project's embeddings of one generation; only chunks not seen before are read."""
-    keys = tuple(sorted(storage.list(embeddings_prefix(project_id, generation) + "/")))
+    # the chunks and the complete matrices: a new matrix of the same chunks replaces the
+    # private copy read during the embed run by the shared map
+    keys = (
+        *_chunk_keys(storage, project_id, generation),
+        *_matrices(storage, project_id, generation),
+    )
     cached = _embedding_cache.get((project_id, generation))
     if cached and cached[0] == keys:
         return cached[1]
@@ -110,11 +127,22 @@ def _load_embeddings(
     cached = _embedding_cache.get((project_id, generation))
     if cached and cached[0] == keys:
         return cached[1]  # loaded while this request waited
+    prefix = embeddings_prefix(project_id, generation) + "/"
+    chunks = {key for key in keys if key.startswith(prefix)}
     ids, vectors = [], []
-    if cached and set(cached[0]) <= set(keys):
-        ids, vectors = [cached[1].item_ids], [cached[1].vectors]
-    seen = set(cached[0]) if ids else set()
-    for key in keys:
+    seen: set[str] = set()
+    had = {key for key in cached[0] if key.startswith(prefix)} if cached else set()
+    if cached and had and had <= chunks:  # chunks are only ever added: read the new ones
+        ids, vectors, seen = [cached[1].item_ids], [cached[1].vectors], had
+    mapped = _mapped_matrix(storage, project_id, generation, chunks)
+    if mapped is not None:
+        covered, matrix = mapped
+        if covered == chunks:  # the steady state: nothing but the shared map
+            _embedding_cache.put((project_id, generation), (keys, matrix))
+            return matrix
+        if len(covered) > len(seen):
+            ids, vectors, seen = [matrix.item_ids], [matrix.vectors], covered
+    for key in sorted(chunks):
         if key not in seen:
             chunk = load_npz(storage, key)
             ids.append(chunk["item_ids"])
@@ -126,6 +154,99 @@ def _load_embeddings(
         embeddings = Embeddings(np.zeros(0, np.int64), np.zeros((0, 0), np.float16))
     _embedding_cache.put((project_id, generation), (keys, embeddings))
     return embeddings
+
+
+def matrix_prefix(project_id: int, generation: int | None = None) -> str:
+    return embeddings_prefix(project_id, generation) + "-matrix"
+
+
+def _chunk_keys(storage: Storage, project_id: int, generation: int | None) -> list[str]:
+    return sorted(storage.list(embeddings_prefix(project_id, generation) + "/"))
+
+
+def _matrices(storage: Storage, project_id: int, generation: int | None) -> list[str]:
+    """The complete matrices' `chunks.json` keys."""
+    listed = storage.list(matrix_prefix(project_id, generation) + "/")
+    return sorted(key for key in listed if key.endswith("/chunks.json"))
+
+
+def consolidate(storage: Storage, project_id: int, generation: int | None = None) -> str | None:
+    """Write the project's embedding chunks as one matrix (`ids.npy`, `vectors.npy`, and
+    `chunks.json` last, which lists the chunks it holds and marks it complete) and drop older
+    matrices. Returns its prefix (None: no chunks). Named by the chunks it holds: writing the
+    same set again is a no-op."""
+    keys = _chunk_keys(storage, project_id, generation)
+    if not keys:
+        return None
+    stamp = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
+    prefix = f"{matrix_prefix(project_id, generation)}/{stamp}"
+    if not storage.exists(f"{prefix}/chunks.json"):
+        parts = [load_npz(storage, key) for key in keys]
+        all_ids, first = np.unique(
+            np.concatenate([part["item_ids"] for part in parts]), return_index=True
+        )
+        vectors = np.concatenate([part["vectors"] for part in parts])[first]
+        del parts
+        for name, array in (("ids", all_ids), ("vectors", vectors.astype(np.float16))):
+            with tempfile.TemporaryFile() as spool:  # streamed: no second copy in memory
+                np.save(spool, array, allow_pickle=False)
+                spool.seek(0)
+                storage.put_stream(f"{prefix}/{name}.npy", spool)
+        storage.put_bytes(f"{prefix}/chunks.json", json.dumps(keys).encode())
+    for key in storage.list(matrix_prefix(project_id, generation) + "/"):
+        if not key.startswith(prefix + "/"):
+            storage.delete(key)
+    return prefix
+
+
+def _mapped_matrix(
+    storage: Storage, project_id: int, generation: int | None, keys: set[str]
+) -> tuple[set[str], Embeddings] | None:
+    """The newest complete matrix whose chunks are all still current, memory-mapped, with
+    the chunks it covers; None when there is none."""
+    complete = _matrices(storage, project_id, generation)
+    best: tuple[set[str], str] | None = None
+    for key in complete:
+        try:
+            covered = set(json.loads(storage.get_bytes(key)))
+        except (OSError, ValueError, KeyError):  # deleted meanwhile by a newer consolidation
+            continue
+        if covered <= keys and (best is None or len(covered) > len(best[0])):
+            best = (covered, key.rsplit("/", 1)[0])
+    if best is None:
+        return None
+    covered, prefix = best
+    try:
+        ids = np.load(_local_file(storage, f"{prefix}/ids.npy"), allow_pickle=False)
+        vectors = np.load(
+            _local_file(storage, f"{prefix}/vectors.npy"), mmap_mode="r", allow_pickle=False
+        )
+    except (OSError, ValueError, KeyError):
+        return None  # replaced while being read: the chunks will do
+    return covered, Embeddings(ids, vectors)
+
+
+def _local_file(storage: Storage, key: str) -> Path:
+    """A file on this host holding the object: the store's own file (local storage), or a
+    copy under the data dir's cache, fetched once and shared by the host's processes."""
+    local_path = getattr(storage, "local_path", None)
+    if local_path is not None:
+        return Path(local_path(key))
+    from filament.core.settings import get_settings
+
+    target = Path(get_settings().data_dir) / "cache" / key
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with (
+            tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as part,
+            storage.open(key) as source,
+        ):
+            shutil.copyfileobj(source, part, 1024 * 1024)
+        os.replace(part.name, target)  # atomic: readers see the whole file or none
+        for sibling in target.parent.parent.iterdir():  # older matrices of this project
+            if sibling != target.parent and sibling.is_dir():
+                shutil.rmtree(sibling, ignore_errors=True)
+    return target
 
 
 @dataclass
