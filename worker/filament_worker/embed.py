@@ -1,5 +1,18 @@
-"""The embed job: every new item is embedded once with the project's frozen backbone."""
+"""The embed job: every new item is embedded once with the project's frozen backbone.
 
+A large upload is split into **shards** (`FILAMENT_EMBED_SHARD_ITEMS` items, by id range) that
+any worker takes, on the GPU queue when a GPU worker is connected: ten workers embed one
+project ten times as fast as one. The project's embed run (one at a time, under its lock) only
+coordinates: it enqueues the shards, adds up their progress from the database, re-plans the
+cold start as the pool grows, and publishes the result (the consolidated matrix, the
+announcement, the training request). A shard writes chunks named by their ids and marks its
+items ready, so a shard run twice (a killed worker's, retried) overwrites rather than
+duplicates, and the run's progress counts items, not shards.
+"""
+
+import asyncio
+import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -35,36 +48,50 @@ CHUNK = 512
 REPLAN_GROWTH = 1.25  # the cold-start plan is made again when the pool has grown this much
 
 
-def _items(project_id: int, status: ItemStatus, after_id: int) -> list[Item]:
+# one forward pass at a time per worker process: shards running side by side in one worker
+# would only split its cores between them (other workers are what adds speed)
+_forward = threading.Lock()
+
+
+def _items(
+    project_id: int, status: ItemStatus, after_id: int, last_id: int | None = None
+) -> list[Item]:
     with session_scope() as session:
-        return list(
-            session.exec(
-                select(Item)
-                .where(
-                    Item.project_id == project_id, Item.status == status, col(Item.id) > after_id
-                )
-                .order_by(col(Item.id))
-                .limit(CHUNK)
-            ).all()
+        query = select(Item).where(
+            Item.project_id == project_id, Item.status == status, col(Item.id) > after_id
         )
+        if last_id is not None:
+            query = query.where(col(Item.id) <= last_id)
+        return list(session.exec(query.order_by(col(Item.id)).limit(CHUNK)).all())
 
 
 def embed_items(
-    project: Project, status: ItemStatus, generation: int | None, progress: Progress, total: int
+    project: Project,
+    status: ItemStatus,
+    generation: int | None,
+    progress: Progress | None,
+    total: int,
+    id_range: tuple[int, int] | None = None,
 ) -> int:
-    """Embed every item of `status` in chunks into `generation`'s embeddings; marks them ready.
-    Chunks are named by their ids, so a re-run overwrites rather than duplicates."""
+    """Embed every item of `status` (within `id_range`, a shard's) in chunks into
+    `generation`'s embeddings; marks them ready. Chunks are named by their ids, so a re-run
+    overwrites rather than duplicates. A whole run (no range) also plans the cold start as the
+    pool grows and publishes the matrix; a shard leaves both to its coordinator."""
     storage = get_storage()
     weights_dir = get_settings().weights_dir
-    done, last_id, planned_for, before = 0, 0, 0, 0
-    while batch := _items(project.id or 0, status, last_id):
-        last_id = batch[-1].id or 0
+    whole = id_range is None
+    after, last = (0, None) if id_range is None else (id_range[0] - 1, id_range[1])
+    done, planned_for, before = 0, 0, 0
+    while batch := _items(project.id or 0, status, after, last):
+        after = batch[-1].id or 0
         ids = np.array([item.id for item in batch], dtype=np.int64)
-        vectors = encode(storage, project, item_inputs(storage, batch), weights_dir, generation)
+        inputs = item_inputs(storage, batch)
+        with _forward:
+            vectors = encode(storage, project, inputs, weights_dir, generation)
         save_embedding_chunk(storage, project.id or 0, ids, vectors, generation)
         if status != ItemStatus.ready:
             embedded = before + done + len(batch)  # what the pool holds now, if known
-            if not planned_for or embedded >= planned_for * REPLAN_GROWTH:
+            if whole and (not planned_for or embedded >= planned_for * REPLAN_GROWTH):
                 planned_for = _plan_cold_start(project, generation)
                 before = planned_for - done - len(batch)
             with session_scope() as session:
@@ -76,12 +103,40 @@ def embed_items(
                 session.commit()
             project_changed(project.id or 0)
         done += len(batch)
-        progress(done, total, f"embedded {done:,} of {total:,} items")
-    if done:
-        # one matrix that the API processes memory-map (filament.models.artifacts)
-        consolidate(storage, project.id or 0, generation)
-        announce(sync_redis(), project.id or 0)
+        if progress is not None:
+            progress(done, total, f"embedded {done:,} of {total:,} items")
+    if done and whole:
+        publish(project, generation)
     return done
+
+
+def publish(project: Project, generation: int | None) -> None:
+    """The end of a run: one matrix that the API processes memory-map
+    (filament.models.artifacts), then tell them."""
+    consolidate(get_storage(), project.id or 0, generation)
+    announce(sync_redis(), project.id or 0)
+
+
+def shard_ranges(project_id: int, size: int) -> list[tuple[int, int]]:
+    """The project's pending items as id ranges of `size` items each."""
+    with session_scope() as session:
+        ids = session.exec(
+            select(Item.id)
+            .where(Item.project_id == project_id, Item.status == ItemStatus.pending)
+            .order_by(col(Item.id))
+        ).all()
+    return [(ids[i] or 0, ids[min(i + size, len(ids)) - 1] or 0) for i in range(0, len(ids), size)]
+
+
+def pending_count(project_id: int, up_to: int | None = None) -> int:
+    """The project's pending items (with ids up to `up_to`: those a run's shards cover)."""
+    with session_scope() as session:
+        query = select(func.count()).where(
+            Item.project_id == project_id, Item.status == ItemStatus.pending
+        )
+        if up_to is not None:
+            query = query.where(col(Item.id) <= up_to)
+        return session.exec(query).one()
 
 
 def _plan_cold_start(project: Project, generation: int | None) -> int:
@@ -96,25 +151,24 @@ def _plan_cold_start(project: Project, generation: int | None) -> int:
     return embedded
 
 
+def has_labels(project_id: int) -> bool:
+    with session_scope() as session:
+        labeled = session.exec(
+            select(Annotation.id).where(Annotation.project_id == project_id).limit(1)
+        ).first()
+    return labeled is not None
+
+
 def run_embed(project_id: int) -> bool:
-    """Embed the project's pending items; returns whether the project has labels."""
+    """Embed the project's pending items in this worker; returns whether the project has
+    labels."""
     with session_scope() as session:
         project = session.get(Project, project_id)
         if project is None:
             return False
-        total = session.exec(
-            select(func.count()).where(
-                Item.project_id == project_id, Item.status == ItemStatus.pending
-            )
-        ).one()
-        has_labels = (
-            session.exec(
-                select(Annotation.id).where(Annotation.project_id == project_id).limit(1)
-            ).first()
-            is not None
-        )
+    total = pending_count(project_id)
     if total == 0:
-        return has_labels
+        return has_labels(project_id)
     embedder = load_embedder(project.backbone, get_settings().weights_dir)
     job_id = create_job(
         project_id, jobs.EMBED, f"embedding {total:,} items", device=str(embedder.device)
@@ -138,11 +192,124 @@ def run_embed(project_id: int) -> bool:
         result={"embedded": done},
     )
     log.info("project %s: embedded %s items", project_id, done)
-    return has_labels
+    return has_labels(project_id)
+
+
+async def run_sharded(redis: Any, project_id: int, shard: int) -> bool | None:
+    """Embed the project's pending items as shard jobs that any worker takes, waiting for
+    them; None when the upload is small enough for one worker (`run_embed` then)."""
+    ranges = await in_thread(shard_ranges, project_id, shard)
+    if len(ranges) < 2:
+        return None
+    with session_scope() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            return False
+    up_to = ranges[-1][1]  # items uploaded meanwhile are the next run's
+    total = await in_thread(pending_count, project_id, up_to)
+    gpu = await jobs.gpu_worker_connected(redis)
+    job_id = create_job(
+        project_id,
+        jobs.EMBED,
+        f"embedding {total:,} items in {len(ranges)} parts",
+        device="gpu" if gpu else "cpu",
+    )
+    queue = jobs.GPU_QUEUE if gpu else jobs.CPU_QUEUE
+    names = [f"{jobs.EMBED_SHARD}:{project_id}:{first}-{last}" for first, last in ranges]
+    for (first, last), name in zip(ranges, names, strict=True):
+        await jobs.enqueue(
+            redis, jobs.EMBED_SHARD, project_id, first, last, job_id=name, queue=queue
+        )
+    try:
+        await _wait_for_shards(redis, project, job_id, ranges, names, queue, total)
+    except Exception as error:
+        update_job(
+            job_id, status=JobStatus.failed, message=failure_message("embedding", job_id, error)
+        )
+        raise
+    update_job(
+        job_id,
+        status=JobStatus.done,
+        progress=1.0,
+        message=f"embedded {total:,} items",
+        result={"embedded": total, "shards": len(ranges)},
+    )
+    return await in_thread(has_labels, project_id)
+
+
+async def _wait_for_shards(
+    redis: Any,
+    project: Project,
+    job_id: int,
+    ranges: list[tuple[int, int]],
+    names: list[str],
+    queue: str,
+    total: int,
+) -> None:
+    """Follow the shards until every item they cover is embedded, then publish."""
+    project_id, up_to = project.id or 0, ranges[-1][1]
+    progress, planned_for, started = Progress(job_id), 0, time.monotonic()
+    while True:
+        left = await in_thread(pending_count, project_id, up_to)
+        done = total - left
+        progress(done, total, _eta(done, total, time.monotonic() - started))
+        if done and (not planned_for or done >= planned_for * REPLAN_GROWTH):
+            planned_for = await in_thread(_plan_cold_start, project, project.embedding_version)
+        if left == 0:
+            break
+        if not await _any_unfinished(redis, names, queue):
+            # every shard ended: an item committed late below a shard's cursor is done here
+            await in_thread(run_shard, project_id, ranges[0][0], up_to)
+            if await in_thread(pending_count, project_id, up_to) == 0:
+                break
+            raise RuntimeError(f"project {project_id}: {left} items left after every shard ended")
+        await asyncio.sleep(SHARD_POLL_SECONDS)
+    await in_thread(publish, project, project.embedding_version)
+
+
+SHARD_POLL_SECONDS = 1.0
+
+
+def _eta(done: int, total: int, seconds: float) -> str:
+    if not done:
+        return f"embedding {total:,} items"
+    rest = seconds / done * (total - done)
+    return f"embedded {done:,} of {total:,} items, about {rest:,.0f} s left"
+
+
+async def _any_unfinished(redis: Any, names: list[str], queue: str) -> bool:
+    from arq.jobs import Job as ArqJob
+    from arq.jobs import JobStatus as ArqStatus
+
+    for name in names:
+        status = await ArqJob(name, redis, _queue_name=queue).status()
+        if status in {ArqStatus.queued, ArqStatus.deferred, ArqStatus.in_progress}:
+            return True
+    return False
 
 
 async def embed(ctx: dict[str, Any], project_id: int) -> None:
     async with project_run(ctx["redis"], jobs.EMBED, project_id):
-        has_labels = await in_thread(run_embed, project_id)
-    if has_labels:
+        shard = get_settings().embed_shard_items
+        labeled = await run_sharded(ctx["redis"], project_id, shard)
+        if labeled is None:
+            labeled = await in_thread(run_embed, project_id)
+    if labeled:
         await jobs.request_project_job(ctx["redis"], jobs.TRAIN_HEAD, project_id)
+
+
+def run_shard(project_id: int, first: int, last: int) -> int:
+    with session_scope() as session:
+        project = session.get(Project, project_id)
+    if project is None:
+        return 0
+    done = embed_items(
+        project, ItemStatus.pending, project.embedding_version, None, 0, (first, last)
+    )
+    log.info("project %s: embedded %s items of %s-%s", project_id, done, first, last)
+    return done
+
+
+async def embed_shard(ctx: dict[str, Any], project_id: int, first: int, last: int) -> None:
+    """One shard of a project's embed run: its pending items with ids in [first, last]."""
+    await in_thread(run_shard, project_id, first, last)

@@ -18,7 +18,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from filament_worker import reconcile
 from filament_worker.archive import build_archive
 from filament_worker.common import leased
-from filament_worker.embed import embed
+from filament_worker.embed import embed, embed_shard
 from filament_worker.finetune import MAX_ATTEMPTS, finetune_job
 from filament_worker.ingest import ingest
 from filament_worker.train import train_head
@@ -55,6 +55,7 @@ async def _announce_gpu_worker(redis: Any) -> None:
 FUNCTIONS = [
     func(leased(ingest), name=jobs.INGEST, timeout=6 * 3600, max_tries=3),
     func(leased(embed), name=jobs.EMBED, timeout=12 * 3600, max_tries=3),
+    func(leased(embed_shard), name=jobs.EMBED_SHARD, timeout=6 * 3600, max_tries=3),
     func(leased(train_head), name=jobs.TRAIN_HEAD, timeout=1800, max_tries=3),
     # an unexpected failure is not retried: the row says failed and a later request retries
     func(leased(build_archive), name=jobs.BUILD_ARCHIVE, timeout=3600, max_tries=1),

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     # a running job's claims in Redis outlive its last heartbeat by this much: how soon a
     # killed worker's job runs again elsewhere (filament_worker.common.leased)
     job_lease_seconds: float = Field(default=60.0, ge=2.0, le=3600.0)
+    # an upload of more pending items than this is embedded in parts any worker takes
+    embed_shard_items: int = Field(default=4096, ge=64)
     hsts_seconds: int = 365 * 24 * 3600  # Strict-Transport-Security on HTTPS answers; 0: off
     spa_dir: Path | None = None  # the web app's static export; default: frontend/out
 

@@ -11,6 +11,7 @@ from filament.db.models import JobType
 
 INGEST = JobType.ingest
 EMBED = JobType.embed
+EMBED_SHARD = "embed_shard"  # a part of an embed run (no job row of its own)
 TRAIN_HEAD = JobType.train_head
 FINETUNE = JobType.finetune
 BUILD_ARCHIVE = JobType.build_archive
