@@ -82,6 +82,10 @@ def run_worker(gpu: bool = False, burst: bool = False) -> None:
         raise SystemExit("FILAMENT_REDIS_URL is not set (`filament run` starts an embedded Redis)")
     if settings.worker_niceness > 0 and not burst:
         os.nice(settings.worker_niceness)
+    if settings.worker_torch_threads > 0:  # several workers on one host share its cores
+        import torch
+
+        torch.set_num_threads(settings.worker_torch_threads)
     delay = 1.0
     while True:
         worker = Worker(

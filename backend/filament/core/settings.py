@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     # a worker lowers its CPU priority by this much: a head training that keeps a core busy
     # while a team labels must not delay the annotators' requests (0: leave it as started)
     worker_niceness: int = 10
+    worker_torch_threads: int = 0  # torch threads per worker process (0: torch's default)
     # a running job's claims in Redis outlive its last heartbeat by this much: how soon a
     # killed worker's job runs again elsewhere (filament_worker.common.leased)
     job_lease_seconds: float = Field(default=60.0, ge=2.0, le=3600.0)
