@@ -337,3 +337,58 @@ def test_items_export_is_spreadsheet_safe(client, owner, run_jobs):
     jsonl = client.get(f"/api/v1/projects/{pid}/export?content=items&format=jsonl", headers=owner)
     names = {json.loads(line)["name"] for line in jsonl.text.splitlines()}
     assert names == {"=cmd()", "plain"}
+
+
+def test_multilabel_conflicts_follow_the_per_label_majority(client, owner, run_jobs):
+    from tests.api.test_uploads import png, project, upload
+
+    pid = project(client, owner, task="image_multilabel", labels=("cat", "dog", "bird"))
+    files = [
+        (f"{name}.png", png(color)) for name, color in [("a", (200, 0, 0)), ("b", (0, 200, 0))]
+    ]
+    files.append(("c.png", png((0, 0, 200))))
+    assert upload(client, owner, pid, *files).status_code == 202
+    run_jobs()
+    b = add_member(client, owner, pid, "b@example.com")
+    c = add_member(client, owner, pid, "c@example.com")
+    ids = {
+        item["name"]: item["id"]
+        for item in client.get(f"/api/v1/projects/{pid}/items", headers=owner).json()["data"]
+    }
+    _label(client, pid, owner, ids["a.png"], ["cat"])
+    _label(client, pid, b, ids["a.png"], ["cat", "dog"])  # dog by one of two: a tie
+    _label(client, pid, owner, ids["b.png"], ["cat"])
+    _label(client, pid, b, ids["b.png"], ["cat"])
+    _label(client, pid, c, ids["b.png"], [])  # cat by two of three: in
+    _label(client, pid, owner, ids["c.png"], [])
+    status = _status(client, pid, owner)
+    assert (status["conflicts"], status["conflicts_tied"]) == (2, 1)
+    listed = {
+        item["name"]: item
+        for item in client.get(f"/api/v1/projects/{pid}/items", headers=owner).json()["data"]
+    }
+    assert (listed["a.png"]["labels"], listed["a.png"]["decided_by"]) == (None, "tie")
+    assert (listed["b.png"]["labels"], listed["b.png"]["decided_by"]) == (["cat"], "majority")
+    assert (listed["c.png"]["labels"], listed["c.png"]["decided_by"]) == ([], "single")
+
+    # the empty set is a resolution too; labels come back in the project's order
+    url = f"/api/v1/projects/{pid}/items/{{}}/resolution"
+    empty = client.post(url.format(ids["a.png"]), headers=owner, json={"labels": []})
+    assert empty.status_code == 201 and empty.json()["labels"] == []
+    both = client.post(url.format(ids["b.png"]), headers=owner, json={"labels": ["bird", "cat"]})
+    assert both.json()["labels"] == ["cat", "bird"]
+    status = _status(client, pid, owner)
+    assert (status["conflicts"], status["conflicts_tied"], status["conflicts_resolved"]) == (
+        0,
+        0,
+        2,
+    )
+    exported = client.get(
+        f"/api/v1/projects/{pid}/export?content=items&format=jsonl", headers=owner
+    ).text
+    rows = {row["name"]: row for row in map(json.loads, exported.splitlines())}
+    assert "text" not in rows["a.png"]
+    assert (rows["a.png"]["labels"], rows["a.png"]["decided_by"]) == ([], "review")
+    assert rows["a.png"]["agreement"] == 0.0 and rows["a.png"]["annotators"] == 2
+    assert (rows["b.png"]["labels"], rows["b.png"]["agreement"]) == (["cat", "bird"], 0.0)
+    assert (rows["c.png"]["labels"], rows["c.png"]["agreement"]) == ([], 1.0)
