@@ -277,7 +277,8 @@ def export_labels(
         bool,
         Query(
             description="with content=items: every annotator's labels too (CSV: a column per "
-            "annotator email; JSONL: `annotations`, a list of {annotator, labels, source})"
+            "annotator email; JSONL: `annotations`, a list of {annotator, labels, source}); "
+            "the other contents ignore it"
         ),
     ] = False,
 ) -> StreamingResponse:
@@ -287,12 +288,8 @@ def export_labels(
     project = member.project
     with_text = project.task.modality == "text"
     filename = f"project-{member.id}-{content}.{format}"
-    if annotators and content != "items":
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail="annotators=true goes with content=items (labels has a row per annotation)",
-        )
-    emails = annotator_emails(session, member.id) if annotators else None
+    # the labels export has a row per annotation already, the predictions no annotators
+    emails = annotator_emails(session, member.id) if annotators and content == "items" else None
     if content == "items":
         rows = _item_rows(session, project, emails)
         if not with_text:

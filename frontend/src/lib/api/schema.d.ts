@@ -4703,7 +4703,7 @@ export interface operations {
                 format?: string;
                 /** @description labels: every annotation; predictions: the active model's labels, confidence and probabilities for every item, with its version; items: one row per labeled item with its final label, how it was decided (single, majority, review, suggestion, tie) and its agreement */
                 content?: string;
-                /** @description with content=items: every annotator's labels too (CSV: a column per annotator email; JSONL: `annotations`, a list of {annotator, labels, source}) */
+                /** @description with content=items: every annotator's labels too (CSV: a column per annotator email; JSONL: `annotations`, a list of {annotator, labels, source}); the other contents ignore it */
                 annotators?: boolean;
             };
             header?: never;
