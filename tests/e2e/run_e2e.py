@@ -1,6 +1,7 @@
 """Start the real stack (API + worker + embedded Redis + SQLite, serving frontend/out) on a free
 port with a throwaway data dir, then run the browser flows (`npm run test:e2e` in frontend/: the
-Playwright specs in frontend/e2e/) with FILAMENT_E2E_URL pointing at it. Used by `make test-e2e`."""
+Playwright specs in frontend/e2e/) with FILAMENT_E2E_URL pointing at it. Used by `make test-e2e`.
+Arguments go to Playwright: `python tests/e2e/run_e2e.py e2e/conflicts.spec.ts` runs one spec."""
 
 import os
 import socket
@@ -46,7 +47,7 @@ def main() -> int:
             wait_until_up(url, server)
             print(f"stack up on {url}", flush=True)
             return subprocess.call(
-                ["npm", "run", "test:e2e"],
+                ["npm", "run", "test:e2e", "--", *sys.argv[1:]],
                 cwd=ROOT / "frontend",
                 env=dict(env, FILAMENT_E2E_URL=url),
             )

@@ -20,6 +20,7 @@ from filament.db.models import (
 )
 from filament.db.session import session_scope
 from filament.jobs.rows import update_job
+from filament.labeling.consensus import training_labels
 from filament.labeling.queue import plan_version
 from filament.ml import classifier
 from filament.ml.embedder import load_embedder
@@ -48,7 +49,7 @@ from filament_worker.common import (
     sync_lock,
 )
 from filament_worker.embed import embed_items
-from filament_worker.train import consensus, targets
+from filament_worker.train import targets
 
 MAX_ATTEMPTS = 2
 
@@ -75,7 +76,7 @@ class _Cancel:
 
 def _labeled(project: Project) -> tuple[list[Item], list[list[str]]]:
     with session_scope() as session:
-        agreed = consensus(session, project)
+        agreed = training_labels(session, project)  # the final labels; ties wait
         items = list(session.exec(select(Item).where(col(Item.id).in_(list(agreed)))).all())
     items.sort(key=lambda item: item.id or 0)
     return items, [agreed[item.id or 0] for item in items]

@@ -1,16 +1,16 @@
 """The train_head job: fit the light head on labeled embeddings, validate it, score the pool."""
 
 import json
-from collections import Counter, defaultdict
 from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 from filament import jobs
 from filament.core.settings import get_settings
-from filament.db.models import Annotation, AnnotationSource, Item, ModelKind, Project
+from filament.db.models import Item, ModelKind, Project
 from filament.db.session import session_scope
 from filament.labeling import agreement
+from filament.labeling.consensus import final_labels, training_labels
 from filament.labeling.queue import plan_version
 from filament.ml.calibration import Calibration, calibrate_multilabel, calibrate_single_label
 from filament.ml.heads import train_head as fit_head
@@ -32,30 +32,6 @@ from threadpoolctl import threadpool_limits
 from filament_worker.common import in_thread, log, project_run, sync_redis
 
 
-def consensus(session: Session, project: Project) -> dict[int, list[str]]:
-    """One label set per item from all its annotations: majority vote, latest wins ties."""
-    votes: dict[int, list[list[str]]] = defaultdict(list)
-    rows = session.exec(
-        select(Annotation.item_id, Annotation.labels)
-        .where(Annotation.project_id == project.id)
-        .order_by(col(Annotation.id))
-    ).all()
-    for item_id, labels in rows:
-        votes[item_id].append(labels)
-    agreed = {}
-    for item_id, sets in votes.items():
-        if len(sets) == 1:
-            agreed[item_id] = sets[0]
-        elif project.task.multilabel:
-            counts = Counter(label for labels in sets for label in labels)
-            agreed[item_id] = [label for label in project.labels if counts[label] * 2 > len(sets)]
-        else:
-            counts = Counter(labels[0] for labels in sets if labels)
-            best = max(counts.values())
-            agreed[item_id] = [next(s[0] for s in reversed(sets) if s and counts[s[0]] == best)]
-    return agreed
-
-
 def targets(project: Project, label_sets: list[list[str]]) -> np.ndarray:
     index = {label: i for i, label in enumerate(project.labels)}
     if project.task.multilabel:
@@ -66,23 +42,12 @@ def targets(project: Project, label_sets: list[list[str]]) -> np.ndarray:
     return np.array([index[labels[0]] for labels in label_sets], dtype=np.int64)
 
 
-def item_flags(
-    session: Session, project_id: int, item_ids: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(audit, suggested)`` masks over ``item_ids``: drawn for auditing; labeled (by anyone)
-    by confirming a suggestion."""
+def audit_flags(session: Session, project_id: int, item_ids: np.ndarray) -> np.ndarray:
+    """Which of ``item_ids`` were drawn for auditing."""
     audit = session.exec(
         select(Item.id).where(Item.project_id == project_id, col(Item.audit))
     ).all()
-    suggested = session.exec(
-        select(Annotation.item_id)
-        .where(
-            Annotation.project_id == project_id,
-            Annotation.source == AnnotationSource.suggestion,
-        )
-        .distinct()
-    ).all()
-    return np.isin(item_ids, audit), np.isin(item_ids, suggested)
+    return np.isin(item_ids, audit)
 
 
 def calibration(project: Project, cv_probs: np.ndarray, y: np.ndarray) -> dict[str, Any]:
@@ -138,7 +103,9 @@ def run_train_head(project_id: int) -> int | None:
         project = session.get(Project, project_id)
         if project is None:
             return None
-        agreed = consensus(session, project)
+        finals = final_labels(session, project)
+    # ties wait for a reviewer: no label to learn from
+    agreed = {item: final for item, final in finals.items() if final.labels is not None}
     embeddings = load_embeddings(storage, project_id, project.embedding_version)
     item_ids = np.array(sorted(agreed), dtype=np.int64)
     rows = embeddings.rows_of(item_ids)
@@ -147,9 +114,11 @@ def run_train_head(project_id: int) -> int | None:
         record_agreement(project)
         return None
     item_ids, rows = item_ids[usable], rows[usable]
-    y = targets(project, [agreed[int(i)] for i in item_ids])
+    y = targets(project, [agreed[int(i)].labels or [] for i in item_ids])
     with session_scope() as session:
-        audit, suggested = item_flags(session, project_id, item_ids)
+        audit = audit_flags(session, project_id, item_ids)
+    # labels confirmed from suggestions never calibrate the next suggestions
+    suggested = np.array([agreed[int(i)].from_suggestion for i in item_ids], dtype=bool)
     fit = fit_head(
         embeddings.vectors[rows], y, project.task.multilabel, len(project.labels), audit=audit
     )
@@ -160,7 +129,7 @@ def run_train_head(project_id: int) -> int | None:
     )
     plan = plan_version(
         embeddings,
-        item_ids,
+        np.array(sorted(finals), dtype=np.int64),  # tied items are labeled all the same
         uncertainty_of(probs if queue_probs is None else queue_probs, project),
         np.random.default_rng([project_id, len(item_ids)]),
     )
@@ -225,7 +194,7 @@ async def train_head(ctx: dict[str, Any], project_id: int) -> None:
 async def _maybe_finetune(redis: Any, project_id: int) -> None:
     """With a GPU worker connected, fine-tune once labels have grown by the configured share."""
     with session_scope() as session:
-        labels = len(consensus(session, session.get(Project, project_id)))  # type: ignore[arg-type]
+        labels = len(training_labels(session, session.get(Project, project_id)))  # type: ignore[arg-type]
         grown = labels_grown_enough(session, project_id, labels, get_settings().finetune_growth)
         if not grown:
             return

@@ -58,6 +58,20 @@ class AnnotationSource(StrEnum):
     import_ = "import"
 
 
+class DecidedBy(StrEnum):
+    """How an item's final label was decided (`filament.labeling.consensus`)."""
+
+    single = "single"  # one annotation
+    majority = "majority"  # the annotators' majority
+    review = "review"  # a reviewer's resolution
+    suggestion = "suggestion"  # one annotation, a confirmed suggestion
+    tie = "tie"  # no majority and no resolution: no final label, left out of training
+
+
+class ResolutionSource(StrEnum):
+    review = "review"  # a reviewer (or owner) decided between the annotators
+
+
 class JobType(StrEnum):
     """What a job does; also the name of the worker's function that runs it."""
 
@@ -327,7 +341,15 @@ class ItemPublic(SQLModel):
     text: str | None = None
     dataset: str | None = None
     status: str | None = None
-    labels: list[str] | None = None
+    labels: list[str] | None = Field(
+        default=None,
+        description="the item's final label (filament.labeling.consensus); null while "
+        "unlabeled or tied",
+    )
+    decided_by: DecidedBy | None = None
+    conflict: bool = Field(
+        default=False, description="annotations that differ and no resolution (yet)"
+    )
     prediction: Prediction | None = None
     uncertainty: float | None = None
 
@@ -364,8 +386,36 @@ class AnnotationPublic(SQLModel):
     beyond_annotations_per_item: bool = False
 
 
+class ResolutionCreate(SQLModel):
+    labels: list[str] = Field(max_length=500)
+
+
+class Resolution(SQLModel, table=True):
+    """A reviewer's decision on an item's label; the annotations stay as the annotators left
+    them. At most one per item: resolving again replaces it, reopening deletes it."""
+
+    __table_args__ = (Index("ix_resolution_project_id", "project_id", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id", unique=True, ondelete="CASCADE")
+    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
+    user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    labels: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    source: ResolutionSource = Field(default=ResolutionSource.review, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ResolutionPublic(SQLModel):
+    item_id: int
+    labels: list[str]
+    source: ResolutionSource
+    user_id: int | None
+    user_name: str | None = Field(default=None, description="the reviewer's name, or email")
+    created_at: datetime
+
+
 class ItemDetail(ItemPublic):
     annotations: list[AnnotationPublic] = []
+    resolution: ResolutionPublic | None = None
 
 
 # --- jobs and models --------------------------------------------------------------------------

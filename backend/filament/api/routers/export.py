@@ -7,10 +7,12 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy import exists, or_
 from sqlmodel import Session, col, select
 
 from filament.api.deps import ProjectMemberDep, SessionDep, StorageDep
-from filament.db.models import Annotation, Dataset, Item, Project, User
+from filament.db.models import Annotation, Dataset, Item, Project, Resolution, User
+from filament.labeling.consensus import decide, load
 from filament.models.artifacts import Scores
 from filament.models.pool_scores import active_scores, confidence_of, predicted_labels
 
@@ -46,6 +48,111 @@ def _rows(session: Session, project_id: int) -> Iterator[dict[str, object]]:
                 "created_at": annotation.created_at.isoformat(),
             }
         last_id = rows[-1][0].id or 0
+
+
+DELETED_USER = "(deleted user)"  # the annotator of a deleted account's annotations
+
+
+def annotator_emails(session: Session, project_id: int) -> dict[int | None, str]:
+    """Everyone who annotated the project, by user id: the per-annotator columns."""
+    rows = session.exec(
+        select(Annotation.user_id, User.email)
+        .outerjoin(User, col(User.id) == Annotation.user_id)
+        .where(Annotation.project_id == project_id)
+        .distinct()
+    ).all()
+    return {user_id: email or DELETED_USER for user_id, email in rows}
+
+
+def _item_rows(
+    session: Session, project: Project, emails: dict[int | None, str] | None
+) -> Iterator[dict[str, object]]:
+    """One row per labeled (or resolved) item, in id order, BATCH items at a time: its final
+    label, how it was decided, its agreement; with `emails`, every annotator's labels."""
+    assert project.id is not None
+    resolved = exists(select(Resolution.id).where(Resolution.item_id == Item.id))
+    last_id = 0
+    while True:
+        rows = session.exec(
+            select(Item.id, Item.name, Item.text, Dataset.name)
+            .join(Dataset, col(Dataset.id) == Item.dataset_id)
+            .where(
+                Item.project_id == project.id,
+                col(Item.id) > last_id,
+                or_(col(Item.n_annotations) > 0, resolved),
+            )
+            .order_by(col(Item.id))
+            .limit(BATCH)
+        ).all()
+        if not rows:
+            return
+        votes, resolutions = load(session, project.id, [row[0] for row in rows])
+        reviewers = _reviewers(session, [r.user_id for r in resolutions.values() if r.user_id])
+        for item_id, name, text, dataset in rows:
+            resolution = resolutions.get(item_id)
+            final = decide(
+                project.labels,
+                project.task.multilabel,
+                votes.get(item_id, []),
+                resolution.labels if resolution else None,
+            )
+            if final is None:
+                continue  # its last annotation was undone between the two reads
+            row: dict[str, object] = {
+                "item_id": item_id,
+                "name": name,
+                "dataset": dataset,
+                "text": text,
+                "labels": final.labels,
+                "decided_by": final.decided_by.value,
+                "agreement": None if final.agreement is None else round(final.agreement, 4),
+                "annotators": final.annotators,
+                "reviewer": reviewers.get(resolution.user_id) if resolution else None,
+            }
+            if emails is not None:
+                row["annotations"] = [
+                    {
+                        "annotator": _annotator(emails, vote.user_id),
+                        "labels": vote.labels,
+                        "source": vote.source.value,
+                    }
+                    for vote in votes.get(item_id, [])
+                ]
+            yield row
+        last_id = rows[-1][0]
+
+
+def _annotator(emails: dict[int | None, str], user_id: int | None) -> str:
+    # someone whose first label came after the export began is not among the columns
+    return emails.get(user_id) or (DELETED_USER if user_id is None else f"user {user_id}")
+
+
+def _reviewers(session: Session, user_ids: list[int]) -> dict[int | None, str]:
+    if not user_ids:
+        return {}
+    found = session.exec(select(User.id, User.email).where(col(User.id).in_(user_ids))).all()
+    return dict(found)
+
+
+def _items_csv(
+    rows: Iterator[dict[str, object]], emails: dict[int | None, str] | None, with_text: bool
+) -> Iterator[str]:
+    """CSV of the item rows: labels `|`-joined (empty for a tie), and with `emails` a column
+    per annotator email holding that annotator's labels (empty where they did not label)."""
+    columns = ["item_id", "name", "dataset", *(["text"] if with_text else []), "labels"]
+    columns += ["decided_by", "agreement", "annotators", "reviewer"]
+    annotator_columns = sorted(set(emails.values())) if emails else []
+
+    def flat(row: dict[str, object]) -> dict[str, object]:
+        out = {**row, "labels": "|".join(row["labels"] or [])}  # type: ignore[call-overload]
+        for annotation in row.get("annotations", []):  # type: ignore[attr-defined]
+            labels = "|".join(annotation["labels"])
+            # two deleted accounts on one item share the column
+            earlier = out.get(annotation["annotator"])
+            out[annotation["annotator"]] = f"{earlier} ; {labels}" if earlier else labels
+        return out
+
+    return _stream_csv((flat(row) for row in rows), [*columns, *annotator_columns])
 
 
 # a spreadsheet runs a cell that starts with one of these as a formula (CSV injection)
@@ -139,7 +246,8 @@ def _predictions_csv(
 def _stream_csv(rows: Iterator[dict[str, object]], columns: list[str]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
+    # column names can be data too (annotators' emails)
+    writer.writerow({name: spreadsheet_safe(name) for name in columns})
     for row in rows:
         writer.writerow({name: spreadsheet_safe(value) for name, value in row.items()})
         if buffer.tell() > 65536:
@@ -158,18 +266,35 @@ def export_labels(
     content: Annotated[
         str,
         Query(
-            pattern="^(labels|predictions)$",
+            pattern="^(labels|predictions|items)$",
             description="labels: every annotation; predictions: the active model's labels, "
-            "confidence and probabilities for every item, with its version",
+            "confidence and probabilities for every item, with its version; items: one row per "
+            "labeled item with its final label, how it was decided (single, majority, review, "
+            "suggestion, tie) and its agreement",
         ),
     ] = "labels",
+    annotators: Annotated[
+        bool,
+        Query(
+            description="with content=items: every annotator's labels too (CSV: a column per "
+            "annotator email; JSONL: `annotations`, a list of {annotator, labels, source}); "
+            "the other contents ignore it"
+        ),
+    ] = False,
 ) -> StreamingResponse:
-    """Every annotation (one row per annotator and item), streamed as CSV or JSONL; or, with
-    `content=predictions`, the active model's prediction for every item."""
+    """Every annotation (one row per annotator and item), streamed as CSV or JSONL; with
+    `content=predictions`, the active model's prediction for every item; with `content=items`,
+    every labeled item's final label."""
     project = member.project
     with_text = project.task.modality == "text"
     filename = f"project-{member.id}-{content}.{format}"
-    if content == "predictions":
+    # the labels export has a row per annotation already, the predictions no annotators
+    emails = annotator_emails(session, member.id) if annotators and content == "items" else None
+    if content == "items":
+        rows = _item_rows(session, project, emails)
+        if not with_text:
+            rows = ({k: v for k, v in row.items() if k != "text"} for row in rows)
+    elif content == "predictions":
         scores = active_scores(session, storage, project)
         if scores is None:
             raise HTTPException(status.HTTP_409_CONFLICT, detail="No model yet: nothing predicted")
@@ -180,6 +305,9 @@ def export_labels(
         rows = _rows(session, member.id)
     if format == "csv" and content == "predictions":
         body: Iterator[str] = _predictions_csv(rows, project.labels, with_text)
+        media = "text/csv"
+    elif format == "csv" and content == "items":
+        body = _items_csv(rows, emails, with_text)
         media = "text/csv"
     elif format == "csv":
         body = _csv(rows, with_text)

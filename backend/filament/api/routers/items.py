@@ -5,7 +5,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Upload
 from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import String, cast, exists
-from sqlmodel import Session, col, func, select
+from sqlmodel import col, func, select
 
 from filament import jobs
 from filament.api.body_limits import large_body
@@ -28,8 +28,11 @@ from filament.db.models import (
     ItemPublic,
     Page,
     Project,
+    Resolution,
+    ResolutionPublic,
     User,
 )
+from filament.labeling.consensus import FinalLabel, final_labels, open_conflicts
 from filament.labeling.items import get_item
 from filament.models.pool_scores import active_scores, predicted_mask, predictions_for
 from filament.uploads.ingest import UploadRefused, check_upload
@@ -100,7 +103,7 @@ def upload_items(
 LISTED = (Item.id, Item.name, Item.kind, Item.text, Item.status, Item.n_annotations)
 
 
-def item_public(item: Any, dataset: str | None, labels: list[str] | None = None) -> ItemPublic:
+def item_public(item: Any, dataset: str | None, final: FinalLabel | None = None) -> ItemPublic:
     return ItemPublic(
         id=item.id or 0,
         name=item.name,
@@ -108,20 +111,10 @@ def item_public(item: Any, dataset: str | None, labels: list[str] | None = None)
         text=item.text,
         dataset=dataset,
         status="labeled" if item.n_annotations else str(item.status),
-        labels=labels,
+        labels=final.labels if final else None,
+        decided_by=final.decided_by if final else None,
+        conflict=final.conflict if final else False,
     )
-
-
-def item_labels(session: Session, item_ids: list[int]) -> dict[int, list[str]]:
-    """The labels each item carries: the latest annotation's (the export applies the same)."""
-    if not item_ids:
-        return {}
-    rows = session.exec(
-        select(Annotation.item_id, Annotation.labels)
-        .where(col(Annotation.item_id).in_(item_ids))
-        .order_by(col(Annotation.id))
-    ).all()
-    return {item_id: labels for item_id, labels in rows}
 
 
 @router.get("")
@@ -130,7 +123,14 @@ def list_items(
     member: ProjectMemberDep,
     session: SessionDep,
     storage: StorageDep,
-    status_: Annotated[str | None, Query(alias="status", pattern="^(labeled|unlabeled)$")] = None,
+    status_: Annotated[
+        str | None,
+        Query(
+            alias="status",
+            pattern="^(labeled|unlabeled|conflict)$",
+            description="conflict: annotations that differ and no resolution (a labeled item)",
+        ),
+    ] = None,
     dataset: str | None = None,
     label: str | None = None,
     predicted: str | None = None,
@@ -150,6 +150,8 @@ def list_items(
         query = query.where(col(Item.n_annotations) > 0)
     elif status_ == "unlabeled":
         query = query.where(col(Item.n_annotations) == 0)
+    elif status_ == "conflict":
+        query = query.where(col(Item.id).in_(open_conflicts(member.id)))
     if dataset:
         query = query.where(
             Item.dataset_id
@@ -196,11 +198,11 @@ def list_items(
         .where(col(Item.id).in_(ids))
         .order_by(col(Item.id))
     ).all()
-    labels = item_labels(session, [row.id for row in rows if row.n_annotations])
+    finals = final_labels(session, project, ids)
     predictions = predictions_for(scores, project, ids)
     data = []
     for row in rows:
-        public = item_public(row, row.dataset, labels.get(row.id))
+        public = item_public(row, row.dataset, finals.get(row.id))
         if row.id in predictions:
             public.prediction, public.uncertainty = predictions[row.id]
         data.append(public)
@@ -237,11 +239,23 @@ def read_item(
     annotations = [
         AnnotationPublic(**annotation.model_dump(), user_name=name) for annotation, name in rows
     ]
+    resolved = session.exec(
+        select(Resolution, User.name, User.email)
+        .outerjoin(User, col(User.id) == Resolution.user_id)
+        .where(Resolution.item_id == item_id)
+    ).first()
     detail = ItemDetail(
         **item_public(
-            item, dataset.name if dataset else None, annotations[-1].labels if annotations else None
+            item,
+            dataset.name if dataset else None,
+            final_labels(session, member.project, [item_id]).get(item_id),
         ).model_dump(),
         annotations=annotations,
+        resolution=ResolutionPublic(
+            **resolved[0].model_dump(), user_name=resolved[1] or resolved[2]
+        )
+        if resolved
+        else None,
     )
     prediction = predictions_for(
         active_scores(session, storage, member.project), member.project, [item_id]

@@ -6,7 +6,7 @@ import anyio.from_thread
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, func, select
 
 from filament import jobs
@@ -34,6 +34,7 @@ from filament.db.models import (
     User,
 )
 from filament.jobs import rows as job_rows
+from filament.labeling.consensus import conflict_counts
 from filament.labeling.items import item_counts
 from filament.models.pool_scores import active_model, active_scores, confident_rows, unlabeled_ids
 from filament.models.versions import get_version
@@ -66,6 +67,14 @@ class ProjectStatus(BaseModel):
     labels_in_model: int | None
     metrics: dict[str, Any] | None
     annotators: list[AnnotatorCount]
+    conflicts: int = Field(
+        0, description="items whose annotations differ and that no reviewer resolved yet"
+    )
+    conflicts_tied: int = Field(
+        0,
+        description="of those, items without a majority: left out of training until resolved",
+    )
+    conflicts_resolved: int = Field(0, description="items a reviewer resolved")
 
 
 @router.get("/status")
@@ -89,6 +98,9 @@ def project_status(
                 confident_rows(model, scores, project, unlabeled_ids(session, scores, member.id))[0]
             ),
         )
+    conflicts = cached(
+        redis, member.id, ("conflict-counts",), lambda: conflict_counts(session, project)
+    )
     running = job_rows.latest_unfinished(session, member.id)
     head_busy = jobs.asked_or_running(redis, jobs.TRAIN_HEAD, member.id)
     annotators = cached(
@@ -121,6 +133,9 @@ def project_status(
             AnnotatorCount(user_id=uid, name=name or email or "import", count=n)
             for uid, name, email, n in annotators
         ],
+        conflicts=conflicts.open,
+        conflicts_tied=conflicts.tied,
+        conflicts_resolved=conflicts.resolved,
     )
 
 

@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'react';
 import { errorMessage } from '@/lib/api/errors';
 import { useItem, useSaveAnnotation } from '@/lib/api/queries';
-import { isMultilabel, type Project } from '@/lib/api/types';
+import { type DecidedBy, isMultilabel, type Project } from '@/lib/api/types';
 import { ItemImage, ItemText } from '@/components/item-media';
 import { PredictionPanel } from '@/components/prediction-panel';
 import { ErrorMessage } from '@/components/ui/alert';
@@ -10,6 +10,14 @@ import { Button } from '@/components/ui/button';
 import { Badge } from '@/components/ui/misc';
 import { Loading } from '@/components/ui/spinner';
 import { useToast } from '@/components/ui/toast';
+
+const decidedText: Record<DecidedBy, string> = {
+  single: 'its only annotation',
+  majority: "the annotators' majority",
+  review: 'resolved by a reviewer',
+  suggestion: 'a confirmed suggestion',
+  tie: 'no majority: left out of training until a reviewer decides',
+};
 
 /** One item with its annotations; any member who may write can relabel it here. */
 export function ItemDrawer({ project, itemId, onClose }: { project: Project; itemId: number; onClose: () => void }) {
@@ -63,7 +71,14 @@ export function ItemDrawer({ project, itemId, onClose }: { project: Project; ite
               <div className="row small muted">
                 {item.data.dataset && <span>Dataset {item.data.dataset}</span>}
                 {item.data.status && <Badge>{item.data.status}</Badge>}
+                {item.data.conflict && <Badge tone="warning">conflict</Badge>}
               </div>
+              {item.data.decided_by && (
+                <p className="small" data-testid="final-label">
+                  Final label: <strong>{item.data.labels == null ? 'none yet (a tie)' : item.data.labels.join(', ') || 'none'}</strong> <span className="muted">({decidedText[item.data.decided_by]})</span>
+                  {item.data.resolution && <span className="muted"> by {item.data.resolution.user_name ?? 'a reviewer'}</span>}
+                </p>
+              )}
               {project.role !== 'viewer' && (
                 <div className="stack-sm">
                   <strong>{multi ? 'Labels' : 'Label'}</strong>

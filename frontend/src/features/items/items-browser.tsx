@@ -15,7 +15,7 @@ import { Loading } from '@/components/ui/spinner';
 const PAGE = 50;
 
 export interface ItemFilters {
-  status: '' | 'labeled' | 'unlabeled';
+  status: '' | 'labeled' | 'unlabeled' | 'conflict';
   dataset: string;
   label: string;
   predicted: string;
@@ -92,6 +92,7 @@ export function ItemsBrowser({ project }: { project: Project }) {
           <option value="">All</option>
           <option value="labeled">Labeled</option>
           <option value="unlabeled">Unlabeled</option>
+          <option value="conflict">Conflict (annotators disagree)</option>
         </SelectField>
         <SelectField label="Label" value={filters.label} onChange={(e) => set({ label: e.target.value })}>
           <option value="">Any</option>
@@ -154,9 +155,31 @@ export function ItemsBrowser({ project }: { project: Project }) {
                       </div>
                     </td>
                     <td>
-                      <Badge tone={item.status === 'labeled' ? 'success' : item.status === 'error' ? 'danger' : 'neutral'}>{item.status ?? '—'}</Badge>
+                      {item.conflict ? (
+                        <Badge tone="warning" title="Its annotators disagree and no reviewer has decided yet">
+                          conflict
+                        </Badge>
+                      ) : (
+                        <Badge tone={item.status === 'labeled' ? 'success' : item.status === 'error' ? 'danger' : 'neutral'}>{item.status ?? '—'}</Badge>
+                      )}
                     </td>
-                    <td>{item.labels ? item.labels.join(', ') || <span className="muted">none</span> : <span className="muted">—</span>}</td>
+                    <td>
+                      {item.decided_by === 'tie' ? (
+                        <span className="muted" title="No majority: left out of training until a reviewer decides">
+                          tie
+                        </span>
+                      ) : item.labels ? (
+                        item.labels.join(', ') || <span className="muted">none</span>
+                      ) : (
+                        <span className="muted">—</span>
+                      )}
+                      {item.decided_by === 'review' && (
+                        <span className="muted small" title="Decided by a reviewer">
+                          {' '}
+                          (reviewed)
+                        </span>
+                      )}
+                    </td>
                     <td>
                       {item.prediction ? (
                         <span title={Object.entries(item.prediction.scores).map(([l, p]) => `${l} ${(p * 100).toFixed(0)}%`).join(', ')}>

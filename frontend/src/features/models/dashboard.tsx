@@ -3,6 +3,7 @@ import Link from 'next/link';
 import { isJobActive, useJobs, useModels, useProjectStatus } from '@/lib/api/queries';
 import type { ModelVersion, Project } from '@/lib/api/types';
 import { headline, interval, parseEvidence, parseMetrics, percent } from '@/lib/metrics';
+import { can } from '@/lib/permissions';
 import { projectHref } from '@/lib/use-project-id';
 import { ConfusionMatrix } from '@/components/charts/confusion-matrix';
 import { LearningCurve } from '@/components/charts/learning-curve';
@@ -36,6 +37,10 @@ export function Dashboard({ project }: { project: Project }) {
   if (status.isPending) return <Loading />;
   if (status.error) return <ErrorMessage error={status.error} title="Could not load the project status" />;
   const s = status.data;
+  // with one annotator per item nothing can disagree: the card shows once it can matter
+  const showConflicts = project.annotations_per_item > 1 || s.conflicts > 0 || s.conflicts_resolved > 0;
+  // tied items wait for a review, so the model trains on that many fewer labels
+  const trainable = s.labeled - s.conflicts_tied;
   const metrics = parseMetrics(s.metrics);
   const metric = headline(s.metrics);
   const evidence = parseEvidence(s.metrics);
@@ -64,7 +69,7 @@ export function Dashboard({ project }: { project: Project }) {
           </>
         }
       />
-      <div className="stats-row">
+      <div className={showConflicts ? 'stats-row stats-row-5' : 'stats-row'}>
         <Card>
           <Stat label="Items" value={s.items_total.toLocaleString()} sub={s.items_ready < s.items_total ? `${s.items_ready.toLocaleString()} ready, the rest processing` : 'all ready'} />
         </Card>
@@ -74,6 +79,26 @@ export function Dashboard({ project }: { project: Project }) {
         <Card>
           <Stat label="Unlabeled" value={s.unlabeled.toLocaleString()} />
         </Card>
+        {showConflicts && (
+          <Card>
+            <Stat
+              label="Conflicts"
+              value={<span data-testid="conflict-count">{s.conflicts.toLocaleString()}</span>}
+              sub={
+                <span data-testid="conflict-detail">
+                  {s.conflicts_tied ? `${s.conflicts_tied.toLocaleString()} tied, out of training · ` : ''}
+                  {s.conflicts_resolved.toLocaleString()} resolved
+                  {s.conflicts > 0 && can(project, 'review') && (
+                    <>
+                      {' · '}
+                      <Link href={projectHref('conflicts', project.id)}>review</Link>
+                    </>
+                  )}
+                </span>
+              }
+            />
+          </Card>
+        )}
         <Card>
           <Stat
             label="Suggested"
@@ -98,7 +123,7 @@ export function Dashboard({ project }: { project: Project }) {
             ) : training ? (
               <Badge tone="accent">Training…</Badge>
             ) : s.model_version != null ? (
-              s.labels_in_model != null && s.labels_in_model < s.labeled ? (
+              s.labels_in_model != null && s.labels_in_model < trainable ? (
                 <Badge tone="warning" title="New labels are waiting for the next training run">
                   Catching up
                 </Badge>

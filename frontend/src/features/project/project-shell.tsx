@@ -2,7 +2,7 @@
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import type { ReactNode } from 'react';
-import { useProject } from '@/lib/api/queries';
+import { useProject, useProjectStatus } from '@/lib/api/queries';
 import type { Project } from '@/lib/api/types';
 import { can, type Action } from '@/lib/permissions';
 import { projectHref, useProjectId } from '@/lib/use-project-id';
@@ -15,21 +15,39 @@ const TABS: { page: string; title: string; needs?: Action }[] = [
   { page: 'dashboard', title: 'Dashboard' },
   { page: 'label', title: 'Label' },
   { page: 'review', title: 'Suggestions' },
+  { page: 'conflicts', title: 'Conflicts', needs: 'review' },
   { page: 'items', title: 'Items' },
   { page: 'upload', title: 'Upload', needs: 'manageDatasets' },
   { page: 'members', title: 'Members' },
   { page: 'settings', title: 'Settings & export' },
 ];
 
-function ProjectNav({ project }: { project: Project }) {
+/** The tabs the caller's role may use (the rest are hidden, not refused). */
+export function projectTabs(project: Pick<Project, 'role'>) {
+  return TABS.filter((tab) => !tab.needs || can(project, tab.needs));
+}
+
+/** How many conflicts wait for a review, beside the tab (reviewers and owners only see the tab). */
+function ConflictCount({ projectId }: { projectId: number }) {
+  const open = useProjectStatus(projectId).data?.conflicts;
+  if (!open) return null;
+  return (
+    <span className="badge badge-warning tab-count" data-testid="conflicts-tab-count" title={`${open} open`}>
+      {open.toLocaleString()}
+    </span>
+  );
+}
+
+export function ProjectNav({ project }: { project: Project }) {
   const pathname = usePathname();
   return (
     <nav className="tabs" aria-label="Project">
-      {TABS.filter((tab) => !tab.needs || can(project, tab.needs)).map((tab) => {
+      {projectTabs(project).map((tab) => {
         const current = pathname.replace(/\/$/, '') === `/${tab.page}`;
         return (
           <Link key={tab.page} href={projectHref(tab.page, project.id)} className={current ? 'tab tab-active' : 'tab'} aria-current={current ? 'page' : undefined}>
             {tab.title}
+            {tab.page === 'conflicts' && <ConflictCount projectId={project.id} />}
           </Link>
         );
       })}

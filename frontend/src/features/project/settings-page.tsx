@@ -1,6 +1,7 @@
 'use client';
 import { errorMessage } from '@/lib/api/errors';
-import { useExport, useModels, useProjectStatus } from '@/lib/api/queries';
+import { useState } from 'react';
+import { type ExportContent, useExport, useModels, useProjectStatus } from '@/lib/api/queries';
 import type { Project } from '@/lib/api/types';
 import { ModelTable } from '@/features/models/model-table';
 import { SettingsForm } from './settings-form';
@@ -11,7 +12,8 @@ import { Card, PageHeader } from '@/components/ui/misc';
 
 function ExportCard({ project }: { project: Project }) {
   const exporting = useExport(project);
-  const download = (format: 'csv' | 'jsonl', content: 'labels' | 'predictions' = 'labels') => exporting.mutate({ format, content });
+  const [annotators, setAnnotators] = useState(false);
+  const download = (format: 'csv' | 'jsonl', content: ExportContent = 'labels') => exporting.mutate({ format, content, annotators: content === 'items' && annotators });
   const busy = exporting.isPending ? `${exporting.variables.content}-${exporting.variables.format}` : null;
   const error = exporting.error;
   return (
@@ -35,6 +37,21 @@ function ExportCard({ project }: { project: Project }) {
           </Button>
           <Button onClick={() => download('jsonl', 'predictions')} busy={busy === 'predictions-jsonl'}>
             Predictions JSONL
+          </Button>
+        </div>
+        <p className="muted">
+          One row per labeled item with its final label — a reviewer&apos;s resolution, the only annotation, or the annotators&apos; majority — how it was decided (single, majority, review, suggestion, tie) and the share of
+          annotators who agree with it.
+        </p>
+        <label className="row small">
+          <input type="checkbox" checked={annotators} onChange={(e) => setAnnotators(e.target.checked)} /> With every annotator&apos;s labels (a column per annotator)
+        </label>
+        <div className="row">
+          <Button onClick={() => download('csv', 'items')} busy={busy === 'items-csv'}>
+            Final labels CSV
+          </Button>
+          <Button onClick={() => download('jsonl', 'items')} busy={busy === 'items-jsonl'}>
+            Final labels JSONL
           </Button>
         </div>
         {error ? <ErrorMessage error={new Error(errorMessage(error))} /> : null}

@@ -21,6 +21,7 @@ export const keys = {
   items: (id: number, filters: object) => ['project', id, 'items', filters] as const,
   item: (id: number, itemId: number) => ['project', id, 'item', itemId] as const,
   suggestions: (id: number, label?: string) => ['project', id, 'suggestions', label ?? ''] as const,
+  conflicts: (id: number, resolved: boolean) => ['project', id, 'conflicts', resolved] as const,
   backbones: ['backbones'] as const,
   strategies: ['strategies'] as const,
   tokens: ['tokens'] as const,
@@ -45,6 +46,21 @@ export function saveAnnotation(id: number, itemId: number, labels: string[]) {
 
 export function removeAnnotation(id: number, itemId: number) {
   return call(api.DELETE('/api/v1/projects/{project_id}/items/{item_id}/annotations', itemPath(id, itemId)));
+}
+
+/** One page of conflicts in item order (open ones, or with `resolved` the resolved items). */
+export function fetchConflicts(id: number, query: { limit: number; after?: number; resolved?: boolean }) {
+  return call(api.GET('/api/v1/projects/{project_id}/conflicts', { params: { path: { project_id: id }, query } }));
+}
+
+/** A reviewer's decision on an item's label (the annotators' labels stay as they are). */
+export function saveResolution(id: number, itemId: number, labels: string[]) {
+  return call(api.POST('/api/v1/projects/{project_id}/items/{item_id}/resolution', { ...itemPath(id, itemId), body: { labels } }));
+}
+
+/** Reopens an item: its resolution goes, and it is a conflict again if its annotators disagree. */
+export function removeResolution(id: number, itemId: number) {
+  return call(api.DELETE('/api/v1/projects/{project_id}/items/{item_id}/resolution', itemPath(id, itemId)));
 }
 
 async function signIn(email: string, password: string): Promise<void> {
@@ -266,13 +282,21 @@ export function useScore(id: number) {
   });
 }
 
-/** Downloads the project's labels, or the model's predictions, as CSV or JSONL. */
+export type ExportContent = 'labels' | 'predictions' | 'items';
+
+/** The export's query: `labels` is the default content; `annotators` only goes with `items`. */
+export function exportQuery(format: 'csv' | 'jsonl', content: ExportContent, annotators = false): string {
+  const parts = [`format=${format}`];
+  if (content !== 'labels') parts.push(`content=${content}`);
+  if (content === 'items' && annotators) parts.push('annotators=true');
+  return parts.join('&');
+}
+
+/** Downloads the project's labels, the model's predictions, or every item's final label, as CSV or JSONL. */
 export function useExport(project: Pick<Project, 'id' | 'name'>) {
   return useMutation({
-    mutationFn: ({ format, content }: { format: 'csv' | 'jsonl'; content: 'labels' | 'predictions' }) => {
-      const query = content === 'labels' ? `format=${format}` : `format=${format}&content=predictions`;
-      return downloadFile(`/projects/${project.id}/export?${query}`, `${project.name}-${content}.${format}`);
-    },
+    mutationFn: ({ format, content, annotators }: { format: 'csv' | 'jsonl'; content: ExportContent; annotators?: boolean }) =>
+      downloadFile(`/projects/${project.id}/export?${exportQuery(format, content, annotators)}`, `${project.name}-${content}.${format}`),
   });
 }
 

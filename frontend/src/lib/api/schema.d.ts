@@ -419,6 +419,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/conflicts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Conflicts
+         * @description Open conflicts in item order, each with every annotator's labels (by name), the final
+         *     label as it stands, the active model's prediction and the item's content; with
+         *     `resolved=true`, the resolved items with their resolution (to reopen one).
+         */
+        get: operations["list_conflicts_api_v1_projects__project_id__conflicts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/items/{item_id}/resolution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve Item
+         * @description Decide the item's label (owners and reviewers). The annotations stay as they are; the
+         *     resolution is what the model trains on and the export carries, and the model retrains.
+         */
+        post: operations["resolve_item_api_v1_projects__project_id__items__item_id__resolution_post"];
+        /**
+         * Reopen Item
+         * @description Reopen: delete the item's resolution; if its annotators disagree it is a conflict again.
+         */
+        delete: operations["reopen_item_api_v1_projects__project_id__items__item_id__resolution_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/export": {
         parameters: {
             query?: never;
@@ -428,8 +475,9 @@ export interface paths {
         };
         /**
          * Export Labels
-         * @description Every annotation (one row per annotator and item), streamed as CSV or JSONL; or, with
-         *     `content=predictions`, the active model's prediction for every item.
+         * @description Every annotation (one row per annotator and item), streamed as CSV or JSONL; with
+         *     `content=predictions`, the active model's prediction for every item; with `content=items`,
+         *     every labeled item's final label.
          */
         get: operations["export_labels_api_v1_projects__project_id__export_get"];
         put?: never;
@@ -918,6 +966,26 @@ export interface components {
             /** Count */
             count: number;
         };
+        /** AnnotatorLabels */
+        AnnotatorLabels: {
+            /** User Id */
+            user_id: number | null;
+            /**
+             * Name
+             * @description the annotator's name, or email ('deleted user' if gone)
+             */
+            name: string;
+            /** Email */
+            email: string | null;
+            /** Labels */
+            labels: string[];
+            source: components["schemas"]["AnnotationSource"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
         /** ApiTokenCreate */
         ApiTokenCreate: {
             /** Name */
@@ -1033,6 +1101,38 @@ export interface components {
              */
             dataset: string;
         };
+        /** ConflictItem */
+        ConflictItem: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Text */
+            text?: string | null;
+            /** Dataset */
+            dataset?: string | null;
+            /** Annotations */
+            annotations: components["schemas"]["AnnotatorLabels"][];
+            /**
+             * Labels
+             * @description the final label now; null for a tie
+             */
+            labels: string[] | null;
+            decided_by: components["schemas"]["DecidedBy"];
+            /**
+             * Agreement
+             * @description share of annotators agreeing with the label
+             */
+            agreement: number | null;
+            /** Conflict */
+            conflict: boolean;
+            prediction?: components["schemas"]["Prediction"] | null;
+            /** Uncertainty */
+            uncertainty?: number | null;
+            resolution?: components["schemas"]["ResolutionPublic"] | null;
+        };
         /** DatasetCreate */
         DatasetCreate: {
             /** Name */
@@ -1050,6 +1150,12 @@ export interface components {
              */
             items: number;
         };
+        /**
+         * DecidedBy
+         * @description How an item's final label was decided (`filament.labeling.consensus`).
+         * @enum {string}
+         */
+        DecidedBy: "single" | "majority" | "review" | "suggestion" | "tie";
         /** DownloadLink */
         DownloadLink: {
             /** Url */
@@ -1078,8 +1184,18 @@ export interface components {
             dataset?: string | null;
             /** Status */
             status?: string | null;
-            /** Labels */
+            /**
+             * Labels
+             * @description the item's final label (filament.labeling.consensus); null while unlabeled or tied
+             */
             labels?: string[] | null;
+            decided_by?: components["schemas"]["DecidedBy"] | null;
+            /**
+             * Conflict
+             * @description annotations that differ and no resolution (yet)
+             * @default false
+             */
+            conflict: boolean;
             prediction?: components["schemas"]["Prediction"] | null;
             /** Uncertainty */
             uncertainty?: number | null;
@@ -1088,6 +1204,7 @@ export interface components {
              * @default []
              */
             annotations: components["schemas"]["AnnotationPublic"][];
+            resolution?: components["schemas"]["ResolutionPublic"] | null;
         };
         /** ItemPublic */
         ItemPublic: {
@@ -1103,8 +1220,18 @@ export interface components {
             dataset?: string | null;
             /** Status */
             status?: string | null;
-            /** Labels */
+            /**
+             * Labels
+             * @description the item's final label (filament.labeling.consensus); null while unlabeled or tied
+             */
             labels?: string[] | null;
+            decided_by?: components["schemas"]["DecidedBy"] | null;
+            /**
+             * Conflict
+             * @description annotations that differ and no resolution (yet)
+             * @default false
+             */
+            conflict: boolean;
             prediction?: components["schemas"]["Prediction"] | null;
             /** Uncertainty */
             uncertainty?: number | null;
@@ -1221,6 +1348,13 @@ export interface components {
         Page_BackbonePublic_: {
             /** Data */
             data: components["schemas"]["BackbonePublic"][];
+            /** Count */
+            count: number;
+        };
+        /** Page[ConflictItem] */
+        Page_ConflictItem_: {
+            /** Data */
+            data: components["schemas"]["ConflictItem"][];
             /** Count */
             count: number;
         };
@@ -1531,6 +1665,24 @@ export interface components {
             } | null;
             /** Annotators */
             annotators: components["schemas"]["AnnotatorCount"][];
+            /**
+             * Conflicts
+             * @description items whose annotations differ and that no reviewer resolved yet
+             * @default 0
+             */
+            conflicts: number;
+            /**
+             * Conflicts Tied
+             * @description of those, items without a majority: left out of training until resolved
+             * @default 0
+             */
+            conflicts_tied: number;
+            /**
+             * Conflicts Resolved
+             * @description items a reviewer resolved
+             * @default 0
+             */
+            conflicts_resolved: number;
         };
         /** ProjectUpdate */
         ProjectUpdate: {
@@ -1564,6 +1716,63 @@ export interface components {
             /** Reason */
             reason?: string | null;
         };
+        /** ResolutionCreate */
+        ResolutionCreate: {
+            /** Labels */
+            labels: string[];
+        };
+        /** ResolutionPublic */
+        ResolutionPublic: {
+            /** Item Id */
+            item_id: number;
+            /** Labels */
+            labels: string[];
+            source: components["schemas"]["ResolutionSource"];
+            /** User Id */
+            user_id: number | null;
+            /**
+             * User Name
+             * @description the reviewer's name, or email
+             */
+            user_name?: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /** ResolutionResult */
+        ResolutionResult: {
+            /** Item Id */
+            item_id: number;
+            /** Labels */
+            labels: string[];
+            source: components["schemas"]["ResolutionSource"];
+            /** User Id */
+            user_id: number | null;
+            /**
+             * User Name
+             * @description the reviewer's name, or email
+             */
+            user_name?: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Annotations Disagree
+             * @description whether the item's annotations differ; an item without a conflict may be resolved too (its resolution is its final label all the same)
+             */
+            annotations_disagree: boolean;
+            /** Detail */
+            detail: string;
+        };
+        /**
+         * ResolutionSource
+         * @enum {string}
+         */
+        ResolutionSource: "review";
         /** Review */
         Review: {
             /** Items */
@@ -3792,6 +4001,7 @@ export interface operations {
     list_items_api_v1_projects__project_id__items_get: {
         parameters: {
             query?: {
+                /** @description conflict: annotations that differ and no resolution (a labeled item) */
                 status?: string | null;
                 dataset?: string | null;
                 label?: string | null;
@@ -4564,12 +4774,284 @@ export interface operations {
             };
         };
     };
+    list_conflicts_api_v1_projects__project_id__conflicts_get: {
+        parameters: {
+            query?: {
+                /** @description false: open conflicts; true: items a reviewer resolved */
+                resolved?: boolean;
+                limit?: number;
+                /** @description keyset paging: items with ids above this */
+                after?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ConflictItem_"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    resolve_item_api_v1_projects__project_id__items__item_id__resolution_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description an item's id */
+                item_id: number;
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResolutionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResolutionResult"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    reopen_item_api_v1_projects__project_id__items__item_id__resolution_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description an item's id */
+                item_id: number;
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
     export_labels_api_v1_projects__project_id__export_get: {
         parameters: {
             query?: {
                 format?: string;
-                /** @description labels: every annotation; predictions: the active model's labels, confidence and probabilities for every item, with its version */
+                /** @description labels: every annotation; predictions: the active model's labels, confidence and probabilities for every item, with its version; items: one row per labeled item with its final label, how it was decided (single, majority, review, suggestion, tie) and its agreement */
                 content?: string;
+                /** @description with content=items: every annotator's labels too (CSV: a column per annotator email; JSONL: `annotations`, a list of {annotator, labels, source}); the other contents ignore it */
+                annotators?: boolean;
             };
             header?: never;
             path: {
