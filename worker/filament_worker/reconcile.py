@@ -5,7 +5,8 @@ without persistence (many do) loses them, and items would then stay pending, lab
 for a model that is never trained, uploads would never be read. The database knows all of it:
 
 - items still `pending` need their project's embed run;
-- a project whose newest annotation is newer than its newest model version needs a head run;
+- a project whose newest annotation or resolution is newer than its newest model version needs
+  a head run;
 - an upload (ingest) or fine-tune row still queued or running needs its job; arq refuses a job
   id it already holds, so asking again for one that exists does nothing.
 
@@ -22,7 +23,16 @@ from typing import Any
 
 from arq.connections import ArqRedis
 from filament import jobs
-from filament.db.models import Annotation, Item, ItemStatus, Job, JobStatus, ModelVersion, utcnow
+from filament.db.models import (
+    Annotation,
+    Item,
+    ItemStatus,
+    Job,
+    JobStatus,
+    ModelVersion,
+    Resolution,
+    utcnow,
+)
 from filament.db.session import session_scope
 from sqlmodel import col, func, select
 
@@ -47,12 +57,14 @@ def lost_work() -> dict[str, list[int]]:
             .group_by(col(ModelVersion.project_id))
             .subquery()
         )
-        train = session.exec(
-            select(Annotation.project_id)
-            .outerjoin(newest_model, newest_model.c.project_id == Annotation.project_id)
-            .where((newest_model.c.at.is_(None)) | (col(Annotation.created_at) > newest_model.c.at))
-            .distinct()
-        ).all()
+        train: list[int] = []
+        for table in (Annotation, Resolution):  # labels, and reviewers' decisions
+            train += session.exec(
+                select(table.project_id)
+                .outerjoin(newest_model, newest_model.c.project_id == table.project_id)
+                .where((newest_model.c.at.is_(None)) | (col(table.created_at) > newest_model.c.at))
+                .distinct()
+            ).all()
         waiting = session.exec(
             select(Job).where(
                 col(Job.type).in_([jobs.INGEST, jobs.FINETUNE]),
