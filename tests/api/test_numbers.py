@@ -66,6 +66,14 @@ def test_status_reports_audit_beside_cross_validation(client, owner, run_jobs, m
     assert audit["support"] == 12 and audit["accuracy"]["method"] == "wilson"
     assert audit["accuracy"]["low"] <= audit["accuracy"]["value"] <= audit["accuracy"]["high"]
     assert metrics["judgement"]["trust"] == "audit"
+    # the pool-wide figure: the 29 queue-chosen labels counted, the rest of the 60 items
+    # estimated from the 12 audit labels and the model's confidence; it is the one judged
+    pool = audit["pool_accuracy"]
+    assert pool["method"] == "prediction-powered" and pool["audit_labels"] == 12
+    assert (pool["queue_labels"], pool["pool_items"]) == (29, 60)
+    assert 0 <= pool["low"] <= pool["value"] <= pool["high"] <= 1
+    assert pool["design_effect"] >= 0.5
+    assert metrics["judgement"]["figure"] == "pool_accuracy"
 
 
 def test_suggestions_wait_for_human_labels_and_promise_a_bound(
@@ -79,6 +87,7 @@ def test_suggestions_wait_for_human_labels_and_promise_a_bound(
     page = client.get(f"/api/v1/projects/{pid}/suggestions", headers=owner).json()
     # 40 human labels, 50 needed: nothing offered, and the page says why
     assert page["data"] == [] and page["calibration_items"] == 40 and page["min_labels"] == 50
+    assert page["reachable_precision"] is None
     assert "50 human labels" in page["detail"]
 
     _label(client, owner, pid, items[40:70])
@@ -88,6 +97,7 @@ def test_suggestions_wait_for_human_labels_and_promise_a_bound(
     assert page["data"], page
     # the promise is the bound, not the point estimate, and it says what it means in items
     assert 0.9 <= page["precision_lower_bound"] <= page["calibrated_precision"]
+    assert page["precision_lower_bound"] <= page["reachable_precision"]
     assert page["calibration_support"] >= 29  # 0.05 ** (1 / 29) = 0.902: the fewest for 90 %
     assert page["expected_wrong"] == pytest.approx(
         len(page["data"]) * (1 - page["precision_lower_bound"]), abs=0.06
@@ -100,6 +110,18 @@ def test_suggestions_wait_for_human_labels_and_promise_a_bound(
     status = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()
     assert status["labels_in_model"] == 70 + len(review)
     assert status["metrics"]["calibration"]["human_labels"] == 70
+
+
+def test_an_unreachable_target_says_what_the_labels_back(client, owner, run_jobs):
+    # 99 % needs 299 all-right held-out labels at 95 %; 60 back at most 0.05 ** (1 / 60) = 95.1 %
+    pid = text_project(client, owner, synthetic_rows(120), suggestion_precision=0.99)
+    run_jobs()
+    _label(client, owner, pid, _items(client, owner, pid)[:60])
+    run_jobs()
+    page = client.get(f"/api/v1/projects/{pid}/suggestions", headers=owner).json()
+    assert page["data"] == [] and page["precision_lower_bound"] is None
+    assert 0.5 < page["reachable_precision"] <= 0.05 ** (1 / 60) + 1e-9
+    assert f"{page['reachable_precision']:.1%}" in page["detail"]
 
 
 def test_a_point_estimate_threshold_offers_nothing(client, owner, run_jobs):

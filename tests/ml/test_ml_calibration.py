@@ -35,6 +35,7 @@ def test_known_threshold_matches_brute_force() -> None:
         assert cal.threshold == pytest.approx(expected)
         assert cal.lower_bound >= target and cal.items == 300
         assert cal.precision == pytest.approx(correct[confidence >= cal.threshold].mean())
+        assert cal.lower_bound <= cal.best_bound
     # 0.95: the 120 all-correct items pass (0.05 ** (1 / 120) = 0.9753); errors then pull it down
     assert calibrate_threshold(confidence, correct, 0.95).support >= 120
 
@@ -44,7 +45,9 @@ def test_point_estimate_of_ten_correct_items_is_no_promise() -> None:
     confidence = np.r_[np.linspace(0.99, 0.9, 10), np.linspace(0.8, 0.5, 20)]
     correct = np.r_[np.ones(10, bool), np.arange(20) % 2 == 0]
     cal = calibrate_threshold(confidence, correct, 0.97)
-    assert cal == Calibration(None, None, 30, None, 30)
+    assert cal == Calibration(None, None, 30, None, 30, cal.best_bound)
+    # the most these labels back: the eleven surest, all right (the 11th is the first of the rest)
+    assert cal.best_bound == pytest.approx(0.05 ** (1 / 11))
 
 
 def test_perfectly_calibrated_toy_keeps_the_promise() -> None:
@@ -65,7 +68,8 @@ def test_perfectly_calibrated_toy_keeps_the_promise() -> None:
 def test_min_support_unreachable_and_empty() -> None:
     # 98 items, all correct: short of the 99 a 97 % promise needs, enough for 96 %
     confidence, correct = np.linspace(1, 0.5, 98), np.ones(98, bool)
-    assert calibrate_threshold(confidence, correct, 0.97).threshold is None
+    short = calibrate_threshold(confidence, correct, 0.97)
+    assert short.threshold is None and short.best_bound == pytest.approx(0.05 ** (1 / 98))
     assert calibrate_threshold(confidence, correct, 0.96).threshold == 0.5
     assert calibrate_threshold(confidence, correct, 0.9, min_support=99) == (
         Calibration(None, None, 98, None, 98)

@@ -91,13 +91,28 @@ def test_held_out_multilabel() -> None:
 def test_judge_trusts_audit_and_flags_disagreement() -> None:
     cv = {"accuracy": {"value": 0.6, "low": 0.55, "high": 0.65}}
     audit = {"accuracy": {"value": 0.75, "low": 0.68, "high": 0.81}}
-    assert judge(cv, audit, False) == {"metric": "accuracy", "trust": "audit", "disagree": True}
+    assert judge(cv, audit, False) == {
+        "metric": "accuracy",
+        "trust": "audit",
+        "disagree": True,
+        "figure": "accuracy",
+    }
     close = {"accuracy": {"value": 0.62, "low": 0.5, "high": 0.72}}
     assert judge(cv, close, False)["disagree"] is False
     assert judge(cv, {"support": 3}, False) == {
         "metric": "accuracy",
         "trust": "cross_validated",
         "disagree": False,
+        "figure": "accuracy",
+    }
+    assert judge({}, {"support": 3}, False)["figure"] is None
+    # the pool-wide figure, when there is one, is the audited figure judged
+    pooled = close | {"pool_accuracy": {"value": 0.8, "low": 0.7, "high": 0.86}}
+    assert judge(cv, pooled, False) == {
+        "metric": "accuracy",
+        "trust": "audit",
+        "disagree": True,
+        "figure": "pool_accuracy",
     }
 
 

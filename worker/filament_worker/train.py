@@ -16,6 +16,7 @@ from filament.ml.calibration import Calibration, calibrate_multilabel, calibrate
 from filament.ml.heads import train_head as fit_head
 from filament.ml.intervals import LEVEL
 from filament.ml.metrics import held_out_metrics, judge
+from filament.ml.pool_accuracy import single_label_pool_accuracy
 from filament.models.artifacts import load_embeddings
 from filament.models.finetuning import (
     enqueue_finetune,
@@ -79,15 +80,30 @@ def calibration(project: Project, cv_probs: np.ndarray, y: np.ndarray) -> dict[s
 
 
 def evaluation(
-    project: Project, y: np.ndarray, cv_probs: np.ndarray, audit: np.ndarray, audit_probs: Any
+    project: Project,
+    y: np.ndarray,
+    cv_probs: np.ndarray,
+    audit: np.ndarray,
+    audit_probs: Any,
+    human: np.ndarray,
+    unlabeled_probs: np.ndarray,
 ) -> dict[str, Any]:
-    """The cross-validated and the audited figures with intervals, and which to trust."""
+    """The cross-validated and the audited figures with intervals, and which to trust.
+    Single-label: also the accuracy over the whole pool (`filament.ml.pool_accuracy`), from
+    the audit labels with the model's confidence on ``unlabeled_probs``."""
     multilabel, n_labels = project.task.multilabel, len(project.labels)
     minimum = get_settings().metrics_min_support
     cv = held_out_metrics(y, cv_probs, multilabel, n_labels, minimum)
+    pool = None
+    if not multilabel:
+        pool = single_label_pool_accuracy(
+            y, cv_probs, audit_probs, audit, human, unlabeled_probs, minimum
+        )
     if audit_probs is None:
         audit_probs = np.full(cv_probs.shape, np.nan)
     audited = held_out_metrics(y[audit], audit_probs[audit], multilabel, n_labels, minimum)
+    if pool is not None:
+        audited["pool_accuracy"] = pool
     return {
         "evaluation": "cross_validated",  # what the top-level figures are
         "cross_validated": cv,
@@ -134,9 +150,11 @@ def run_train_head(project_id: int) -> int | None:
         np.random.default_rng([project_id, len(item_ids)]),
     )
     human = ~suggested
+    unlabeled = np.ones(len(embeddings.item_ids), dtype=bool)
+    unlabeled[rows] = False
     metrics = {
         **named_metrics(fit.metrics, project.labels),
-        **evaluation(project, y, fit.cv_probs, audit, fit.audit_probs),
+        **evaluation(project, y, fit.cv_probs, audit, fit.audit_probs, human, probs[unlabeled]),
         "calibration": calibration(project, fit.cv_probs[human], y[human]),
     }
     with session_scope() as session:

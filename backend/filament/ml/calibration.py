@@ -11,7 +11,7 @@ items is what a 90 % model shows a third of the time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -23,13 +23,16 @@ class Calibration:
     """``threshold``: None when the target is out of reach. ``precision`` / ``lower_bound``:
     the accepted set's precision on the calibration items and its 95 % lower bound.
     ``support``: calibration items at or above the threshold (or, when unreachable, all of
-    them). ``items``: the calibration items there were."""
+    them). ``items``: the calibration items there were. ``best_bound``: the highest lower
+    bound any threshold reaches on them: the highest target these labels can back now (None
+    when no threshold has the minimum support)."""
 
     threshold: float | None
     precision: float | None
     support: int
     lower_bound: float | None = None
     items: int = 0
+    best_bound: float | None = None
 
 
 def calibrate_threshold(
@@ -56,9 +59,11 @@ def calibrate_threshold(
     ends = np.flatnonzero(np.r_[conf[1:] != conf[:-1], True])
     support = ends + 1
     bound = clopper_pearson_lower(hits[ends], support, level)
-    ok = np.flatnonzero((bound >= target_precision) & (support >= min_support))
+    supported = support >= min_support
+    reachable = float(bound[supported].max()) if supported.any() else None
+    ok = np.flatnonzero((bound >= target_precision) & supported)
     if len(ok) == 0:
-        return unreachable
+        return replace(unreachable, best_bound=reachable)
     best = ok[-1]  # the lowest threshold: the largest accepted set whose bound meets the target
     return Calibration(
         float(conf[ends[best]]),
@@ -66,6 +71,7 @@ def calibrate_threshold(
         int(support[best]),
         float(bound[best]),
         n,
+        reachable,
     )
 
 

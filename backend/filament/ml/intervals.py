@@ -19,8 +19,9 @@ LEVEL = 0.95
 BOOTSTRAP_RESAMPLES = 1000
 
 
-def wilson(k: int, n: int, level: float = LEVEL) -> tuple[float, float]:
-    """Two-sided Wilson interval for ``k`` successes out of ``n``; ``(0, 1)`` when n is 0."""
+def wilson(k: float, n: float, level: float = LEVEL) -> tuple[float, float]:
+    """Two-sided Wilson interval for ``k`` successes out of ``n``; ``(0, 1)`` when n is 0.
+    Counts may be fractional (an effective sample size, `filament.ml.pool_accuracy`)."""
     if n <= 0:
         return 0.0, 1.0
     z = float(norm.ppf(0.5 + level / 2))

@@ -158,11 +158,20 @@ def primary_name(multilabel: bool) -> str:
 def judge(cv: dict[str, Any], audit: dict[str, Any], multilabel: bool) -> dict[str, Any]:
     """Which figure to trust, and whether the two disagree beyond their intervals.
 
-    The audited figure, once it has its minimum support: its items are a random sample.
+    The audited figure, once it has its minimum support: its items are a random sample; of
+    the audited figures the pool-wide accuracy (``pool_accuracy``, the audit labels sharpened
+    by the model's confidence, with the queue's labels counted exactly) when there is one.
     Cross-validation otherwise, flagged as biased (the queue chose its items, mostly hard ones,
-    so it tends to understate). ``disagree``: both intervals exist and do not overlap."""
+    so it tends to understate). ``disagree``: both intervals exist and do not overlap.
+    ``figure``: the key of the trusted figure in its block."""
     name = primary_name(multilabel)
-    a, c = audit.get(name), cv.get(name)
+    figure = "pool_accuracy" if audit.get("pool_accuracy") else name
+    a, c = audit.get(figure), cv.get(name)
     trust = "audit" if a else "cross_validated" if c else None
     disagree = bool(a and c and (a["low"] > c["high"] or c["low"] > a["high"]))
-    return {"metric": name, "trust": trust, "disagree": disagree}
+    return {
+        "metric": name,
+        "trust": trust,
+        "disagree": disagree,
+        "figure": figure if a else name if c else None,
+    }

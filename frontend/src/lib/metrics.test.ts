@@ -43,5 +43,9 @@ describe('evidence line', () => {
     expect(evidenceLine(parseEvidence({ ...base, audit: { support: 40, min_support: 30, accuracy: est } })!)).toBe('Accuracy 80.0% (95 % interval 70–90%), audited on 40 random items');
     expect(evidenceLine(parseEvidence({ ...base, audit: { support: 4, min_support: 30 } })!)).toMatch(/^Accuracy 60.0% cross-validated on 200 queue-chosen labels.*4 of 30 audit labels so far$/);
     expect(evidenceLine(parseEvidence({ cross_validated: { support: 3, min_support: 30 }, audit: { support: 0, min_support: 30 } })!)).toBe('Too few labels for a figure: 0 of 30 audit labels so far');
+    const pool = { value: 0.85, low: 0.8, high: 0.9, method: 'prediction-powered', audit_labels: 40, queue_labels: 300, pool_items: 2000 };
+    expect(evidenceLine(parseEvidence({ ...base, audit: { support: 40, min_support: 30, accuracy: est, pool_accuracy: pool } })!)).toBe(
+      "Accuracy 85.0% over the pool (95 % interval 80–90%), from 40 random audit items and the model's confidence",
+    );
   });
 });

@@ -100,6 +100,14 @@ export interface Estimate {
   correct: number | null;
 }
 
+/** The accuracy over the whole pool: the queue's labels counted, the rest estimated from the
+ * audit labels with the model's confidence (prediction-powered). */
+export interface PoolEstimate extends Estimate {
+  auditLabels: number;
+  queueLabels: number;
+  poolItems: number;
+}
+
 export interface EvidenceBlock {
   support: number;
   minSupport: number;
@@ -107,6 +115,8 @@ export interface EvidenceBlock {
   /** accuracy (single-label) or micro-F1 (multi-label); null below the minimum support */
   primary: Estimate | null;
   macroF1: Estimate | null;
+  /** audit block, single-label, from the minimum support on */
+  pool: PoolEstimate | null;
 }
 
 export interface Evidence {
@@ -125,6 +135,13 @@ function estimate(value: unknown): Estimate | null {
   return { value: v, low, high, method: typeof e.method === 'string' ? e.method : '', correct: num(e.correct) };
 }
 
+function poolEstimate(value: unknown): PoolEstimate | null {
+  const e = estimate(value);
+  if (!e) return null;
+  const p = value as Record<string, unknown>;
+  return { ...e, auditLabels: num(p.audit_labels) ?? 0, queueLabels: num(p.queue_labels) ?? 0, poolItems: num(p.pool_items) ?? 0 };
+}
+
 function block(value: unknown, primary: string): EvidenceBlock | null {
   if (!value || typeof value !== 'object') return null;
   const b = value as Record<string, unknown>;
@@ -136,6 +153,7 @@ function block(value: unknown, primary: string): EvidenceBlock | null {
     labelCounts: Array.isArray(b.label_counts) ? b.label_counts.map((c) => num(c) ?? 0) : [],
     primary: estimate(b[primary]),
     macroF1: estimate(b.macro_f1),
+    pool: poolEstimate(b.pool_accuracy),
   };
 }
 
@@ -161,6 +179,8 @@ export function interval(e: Pick<Estimate, 'low' | 'high'>, digits = 0): string 
 /** One line on how far a version's predictions can be trusted, with its support: the audited
  * figure when it has its minimum support, else the cross-validated one, else only counts. */
 export function evidenceLine(evidence: Evidence): string {
+  const p = evidence.audit.pool;
+  if (p) return `${evidence.name} ${percent(p.value, 1)} over the pool (95 % interval ${interval(p)}), from ${p.auditLabels} random audit items and the model's confidence`;
   const a = evidence.audit.primary;
   if (a) return `${evidence.name} ${percent(a.value, 1)} (95 % interval ${interval(a)}), audited on ${evidence.audit.support} random items`;
   const c = evidence.cv.primary;

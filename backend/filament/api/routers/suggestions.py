@@ -65,6 +65,12 @@ class SuggestionPage(BaseModel):
     expected_wrong: float | None = Field(
         None, description="how many of this page's suggestions may be wrong at the bound"
     )
+    reachable_precision: float | None = Field(
+        None,
+        description="the highest precision any threshold's lower bound reaches on these "
+        "calibration items: a target at or below it gets suggestions now (multi-label: the "
+        "lowest over labels)",
+    )
 
 
 @router.get("/suggestions")
@@ -130,11 +136,14 @@ def suggestions(
         achieved = min(precisions) if precisions else None
         bound = min(bounds) if bounds else None
         support = min(supports) if supports else 0
+        best = [c.get("best_bound") for c in per_label]
+        reachable = min(best) if best and None not in best else None
     else:
         threshold, achieved = calibration.get("threshold"), calibration.get("precision")
         bound = calibration.get("lower_bound")
         bounds = [] if bound is None else [bound]
         support = calibration.get("support", 0) if threshold is not None else 0
+        reachable = calibration.get("best_bound")
     return SuggestionPage(
         data=data,
         target_precision=target,
@@ -142,17 +151,18 @@ def suggestions(
         threshold=threshold,
         qualifying=len(rows),
         model_version=model.version,
-        detail=None if len(rows) else _why_none(calibration, target),
+        detail=None if len(rows) else _why_none(calibration, target, reachable),
         precision_lower_bound=bound,
         confidence_level=calibration.get("level"),
         calibration_items=calibration.get("human_labels", 0),
         calibration_support=support,
         min_labels=calibration.get("min_labels"),
         expected_wrong=expected_wrong(len(data), bounds) if data and bounds else None,
+        reachable_precision=reachable,
     )
 
 
-def _why_none(calibration: dict[str, Any], target: float) -> str:
+def _why_none(calibration: dict[str, Any], target: float, reachable: float | None) -> str:
     if "method" not in calibration:
         return (
             "This model version carries no precision bound (made before bounds existed, or "
@@ -161,10 +171,14 @@ def _why_none(calibration: dict[str, Any], target: float) -> str:
     have, need = calibration.get("human_labels", 0), calibration.get("min_labels", 0)
     if have < need:
         return f"Suggestions need {need} human labels to calibrate on ({have} so far)"
-    return (
+    why = (
         f"No confidence threshold has a {target:.0%} precision bound on the {have} human "
         "labels yet, or no unlabeled item reaches it"
     )
+    if reachable is not None and reachable < target:
+        # what the labels do back, so a team can choose a lower target knowingly
+        why += f" (the best bound any threshold reaches now is {reachable:.1%})"
+    return why
 
 
 class ReviewItem(BaseModel):

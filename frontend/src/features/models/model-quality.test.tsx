@@ -36,6 +36,16 @@ describe('ModelQuality', () => {
     expect(screen.getByRole('alert')).toHaveTextContent('disagree beyond their intervals');
   });
 
+  it('shows the pool-wide figure first, with what it rests on, and the audit labels alone beside it', () => {
+    const pool = { ...estimate(0.88, 0.83, 0.92), method: 'prediction-powered', audit_labels: 40, queue_labels: 460, pool_items: 2000 };
+    const evidence = parseEvidence(metrics({ support: 40, accuracy: estimate(0.85, 0.71, 0.93), pool_accuracy: pool }, {}, { trust: 'audit', figure: 'pool_accuracy' }))!;
+    render(<ModelQuality evidence={evidence} />);
+    const audit = screen.getByTestId('audit-figure');
+    expect(audit).toHaveTextContent('88.0%');
+    expect(audit).toHaveTextContent('over all 2,000 items, 95 % interval 83–92%: the 460 queue-chosen labels counted');
+    expect(audit).toHaveTextContent("from 40 audit labels with the model's confidence. The audit labels alone: 85.0% (71–93%)");
+  });
+
   it('is absent for versions without held-out evidence', () => {
     expect(parseEvidence({ accuracy: 0.9, validation: 'holdout' })).toBeNull();
     expect(parseEvidence(null)).toBeNull();

@@ -4,10 +4,19 @@ import { type Evidence, type EvidenceBlock, interval, percent } from '@/lib/metr
 /** One figure with what it rests on, or only its counts below the minimum support. */
 function Figure({ title, what, block, name, testId }: { title: string; what: string; block: EvidenceBlock; name: string; testId: string }) {
   const e = block.primary;
+  const pool = block.pool;
   return (
     <div className="stat" data-testid={testId}>
       <div className="stat-label">{title}</div>
-      {e ? (
+      {e && pool ? (
+        <>
+          <div className="stat-value tabular">{percent(pool.value, 1)}</div>
+          <div className="stat-sub">
+            {name} over all {pool.poolItems.toLocaleString()} items, 95 % interval {interval(pool)}: the {pool.queueLabels.toLocaleString()} queue-chosen labels counted, the rest
+            estimated from {pool.auditLabels.toLocaleString()} {what} with the model&apos;s confidence. The {what} alone: {percent(e.value, 1)} ({interval(e)})
+          </div>
+        </>
+      ) : e ? (
         <>
           <div className="stat-value tabular">{percent(e.value, 1)}</div>
           <div className="stat-sub">

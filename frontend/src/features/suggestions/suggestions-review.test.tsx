@@ -39,8 +39,10 @@ describe('suggestions', () => {
 
   describe('review page', () => {
     let posted: unknown[];
+    let served: unknown;
     beforeEach(() => {
       posted = [];
+      served = page;
       vi.stubGlobal(
         'fetch',
         vi.fn(async (input: Request | string, init?: RequestInit) => {
@@ -51,7 +53,7 @@ describe('suggestions', () => {
             posted.push(body);
             return json({ accepted: body.items.filter((i: { accept: boolean }) => i.accept).length, corrected: 0, rejected: 0 });
           }
-          if (url.pathname.endsWith('/suggestions')) return json(page);
+          if (url.pathname.endsWith('/suggestions')) return json(served);
           return json({ detail: 'Not found' }, 404);
         }),
       );
@@ -78,6 +80,21 @@ describe('suggestions', () => {
       fireEvent.click(screen.getByRole('button', { name: /Submit selected/ }));
       expect(await screen.findByText('Saved: 1 accepted, 0 corrected.')).toBeInTheDocument();
       expect(posted).toEqual([{ items: [{ item_id: 2, accept: true }] }]);
+    });
+
+    it('says what the labels back when the target is out of reach', async () => {
+      const detail = 'No confidence threshold has a 97% precision bound on the 420 human labels yet (the best bound any threshold reaches now is 94.1%)';
+      served = { ...page, data: [], qualifying: 0, precision_lower_bound: null, threshold: null, reachable_precision: 0.941, detail };
+      const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+      render(
+        <QueryClientProvider client={client}>
+          <ToastProvider>
+            <SuggestionsReview project={project} />
+          </ToastProvider>
+        </QueryClientProvider>,
+      );
+      expect(await screen.findByText(/on 420 held-out human labels, which back at most 94.1% now/)).toBeInTheDocument();
+      expect(screen.getByText(/best bound any threshold reaches now is 94.1%/)).toBeInTheDocument();
     });
   });
 });

@@ -227,7 +227,9 @@ export function SuggestionsReview({ project }: { project: Project }) {
                 sub={
                   data.precision_lower_bound != null
                     ? `${percent(data.confidence_level ?? 0.95, 0)} lower bound; ${data.calibration_support} of ${data.calibration_items} held-out human labels pass the threshold (${percent(data.calibrated_precision, 1)} right)`
-                    : `on ${data.calibration_items} held-out human labels${data.min_labels ? `; ${data.min_labels} needed` : ''}`
+                    : data.reachable_precision != null
+                      ? `on ${data.calibration_items} held-out human labels, which back at most ${percent(data.reachable_precision, 1)} now`
+                      : `on ${data.calibration_items} held-out human labels${data.min_labels ? `; ${data.min_labels} needed` : ''}`
                 }
               />
               <Stat label="Confidence threshold" value={formatThreshold(data.threshold)} sub={typeof data.threshold === 'object' && data.threshold ? 'calibrated per label' : undefined} />

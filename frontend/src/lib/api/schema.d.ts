@@ -1908,6 +1908,11 @@ export interface components {
              * @description how many of this page's suggestions may be wrong at the bound
              */
             expected_wrong?: number | null;
+            /**
+             * Reachable Precision
+             * @description the highest precision any threshold's lower bound reaches on these calibration items: a target at or below it gets suggestions now (multi-label: the lowest over labels)
+             */
+            reachable_precision?: number | null;
         };
         /**
          * Task
