@@ -45,7 +45,7 @@ def _start_stack(port: int) -> list[subprocess.Popen[bytes]]:
 
 
 def _wait_until_up(url: str) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # two API processes importing torch on a busy machine
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
