@@ -129,7 +129,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_mail(self) -> "Settings":
-        if self.smtp_url is None:
+        if not self.smtp_url:  # unset, or empty (compose passes an unset variable on as "")
             return self
         if urlparse(self.smtp_url).scheme not in ("smtp", "smtps"):
             raise ValueError("FILAMENT_SMTP_URL must start with smtp:// or smtps://")
