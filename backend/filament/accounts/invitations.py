@@ -245,5 +245,5 @@ def accept(session: Session, redis: Redis, token: str, user: User) -> ProjectMem
 
 
 def _disabled(session: Session, user_id: int) -> bool:
-    user = session.get(User, user_id)
+    user = session.get(User, user_id, populate_existing=True)
     return user is None or user.disabled
