@@ -175,6 +175,8 @@ def test_the_admin_lists_disables_and_enables_accounts(client):
         refused = client.request(method, f"{API}{path}", headers=user, **extra)
         assert refused.status_code == 403, (method, path)
         assert client.request(method, f"{API}{path}", **extra).status_code == 401
+    sloppy = client.patch(f"{API}/admin/users/{uid}", headers=admin, json={"disabled": 0})
+    assert sloppy.status_code == 422  # a boolean, not a number (found by the fuzzer)
     off = client.patch(f"{API}/admin/users/{uid}", headers=admin, json={"disabled": True})
     assert off.status_code == 200 and off.json()["disabled"] is True
     assert client.get(f"{API}/users/me", headers=user).status_code == 401

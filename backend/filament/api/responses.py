@@ -33,7 +33,7 @@ PROJECT = errors(400, 401, 403, 404, 409, 422)
 MEMBERS = errors(400, 401, 403, 404, 409, 422, 429)
 PROJECT_UPLOAD = errors(400, 401, 403, 404, 409, 413, 422)
 DOWNLOAD = errors(401, 404, 409, 422)
-ADMIN = errors(401, 403, 404, 409, 422)
+ADMIN = errors(400, 401, 403, 404, 409, 422)
 PUBLIC = errors(422)
 # an invitation's link: read without signing in, accepted by the invited account
 INVITATION_LINK = errors(401, 403, 404, 409, 422)

@@ -161,7 +161,7 @@ class UserAdminView(UserPublic):
 
 
 class UserAdminUpdate(SQLModel):
-    disabled: bool
+    disabled: Annotated[bool, Strict()]  # strict: 0 is not false (found by the fuzzer)
 
 
 class InstanceConfig(BaseModel):

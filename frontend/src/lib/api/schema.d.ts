@@ -3863,6 +3863,15 @@ export interface operations {
                     "application/json": components["schemas"]["Page_UserAdminView_"];
                 };
             };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
             /** @description Not signed in: no valid bearer token */
             401: {
                 headers: {
@@ -3930,6 +3939,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserAdminView"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
             /** @description Not signed in: no valid bearer token */
@@ -4002,6 +4020,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserAdminView"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
             /** @description Not signed in: no valid bearer token */
