@@ -138,27 +138,50 @@ def run_jobs(env: Path):  # type: ignore[no-untyped-def]
     return drain
 
 
-def register(
-    client, email: str = "ann@example.com", password: str = "correct horse 1"
-) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    client.post(
-        "/api/v1/auth/register",
-        json={"email": email, "password": password, "name": email.split("@")[0]},
-    )
+PASSWORD = "correct horse 1"
+
+
+def register(  # type: ignore[no-untyped-def]
+    client, email: str = "ann@example.com", password: str = PASSWORD, invitation: str | None = None
+) -> dict[str, str]:
+    """Register `email` (if new; `invitation`: the token an invite-only server asks for) and
+    sign in; the account's headers."""
+    body = {"email": email, "password": password, "name": email.split("@")[0]}
+    if invitation is not None:
+        body["invitation"] = invitation
+    client.post("/api/v1/auth/register", json=body)
     token = client.post("/api/v1/auth/token", data={"username": email, "password": password}).json()
     return {"Authorization": f"Bearer {token['access_token']}"}
 
 
-def add_member(  # type: ignore[no-untyped-def]
+def invite(  # type: ignore[no-untyped-def]
     client, owner: dict[str, str], project_id: int, email: str, role: str = "annotator"
-) -> dict[str, str]:
-    """Make `email` (registered here if new) a member of the project with `role`, the way the
-    API lets an owner do it; the member's headers. Tests add members through this one door."""
-    member = register(client, email)
-    added = client.post(
-        f"/api/v1/projects/{project_id}/members", headers=owner, json={"email": email, "role": role}
+) -> str:
+    """An owner's invitation of `email`: its token."""
+    sent = client.post(
+        f"/api/v1/projects/{project_id}/invitations",
+        headers=owner,
+        json={"email": email, "role": role},
     )
-    assert added.status_code == 201, added.text
+    assert sent.status_code == 201, sent.text
+    return sent.json()["token"]
+
+
+def add_member(  # type: ignore[no-untyped-def]
+    client,
+    owner: dict[str, str],
+    project_id: int,
+    email: str,
+    role: str = "annotator",
+    password: str = PASSWORD,
+) -> dict[str, str]:
+    """Make `email` a member of the project with `role` the way people join: the owner
+    invites, the invitee registers through the link (if new; `password` is theirs) and
+    accepts. The member's headers. Tests add members through this one door."""
+    token = invite(client, owner, project_id, email, role)
+    member = register(client, email, password, invitation=token)
+    accepted = client.post(f"/api/v1/invitations/{token}/accept", headers=member)
+    assert accepted.status_code == 200, accepted.text
     return member
 
 

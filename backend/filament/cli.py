@@ -190,34 +190,35 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_users(args: argparse.Namespace) -> int:
-    """Create an account (for FILAMENT_REGISTRATION=closed), or disable / enable one."""
+    """Create an account (whatever FILAMENT_REGISTRATION says; the instance's first account is
+    its admin), or disable / enable one."""
     import getpass
 
-    from sqlmodel import select
-
-    from filament.core.security import hash_password
-    from filament.db.models import User
+    from filament.accounts.users import create_account, find_user, set_disabled
+    from filament.core.errors import Conflict
     from filament.db.session import session_scope
 
     migrate()
     email = args.email.lower()
     with session_scope() as session:
-        user = session.exec(select(User).where(User.email == email)).first()
+        user = find_user(session, email)
         if args.action == "create":
             if user is not None:
                 raise SystemExit(f"{email} already has an account")
             password = os.environ.get("FILAMENT_NEW_PASSWORD") or getpass.getpass("Password: ")
             if len(password) < 8:
                 raise SystemExit("the password needs at least 8 characters")
-            session.add(User(email=email, name=args.name, password_hash=hash_password(password)))
+            try:
+                user = create_account(session, email, password, args.name)
+            except Conflict as error:
+                raise SystemExit(str(error)) from error
+            if user.is_admin:
+                print(f"{email} is the instance admin (the first account)")
         elif user is None:
             raise SystemExit(f"no account {email}")
         else:
             # disabling ends every session at once (the token version moves too)
-            user.disabled = args.action == "disable"
-            user.token_version += 1
-            session.add(user)
-        session.commit()
+            set_disabled(session, user, args.action == "disable")
     print(f"{email}: {args.action}d")
     return 0
 

@@ -1,7 +1,7 @@
 // A text project from sign-up to export, in one browser session: register → create a
 // negative/positive project → upload a 200-row CSV slice → label 20 items by keyboard (timing
 // keypress → next item) → the dashboard shows a model → fine-tune it and download the archive →
-// review suggestions → items browser → export CSV/JSONL/predictions → members → phone-size
+// review suggestions → items browser → export CSV/JSONL/predictions → members (an invitation) → phone-size
 // labeling. The steps build on each other, so they run in order and stop at the first failure.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -343,12 +343,21 @@ test('export labels (CSV and JSONL)', async () => {
   await shot(page, 'settings-export');
 });
 
-test('members: add a second user', async ({ request }) => {
+test('members: invite a second user, who joins through the link', async ({ request }) => {
   const other = `bob.${Date.now()}@example.com`;
-  await request.post('/api/v1/auth/register', { data: { email: other, password: 'another password', name: 'Bob' } });
   await page.goto(`/members/?project=${projectId}`);
   await page.getByLabel('Email').fill(other);
-  await page.getByRole('button', { name: 'Add member' }).click();
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  const link = await page.getByLabel('Invitation link').inputValue();
+  const invitation = new URL(link).searchParams.get('token') ?? '';
+  // Bob registers with the invitation and accepts it (the browser flow is invite.spec.ts)
+  const registered = await request.post('/api/v1/auth/register', { data: { email: other, password: 'another password', name: 'Bob', invitation } });
+  expect(registered.status(), await registered.text()).toBe(201);
+  const signedIn = await request.post('/api/v1/auth/token', { form: { username: other, password: 'another password' } });
+  const { access_token } = (await signedIn.json()) as { access_token: string };
+  const accepted = await request.post(`/api/v1/invitations/${invitation}/accept`, { headers: { Authorization: `Bearer ${access_token}` } });
+  expect(accepted.status(), await accepted.text()).toBe(200);
+  await page.reload();
   await expect(page.getByTestId('members-table').getByText(other)).toBeVisible();
   const role = page.getByLabel(`Role of ${other}`);
   await role.selectOption('viewer');

@@ -6,7 +6,7 @@ import io
 import pytest
 
 from tests.api.test_loop import synthetic_rows
-from tests.conftest import register
+from tests.conftest import add_member, register
 
 
 def _csv(rows: list[tuple[str, str]], labeled: int) -> bytes:
@@ -25,6 +25,7 @@ def _snapshot(client, owner, pid) -> dict:  # type: ignore[type-arg]
         "project": {k: project[k] for k in ("name", "labels", "strategy", "items_total")},
         "datasets": get("/datasets")["data"],
         "members": get("/members")["data"],
+        "invitations": [(i["id"], i["email"]) for i in get("/invitations")["data"]],
         "models": [m["version"] for m in get("/models")["data"]],
         "jobs": [(j["id"], j["type"], j["status"]) for j in get("/jobs")["data"]],
     }
@@ -49,13 +50,10 @@ def team(client, owner, run_jobs):  # type: ignore[no-untyped-def]
     run_jobs()
     people = {}
     for role in ("reviewer", "annotator", "viewer"):
-        people[role] = register(client, f"{role}@example.com")
-        added = client.post(
-            f"/api/v1/projects/{pid}/members",
-            headers=owner,
-            json={"email": f"{role}@example.com", "role": role},
-        )
-        assert added.status_code == 201
+        people[role] = add_member(client, owner, pid, f"{role}@example.com", role)
+    pending = client.post(
+        f"/api/v1/projects/{pid}/invitations", headers=owner, json={"email": "later@example.com"}
+    ).json()["id"]
     people["stranger"] = register(client, "stranger@example.com")
     own = client.post(
         "/api/v1/projects",
@@ -77,6 +75,7 @@ def team(client, owner, run_jobs):  # type: ignore[no-untyped-def]
         ],
         "item": client.get(f"/api/v1/projects/{pid}/items", headers=owner).json()["data"][0]["id"],
         "owner_id": client.get("/api/v1/users/me", headers=owner).json()["id"],
+        "invitation": pending,
     }
 
 
@@ -91,6 +90,9 @@ OWNER_ONLY = [
     ("POST", "/projects/{pid}/finetune", {}),
     ("POST", "/jobs/{job}/cancel", {}),
     ("POST", "/projects/{pid}/members", {"json": {"email": "stranger@example.com"}}),
+    ("POST", "/projects/{pid}/invitations", {"json": {"email": "stranger@example.com"}}),
+    ("GET", "/projects/{pid}/invitations", {}),
+    ("DELETE", "/projects/{pid}/invitations/{invitation}", {}),
     ("PATCH", "/projects/{pid}/members/{owner_id}", {"json": {"role": "viewer"}}),
     ("DELETE", "/projects/{pid}/members/{owner_id}", {}),
 ]
@@ -180,12 +182,7 @@ def test_other_projects_ids_are_404_through_ones_own_project(client, owner, team
 
 def test_removed_members_no_longer_reach_their_jobs(client, owner, team):
     pid = team["pid"]
-    second = register(client, "second@example.com")
-    client.post(
-        f"/api/v1/projects/{pid}/members",
-        headers=owner,
-        json={"email": "second@example.com", "role": "owner"},
-    )
+    second = add_member(client, owner, pid, "second@example.com", "owner")
     client.post(f"/api/v1/jobs/{team['job']}/cancel", headers=owner)
     started = client.post(f"/api/v1/projects/{pid}/finetune", headers=second)
     assert started.status_code == 202

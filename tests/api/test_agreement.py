@@ -4,7 +4,7 @@ computes and stores the figures, members read them with their supports."""
 import pytest
 
 from tests.api.test_loop import synthetic_rows, text_project
-from tests.conftest import register
+from tests.conftest import add_member
 
 # 40 items, both annotators on each: (owner's label, annotator's label) x how many. By hand:
 # p_o = 28/40 = 0.7; owner negative 24/40, annotator negative 20/40;
@@ -31,13 +31,7 @@ def test_two_annotators_kappa_is_stored_and_shown_to_members_only(client, owner,
     assert before["computed"] is False and before["items"] == 0 and before["message"]
     assert before["annotations_per_item"] == 2
 
-    annotator = register(client, "b@example.com")
-    added = client.post(
-        f"/api/v1/projects/{pid}/members",
-        headers=owner,
-        json={"email": "b@example.com", "role": "annotator"},
-    )
-    assert added.status_code == 201
+    annotator = add_member(client, owner, pid, "b@example.com", "annotator")
     items = client.get(f"/api/v1/projects/{pid}/items?limit=100", headers=owner).json()["data"]
     _label_all(client, pid, owner, items, [a for a, _ in TABLE])
     _label_all(client, pid, annotator, items, [b for _, b in TABLE])
@@ -74,13 +68,8 @@ def test_two_annotators_kappa_is_stored_and_shown_to_members_only(client, owner,
     assert [point["items"] for point in history] == [40, 39]
 
     # a viewer of another project, and a stranger, get 404
-    viewer = register(client, "v@example.com")
     other = text_project(client, owner, synthetic_rows(2))
-    client.post(
-        f"/api/v1/projects/{other}/members",
-        headers=owner,
-        json={"email": "v@example.com", "role": "viewer"},
-    )
+    viewer = add_member(client, owner, other, "v@example.com", "viewer")
     assert client.get(f"/api/v1/projects/{other}/agreement", headers=viewer).status_code == 200
     assert client.get(url, headers=viewer).status_code == 404
 
@@ -88,8 +77,7 @@ def test_two_annotators_kappa_is_stored_and_shown_to_members_only(client, owner,
 def test_below_the_minimum_support_only_counts(client, owner, run_jobs):
     pid = text_project(client, owner, synthetic_rows(3), annotations_per_item=2)
     run_jobs()
-    annotator = register(client, "b@example.com")
-    client.post(f"/api/v1/projects/{pid}/members", headers=owner, json={"email": "b@example.com"})
+    annotator = add_member(client, owner, pid, "b@example.com")
     items = client.get(f"/api/v1/projects/{pid}/items", headers=owner).json()["data"]
     _label_all(client, pid, owner, items, ["negative", "positive", "positive"])
     _label_all(client, pid, annotator, items[:2], ["negative", "negative"])

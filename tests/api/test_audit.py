@@ -51,13 +51,11 @@ def _audit_ids(pid: int) -> set[int]:
 
 def test_the_queue_serves_audit_draws_once_and_unmarked(client, owner, run_jobs):
     from tests.api.test_loop import label_of, synthetic_rows, text_project
-    from tests.conftest import register
+    from tests.conftest import add_member
 
     pid = text_project(client, owner, synthetic_rows(80), audit_share=0.5)
     run_jobs()
-    client.post(f"/api/v1/projects/{pid}/members", headers=owner, json={"email": "b@example.com"})
-    other = register(client, "b@example.com")
-    client.post(f"/api/v1/projects/{pid}/members", headers=owner, json={"email": "b@example.com"})
+    other = add_member(client, owner, pid, "b@example.com")
     served: dict[str, list[dict]] = {"owner": [], "other": []}
     for who, headers in (("owner", owner), ("other", other)):
         for _ in range(3):

@@ -1,4 +1,4 @@
-from tests.conftest import register
+from tests.conftest import add_member, register
 
 
 def test_register_login_and_me(client):
@@ -44,23 +44,9 @@ def _project(client, headers, **extra):
 
 def test_project_roles(client, owner):
     pid = _project(client, owner).json()["id"]
-    annotator, viewer, stranger = (register(client, f"{n}@example.com") for n in ("a", "v", "s"))
-    assert (
-        client.post(
-            f"/api/v1/projects/{pid}/members",
-            headers=owner,
-            json={"email": "a@example.com", "role": "annotator"},
-        ).status_code
-        == 201
-    )
-    assert (
-        client.post(
-            f"/api/v1/projects/{pid}/members",
-            headers=owner,
-            json={"email": "v@example.com", "role": "viewer"},
-        ).status_code
-        == 201
-    )
+    annotator = add_member(client, owner, pid, "a@example.com", "annotator")
+    viewer = add_member(client, owner, pid, "v@example.com", "viewer")
+    stranger = register(client, "s@example.com")
     # a stranger sees nothing, not even that the project exists
     assert client.get(f"/api/v1/projects/{pid}", headers=stranger).status_code == 404
     assert client.get(f"/api/v1/projects/{pid}/items", headers=stranger).status_code == 404

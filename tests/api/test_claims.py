@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.api.test_loop import synthetic_rows, text_project
-from tests.conftest import register
+from tests.conftest import add_member
 
 
 @pytest.fixture
@@ -25,8 +25,7 @@ def setup(client, owner, run_jobs):  # type: ignore[no-untyped-def]
         )
         run_jobs()
         for email in ("b@example.com", "c@example.com"):
-            register(client, email)
-            client.post(f"/api/v1/projects/{pid}/members", headers=owner, json={"email": email})
+            add_member(client, owner, pid, email)
         session = Session(get_engine(), expire_on_commit=False)
         sessions.append(session)
         project = session.get(Project, pid)
@@ -178,8 +177,7 @@ def test_undo_frees_only_the_callers_slot(setup):
 def test_items_waiting_for_another_annotator_come_first(client, owner, run_jobs):
     pid = text_project(client, owner, synthetic_rows(40), annotations_per_item=2)
     run_jobs()
-    other = register(client, "b@example.com")
-    client.post(f"/api/v1/projects/{pid}/members", headers=owner, json={"email": "b@example.com"})
+    other = add_member(client, owner, pid, "b@example.com")
     first = client.get(f"/api/v1/projects/{pid}/queue?limit=3", headers=owner).json()["data"]
     labeled = first[0]["id"]
     client.post(
@@ -196,8 +194,7 @@ def test_items_waiting_for_another_annotator_come_first(client, owner, run_jobs)
 def test_an_empty_queue_says_why(client, owner, run_jobs):
     pid = text_project(client, owner, synthetic_rows(2))
     run_jobs()
-    other = register(client, "b@example.com")
-    client.post(f"/api/v1/projects/{pid}/members", headers=owner, json={"email": "b@example.com"})
+    other = add_member(client, owner, pid, "b@example.com")
     mine = client.get(f"/api/v1/projects/{pid}/queue?limit=5", headers=owner).json()
     assert len(mine["data"]) == 2 and mine["reason"] is None
     theirs = client.get(f"/api/v1/projects/{pid}/queue?limit=5", headers=other).json()

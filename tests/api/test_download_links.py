@@ -3,7 +3,7 @@ the ticket in the query string (spent by the time anyone reads an access log).""
 
 from sqlmodel import Session
 
-from tests.conftest import register
+from tests.conftest import add_member
 
 
 def _model_with_archive(client, owner) -> tuple[int, bytes]:
@@ -45,12 +45,7 @@ def test_a_link_works_once_and_keeps_the_ticket_out_of_the_path(client, owner):
 
 def test_a_removed_member_cannot_use_a_link_issued_before(client, owner):
     pid, _ = _model_with_archive(client, owner)
-    member = register(client, "m@example.com")
-    client.post(
-        f"/api/v1/projects/{pid}/members",
-        headers=owner,
-        json={"email": "m@example.com", "role": "owner"},
-    )
+    member = add_member(client, owner, pid, "m@example.com", "owner")
     link = client.post(f"/api/v1/projects/{pid}/models/1/download-link", headers=member).json()
     me = client.get("/api/v1/users/me", headers=member).json()
     client.delete(f"/api/v1/projects/{pid}/members/{me['id']}", headers=owner)

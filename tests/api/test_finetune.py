@@ -4,7 +4,7 @@ import pytest
 from filament.core.settings import get_settings
 
 from tests.api.test_loop import label_of, synthetic_rows, text_project
-from tests.conftest import download_archive, register
+from tests.conftest import add_member, download_archive, register
 
 
 def labeled_project(client, owner, run_jobs, n=40, labeled=30):
@@ -86,12 +86,7 @@ def test_finetune_activates_when_better_and_the_pool_moves_to_it(
 def test_cancel_a_queued_finetune(client, owner, run_jobs):
     pid, _ = labeled_project(client, owner, run_jobs, n=12, labeled=8)
     job = client.post(f"/api/v1/projects/{pid}/finetune", headers=owner).json()
-    viewer = register(client, "v@example.com")
-    client.post(
-        f"/api/v1/projects/{pid}/members",
-        headers=owner,
-        json={"email": "v@example.com", "role": "viewer"},
-    )
+    viewer = add_member(client, owner, pid, "v@example.com", "viewer")
     assert client.post(f"/api/v1/jobs/{job['id']}/cancel", headers=viewer).status_code == 403
     assert client.post(f"/api/v1/projects/{pid}/finetune", headers=viewer).status_code == 403
     cancelled = client.post(f"/api/v1/jobs/{job['id']}/cancel", headers=owner).json()

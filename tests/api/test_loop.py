@@ -6,7 +6,7 @@ import io
 import numpy as np
 import pytest
 
-from tests.conftest import DATASETS, download_archive, register
+from tests.conftest import DATASETS, add_member, download_archive, register
 
 UCI = DATASETS / "sentiment_uci_labelled_sentences" / "uci_sentiment_all.csv"
 
@@ -40,9 +40,7 @@ def label_of(name: str) -> str:
 def test_leases_keep_two_annotators_apart(client, owner, run_jobs):
     pid = text_project(client, owner, synthetic_rows(30))
     run_jobs()
-    client.post(f"/api/v1/projects/{pid}/members", headers=owner, json={"email": "b@example.com"})
-    other = register(client, "b@example.com")
-    client.post(f"/api/v1/projects/{pid}/members", headers=owner, json={"email": "b@example.com"})
+    other = add_member(client, owner, pid, "b@example.com")
     first = client.get(f"/api/v1/projects/{pid}/queue?limit=10", headers=owner).json()
     second = client.get(f"/api/v1/projects/{pid}/queue?limit=10", headers=other).json()
     assert first["cold_start"] and len(first["data"]) == 10 and len(second["data"]) == 10
@@ -178,8 +176,7 @@ def test_concurrent_queues_never_share_items(client, owner, run_jobs):
     people = []
     for n in range(8):
         email = f"p{n}@example.com"
-        people.append(register(client, email))
-        client.post(f"/api/v1/projects/{pid}/members", headers=owner, json={"email": email})
+        people.append(add_member(client, owner, pid, email))
 
     def ask(headers):
         first = client.get(f"/api/v1/projects/{pid}/queue?limit=5", headers=headers).json()
@@ -196,13 +193,11 @@ def test_concurrent_queues_never_share_items(client, owner, run_jobs):
 def test_several_annotators_per_item(client, owner, run_jobs):
     pid = text_project(client, owner, synthetic_rows(3), annotations_per_item=2)
     run_jobs()
-    other = register(client, "b@example.com")
-    client.post(f"/api/v1/projects/{pid}/members", headers=owner, json={"email": "b@example.com"})
+    other = add_member(client, owner, pid, "b@example.com")
     mine = client.get(f"/api/v1/projects/{pid}/queue?limit=3", headers=owner).json()["data"]
     theirs = client.get(f"/api/v1/projects/{pid}/queue?limit=3", headers=other).json()["data"]
     assert {i["id"] for i in mine} == {i["id"] for i in theirs}  # each item goes to both
-    third = register(client, "c@example.com")
-    client.post(f"/api/v1/projects/{pid}/members", headers=owner, json={"email": "c@example.com"})
+    third = add_member(client, owner, pid, "c@example.com")
     assert client.get(f"/api/v1/projects/{pid}/queue?limit=3", headers=third).json()["data"] == []
     item = mine[0]["id"]
     client.post(

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from tests.api.test_uploads import project
-from tests.conftest import register
+from tests.conftest import add_member, register
 
 
 def _at_once(calls: list) -> list:  # type: ignore[type-arg]
@@ -47,11 +47,7 @@ def test_parallel_demotions_keep_an_owner(client, owner):
     them = client.get("/api/v1/users/me", headers=other).json()["id"]
     for _ in range(6):
         pid = project(client, owner)
-        client.post(
-            f"/api/v1/projects/{pid}/members",
-            headers=owner,
-            json={"email": "b@example.com", "role": "owner"},
-        )
+        add_member(client, owner, pid, "b@example.com", "owner")
         members = f"/api/v1/projects/{pid}/members"
         patch, delete = client.patch, client.delete
         answers = _at_once(

@@ -20,7 +20,7 @@ from filament.labeling.overlap import item_draws
 from sqlalchemy import create_engine, text
 
 from tests.api.test_loop import text_project
-from tests.conftest import register
+from tests.conftest import add_member
 
 ROOT = Path(__file__).resolve().parents[2]
 ANNOTATORS = 8
@@ -126,13 +126,7 @@ def test_a_team_never_gets_an_item_too_often(
     team = []
     for n in range(ANNOTATORS):
         email = f"a{n}@example.com"
-        team.append(register(client, email))
-        added = client.post(
-            f"/api/v1/projects/{pid}/members",
-            headers=owner,
-            json={"email": email, "role": "annotator"},
-        )
-        assert added.status_code == 201, added.text
+        team.append(add_member(client, owner, pid, email, "annotator"))
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"

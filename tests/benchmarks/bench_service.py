@@ -91,11 +91,27 @@ def start_api(port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("API did not start")
 
 
-def login(base: str) -> dict[str, str]:
-    email = f"bench-{uuid.uuid4().hex[:6]}@example.com"
-    httpx.post(f"{base}/auth/register", json={"email": email, "password": "benchmark pw"})
+def login(base: str, invitation: str | None = None, email: str | None = None) -> dict[str, str]:
+    """A new account (registered with `invitation` when given), signed in."""
+    email = email or f"bench-{uuid.uuid4().hex[:6]}@example.com"
+    body = {"email": email, "password": "benchmark pw", "invitation": invitation}
+    httpx.post(f"{base}/auth/register", json={k: v for k, v in body.items() if v is not None})
     token = httpx.post(f"{base}/auth/token", data={"username": email, "password": "benchmark pw"})
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+def join(base: str, owner: dict[str, str], pid: int, role: str = "annotator") -> dict[str, str]:
+    """A new member of the project, the way people join: invited, registered, accepted."""
+    email = f"bench-{uuid.uuid4().hex[:6]}@example.com"
+    sent = httpx.post(
+        f"{base}/projects/{pid}/invitations", headers=owner, json={"email": email, "role": role}
+    )
+    assert sent.status_code == 201, sent.text
+    token = sent.json()["token"]
+    member = login(base, invitation=token, email=email)
+    accepted = httpx.post(f"{base}/invitations/{token}/accept", headers=member)
+    assert accepted.status_code == 200, accepted.text
+    return member
 
 
 def bench_text_ingest(base: str, auth: dict[str, str], rows: int) -> tuple[int, list[int]]:
@@ -275,10 +291,7 @@ def bench_latency(base: str, auth: dict[str, str], pid: int, label_count: int) -
             json={"labels": ["positive"]},
         )
 
-    annotators = [login(base) for _ in range(20)]
-    for headers in annotators:
-        email = httpx.get(f"{base}/users/me", headers=headers).json()["email"]
-        httpx.post(f"{base}/projects/{pid}/members", headers=auth, json={"email": email})
+    annotators = [join(base, auth, pid) for _ in range(20)]
 
     seen: dict[int, list[int]] = {worker: [] for worker in range(20)}
 

@@ -32,7 +32,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_service import DATASETS, configure, free_port, login, start_api
+from bench_service import DATASETS, configure, free_port, join, login, start_api
 
 AGNEWS = DATASETS / "topic_agnews" / "agnews_dev.csv"
 FIRST_MINUTE = 60.0
@@ -246,15 +246,7 @@ def run(database_url: str | None, items: int, annotators: int, paced: bool, seco
             truth = item_truth(pid, rows)
             team_auth = []
             for _ in range(annotators):
-                auth = login(base)
-                me = httpx.get(f"{base}/users/me", headers=auth).json()
-                added = httpx.post(
-                    f"{base}/projects/{pid}/members",
-                    headers=owner,
-                    json={"email": me["email"], "role": "annotator"},
-                )
-                assert added.status_code == 201, added.text
-                team_auth.append(auth)
+                team_auth.append(join(base, owner, pid, "annotator"))
             team = [
                 Annotator(base, auth, pid, truth, seconds, paced, seed)
                 for seed, auth in enumerate(team_auth)

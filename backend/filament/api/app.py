@@ -25,13 +25,16 @@ from filament import __version__
 from filament.api import responses
 from filament.api.body_limits import BodyLimit
 from filament.api.routers import (
+    admin,
     agreement,
     annotations,
     auth,
     backbones,
+    config,
     conflicts,
     datasets,
     export,
+    invitations,
     items,
     jobs,
     members,
@@ -102,6 +105,9 @@ def create_app() -> FastAPI:
         (strategies, responses.SIGNED_IN),
         (projects, responses.PROJECT),
         (members, responses.MEMBERS),
+        (invitations, responses.MEMBERS),
+        (admin, responses.ADMIN),
+        (config, responses.PUBLIC),
         (datasets, responses.PROJECT),
         (items, responses.PROJECT_UPLOAD),
         (uploads, responses.PROJECT_UPLOAD),
@@ -147,6 +153,7 @@ def create_app() -> FastAPI:
         )
 
     api.include_router(models.downloads, responses=responses.DOWNLOAD)
+    api.include_router(invitations.links, responses=responses.INVITATION_LINK)
     app.include_router(api)
     app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]

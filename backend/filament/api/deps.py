@@ -70,6 +70,15 @@ def _expired(expires_at: datetime | None) -> bool:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
+async def require_admin(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Only the instance admin can do this")
+    return user
+
+
+InstanceAdmin = Annotated[User, Depends(require_admin)]
+
+
 class Membership:
     """A project the caller belongs to, with their role. Non-members get 404, never the data."""
 

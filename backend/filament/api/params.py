@@ -19,4 +19,9 @@ TokenId = Annotated[int, Path(ge=1, le=MAX_ID, description="a personal API token
 JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="a job's id")]
 UploadId = Annotated[int, Path(ge=1, le=MAX_ID, description="a direct upload's id")]
 ModelVersionNumber = Annotated[int, Path(ge=1, le=MAX_ID, description="a model version")]
+InvitationId = Annotated[int, Path(ge=1, le=MAX_ID, description="an invitation's id")]
+# the token of an invitation link (secrets.token_urlsafe(32)); anything else cannot be one
+InvitationTokenPath = Annotated[
+    str, Path(pattern=r"^[A-Za-z0-9_-]{16,128}$", description="the token of an invitation link")
+]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]

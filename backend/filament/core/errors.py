@@ -15,6 +15,12 @@ class DomainError(Exception):
     headers: dict[str, str] | None = None
 
 
+class Forbidden(DomainError):
+    """The caller may not do this (their role or account, not the input)."""
+
+    status = HTTPStatus.FORBIDDEN
+
+
 class NotFound(DomainError):
     status = HTTPStatus.NOT_FOUND
 

@@ -20,8 +20,8 @@ MAX_WINDOW_SECONDS = 24 * 3600
 class LoginLocked(TooManyRequests):
     """Too many failed attempts: 429 with Retry-After (the API's domain-error handler)."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many failed sign-ins: try again in {retry_after} seconds")
+    def __init__(self, retry_after: int, what: str = "failed sign-ins") -> None:
+        super().__init__(f"Too many {what}: try again in {retry_after} seconds")
         self.retry_after = retry_after
         self.headers = {"Retry-After": str(retry_after)}
 
@@ -72,9 +72,12 @@ def _number(reply: object) -> int:
     return int(cast("bytes | str | int | None", reply) or 0)
 
 
-def throttle_misses(redis: Redis, key: str, limit: int, window_seconds: int) -> "MissCounter":
-    """A counter of failed look-ups (e.g. add-member by an unknown email) for one caller."""
-    return MissCounter(redis, f"misses:{key}", limit, window_seconds)
+def throttle_misses(
+    redis: Redis, key: str, limit: int, window_seconds: int, what: str = "failed sign-ins"
+) -> "MissCounter":
+    """A counter of one caller's attempts of a kind (wrong current passwords, invitations
+    sent); `what` names them in the 429's message."""
+    return MissCounter(redis, f"misses:{key}", limit, window_seconds, what)
 
 
 @dataclass
@@ -83,10 +86,11 @@ class MissCounter:
     key: str
     limit: int
     window_seconds: int
+    what: str = "failed sign-ins"
 
     def check(self) -> None:
         if _number(self.redis.get(self.key)) >= self.limit:
-            raise LoginLocked(max(1, _number(self.redis.ttl(self.key))))
+            raise LoginLocked(max(1, _number(self.redis.ttl(self.key))), self.what)
 
     def missed(self) -> None:
         with self.redis.pipeline() as pipe:

@@ -53,5 +53,13 @@ def new_api_token() -> tuple[str, str]:
     return token, hash_api_token(token)
 
 
+def new_link_token() -> tuple[str, str]:
+    """A random token for a link (an invitation) and the hash we store: 256 bits, so the
+    hash need not be slow, and a lookup by hash reveals nothing through its timing."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_api_token(token)
+
+
 def hash_api_token(token: str) -> str:
+    """The SHA-256 of a token we hand out (API tokens, invitation links): what we store."""
     return hashlib.sha256(token.encode()).hexdigest()

@@ -4,11 +4,13 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 WEAK_SECRETS = {"", "changeme", "secret", "development", "filament"}
+RegistrationMode = Literal["open", "invite-only", "closed"]
 
 
 class Settings(BaseSettings):
@@ -23,9 +25,21 @@ class Settings(BaseSettings):
     # a signed-in session (the web app's bearer token); logout-all, a password change or a
     # disabled account end every session at once (users' token_version)
     token_minutes: int = 60 * 12
-    # open: anyone who reaches the server can register; closed: accounts come from
-    # `filament users create` (docs/security.md, Deploying safely)
-    registration: Literal["open", "closed"] = "open"
+    # open: anyone who reaches the server can register; invite-only: an email with a pending
+    # invitation can; closed: the instance admin (or `filament users create`) makes accounts.
+    # The first account may always register and becomes the instance admin. Unset: invite-only
+    # when env is production, open otherwise (docs/security.md, Registration)
+    registration: RegistrationMode | None = None
+    invitation_days: int = Field(default=7, ge=1, le=366)  # an invitation link's lifetime
+    invitations_per_hour: int = 100  # per owner: each may be a mail, and mail can be abused
+    # the web app's address in invitation links; unset: the base URL of the inviting request
+    public_url: str | None = None
+    # invitation mails: smtp://user:password@host:port (smtps:// for TLS from the start);
+    # unset, nobody is mailed and the owner passes the link on
+    smtp_url: str | None = None
+    smtp_starttls: bool = False  # upgrade an smtp:// connection with STARTTLS before sending
+    smtp_from: str | None = None  # the From address; needed when smtp_url is set
+    smtp_timeout_seconds: float = 10.0
     api_token_days: int = 90  # default lifetime of a personal API token
     api_token_max_days: int = 366
     # failed sign-ins before 429 + Retry-After; the window doubles per lock-out of an account
@@ -88,6 +102,13 @@ class Settings(BaseSettings):
     suggestion_min_labels: int = 50  # human labels before any suggestion is calibrated
 
     @property
+    def registration_mode(self) -> RegistrationMode:
+        """Who may register: the setting, or by default invite-only in production."""
+        if self.registration is not None:
+            return self.registration
+        return "invite-only" if self.env == "production" else "open"
+
+    @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "filament.db"
 
@@ -110,6 +131,16 @@ class Settings(BaseSettings):
                 "FILAMENT_SECRET_KEY must be set to a random string of at least 32 characters "
                 "when FILAMENT_ENV=production"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_mail(self) -> "Settings":
+        if not self.smtp_url:  # unset, or empty (compose passes an unset variable on as "")
+            return self
+        if urlparse(self.smtp_url).scheme not in ("smtp", "smtps"):
+            raise ValueError("FILAMENT_SMTP_URL must start with smtp:// or smtps://")
+        if not self.smtp_from:
+            raise ValueError("FILAMENT_SMTP_FROM must be set when FILAMENT_SMTP_URL is")
         return self
 
     def resolved_secret_key(self) -> str:

@@ -8,9 +8,10 @@ from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, EmailStr, Strict, StringConstraints, field_validator
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import AutoString, Field, SQLModel
 
+from filament.core.settings import RegistrationMode
 from filament.ml.strategies import DEFAULT_STRATEGY, STRATEGIES
 
 T = TypeVar("T")
@@ -92,6 +93,15 @@ class VersionStatus(StrEnum):
     rejected = "rejected"  # a fine-tune that did not beat the version it was meant to replace
 
 
+class MailStatus(StrEnum):
+    """Whether an invitation's link was mailed (the link works either way)."""
+
+    not_configured = "not_configured"  # no FILAMENT_SMTP_URL: the owner passes the link on
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+
+
 class JobStatus(StrEnum):
     queued = "queued"
     running = "running"
@@ -112,7 +122,31 @@ class UserCreate(UserBase):
     password: str = Field(min_length=8, max_length=128)
 
 
+# an invitation token as the API hands it out (secrets.token_urlsafe(32): 43 characters)
+InvitationToken = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{16,128}$")]
+
+
+class UserRegister(UserCreate):
+    invitation: InvitationToken | None = Field(
+        default=None,
+        description="the token of a pending invitation for this email; needed when the "
+        "server's registration is invite-only (GET /config)",
+    )
+
+
 class User(UserBase, table=True):
+    # one instance admin, the first account: the partial unique index makes "first" hold
+    # under concurrent registrations (the second insert of an admin fails)
+    __table_args__ = (
+        Index(
+            "ix_user_one_admin",
+            "is_admin",
+            unique=True,
+            sqlite_where=text("is_admin"),
+            postgresql_where=text("is_admin"),
+        ),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     password_hash: str
     created_at: datetime = Field(default_factory=utcnow)
@@ -120,6 +154,7 @@ class User(UserBase, table=True):
     # which ends every session signed before
     token_version: int = Field(default=0)
     disabled: bool = Field(default=False)
+    is_admin: bool = Field(default=False)
 
 
 class Token(BaseModel):  # the answer to a sign-in (OAuth2 password flow)
@@ -130,6 +165,25 @@ class Token(BaseModel):  # the answer to a sign-in (OAuth2 password flow)
 class UserPublic(UserBase):
     id: int
     created_at: datetime
+    is_admin: bool = False  # the instance admin (docs/security.md, Registration)
+
+
+class UserAdminView(UserPublic):
+    """A user as the instance admin sees them."""
+
+    disabled: bool
+
+
+class UserAdminUpdate(SQLModel):
+    disabled: Annotated[bool, Strict()]  # strict: 0 is not false (found by the fuzzer)
+
+
+class InstanceConfig(BaseModel):
+    """What the web app needs to know before anyone signs in."""
+
+    registration: RegistrationMode
+    # no account exists yet: whoever registers first may, whatever the mode, and is the admin
+    first_account: bool
 
 
 class ApiTokenCreate(SQLModel):
@@ -265,11 +319,6 @@ class ProjectMember(SQLModel, table=True):
     role: Role = Field(max_length=16)
 
 
-class MemberCreate(SQLModel):
-    email: EmailStr
-    role: Role = Role.annotator
-
-
 class MemberUpdate(SQLModel):
     role: Role
 
@@ -278,6 +327,76 @@ class MemberPublic(SQLModel):
     user_id: int
     email: str
     name: str
+    role: Role
+
+
+class InvitationCreate(SQLModel):
+    email: EmailStr = Field(max_length=255)
+    role: Role = Role.annotator
+
+
+class Invitation(SQLModel, table=True):
+    """An owner's invitation to a project for one email. The link carries a random token; only
+    its SHA-256 is stored. Revoking or replacing deletes the row; accepting keeps it, used."""
+
+    __table_args__ = (
+        # one pending invitation per project and email: inviting again replaces it
+        Index(
+            "ix_invitation_pending",
+            "project_id",
+            "email",
+            unique=True,
+            sqlite_where=text("accepted_at IS NULL"),
+            postgresql_where=text("accepted_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True, ondelete="CASCADE")
+    email: str = Field(max_length=255, index=True)
+    role: Role = Field(max_length=16)
+    token_hash: str = Field(max_length=64, unique=True)
+    invited_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    accepted_at: datetime | None = None
+    accepted_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    mail_status: MailStatus = Field(
+        default=MailStatus.not_configured, sa_type=AutoString(length=16)
+    )
+    mail_error: str | None = Field(default=None, max_length=500)
+
+
+class InvitationPublic(SQLModel):
+    id: int
+    email: str
+    role: Role
+    invited_by: str | None  # the inviter's name, or their email when they have none
+    created_at: datetime
+    expires_at: datetime
+    expired: bool
+    mail_status: MailStatus
+    mail_error: str | None = None
+
+
+class InvitationCreated(InvitationPublic):
+    """Shown once: the token and the link that carries it (only a hash is kept)."""
+
+    token: str
+    url: str
+
+
+class InvitationView(SQLModel):
+    """What the link's landing page is told, and nothing more."""
+
+    project: str  # the project's name
+    role: Role
+    inviter: str | None
+    email: str  # the account that may accept
+
+
+class InvitationAccepted(SQLModel):
+    project_id: int
     role: Role
 
 

@@ -2,34 +2,29 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
-from sqlmodel import func, select
+from sqlmodel import select
 
+from filament.accounts.registration import registration_check
+from filament.accounts.users import create_account
 from filament.api.deps import CurrentUser, SessionDep, SettingsDep
 from filament.core.login_limits import LoginLimiter
-from filament.core.security import hash_password, verify_password
+from filament.core.security import verify_password
 from filament.core.sessions import access_token_for, end_sessions
-from filament.db.models import Token, User, UserCreate, UserPublic
+from filament.db.models import Token, User, UserPublic, UserRegister
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED)
-def register(body: UserCreate, session: SessionDep, settings: SettingsDep) -> UserPublic:
-    """Open registration (FILAMENT_REGISTRATION=open, the default) answers 409 for a taken
-    email: anyone could tell anyway by registering and signing in (docs/security.md). Closed
-    registration answers 403 to everyone, existing email or not."""
-    if settings.registration == "closed":
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            detail="Registration is closed on this server: ask an administrator for an account",
-        )
-    email = body.email.lower()
-    if session.exec(select(User).where(func.lower(User.email) == email)).first():
-        raise HTTPException(status.HTTP_409_CONFLICT, detail="An account with this email exists")
-    user = User(email=email, name=body.name, password_hash=hash_password(body.password))
-    session.add(user)
-    session.commit()
-    session.refresh(user)
+def register(body: UserRegister, session: SessionDep, settings: SettingsDep) -> UserPublic:
+    """Who may register depends on FILAMENT_REGISTRATION (`GET /config` tells): open, anyone;
+    invite-only, an email with a pending invitation, whose token comes as `invitation`;
+    closed, nobody (the instance admin makes accounts). The first account of an instance may
+    always register and becomes its admin. Refusals (403) answer the same whether the email
+    has an account; a taken email is 409 where registering is allowed, as anyone could tell
+    anyway by registering and signing in (docs/security.md)."""
+    allowed = registration_check(session, settings.registration_mode, body.email, body.invitation)
+    user = create_account(session, body.email, body.password, body.name, allowed)
     return UserPublic.model_validate(user)
 
 

@@ -1,15 +1,16 @@
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, status
 from sqlmodel import Session, col, func, select
 
-from filament.api.deps import Membership, ProjectMemberDep, ProjectOwner, SessionDep
+from filament.accounts import invitations
+from filament.accounts.members import member_row, owner_change
+from filament.api.deps import Membership, ProjectMemberDep, ProjectOwner, SessionDep, SettingsDep
+from filament.api.inviting import send_invitation
 from filament.api.params import UserId
-from filament.core.login_limits import throttle_misses
-from filament.core.redis import project_lock
 from filament.db.models import (
-    MemberCreate,
+    InvitationCreate,
+    InvitationCreated,
     MemberPublic,
     MemberUpdate,
     Page,
@@ -19,7 +20,6 @@ from filament.db.models import (
 )
 
 router = APIRouter(prefix="/projects/{project_id}/members", tags=["members"])
-MEMBER_MISSES = 20  # unknown emails per owner and hour
 
 
 @router.get("")
@@ -37,48 +37,33 @@ def list_members(member: ProjectMemberDep, session: SessionDep) -> Page[MemberPu
     return Page(data=data, count=len(data))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, deprecated=True)
 def add_member(
-    request: Request, body: MemberCreate, owner: ProjectOwner, session: SessionDep
-) -> MemberPublic:
-    """Adding by email tells an owner whether an account exists (until invitations replace
-    it), so unknown emails are counted per owner: past 20 an hour, 429 (docs/security.md)."""
-    misses = throttle_misses(
-        request.app.state.redis, f"add-member:{owner.user.id}", MEMBER_MISSES, 3600
-    )
-    misses.check()  # LoginLocked: 429 with Retry-After
-    user = session.exec(select(User).where(User.email == body.email.lower())).first()
-    if user is None or user.disabled:
-        misses.missed()
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, detail=f"No account with the email {body.email}"
-        )
-    if session.get(ProjectMember, (owner.id, user.id)):
-        raise HTTPException(status.HTTP_409_CONFLICT, detail="Already a member of this project")
-    assert user.id is not None
-    session.add(ProjectMember(project_id=owner.id, user_id=user.id, role=body.role))
-    session.commit()
-    return MemberPublic(user_id=user.id, email=user.email, name=user.name, role=body.role)
+    request: Request,
+    background: BackgroundTasks,
+    body: InvitationCreate,
+    owner: ProjectOwner,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> InvitationCreated:
+    """Members join by invitations they accept: this sends one, exactly as
+    `POST /projects/{id}/invitations` does, and answers 202 with it (the person is a member
+    once they accept). It no longer attaches an account by its email, which told owners who
+    has an account and let an owner add anyone without their consent (docs/security.md)."""
+    return send_invitation(request, background, settings, session, owner, body)
 
 
 def _member(session: Session, project_id: int, user_id: int) -> ProjectMember:
-    # populate_existing: read the row as it is now, not as this session first saw it
-    row = session.get(ProjectMember, (project_id, user_id), populate_existing=True)
+    row = member_row(session, project_id, user_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Member not found")
     return row
 
 
-@contextmanager
-def _member_change(request: Request, session: Session, owner: Membership) -> Iterator[None]:
-    """Member changes of a project one at a time (a Redis lock), each re-checking that its
-    caller is still an owner: two owners demoting each other at once cannot leave none."""
-    with project_lock(request.app.state.redis, "members", owner.id):
-        if _member(session, owner.id, owner.user.id or 0).role != Role.owner:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, detail="Only the project's owners can do this"
-            )
-        yield
+def _member_change(
+    request: Request, session: Session, owner: Membership
+) -> AbstractContextManager[None]:
+    return owner_change(request.app.state.redis, session, owner.id, owner.user.id or 0)
 
 
 def _keep_an_owner(session: Session, project_id: int, row: ProjectMember) -> None:
@@ -101,6 +86,7 @@ def update_member(
         row = _member(session, owner.id, user_id)
         if body.role != Role.owner:
             _keep_an_owner(session, owner.id, row)
+            invitations.withdraw_sent_by(session, owner.id, user_id)
         row.role = body.role
         session.add(row)
         session.commit()
@@ -116,5 +102,6 @@ def remove_member(
     with _member_change(request, session, owner):
         row = _member(session, owner.id, user_id)
         _keep_an_owner(session, owner.id, row)
+        invitations.withdraw_sent_by(session, owner.id, user_id)
         session.delete(row)
         session.commit()

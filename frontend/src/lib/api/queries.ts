@@ -9,12 +9,15 @@ import type { ItemsQuery, Job, Project, ProjectCreate, ProjectStatus, ProjectUpd
 
 export const keys = {
   me: ['me'] as const,
+  config: ['config'] as const,
+  invitation: (token: string) => ['invitation', token] as const,
   projects: ['projects'] as const,
   project: (id: number) => ['project', id] as const,
   status: (id: number) => ['project', id, 'status'] as const,
   models: (id: number) => ['project', id, 'models'] as const,
   agreement: (id: number) => ['project', id, 'agreement'] as const,
   members: (id: number) => ['project', id, 'members'] as const,
+  invitations: (id: number) => ['project', id, 'invitations'] as const,
   datasets: (id: number) => ['project', id, 'datasets'] as const,
   jobs: (id: number) => ['project', id, 'jobs'] as const,
   job: (jobId: number) => ['job', jobId] as const,
@@ -76,15 +79,29 @@ async function signIn(email: string, password: string): Promise<void> {
 
 // ---------- session and account ----------
 
-export function useMe() {
-  return useQuery({ queryKey: keys.me, queryFn: () => call(api.GET('/api/v1/users/me')), staleTime: 60_000 });
+/** The signed-in user; `enabled: false` where the page may be open without a session. */
+export function useMe(enabled = true) {
+  return useQuery({ queryKey: keys.me, queryFn: () => call(api.GET('/api/v1/users/me')), staleTime: 60_000, enabled });
 }
 
-/** Signs in, registering first when a name for the new account is given. */
+/** What the server says before anyone signs in: may visitors register? */
+export function useConfig() {
+  return useQuery({ queryKey: keys.config, queryFn: () => call(api.GET('/api/v1/config')), staleTime: 60_000 });
+}
+
+/** Whether the sign-in page offers to register: open servers, and any server without an account yet. */
+export function registrationOpen(config: { registration: string; first_account: boolean } | undefined): boolean {
+  return !!config && (config.registration === 'open' || config.first_account);
+}
+
+/**
+ * Signs in, registering first when a name for the new account is given (with the token of an
+ * invitation for this email, which invite-only servers ask for).
+ */
 export function useSignIn() {
   return useMutation({
-    mutationFn: async ({ email, password, register }: { email: string; password: string; register?: { name: string } }) => {
-      if (register) await call(api.POST('/api/v1/auth/register', { body: { email, password, name: register.name } }));
+    mutationFn: async ({ email, password, register }: { email: string; password: string; register?: { name: string; invitation?: string } }) => {
+      if (register) await call(api.POST('/api/v1/auth/register', { body: { email, password, name: register.name, invitation: register.invitation } }));
       await signIn(email, password);
     },
   });
@@ -182,11 +199,50 @@ export function useMembers(id: number, enabled = true) {
   });
 }
 
-export function useAddMember(id: number) {
+/** The project's invitations not accepted yet (owners only). */
+export function useInvitations(id: number, enabled = true) {
+  return useQuery({
+    queryKey: keys.invitations(id),
+    queryFn: () => call(api.GET('/api/v1/projects/{project_id}/invitations', path(id))),
+    enabled: id > 0 && enabled,
+    // a mail is sent after the invitation is made: look again until it went out or failed
+    refetchInterval: (query) => (query.state.data?.data.some((i) => i.mail_status === 'sending') ? 2000 : false),
+  });
+}
+
+/** Invites an email with a role; the answer holds the link, shown once. */
+export function useInvite(id: number) {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (body: { email: string; role: Role }) => call(api.POST('/api/v1/projects/{project_id}/members', { ...path(id), body })),
-    onSuccess: () => void client.invalidateQueries({ queryKey: keys.members(id) }),
+    mutationFn: (body: { email: string; role: Role }) => call(api.POST('/api/v1/projects/{project_id}/invitations', { ...path(id), body })),
+    onSuccess: () => void client.invalidateQueries({ queryKey: keys.invitations(id) }),
+  });
+}
+
+export function useRevokeInvitation(id: number) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (invitationId: number) =>
+      call(api.DELETE('/api/v1/projects/{project_id}/invitations/{invitation_id}', { params: { path: { project_id: id, invitation_id: invitationId } } })),
+    onSuccess: () => void client.invalidateQueries({ queryKey: keys.invitations(id) }),
+  });
+}
+
+/** An invitation as its link's landing page sees it (no sign-in needed). */
+export function useInvitation(token: string) {
+  return useQuery({
+    queryKey: keys.invitation(token),
+    queryFn: () => call(api.GET('/api/v1/invitations/{token}', { params: { path: { token } } })),
+    enabled: token.length > 0,
+    retry: false,
+  });
+}
+
+export function useAcceptInvitation() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (token: string) => call(api.POST('/api/v1/invitations/{token}/accept', { params: { path: { token } } })),
+    onSuccess: () => void client.invalidateQueries({ queryKey: keys.projects }),
   });
 }
 

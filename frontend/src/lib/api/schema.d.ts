@@ -15,9 +15,12 @@ export interface paths {
         put?: never;
         /**
          * Register
-         * @description Open registration (FILAMENT_REGISTRATION=open, the default) answers 409 for a taken
-         *     email: anyone could tell anyway by registering and signing in (docs/security.md). Closed
-         *     registration answers 403 to everyone, existing email or not.
+         * @description Who may register depends on FILAMENT_REGISTRATION (`GET /config` tells): open, anyone;
+         *     invite-only, an email with a pending invitation, whose token comes as `invitation`;
+         *     closed, nobody (the instance admin makes accounts). The first account of an instance may
+         *     always register and becomes its admin. Refusals (403) answer the same whether the email
+         *     has an account; a taken email is 409 where registering is allowed, as anyone could tell
+         *     anyway by registering and signing in (docs/security.md).
          */
         post: operations["register_api_v1_auth_register_post"];
         delete?: never;
@@ -235,8 +238,11 @@ export interface paths {
         put?: never;
         /**
          * Add Member
-         * @description Adding by email tells an owner whether an account exists (until invitations replace
-         *     it), so unknown emails are counted per owner: past 20 an hour, 429 (docs/security.md).
+         * @deprecated
+         * @description Members join by invitations they accept: this sends one, exactly as
+         *     `POST /projects/{id}/invitations` does, and answers 202 with it (the person is a member
+         *     once they accept). It no longer attaches an account by its email, which told owners who
+         *     has an account and let an owner add anyone without their consent (docs/security.md).
          */
         post: operations["add_member_api_v1_projects__project_id__members_post"];
         delete?: never;
@@ -261,6 +267,120 @@ export interface paths {
         head?: never;
         /** Update Member */
         patch: operations["update_member_api_v1_projects__project_id__members__user_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Invitations
+         * @description Invitations not accepted yet, expired ones too (`expired`), oldest first.
+         */
+        get: operations["list_invitations_api_v1_projects__project_id__invitations_get"];
+        put?: never;
+        /**
+         * Create Invitation
+         * @description Invite an email with a role. The answer holds the link (shown only here: only a hash of
+         *     its token is kept); with FILAMENT_SMTP_URL set it is mailed too, after this answer
+         *     (`mail_status` in the list says how that went). Inviting an email again replaces its
+         *     pending invitation.
+         */
+        post: operations["create_invitation_api_v1_projects__project_id__invitations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/invitations/{invitation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Invitation
+         * @description Its link stops working (404).
+         */
+        delete: operations["revoke_invitation_api_v1_projects__project_id__invitations__invitation_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Users
+         * @description Every account, oldest first.
+         */
+        get: operations["list_users_api_v1_admin_users_get"];
+        put?: never;
+        /**
+         * Create User
+         * @description An account, whatever the registration mode (409 for a taken email).
+         */
+        post: operations["create_user_api_v1_admin_users_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update User
+         * @description Disable an account (it cannot sign in, and every session and API token of it stops
+         *     working at once) or enable it again. The admin cannot disable their own account: the
+         *     instance would be left without one.
+         */
+        patch: operations["update_user_api_v1_admin_users__user_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Config
+         * @description The registration mode (open, invite-only, closed), and whether the instance has no
+         *     account yet (then whoever registers first may, and becomes the instance admin).
+         */
+        get: operations["read_config_api_v1_config_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/projects/{project_id}/datasets": {
@@ -852,6 +972,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/invitations/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Invitation
+         * @description For the link's landing page, without signing in: the project's name, the role, who
+         *     invited, and the email that may accept. 404: unknown, revoked or replaced; 409: used or
+         *     expired.
+         */
+        get: operations["read_invitation_api_v1_invitations__token__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invitations/{token}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept Invitation
+         * @description Join the project with the invitation's role. Needs a signed-in account with the
+         *     invited email (else 403); 404: unknown, revoked or replaced; 409: used, expired, or
+         *     already a member.
+         */
+        post: operations["accept_invitation_api_v1_invitations__token__accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1170,6 +1334,105 @@ export interface components {
                 [key: string]: unknown;
             }[];
         };
+        /**
+         * InstanceConfig
+         * @description What the web app needs to know before anyone signs in.
+         */
+        InstanceConfig: {
+            /**
+             * Registration
+             * @enum {string}
+             */
+            registration: "open" | "invite-only" | "closed";
+            /** First Account */
+            first_account: boolean;
+        };
+        /** InvitationAccepted */
+        InvitationAccepted: {
+            /** Project Id */
+            project_id: number;
+            role: components["schemas"]["Role"];
+        };
+        /** InvitationCreate */
+        InvitationCreate: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /** @default annotator */
+            role: components["schemas"]["Role"];
+        };
+        /**
+         * InvitationCreated
+         * @description Shown once: the token and the link that carries it (only a hash is kept).
+         */
+        InvitationCreated: {
+            /** Id */
+            id: number;
+            /** Email */
+            email: string;
+            role: components["schemas"]["Role"];
+            /** Invited By */
+            invited_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Expired */
+            expired: boolean;
+            mail_status: components["schemas"]["MailStatus"];
+            /** Mail Error */
+            mail_error?: string | null;
+            /** Token */
+            token: string;
+            /** Url */
+            url: string;
+        };
+        /** InvitationPublic */
+        InvitationPublic: {
+            /** Id */
+            id: number;
+            /** Email */
+            email: string;
+            role: components["schemas"]["Role"];
+            /** Invited By */
+            invited_by: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Expired */
+            expired: boolean;
+            mail_status: components["schemas"]["MailStatus"];
+            /** Mail Error */
+            mail_error?: string | null;
+        };
+        /**
+         * InvitationView
+         * @description What the link's landing page is told, and nothing more.
+         */
+        InvitationView: {
+            /** Project */
+            project: string;
+            role: components["schemas"]["Role"];
+            /** Inviter */
+            inviter: string | null;
+            /** Email */
+            email: string;
+        };
         /** ItemDetail */
         ItemDetail: {
             /** Id */
@@ -1285,16 +1548,12 @@ export interface components {
             /** Label */
             label: string;
         };
-        /** MemberCreate */
-        MemberCreate: {
-            /**
-             * Email
-             * Format: email
-             */
-            email: string;
-            /** @default annotator */
-            role: components["schemas"]["Role"];
-        };
+        /**
+         * MailStatus
+         * @description Whether an invitation's link was mailed (the link works either way).
+         * @enum {string}
+         */
+        MailStatus: "not_configured" | "sending" | "sent" | "failed";
         /** MemberPublic */
         MemberPublic: {
             /** User Id */
@@ -1365,6 +1624,13 @@ export interface components {
             /** Count */
             count: number;
         };
+        /** Page[InvitationPublic] */
+        Page_InvitationPublic_: {
+            /** Data */
+            data: components["schemas"]["InvitationPublic"][];
+            /** Count */
+            count: number;
+        };
         /** Page[ItemPublic] */
         Page_ItemPublic_: {
             /** Data */
@@ -1404,6 +1670,13 @@ export interface components {
         Page_StrategyPublic_: {
             /** Data */
             data: components["schemas"]["StrategyPublic"][];
+            /** Count */
+            count: number;
+        };
+        /** Page[UserAdminView] */
+        Page_UserAdminView_: {
+            /** Data */
+            data: components["schemas"]["UserAdminView"][];
             /** Count */
             count: number;
         };
@@ -1964,6 +2237,41 @@ export interface components {
             /** Size */
             size: number;
         };
+        /** UserAdminUpdate */
+        UserAdminUpdate: {
+            /** Disabled */
+            disabled: boolean;
+        };
+        /**
+         * UserAdminView
+         * @description A user as the instance admin sees them.
+         */
+        UserAdminView: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            /** Id */
+            id: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Is Admin
+             * @default false
+             */
+            is_admin: boolean;
+            /** Disabled */
+            disabled: boolean;
+        };
         /** UserCreate */
         UserCreate: {
             /**
@@ -1998,6 +2306,31 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Is Admin
+             * @default false
+             */
+            is_admin: boolean;
+        };
+        /** UserRegister */
+        UserRegister: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+            /**
+             * Name
+             * @default
+             */
+            name: string;
+            /** Password */
+            password: string;
+            /**
+             * Invitation
+             * @description the token of a pending invitation for this email; needed when the server's registration is invite-only (GET /config)
+             */
+            invitation?: string | null;
         };
     };
     responses: never;
@@ -2017,7 +2350,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["UserCreate"];
+                "application/json": components["schemas"]["UserRegister"];
             };
         };
         responses: {
@@ -2041,6 +2374,15 @@ export interface operations {
             };
             /** @description Not signed in: no valid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2126,6 +2468,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
             /** @description Conflicts with the current state (the detail says which) */
             409: {
                 headers: {
@@ -2191,6 +2542,15 @@ export interface operations {
             };
             /** @description Not signed in: no valid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2862,7 +3222,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2949,7 +3309,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3035,7 +3395,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3119,7 +3479,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3209,7 +3569,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3295,7 +3655,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3363,17 +3723,17 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["MemberCreate"];
+                "application/json": components["schemas"]["InvitationCreate"];
             };
         };
         responses: {
             /** @description Successful Response */
-            201: {
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MemberPublic"];
+                    "application/json": components["schemas"]["InvitationCreated"];
                 };
             };
             /** @description The request is malformed or cannot apply to this project (the detail says why) */
@@ -3394,7 +3754,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3489,7 +3849,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3590,7 +3950,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3628,6 +3988,596 @@ export interface operations {
             };
             /** @description Too many attempts: wait for the Retry-After header's seconds */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    list_invitations_api_v1_projects__project_id__invitations_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_InvitationPublic_"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Too many attempts: wait for the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    create_invitation_api_v1_projects__project_id__invitations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationCreated"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Too many attempts: wait for the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    revoke_invitation_api_v1_projects__project_id__invitations__invitation_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description an invitation's id */
+                invitation_id: number;
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Too many attempts: wait for the Retry-After header's seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    list_users_api_v1_admin_users_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_UserAdminView_"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    create_user_api_v1_admin_users_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserAdminView"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    update_user_api_v1_admin_users__user_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a user's id */
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserAdminUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserAdminView"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    read_config_api_v1_config_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstanceConfig"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3685,7 +4635,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3775,7 +4725,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3864,7 +4814,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3956,7 +4906,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4054,7 +5004,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4153,7 +5103,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4250,7 +5200,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4347,7 +5297,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4446,7 +5396,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4545,7 +5495,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4646,7 +5596,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4732,7 +5682,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4824,7 +5774,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4916,7 +5866,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5002,7 +5952,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5092,7 +6042,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5180,7 +6130,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5266,7 +6216,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5352,7 +6302,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5444,7 +6394,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5533,7 +6483,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5623,7 +6573,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5709,7 +6659,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5795,7 +6745,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5890,7 +6840,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5985,7 +6935,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6069,7 +7019,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6155,7 +7105,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6245,7 +7195,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6344,7 +7294,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description The caller's role does not allow this */
+            /** @description The caller's role, account or the server's registration mode does not allow this */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6535,6 +7485,160 @@ export interface operations {
             };
             /** @description Not signed in: no valid bearer token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    read_invitation_api_v1_invitations__token__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the token of an invitation link */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationView"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    accept_invitation_api_v1_invitations__token__accept_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the token of an invitation link */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationAccepted"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
