@@ -2,7 +2,7 @@
 // keyboard, and the dashboard's conflict count falls while the model retrains on the decision.
 // The team and the labels are set up through the API; the review is done in the browser.
 import { type APIRequestContext, expect, type Page, test } from '@playwright/test';
-import { apiAs, ConsoleWatch, currentItemOf, log, openPage, registerUser, screenshots, shotOnFailure } from './support';
+import { apiAs, ConsoleWatch, currentItemOf, joinProject, log, openPage, registerUser, screenshots, shotOnFailure } from './support';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -14,6 +14,7 @@ const consoleWatch = new ConsoleWatch();
 let owner: APIRequestContext;
 let annotator: APIRequestContext;
 let reviewerToken: string;
+let annotatorToken: string;
 let page: Page;
 let projectId: number;
 let disputed: number;
@@ -27,7 +28,8 @@ async function label(api: APIRequestContext, itemId: number, labels: string[]): 
 
 test.beforeAll(async ({ browser }) => {
   owner = await apiAs(await registerUser(`owner.${stamp}@example.com`, password, 'Olive Owner'));
-  annotator = await apiAs(await registerUser(`bob.${stamp}@example.com`, password, 'Bob Annotator'));
+  annotatorToken = await registerUser(`bob.${stamp}@example.com`, password, 'Bob Annotator');
+  annotator = await apiAs(annotatorToken);
   reviewerToken = await registerUser(`rita.${stamp}@example.com`, password, 'Rita Reviewer');
   page = await openPage(browser, consoleWatch, { token: reviewerToken });
 });
@@ -47,13 +49,8 @@ test('two annotators disagree on an item', async () => {
   const made = await owner.post('projects', { data: { name: 'Team sentiment', task: 'text_classification', labels: ['negative', 'positive'], annotations_per_item: 2 } });
   expect(made.status(), await made.text()).toBe(201);
   projectId = (await made.json()).id;
-  for (const [email, role] of [
-    [`bob.${stamp}@example.com`, 'annotator'],
-    [`rita.${stamp}@example.com`, 'reviewer'],
-  ]) {
-    const added = await owner.post(`projects/${projectId}/members`, { data: { email, role } });
-    expect(added.status(), await added.text()).toBe(201);
-  }
+  await joinProject(owner, projectId, `bob.${stamp}@example.com`, 'annotator', annotatorToken);
+  await joinProject(owner, projectId, `rita.${stamp}@example.com`, 'reviewer', reviewerToken);
   const csv = `id,text\n${texts.map((text, i) => `t${i},${text}`).join('\n')}\n`;
   const uploaded = await owner.post(`projects/${projectId}/items`, { multipart: { files: { name: 'team.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) } } });
   expect(uploaded.status(), await uploaded.text()).toBe(202);
@@ -125,8 +122,7 @@ test('the dashboard counts it resolved and the model trains on the decision', as
 
 test('annotators do not get the view', async ({ browser }) => {
   const token = await registerUser(`carl.${stamp}@example.com`, password, 'Carl Annotator');
-  const added = await owner.post(`projects/${projectId}/members`, { data: { email: `carl.${stamp}@example.com`, role: 'annotator' } });
-  expect(added.status(), await added.text()).toBe(201);
+  await joinProject(owner, projectId, `carl.${stamp}@example.com`, 'annotator', token);
   const carl = await openPage(browser, consoleWatch, { token });
   await carl.goto(`/dashboard/?project=${projectId}`);
   await expect(carl.getByTestId('conflict-count')).toHaveText('0');

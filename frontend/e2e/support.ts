@@ -159,6 +159,18 @@ export async function registerUser(email: string, password: string, name: string
   return access_token;
 }
 
+/** Make a registered user a member the way the API lets an owner: an invitation, accepted
+ * with the member's own token. */
+export async function joinProject(owner: APIRequestContext, projectId: number, email: string, role: string, memberToken: string): Promise<void> {
+  const invited = await owner.post(`projects/${projectId}/invitations`, { data: { email, role } });
+  expect(invited.status(), await invited.text()).toBe(201);
+  const { token } = (await invited.json()) as { token: string };
+  const member = await apiAs(memberToken);
+  const accepted = await member.post(`invitations/${token}/accept`);
+  expect(accepted.status(), await accepted.text()).toBe(200);
+  await member.dispose();
+}
+
 /** Numbered full-page screenshots under test-artifacts/screenshots, `prefix-NN-name.png`. */
 export function screenshots(prefix: string) {
   let index = 0;
