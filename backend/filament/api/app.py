@@ -21,12 +21,15 @@ from filament import __version__
 from filament.api import responses
 from filament.api.body_limits import BodyLimit
 from filament.api.routers import (
+    activity,
     agreement,
     annotations,
+    annotators,
     auth,
     backbones,
     datasets,
     export,
+    guidelines,
     items,
     jobs,
     members,
@@ -103,6 +106,9 @@ def create_app() -> FastAPI:
         (suggestions, responses.PROJECT),
         (models, responses.PROJECT),
         (agreement, responses.PROJECT),
+        (guidelines, responses.PROJECT),
+        (annotators, responses.PROJECT),
+        (activity, responses.PROJECT),
         (score, responses.PROJECT_UPLOAD),
     ):
         api.include_router(module.router, responses=documented)

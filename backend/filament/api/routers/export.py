@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session, col, select
 
+from filament import activity
 from filament.api.deps import ProjectMemberDep, SessionDep, StorageDep
 from filament.db.models import Annotation, Dataset, Item, Project, User
 from filament.models.artifacts import Scores
@@ -158,17 +159,21 @@ def export_labels(
     content: Annotated[
         str,
         Query(
-            pattern="^(labels|predictions)$",
+            pattern="^(labels|predictions|activity)$",
             description="labels: every annotation; predictions: the active model's labels, "
-            "confidence and probabilities for every item, with its version",
+            "confidence and probabilities for every item, with its version; activity: the "
+            "project's activity log, oldest first",
         ),
     ] = "labels",
 ) -> StreamingResponse:
     """Every annotation (one row per annotator and item), streamed as CSV or JSONL; or, with
-    `content=predictions`, the active model's prediction for every item."""
+    `content=predictions`, the active model's prediction for every item; or, with
+    `content=activity`, the activity log (`details` as a JSON cell in the CSV)."""
     project = member.project
     with_text = project.task.modality == "text"
     filename = f"project-{member.id}-{content}.{format}"
+    if content == "activity":
+        return _download(_activity_body(session, member.id, format), format, filename)
     if content == "predictions":
         scores = active_scores(session, storage, project)
         if scores is None:
@@ -190,6 +195,26 @@ def export_labels(
             for row in rows
         )
         media = "application/x-ndjson"
+    return StreamingResponse(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+ACTIVITY_COLUMNS = ["id", "created_at", "actor", "action", "target_type", "target_id", "details"]
+
+
+def _activity_body(session: Session, project_id: int, format: str) -> Iterator[str]:
+    rows = activity.rows(session, project_id)
+    if format == "jsonl":
+        return (json.dumps(row) + "\n" for row in rows)
+    flat = ({**row, "details": json.dumps(row["details"])} for row in rows)
+    return _stream_csv(flat, ACTIVITY_COLUMNS)
+
+
+def _download(body: Iterator[str], format: str, filename: str) -> StreamingResponse:
+    media = "text/csv" if format == "csv" else "application/x-ndjson"
     return StreamingResponse(
         body,
         media_type=media,

@@ -4,11 +4,13 @@ from contextlib import contextmanager
 from fastapi import APIRouter, HTTPException, Request, status
 from sqlmodel import Session, col, func, select
 
+from filament import activity
 from filament.api.deps import Membership, ProjectMemberDep, ProjectOwner, SessionDep
 from filament.api.params import UserId
 from filament.core.login_limits import throttle_misses
 from filament.core.redis import project_lock
 from filament.db.models import (
+    ActivityAction,
     MemberCreate,
     MemberPublic,
     MemberUpdate,
@@ -57,6 +59,15 @@ def add_member(
         raise HTTPException(status.HTTP_409_CONFLICT, detail="Already a member of this project")
     assert user.id is not None
     session.add(ProjectMember(project_id=owner.id, user_id=user.id, role=body.role))
+    activity.record(
+        session,
+        owner.id,
+        owner.user.id,
+        ActivityAction.member_added,
+        ("user", user.id),
+        email=user.email,
+        role=body.role.value,
+    )
     session.commit()
     return MemberPublic(user_id=user.id, email=user.email, name=user.name, role=body.role)
 
@@ -101,6 +112,15 @@ def update_member(
         row = _member(session, owner.id, user_id)
         if body.role != Role.owner:
             _keep_an_owner(session, owner.id, row)
+        activity.record(
+            session,
+            owner.id,
+            owner.user.id,
+            ActivityAction.member_role_changed,
+            ("user", user_id),
+            old=row.role.value,
+            new=body.role.value,
+        )
         row.role = body.role
         session.add(row)
         session.commit()
@@ -116,5 +136,13 @@ def remove_member(
     with _member_change(request, session, owner):
         row = _member(session, owner.id, user_id)
         _keep_an_owner(session, owner.id, row)
+        activity.record(
+            session,
+            owner.id,
+            owner.user.id,
+            ActivityAction.member_removed,
+            ("user", user_id),
+            role=row.role.value,
+        )
         session.delete(row)
         session.commit()
