@@ -358,10 +358,13 @@ def test_activity_records_every_kind_of_change_and_pages(client, owner, run_jobs
         "name": {"old": "T", "new": "Renamed"},
         "lease_seconds": {"old": 600, "new": 900},
     }
+    email = "annotator@example.com"
     assert [e["details"] for e in reversed(by["member_role_changed"])] == [
-        {"old": "annotator", "new": "reviewer"},
-        {"old": "reviewer", "new": "annotator"},
+        {"email": email, "old": "annotator", "new": "reviewer"},
+        {"email": email, "old": "reviewer", "new": "annotator"},
     ]
+    (removed,) = by["member_removed"]
+    assert removed["details"] == {"email": "leaver@example.com", "role": "viewer"}
     assert len(by["annotation_created"]) == 6
     (changed,) = by["annotation_changed"]
     assert changed["details"]["old"] == ["positive"] and changed["details"]["new"] == ["negative"]

@@ -72,6 +72,11 @@ def add_member(
     return MemberPublic(user_id=user.id, email=user.email, name=user.name, role=body.role)
 
 
+def _email(session: Session, user_id: int) -> str | None:
+    user = session.get(User, user_id)
+    return user.email if user else None
+
+
 def _member(session: Session, project_id: int, user_id: int) -> ProjectMember:
     # populate_existing: read the row as it is now, not as this session first saw it
     row = session.get(ProjectMember, (project_id, user_id), populate_existing=True)
@@ -118,6 +123,7 @@ def update_member(
             owner.user.id,
             ActivityAction.member_role_changed,
             ("user", user_id),
+            email=_email(session, user_id),
             old=row.role.value,
             new=body.role.value,
         )
@@ -142,6 +148,7 @@ def remove_member(
             owner.user.id,
             ActivityAction.member_removed,
             ("user", user_id),
+            email=_email(session, user_id),
             role=row.role.value,
         )
         session.delete(row)

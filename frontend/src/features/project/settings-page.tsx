@@ -4,6 +4,7 @@ import { useExport, useModels, useProjectStatus } from '@/lib/api/queries';
 import type { Project } from '@/lib/api/types';
 import { ModelTable } from '@/features/models/model-table';
 import { SettingsForm } from './settings-form';
+import { GuidelinesCard } from '@/features/guidelines/guidelines-editor';
 import { TryModel } from '@/features/models/try-model';
 import { ErrorMessage } from '@/components/ui/alert';
 import { Button } from '@/components/ui/button';
@@ -58,6 +59,7 @@ export function SettingsPage({ project }: { project: Project }) {
           </Card>
         </div>
       </div>
+      <GuidelinesCard project={project} />
       <Card title="Model archives">
         <ModelTable project={project} models={models.data?.data ?? []} />
       </Card>

@@ -1,11 +1,11 @@
 // The one way components reach the API: TanStack Query hooks, one per resource and action, all
 // through the generated client. The label queue lives outside React; it uses the plain request
 // functions below, which the hooks share.
-import { keepPreviousData, useMutation, useQuery, useQueryClient, type UseQueryOptions } from '@tanstack/react-query';
+import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient, type UseQueryOptions } from '@tanstack/react-query';
 import { setToken } from '../auth';
 import { fileToBase64 } from '../upload';
 import { api, call, downloadFile, type Pending } from './client';
-import type { ItemsQuery, Job, Project, ProjectCreate, ProjectStatus, ProjectUpdate, ReviewDecision, Role } from './types';
+import type { ActivityQuery, GuidelinesUpdate, ItemsQuery, Job, Project, ProjectCreate, ProjectStatus, ProjectUpdate, ReviewDecision, Role } from './types';
 
 export const keys = {
   me: ['me'] as const,
@@ -21,6 +21,9 @@ export const keys = {
   items: (id: number, filters: object) => ['project', id, 'items', filters] as const,
   item: (id: number, itemId: number) => ['project', id, 'item', itemId] as const,
   suggestions: (id: number, label?: string) => ['project', id, 'suggestions', label ?? ''] as const,
+  guidelines: (id: number) => ['project', id, 'guidelines'] as const,
+  annotators: (id: number) => ['project', id, 'annotators'] as const,
+  activity: (id: number, filters: object) => ['project', id, 'activity', filters] as const,
   backbones: ['backbones'] as const,
   strategies: ['strategies'] as const,
   tokens: ['tokens'] as const,
@@ -45,6 +48,11 @@ export function saveAnnotation(id: number, itemId: number, labels: string[]) {
 
 export function removeAnnotation(id: number, itemId: number) {
   return call(api.DELETE('/api/v1/projects/{project_id}/items/{item_id}/annotations', itemPath(id, itemId)));
+}
+
+/** Skip (S): the server ends the caller's hold, so someone else may take the item now. */
+export function skipItem(id: number, itemId: number) {
+  return call(api.POST('/api/v1/projects/{project_id}/queue/{item_id}/skip', itemPath(id, itemId)));
 }
 
 async function signIn(email: string, password: string): Promise<void> {
@@ -266,11 +274,55 @@ export function useScore(id: number) {
   });
 }
 
-/** Downloads the project's labels, or the model's predictions, as CSV or JSONL. */
+// ---------- working as a team ----------
+
+/** The project's guidelines; rarely change, so kept a minute before asking again. */
+export function useGuidelines(id: number) {
+  return useQuery({
+    queryKey: keys.guidelines(id),
+    queryFn: () => call(api.GET('/api/v1/projects/{project_id}/guidelines', path(id))),
+    enabled: id > 0,
+    staleTime: 60_000,
+  });
+}
+
+export function useSaveGuidelines(id: number) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: GuidelinesUpdate) => call(api.PUT('/api/v1/projects/{project_id}/guidelines', { ...path(id), body })),
+    onSuccess: (saved) => client.setQueryData(keys.guidelines(id), saved),
+  });
+}
+
+/** Per-annotator figures (every row for owners and reviewers, one's own for annotators). */
+export function useAnnotators(id: number, enabled = true) {
+  return useQuery({
+    queryKey: keys.annotators(id),
+    queryFn: () => call(api.GET('/api/v1/projects/{project_id}/annotators', path(id))),
+    enabled: id > 0 && enabled,
+    refetchInterval: 30_000,
+  });
+}
+
+/** The activity log, newest first, one page at a time ("Load older" asks for the next). */
+export function useActivity(id: number, filters: Omit<ActivityQuery, 'before' | 'limit'>, limit = 50) {
+  return useInfiniteQuery({
+    queryKey: keys.activity(id, filters),
+    queryFn: ({ pageParam }) =>
+      call(api.GET('/api/v1/projects/{project_id}/activity', { params: { path: { project_id: id }, query: { ...filters, limit, before: pageParam } } })),
+    initialPageParam: undefined as number | undefined,
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+    enabled: id > 0,
+  });
+}
+
+export type ExportContent = 'labels' | 'predictions' | 'activity';
+
+/** Downloads the project's labels, the model's predictions, or the activity log, as CSV or JSONL. */
 export function useExport(project: Pick<Project, 'id' | 'name'>) {
   return useMutation({
-    mutationFn: ({ format, content }: { format: 'csv' | 'jsonl'; content: 'labels' | 'predictions' }) => {
-      const query = content === 'labels' ? `format=${format}` : `format=${format}&content=predictions`;
+    mutationFn: ({ format, content }: { format: 'csv' | 'jsonl'; content: ExportContent }) => {
+      const query = content === 'labels' ? `format=${format}` : `format=${format}&content=${content}`;
       return downloadFile(`/projects/${project.id}/export?${query}`, `${project.name}-${content}.${format}`);
     },
   });
