@@ -54,7 +54,7 @@ function MarkdownField({ label, value, onChange, max, rows }: { label: string; v
           {value.trim() ? <SafeMarkdown>{value}</SafeMarkdown> : <p className="muted small">Nothing to preview.</p>}
         </div>
       ) : (
-        <textarea className="input" aria-label={label} rows={rows} value={value} onChange={(event) => onChange(event.target.value)} aria-invalid={over || undefined} />
+        <textarea className="input textarea" aria-label={label} rows={rows} value={value} onChange={(event) => onChange(event.target.value)} aria-invalid={over || undefined} />
       )}
       <div className={over ? 'field-error' : 'field-hint'}>
         {value.length.toLocaleString()} / {max.toLocaleString()} characters · Markdown; HTML is shown as text
