@@ -57,7 +57,8 @@ def _wait_until_up(url: str) -> None:
 
 class Annotator(threading.Thread):
     """Labels like a fast human with a prefetching client: asks for 1-3 items, labels most,
-    skips a few (keeping them leased and excluding them), undoes one now and then."""
+    skips a few (some kept leased and excluded, some released through the skip route), undoes
+    one now and then."""
 
     def __init__(self, url: str, headers: dict[str, str], pid: int, seed: int) -> None:
         super().__init__()
@@ -66,6 +67,7 @@ class Annotator(threading.Thread):
         self.served: list[int] = []
         self.labeled: set[int] = set()
         self.undone: set[int] = set()
+        self.released: set[int] = set()  # skipped through the API: others may take them now
         self.served_after_labeling: list[int] = []
         self.errors: list[str] = []
 
@@ -88,10 +90,19 @@ class Annotator(threading.Thread):
                     self.served.append(item)
                     if item in self.labeled:
                         self.served_after_labeling.append(item)
-                    if self.rng.random() < 0.08:
+                    if self.rng.random() < 0.04:  # skip on the client: keep it, exclude it
                         skipped.append(item)
                         continue
+                    if self.rng.random() < 0.04:  # skip on the server: the hold ends now
+                        self._skip(http, item)
+                        continue
                     self._label(http, item)
+
+    def _skip(self, http: httpx.Client, item: int) -> None:
+        answer = http.post(f"/api/v1/projects/{self.pid}/queue/{item}/skip")
+        if answer.status_code != 204:
+            self.errors.append(f"skip {answer.status_code} {answer.text[:200]}")
+        self.released.add(item)
 
     def _label(self, http: httpx.Client, item: int) -> None:
         path = f"/api/v1/projects/{self.pid}/items/{item}/annotations"
@@ -145,9 +156,10 @@ def test_a_team_never_gets_an_item_too_often(
             process.wait(timeout=30)
 
     assert [error for a in annotators for error in a.errors] == []
-    # what each client was served: an item whose annotation nobody undid went to at most k
+    # what each client was served: an item whose annotation nobody undid, and which nobody
+    # skipped on the server (that hands it on), went to at most k
     servers: dict[int, set[int]] = defaultdict(set)
-    undone = set().union(*(a.undone for a in annotators))
+    undone = set().union(*(a.undone for a in annotators), *(a.released for a in annotators))
     for number, annotator in enumerate(annotators):
         for item in annotator.served:
             servers[item].add(number)

@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, BinaryIO
 
-from filament import jobs
+from filament import activity, jobs
 from filament.core.settings import get_settings
 from filament.db.models import (
+    ActivityAction,
     Annotation,
     AnnotationSource,
+    Dataset,
     Item,
     ItemStatus,
     Job,
@@ -242,6 +244,18 @@ def run_ingest(job_id: int) -> bool:
             result=result,
         )
         log.info("ingest job %s: %s", job_id, message)
+        dataset = session.get(Dataset, job.params.get("dataset_id") or 0)
+        activity.record(
+            session,
+            project.id or 0,
+            job.user_id,
+            ActivityAction.items_uploaded,
+            ("job", job_id),
+            dataset=dataset.name if dataset else None,
+            files=len(files),
+            **result,
+        )
+        session.commit()
         for file in files:
             storage.delete(file["key"])
     if ingestor.created:

@@ -15,12 +15,14 @@ from datetime import UTC, datetime, timedelta
 from redis import Redis
 from sqlmodel import Session, col, delete, func, select
 
+from filament import activity
 from filament.accounts.members import member_row, members_locked, owner_change
 from filament.core.errors import Conflict, Forbidden, NotFound
 from filament.core.login_limits import throttle_misses
 from filament.core.security import hash_api_token, new_link_token
 from filament.core.settings import Settings
 from filament.db.models import (
+    ActivityAction,
     Invitation,
     InvitationPublic,
     InvitationView,
@@ -101,6 +103,16 @@ def invite(
             mail_status=MailStatus.sending if settings.smtp_url else MailStatus.not_configured,
         )
         session.add(invitation)
+        session.flush()
+        activity.record(
+            session,
+            project_id,
+            owner.id,
+            ActivityAction.invitation_sent,
+            ("invitation", invitation.id),
+            email=email,
+            role=role.value,
+        )
         session.commit()
         session.refresh(invitation)
     sent.missed()  # counts invitations sent, not failures
@@ -150,6 +162,14 @@ def revoke(
         ):
             raise NotFound("Invitation not found")
         session.delete(invitation)
+        activity.record(
+            session,
+            project_id,
+            owner_id,
+            ActivityAction.invitation_revoked,
+            ("invitation", invitation_id),
+            email=invitation.email,
+        )
         session.commit()
 
 
@@ -240,6 +260,16 @@ def accept(session: Session, redis: Redis, token: str, user: User) -> ProjectMem
         invitation.accepted_by = user.id
         session.add(member)
         session.add(invitation)
+        activity.record(
+            session,
+            invitation.project_id,
+            user.id,
+            ActivityAction.member_added,
+            ("user", user.id),
+            email=user.email,
+            role=invitation.role.value,
+            invited_by=invitation.invited_by,
+        )
         session.commit()
     return member
 

@@ -25,15 +25,18 @@ from filament import __version__
 from filament.api import responses
 from filament.api.body_limits import BodyLimit
 from filament.api.routers import (
+    activity,
     admin,
     agreement,
     annotations,
+    annotators,
     auth,
     backbones,
     config,
     conflicts,
     datasets,
     export,
+    guidelines,
     invitations,
     items,
     jobs,
@@ -119,6 +122,9 @@ def create_app() -> FastAPI:
         (suggestions, responses.PROJECT),
         (models, responses.PROJECT),
         (agreement, responses.PROJECT),
+        (guidelines, responses.PROJECT),
+        (annotators, responses.PROJECT),
+        (activity, responses.PROJECT),
         (score, responses.PROJECT_UPLOAD),
     ):
         api.include_router(module.router, responses=documented)

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, EmailStr, Strict, StringConstraints, field_validator
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import AutoString, Field, SQLModel
 
 from filament.core.settings import RegistrationMode
@@ -490,6 +490,13 @@ class Annotation(SQLModel, table=True):
     labels: list[str] = Field(sa_column=Column(JSON, nullable=False))
     source: AnnotationSource = Field(default=AnnotationSource.human, max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
+    # when the queue first served the item to this user, and the seconds the user spent on it
+    # (from the later of that and their previous label or skip): None when not served by the
+    # queue (the item browser, suggestions, imports); see filament.labeling.timing
+    served_at: datetime | None = None
+    seconds: float | None = None
+    # given on the suggestions page in place of the model's suggestion (source `human`)
+    corrects_suggestion: bool = False
 
 
 class AnnotationPublic(SQLModel):
@@ -604,6 +611,138 @@ class ModelVersionPublic(SQLModel):
     active: bool
     device: str | None
     created_at: datetime
+
+
+# --- working as a team: guidelines, skips, the activity log ----------------------------------
+
+GUIDELINES_MAX_CHARS = 20_000  # the instructions' Markdown
+LABEL_DESCRIPTION_MAX_CHARS = 2_000
+EXAMPLES_PER_LABEL = 10
+_MAX_ID = 2**31 - 1  # PostgreSQL's INTEGER, as filament.api.params bounds every id
+ExampleId = Annotated[int, Field(ge=1, le=_MAX_ID)]
+
+
+class LabelGuide(SQLModel):
+    label: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=LABEL_DESCRIPTION_MAX_CHARS)
+    examples: list[ExampleId] = Field(
+        default_factory=list,
+        max_length=EXAMPLES_PER_LABEL,
+        description="ids of labeled items of this project that show the label",
+    )
+
+
+class GuidelinesUpdate(SQLModel):
+    instructions: str = Field(
+        default="", max_length=GUIDELINES_MAX_CHARS, description="Markdown (raw HTML stays text)"
+    )
+    labels: list[LabelGuide] = Field(default_factory=list, max_length=500)
+
+
+class Guidelines(SQLModel, table=True):
+    project_id: int = Field(foreign_key="project.id", primary_key=True, ondelete="CASCADE")
+    instructions: str = Field(default="", sa_column=Column(Text, nullable=False))
+    labels: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+
+
+class GuideExample(SQLModel):
+    id: int
+    name: str
+    kind: str
+    text: str | None = None
+    labels: list[str] = []
+
+
+class LabelGuidePublic(SQLModel):
+    label: str
+    description: str
+    examples: list[GuideExample]
+
+
+class GuidelinesPublic(SQLModel):
+    instructions: str
+    labels: list[LabelGuidePublic]
+    updated_at: datetime | None = Field(description="null: never written")
+    updated_by: int | None = None
+    updated_by_name: str | None = None
+
+
+class Skip(SQLModel, table=True):
+    """An item an annotator passed over in the queue (S in the labeler)."""
+
+    __table_args__ = (Index("ix_skip_project_user", "project_id", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
+    item_id: int = Field(foreign_key="item.id", ondelete="CASCADE")
+    user_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    served_at: datetime | None = None
+    seconds: float | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ActivityAction(StrEnum):
+    """What an activity entry records (the column stays a plain string: new kinds need no
+    migration)."""
+
+    annotation_created = "annotation_created"
+    annotation_changed = "annotation_changed"
+    annotation_deleted = "annotation_deleted"  # undo
+    dataset_created = "dataset_created"
+    dataset_renamed = "dataset_renamed"
+    dataset_deleted = "dataset_deleted"
+    items_uploaded = "items_uploaded"  # an upload's ingest finished, with its counts
+    member_added = "member_added"
+    member_role_changed = "member_role_changed"
+    member_removed = "member_removed"
+    settings_changed = "settings_changed"
+    guidelines_changed = "guidelines_changed"
+    model_activated = "model_activated"
+    finetune_started = "finetune_started"
+    finetune_cancelled = "finetune_cancelled"
+    finetune_finished = "finetune_finished"  # done (activated or not) or failed
+    resolution_made = "resolution_made"  # a reviewer decided a conflict's label
+    resolution_reopened = "resolution_reopened"
+    invitation_sent = "invitation_sent"
+    invitation_revoked = "invitation_revoked"
+
+
+class Activity(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_activity_project_id", "project_id", "id"),  # paging, newest first
+        Index("ix_activity_project_actor", "project_id", "actor_id", "id"),
+        Index("ix_activity_project_action", "project_id", "action", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", ondelete="CASCADE")
+    # None: the worker (a model it activated, an automatic fine-tune) or a deleted account
+    actor_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    action: str = Field(max_length=32)
+    target_type: str | None = Field(default=None, max_length=32)
+    target_id: int | None = None
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ActivityPublic(SQLModel):
+    id: int
+    action: str
+    actor_id: int | None
+    actor_name: str | None = None
+    target_type: str | None
+    target_id: int | None
+    details: dict[str, Any]
+    created_at: datetime
+
+
+class ActivityPage(BaseModel):
+    data: list[ActivityPublic]
+    next_cursor: int | None = Field(
+        description="pass as `before` for the next (older) page; null: this is the last"
+    )
 
 
 class Page(BaseModel, Generic[T]):

@@ -7,11 +7,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from filament import activity
 from filament.core.errors import Conflict
-from filament.db.models import Job, JobStatus, utcnow
+from filament.db.models import ActivityAction, Job, JobStatus, JobType, utcnow
 from filament.db.session import session_scope
 
 ENDED = {JobStatus.done, JobStatus.failed, JobStatus.cancelled}
+UNFINISHED = {JobStatus.queued, JobStatus.running}
 
 
 def new_job(
@@ -70,6 +72,18 @@ def update_job(job_id: int, **fields: Any) -> None:
         if fields.get("status") == JobStatus.running and job.started_at is None:
             job.started_at = utcnow()
         if fields.get("status") in ENDED:
+            if job.type == JobType.finetune and job.finished_at is None and job.project_id:
+                activity.record(
+                    session,
+                    job.project_id,
+                    None,
+                    ActivityAction.finetune_finished,
+                    ("job", job.id),
+                    status=str(fields["status"]),
+                    message=job.message,
+                    version=job.result.get("version"),
+                    activated=job.result.get("activated"),
+                )
             job.finished_at = utcnow()
         session.add(job)
         session.commit()
@@ -109,7 +123,7 @@ def interrupt_running(project_id: int, job_type: str) -> int:
 
 def cancel_job(session: Session, job: Job, message: str) -> Job:
     """A member's cancel of a queued or running job; Conflict once it has ended."""
-    if job.status not in {JobStatus.queued, JobStatus.running}:
+    if job.status not in UNFINISHED:
         raise Conflict(f"The job is already {job.status.value}")
     job.status = JobStatus.cancelled
     job.message = message

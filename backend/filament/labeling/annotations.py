@@ -1,22 +1,38 @@
 """Recording and undoing annotations under the claim protocol (`filament.labeling.leases`)."""
 
+from collections.abc import Collection
+
 from redis import Redis
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select, update
 
-from filament.db.models import Annotation, AnnotationSource, Item, Project, utcnow
-from filament.labeling import leases, overlap
+from filament import activity
+from filament.db.models import (
+    ActivityAction,
+    Annotation,
+    AnnotationSource,
+    Item,
+    Project,
+    Skip,
+)
+from filament.labeling import leases, overlap, timing
 
 Entry = tuple[Item, list[str], AnnotationSource]
 
 
 def record(
-    session: Session, redis: Redis, project: Project, user_id: int, entries: list[Entry]
+    session: Session,
+    redis: Redis,
+    project: Project,
+    user_id: int,
+    entries: list[Entry],
+    corrects_suggestion: Collection[int] = (),
 ) -> tuple[list[Annotation], set[int]]:
     """Create or replace the user's annotations of these items, commit them, and end the
     user's leases on them. Returns the annotations and the items on which this annotation goes
     beyond the annotators the item wants (a late annotation after the lease expired and someone else
-    took the item: saved all the same, and said)."""
+    took the item: saved all the same, and said). `corrects_suggestion`: items whose labels
+    replace the model's suggestion (the suggestions page's corrections)."""
     ids = [item.id or 0 for item, _, _ in entries]
     others = {
         item: [user for user in users if user != user_id]
@@ -25,8 +41,14 @@ def record(
     others = {item: others.get(item, []) for item in ids}
     # the done marks go up before the commit and again after it (see the protocol)
     counts = leases.mark_done(redis, project, user_id, others)
+    timed = timing.finish(redis, project.id or 0, user_id, ids)
     try:
-        saved = [_save(session, item, user_id, labels, source) for item, labels, source in entries]
+        saved = [
+            _save(session, item, user_id, labels, source, timed[item.id or 0])
+            for item, labels, source in entries
+        ]
+        for annotation in saved:
+            annotation.corrects_suggestion = annotation.item_id in corrects_suggestion
         session.commit()
     except Exception:
         session.rollback()
@@ -47,9 +69,39 @@ def undo(session: Session, redis: Redis, project: Project, user_id: int, item: I
         return False
     session.delete(annotation)
     _count(session, item, -1)
+    activity.record(
+        session,
+        item.project_id,
+        user_id,
+        ActivityAction.annotation_deleted,
+        ("item", item.id),
+        labels=annotation.labels,
+    )
     session.commit()
     leases.forget_done(redis, project, user_id, [item.id or 0])
+    timing.restore(redis, project.id or 0, user_id, item.id or 0, annotation.served_at)
     return True
+
+
+def skip(session: Session, redis: Redis, project: Project, user_id: int, item: Item) -> Skip:
+    """The user passes the item up: their hold on it ends (others may be served it at once;
+    the user is not, for `timing.SKIP_BLOCK_SECONDS`), and the skip is recorded with its
+    timing for the per-annotator figures."""
+    item_id = item.id or 0
+    leases.release(redis, project, user_id, item_id)
+    served_at, seconds = timing.finish(redis, project.id or 0, user_id, [item_id])[item_id]
+    timing.block_skipped(redis, project.id or 0, user_id, item_id)
+    row = Skip(
+        project_id=item.project_id,
+        item_id=item_id,
+        user_id=user_id,
+        served_at=served_at,
+        seconds=seconds,
+        created_at=timing.now(),
+    )
+    session.add(row)
+    session.commit()
+    return row
 
 
 def _count(session: Session, item: Item, change: int) -> None:
@@ -62,10 +114,16 @@ def _count(session: Session, item: Item, change: int) -> None:
 
 
 def _save(
-    session: Session, item: Item, user_id: int, labels: list[str], source: AnnotationSource
+    session: Session,
+    item: Item,
+    user_id: int,
+    labels: list[str],
+    source: AnnotationSource,
+    timed: timing.Timing,
 ) -> Annotation:
     mine = select(Annotation).where(Annotation.item_id == item.id, Annotation.user_id == user_id)
     annotation = session.exec(mine).first()
+    before = None if annotation is None else list(annotation.labels)
     if annotation is None:
         try:
             with session.begin_nested():
@@ -75,12 +133,36 @@ def _save(
                     user_id=user_id,
                     labels=labels,
                     source=source,
+                    created_at=timing.now(),
                 )
                 session.add(annotation)
             _count(session, item, +1)
         except IntegrityError:
             # the same user's concurrent request (a double click) created it first: replace it
             annotation = session.exec(mine).one()
-    annotation.labels, annotation.source, annotation.created_at = labels, source, utcnow()
+    annotation.labels, annotation.source, annotation.created_at = labels, source, timing.now()
+    if timed[0] is not None:  # a change made outside the queue keeps the first timing
+        annotation.served_at, annotation.seconds = timed
     session.add(annotation)
+    if before is None:
+        activity.record(
+            session,
+            item.project_id,
+            user_id,
+            ActivityAction.annotation_created,
+            ("item", item.id),
+            labels=labels,
+            source=source.value,
+        )
+    else:
+        activity.record(
+            session,
+            item.project_id,
+            user_id,
+            ActivityAction.annotation_changed,
+            ("item", item.id),
+            old=before,
+            new=labels,
+            source=source.value,
+        )
     return annotation

@@ -38,6 +38,8 @@ t_c - t_read <= DONE_MARK_SECONDS or the claim is refused).
   reports that it went beyond k — the one case the protocol cannot prevent, and says so.
 - Undo deletes the row first and the mark after: in between the item looks one annotator
   fuller than it is, which only delays serving it.
+- A skip drops the caller's hold (`release`, one script, holds only, never a done mark): a
+  claim after it counts one annotator fewer, exactly as after the hold's expiry, only sooner.
 So every decision counts every annotator and every live hold, and no two holds exceed k: each
 is taken inside the script, which sees all the others.
 
@@ -125,6 +127,19 @@ end
 return counts
 """
 )
+
+
+# KEYS: the item's hash. ARGV: user. Drops the user's field if it is a hold, never a done mark
+# (a hold ending early only frees a slot sooner; a done mark must outlive the read it guards).
+# Returns 1 if a hold was released.
+_RELEASE = """
+local mark = redis.call('HGET', KEYS[1], ARGV[1])
+if mark and string.sub(mark, 1, 1) == 'h' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+"""
 
 
 def item_key(project_id: int, item_id: int) -> str:
@@ -234,6 +249,19 @@ def end_leases(redis: Redis, project: Project, user_id: int, item_ids: list[int]
     pipe.zrem(leases_key(project.id or 0, user_id), *item_ids)
     pipe.zrem(held_key(project.id or 0), *item_ids)
     pipe.execute()
+
+
+def release(redis: Redis, project: Project, user_id: int, item_id: int) -> bool:
+    """The user passes the item up (a skip): their hold on it ends now instead of at its
+    expiry. Safe under the protocol: it removes one of the holds a claim counts, so it can only
+    make the item available sooner; a done mark is left alone. Returns whether a hold ended."""
+    released = bool(redis.eval(_RELEASE, 1, item_key(project.id or 0, item_id), user_id))
+    pipe = redis.pipeline(transaction=False)
+    pipe.zrem(leases_key(project.id or 0, user_id), item_id)
+    if released:  # the project's index is only a hint; end_leases drops items the same way
+        pipe.zrem(held_key(project.id or 0), item_id)
+    pipe.execute()
+    return released
 
 
 def forget_done(redis: Redis, project: Project, user_id: int, item_ids: list[int]) -> None:

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from filament import cache
 from filament.cache import cached
 from filament.db.models import Annotation, Item, ItemStatus, Project
-from filament.labeling import audit, leases, overlap
+from filament.labeling import audit, leases, overlap, timing
 from filament.ml.strategies import Clusters, plan_batch, select_batch, top_k
 from filament.models.artifacts import (
     ClusterPlan,
@@ -57,7 +57,8 @@ def next_items(
     mine = [item for item in leases.my_leases(redis, project, user_id) if item not in exclude]
     held = leases.claim(redis, session, project, user_id, mine[:limit], limit)
     finished = finished_items(session, redis, project, user_id)
-    blocked = np.concatenate([finished, np.array([*exclude, *mine], dtype=np.int64)])
+    skipped = timing.recently_skipped(redis, project.id or 0, user_id)
+    blocked = np.concatenate([finished, np.array([*exclude, *mine, *skipped], dtype=np.int64)])
     own = set(mine)
     held_by_others = np.array(
         [item for item in leases.held_items(redis, project) if item not in own], dtype=np.int64
@@ -111,12 +112,17 @@ def next_items(
     if not held:  # rare: worth an exact answer
         cache.forget(project.id or 0, _done_key(project))
         finished = finished_items(session, redis, project, user_id)
-        reason = empty_reason(session, project, embeddings, finished)
+        reason = empty_reason(session, project, embeddings, finished, skipped)
+    timing.served(redis, project.id or 0, user_id, held)  # figures only: decides nothing
     return Served(held, scores, reason)
 
 
 def empty_reason(
-    session: Session, project: Project, embeddings: Embeddings, finished: np.ndarray
+    session: Session,
+    project: Project,
+    embeddings: Embeddings,
+    finished: np.ndarray,
+    skipped: list[int] | None = None,
 ) -> str:
     """Why there is nothing to serve, in words for the annotator."""
     pending = session.exec(
@@ -129,6 +135,11 @@ def empty_reason(
     left = np.setdiff1d(embeddings.item_ids, finished)
     if len(left) == 0 and pending is None:
         return "Every item has all the annotations it needs from you or others."
+    if skipped and len(np.setdiff1d(left, np.array(skipped, dtype=np.int64))) == 0:
+        return (
+            "The remaining items are ones you skipped; they come back to you "
+            f"{timing.SKIP_BLOCK_SECONDS // 60} minutes after the skip."
+        )
     return "The remaining items are leased to other annotators; try again later."
 
 

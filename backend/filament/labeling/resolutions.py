@@ -4,8 +4,16 @@ The annotations are never touched: each annotator's labels stay as they left the
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from filament import activity
 from filament.core.errors import Conflict
-from filament.db.models import Item, Project, Resolution, ResolutionSource, utcnow
+from filament.db.models import (
+    ActivityAction,
+    Item,
+    Project,
+    Resolution,
+    ResolutionSource,
+    utcnow,
+)
 from filament.labeling.consensus import FinalLabel, final_labels
 from filament.labeling.labels import checked_labels
 
@@ -36,16 +44,33 @@ def resolve(
     resolution.labels, resolution.user_id = chosen, user_id
     resolution.source, resolution.created_at = ResolutionSource.review, utcnow()
     session.add(resolution)
+    activity.record(
+        session,
+        item.project_id,
+        user_id,
+        ActivityAction.resolution_made,
+        ("item", item.id),
+        labels=chosen,
+        was=before.decided_by.value,
+    )
     session.commit()
     return resolution, before
 
 
-def reopen(session: Session, item: Item) -> bool:
+def reopen(session: Session, item: Item, user_id: int | None = None) -> bool:
     """Delete the item's resolution (it is a conflict again if its annotators disagree);
-    False when it had none."""
+    False when it had none. `user_id`: who reopened it, for the activity log."""
     resolution = session.exec(select(Resolution).where(Resolution.item_id == item.id)).first()
     if resolution is None:
         return False
     session.delete(resolution)
+    activity.record(
+        session,
+        item.project_id,
+        user_id,
+        ActivityAction.resolution_reopened,
+        ("item", item.id),
+        labels=resolution.labels,
+    )
     session.commit()
     return True

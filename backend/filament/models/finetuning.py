@@ -4,9 +4,9 @@ from arq.connections import ArqRedis
 from redis import Redis
 from sqlmodel import Session, col, select
 
-from filament import jobs
+from filament import activity, jobs
 from filament.core.redis import project_lock
-from filament.db.models import Job, JobStatus, ModelKind, ModelVersion
+from filament.db.models import ActivityAction, Job, JobStatus, ModelKind, ModelVersion
 from filament.jobs.rows import new_job
 
 MIN_LABELS_FOR_AUTO = 50
@@ -37,7 +37,7 @@ def _create_finetune_job(
     session: Session, project_id: int, user_id: int | None, gpu: bool, reason: str
 ) -> Job:
     where = "a GPU worker" if gpu else "the CPU worker (no GPU worker is connected: a short run)"
-    return new_job(
+    job = new_job(
         session,
         project_id,
         user_id,
@@ -45,7 +45,20 @@ def _create_finetune_job(
         f"waiting for {where}",
         device="gpu" if gpu else "cpu",
         params={"reason": reason},
+        commit=False,
     )
+    activity.record(
+        session,
+        project_id,
+        user_id,
+        ActivityAction.finetune_started,
+        ("job", job.id),
+        reason=reason,
+        device="gpu" if gpu else "cpu",
+    )
+    session.commit()
+    session.refresh(job)
+    return job
 
 
 async def enqueue_finetune(redis: ArqRedis, job_id: int, gpu: bool) -> None:

@@ -5,7 +5,8 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session, col, func, select, update
 
-from filament.db.models import ModelVersion, Project
+from filament import activity
+from filament.db.models import ActivityAction, ModelVersion, Project
 from filament.ml.metrics import primary_name
 from filament.models.artifacts import ClusterPlan, model_prefix, save_scores, scores_key
 from filament.storage import Storage
@@ -78,6 +79,17 @@ def record_version(
         project_id=project.id, version=version, storage_key=prefix, active=active, **fields
     )
     session.add(row)
+    if active:
+        activity.record(
+            session,
+            project.id,
+            None,
+            ActivityAction.model_activated,
+            ("model", version),
+            kind=str(fields.get("kind", "")),
+            label_count=fields.get("label_count"),
+            metric=primary_metric(fields.get("metrics", {}), project.task.multilabel),
+        )
     session.commit()
     _drop_old_scores(session, storage, project.id, version)
     return row

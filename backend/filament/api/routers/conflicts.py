@@ -222,6 +222,6 @@ def reopen_item(
 ) -> None:
     """Reopen: delete the item's resolution; if its annotators disagree it is a conflict again."""
     item = get_item(session, reviewer.id, item_id)
-    if not resolutions.reopen(session, item):
+    if not resolutions.reopen(session, item, reviewer.user.id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="This item has no resolution")
     labels_changed(request, reviewer.id, settings)

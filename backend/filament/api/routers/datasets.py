@@ -1,11 +1,14 @@
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from filament.api.deps import ProjectMemberDep, ProjectOwner, SessionDep
+from filament import activity
+from filament.api.deps import Membership, ProjectMemberDep, ProjectOwner, SessionDep
 from filament.api.params import DatasetId
 from filament.cache import changed
-from filament.db.models import Dataset, DatasetCreate, DatasetPublic, Item, Page
+from filament.db.models import ActivityAction, Dataset, DatasetCreate, DatasetPublic, Item, Page
 
 router = APIRouter(prefix="/projects/{project_id}/datasets", tags=["datasets"])
 
@@ -30,9 +33,13 @@ def list_datasets(member: ProjectMemberDep, session: SessionDep) -> Page[Dataset
     return Page(data=data, count=len(data))
 
 
-def _save(session: Session, dataset: Dataset) -> DatasetPublic:
+def _save(
+    session: Session, dataset: Dataset, owner: Membership, action: ActivityAction, **what: Any
+) -> DatasetPublic:
     session.add(dataset)
     try:
+        session.flush()  # the new dataset's id, for the activity entry
+        activity.record(session, owner.id, owner.user.id, action, ("dataset", dataset.id), **what)
         session.commit()
     except IntegrityError as error:
         raise HTTPException(
@@ -44,7 +51,7 @@ def _save(session: Session, dataset: Dataset) -> DatasetPublic:
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_dataset(body: DatasetCreate, owner: ProjectOwner, session: SessionDep) -> DatasetPublic:
     dataset = Dataset(project_id=owner.id, name=body.name.strip())
-    return _save(session, dataset)
+    return _save(session, dataset, owner, ActivityAction.dataset_created, name=dataset.name)
 
 
 @router.patch("/{dataset_id}")
@@ -52,8 +59,8 @@ def rename_dataset(
     dataset_id: DatasetId, body: DatasetCreate, owner: ProjectOwner, session: SessionDep
 ) -> DatasetPublic:
     dataset = _dataset(session, owner.id, dataset_id)
-    dataset.name = body.name.strip()
-    return _save(session, dataset)
+    old, dataset.name = dataset.name, body.name.strip()
+    return _save(session, dataset, owner, ActivityAction.dataset_renamed, old=old, new=dataset.name)
 
 
 @router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -71,6 +78,16 @@ def delete_dataset(
             detail="Deleting a dataset removes its items and their annotations; "
             "repeat the request with ?confirm=true",
         )
+    items = session.exec(select(func.count()).where(Item.dataset_id == dataset.id)).one()
+    activity.record(
+        session,
+        owner.id,
+        owner.user.id,
+        ActivityAction.dataset_deleted,
+        ("dataset", dataset.id),
+        name=dataset.name,
+        items=items,
+    )
     session.delete(dataset)
     session.commit()
     changed(request.app.state.redis, owner.id)

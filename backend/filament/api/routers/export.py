@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import exists, or_
 from sqlmodel import Session, col, select
 
+from filament import activity
 from filament.api.deps import ProjectMemberDep, SessionDep, StorageDep
 from filament.db.models import Annotation, Dataset, Item, Project, Resolution, User
 from filament.labeling.consensus import decide, load
@@ -266,11 +267,12 @@ def export_labels(
     content: Annotated[
         str,
         Query(
-            pattern="^(labels|predictions|items)$",
+            pattern="^(labels|predictions|items|activity)$",
             description="labels: every annotation; predictions: the active model's labels, "
             "confidence and probabilities for every item, with its version; items: one row per "
             "labeled item with its final label, how it was decided (single, majority, review, "
-            "suggestion, tie) and its agreement",
+            "suggestion, tie) and its agreement; activity: the project's activity log, oldest "
+            "first",
         ),
     ] = "labels",
     annotators: Annotated[
@@ -284,10 +286,13 @@ def export_labels(
 ) -> StreamingResponse:
     """Every annotation (one row per annotator and item), streamed as CSV or JSONL; with
     `content=predictions`, the active model's prediction for every item; with `content=items`,
-    every labeled item's final label."""
+    every labeled item's final label; with `content=activity`, the activity log (`details` as
+    a JSON cell in the CSV)."""
     project = member.project
     with_text = project.task.modality == "text"
     filename = f"project-{member.id}-{content}.{format}"
+    if content == "activity":
+        return _download(_activity_body(session, member.id, format), format, filename)
     # the labels export has a row per annotation already, the predictions no annotators
     emails = annotator_emails(session, member.id) if annotators and content == "items" else None
     if content == "items":
@@ -318,6 +323,26 @@ def export_labels(
             for row in rows
         )
         media = "application/x-ndjson"
+    return StreamingResponse(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+ACTIVITY_COLUMNS = ["id", "created_at", "actor", "action", "target_type", "target_id", "details"]
+
+
+def _activity_body(session: Session, project_id: int, format: str) -> Iterator[str]:
+    rows = activity.rows(session, project_id)
+    if format == "jsonl":
+        return (json.dumps(row) + "\n" for row in rows)
+    flat = ({**row, "details": json.dumps(row["details"])} for row in rows)
+    return _stream_csv(flat, ACTIVITY_COLUMNS)
+
+
+def _download(body: Iterator[str], format: str, filename: str) -> StreamingResponse:
+    media = "text/csv" if format == "csv" else "application/x-ndjson"
     return StreamingResponse(
         body,
         media_type=media,

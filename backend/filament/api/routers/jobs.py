@@ -3,9 +3,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlmodel import Session, col, select
 
+from filament import activity
 from filament.api.deps import OWNERS, CurrentUser, ProjectMemberDep, SessionDep
 from filament.api.params import JobId
-from filament.db.models import Job, JobPublic, Page, ProjectMember, Role, User
+from filament.db.models import ActivityAction, Job, JobPublic, Page, ProjectMember, Role, User
 from filament.jobs import FINETUNE
 from filament.jobs import rows as job_rows
 
@@ -50,6 +51,14 @@ def cancel_job(job_id: JobId, user: CurrentUser, session: SessionDep) -> JobPubl
     if job.type != FINETUNE:
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail="Only fine-tuning jobs can be cancelled"
+        )
+    if job.status in job_rows.UNFINISHED:  # cancel_job commits the entry with the cancel
+        activity.record(
+            session,
+            job.project_id or 0,
+            user.id,
+            ActivityAction.finetune_cancelled,
+            ("job", job.id),
         )
     job_rows.cancel_job(session, job, "cancelled; the active model is unchanged")
     return JobPublic.model_validate(job)

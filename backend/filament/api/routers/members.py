@@ -3,12 +3,14 @@ from contextlib import AbstractContextManager
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, status
 from sqlmodel import Session, col, func, select
 
+from filament import activity
 from filament.accounts import invitations
 from filament.accounts.members import member_row, owner_change
 from filament.api.deps import Membership, ProjectMemberDep, ProjectOwner, SessionDep, SettingsDep
 from filament.api.inviting import send_invitation
 from filament.api.params import UserId
 from filament.db.models import (
+    ActivityAction,
     InvitationCreate,
     InvitationCreated,
     MemberPublic,
@@ -53,6 +55,11 @@ def add_member(
     return send_invitation(request, background, settings, session, owner, body)
 
 
+def _email(session: Session, user_id: int) -> str | None:
+    user = session.get(User, user_id)
+    return user.email if user else None
+
+
 def _member(session: Session, project_id: int, user_id: int) -> ProjectMember:
     row = member_row(session, project_id, user_id)
     if row is None:
@@ -87,6 +94,16 @@ def update_member(
         if body.role != Role.owner:
             _keep_an_owner(session, owner.id, row)
             invitations.withdraw_sent_by(session, owner.id, user_id)
+        activity.record(
+            session,
+            owner.id,
+            owner.user.id,
+            ActivityAction.member_role_changed,
+            ("user", user_id),
+            email=_email(session, user_id),
+            old=row.role.value,
+            new=body.role.value,
+        )
         row.role = body.role
         session.add(row)
         session.commit()
@@ -103,5 +120,14 @@ def remove_member(
         row = _member(session, owner.id, user_id)
         _keep_an_owner(session, owner.id, row)
         invitations.withdraw_sent_by(session, owner.id, user_id)
+        activity.record(
+            session,
+            owner.id,
+            owner.user.id,
+            ActivityAction.member_removed,
+            ("user", user_id),
+            email=_email(session, user_id),
+            role=row.role.value,
+        )
         session.delete(row)
         session.commit()

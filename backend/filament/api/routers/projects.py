@@ -2,6 +2,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from redis import Redis
 from sqlmodel import Session, col, select
 
+from filament import activity
 from filament.api.deps import (
     CurrentUser,
     ProjectMemberDep,
@@ -11,6 +12,7 @@ from filament.api.deps import (
     StorageDep,
 )
 from filament.db.models import (
+    ActivityAction,
     Dataset,
     Page,
     Project,
@@ -106,6 +108,15 @@ def update_project(
                 detail="Labels can be added or renamed by adding, not removed "
                 f"(would remove {', '.join(sorted(removed))}); existing annotations use them",
             )
+    if diff := activity.changes({f: getattr(project, f) for f in changes}, changes):
+        activity.record(
+            session,
+            owner.id,
+            owner.user.id,
+            ActivityAction.settings_changed,
+            ("project", owner.id),
+            **diff,
+        )
     for field, value in changes.items():
         setattr(project, field, value)
     session.add(project)

@@ -7,9 +7,10 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from filament.api.deps import ProjectWriter, SessionDep, StorageDep
-from filament.api.params import MAX_ID
+from filament.api.params import MAX_ID, ItemId
 from filament.db.models import Item, ItemPublic, Project
-from filament.labeling import queue
+from filament.labeling import annotations, queue
+from filament.labeling.items import get_item
 from filament.ml.strategies import STRATEGIES
 from filament.models.artifacts import Scores
 from filament.models.pool_scores import predictions_for
@@ -85,6 +86,17 @@ def next_items(
         cold_start=served.scores is None,
         reason=served.reason,
     )
+
+
+@router.post("/queue/{item_id}/skip", status_code=status.HTTP_204_NO_CONTENT)
+def skip_item(
+    item_id: ItemId, request: Request, writer: ProjectWriter, session: SessionDep
+) -> None:
+    """Pass the item up (S in the labeler): the caller's hold on it ends now, so another
+    annotator may be served it at once; the caller is not served it again for an hour. The
+    skip counts in the per-annotator figures."""
+    item = get_item(session, writer.id, item_id)
+    annotations.skip(session, request.app.state.redis, writer.project, writer.user.id or 0, item)
 
 
 def _parse_ids(text: str | None) -> set[int]:

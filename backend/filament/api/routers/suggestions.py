@@ -241,6 +241,7 @@ def review_suggestions(
         else:
             result.rejected += 1
     if entries:
-        annotations.record(session, request.app.state.redis, project, user_id, entries)
+        corrected = {entry.item_id for entry in body.items if entry.labels is not None}
+        annotations.record(session, request.app.state.redis, project, user_id, entries, corrected)
         labels_changed(request, writer.id, settings)
     return result

@@ -19,6 +19,7 @@ import { Button } from '@/components/ui/button';
 import { Badge, EmptyState, Kbd, PageHeader } from '@/components/ui/misc';
 import { Loading } from '@/components/ui/spinner';
 import { useToast } from '@/components/ui/toast';
+import { GuidelinesPanel } from '@/features/guidelines/guidelines-panel';
 
 /** The annotator whose answer Shift+N picks (0-based), by the physical digit key: Shift changes the character a digit key types. */
 export function annotatorIndexForKey(event: Pick<KeyboardEvent, 'shiftKey' | 'code' | 'ctrlKey' | 'metaKey' | 'altKey' | 'target'>): number {
@@ -307,6 +308,7 @@ function ConflictsQueue({ project }: { project: Project }) {
           <ConflictCard key={item.id} project={project} item={item} previous={decisions.current.get(item.id)?.labels ?? null} onResolve={resolve} onSkip={skip} onBack={back} />
         </div>
         <aside className="labeler-side">
+          <GuidelinesPanel projectId={project.id} />
           <PredictionPanel prediction={item.prediction} uncertainty={item.uncertainty} labels={project.labels} />
           <ShortcutLegend shortcuts={shortcutsFor(project, item.annotations.length)} />
           {item.agreement != null && <p className="muted small">Agreement on this item: {percent(item.agreement)}.</p>}

@@ -49,6 +49,8 @@ describe('Labeler', () => {
           });
           return json({ data, strategy: 'entropy', cold_start: false });
         }
+        if (url.pathname.endsWith('/skip')) return new Response(null, { status: 204 });
+        if (url.pathname.endsWith('/guidelines')) return json({ instructions: '', labels: [], updated_at: null });
         if (url.pathname.endsWith('/annotations')) return request.method === 'POST' ? json({ id: 1 }, 201) : new Response(null, { status: 204 });
         if (url.pathname.endsWith('/status')) return json({ items_total: 100, items_ready: 100, labeled: 0, unlabeled: 100, suggested: 0, training: false, model_version: activeVersion, labels_in_model: 0, metrics: null, annotators: [] });
         const itemMatch = /\/items\/(\d+)$/.exec(url.pathname);
@@ -112,7 +114,7 @@ describe('Labeler', () => {
   it('fetches the next batch in the background when three items remain', async () => {
     renderLabeler();
     await screen.findByText('Sentence number 1');
-    const queueCalls = () => calls.filter((c) => c.url.includes('/queue')).length;
+    const queueCalls = () => calls.filter((c) => c.method === 'GET' && c.url.includes('/queue')).length;
     expect(queueCalls()).toBe(1);
     act(() => {
       fireEvent.keyDown(window, { key: 's' });
@@ -123,7 +125,11 @@ describe('Labeler', () => {
     });
     await vi.waitFor(() => expect(queueCalls()).toBe(2)); // 3 left
     expect(screen.getByText('Sentence number 3')).toBeInTheDocument();
-    expect(decodeURIComponent(calls.filter((c) => c.url.includes('/queue'))[1].url)).toContain('exclude=1,2,3,4,5');
+    expect(decodeURIComponent(calls.filter((c) => c.method === 'GET' && c.url.includes('/queue'))[1].url)).toContain('exclude=1,2,3,4,5');
+    // each skip tells the server, which releases the hold for someone else
+    await vi.waitFor(() =>
+      expect(calls.filter((c) => c.method === 'POST' && c.url.endsWith('/skip')).map((c) => c.url)).toEqual(['/api/v1/projects/7/queue/1/skip', '/api/v1/projects/7/queue/2/skip']),
+    );
   });
 
   it('refreshes the predictions of held items when a newer model is active, not the current one', async () => {

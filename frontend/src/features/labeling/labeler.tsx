@@ -2,7 +2,7 @@
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { errorMessage } from '@/lib/api/errors';
-import { fetchItem, fetchQueue, removeAnnotation, saveAnnotation, useInvalidateProject, useProjectStatus } from '@/lib/api/queries';
+import { fetchItem, fetchQueue, removeAnnotation, saveAnnotation, skipItem, useInvalidateProject, useProjectStatus } from '@/lib/api/queries';
 import { isMultilabel, type Project, type QueueItem } from '@/lib/api/types';
 import { prefetchItemImages } from '@/lib/image-cache';
 import { keyForLabel } from '@/lib/label-keys';
@@ -11,6 +11,7 @@ import { projectHref } from '@/lib/use-project-id';
 import { ItemImage, ItemText } from '@/components/item-media';
 import { MultiLabelPad } from './multi-label-pad';
 import { PredictionPanel } from '@/components/prediction-panel';
+import { GuidelinesPanel } from '@/features/guidelines/guidelines-panel';
 import { ShortcutLegend, type Shortcut } from './shortcut-legend';
 import { SingleLabelPad } from './single-label-pad';
 import { ErrorMessage } from '@/components/ui/alert';
@@ -149,9 +150,13 @@ export function Labeler({ project, session: given }: { project: Project; session
   const skip = useCallback(() => {
     const current = queue.current;
     if (!current) return;
-    decisions.current.set(current.id, { labels: null, saved: decisions.current.get(current.id)?.saved ?? Promise.resolve() });
+    // the server ends our hold (someone else may take the item now) and counts the skip
+    const before = decisions.current.get(current.id)?.saved ?? Promise.resolve();
+    const saved = before.catch(() => undefined).then(() => skipItem(project.id, current.id));
+    saved.catch((error: unknown) => notify(`Skip of “${current.name}” was not recorded: ${errorMessage(error)}`, 'error'));
+    decisions.current.set(current.id, { labels: null, saved });
     queue.advance();
-  }, [queue]);
+  }, [queue, project.id, notify]);
 
   const back = useCallback(() => {
     const previous = queue.back();
@@ -247,6 +252,7 @@ export function Labeler({ project, session: given }: { project: Project; session
         )}
       </div>
       <aside className="labeler-side">
+        <GuidelinesPanel projectId={project.id} />
         <PredictionPanel prediction={item.prediction} uncertainty={item.uncertainty} labels={project.labels} coldStart={meta?.coldStart} />
         <ShortcutLegend shortcuts={shortcutsFor(project)} />
         {meta && <p className="muted small">Picked by {meta.coldStart ? 'representative sampling (no model yet)' : meta.strategy.replace('_', ' ')}.</p>}

@@ -9,6 +9,7 @@ import { ConfusionMatrix } from '@/components/charts/confusion-matrix';
 import { LearningCurve } from '@/components/charts/learning-curve';
 import { PrecisionRecallBars } from '@/components/charts/precision-recall-bars';
 import { AgreementCard } from './agreement-card';
+import { AnnotatorsCard } from '@/features/team/annotators-table';
 import { FinetunePanel } from './finetune-panel';
 import { JobList } from '@/components/job-list';
 import { ModelQuality } from './model-quality';
@@ -180,6 +181,7 @@ export function Dashboard({ project }: { project: Project }) {
       )}
 
       <AgreementCard projectId={project.id} training={training} />
+      <AnnotatorsCard project={project} />
 
       <div className="grid-2">
         <Card title={metrics?.kind === 'multi' ? 'Precision and recall per label (cross-validated)' : 'Confusion matrix (cross-validated)'}>

@@ -19,6 +19,7 @@ const TABS: { page: string; title: string; needs?: Action }[] = [
   { page: 'items', title: 'Items' },
   { page: 'upload', title: 'Upload', needs: 'manageDatasets' },
   { page: 'members', title: 'Members' },
+  { page: 'activity', title: 'Activity' },
   { page: 'settings', title: 'Settings & export' },
 ];
 

@@ -5,6 +5,7 @@ import { type ExportContent, useExport, useModels, useProjectStatus } from '@/li
 import type { Project } from '@/lib/api/types';
 import { ModelTable } from '@/features/models/model-table';
 import { SettingsForm } from './settings-form';
+import { GuidelinesCard } from '@/features/guidelines/guidelines-editor';
 import { TryModel } from '@/features/models/try-model';
 import { ErrorMessage } from '@/components/ui/alert';
 import { Button } from '@/components/ui/button';
@@ -75,6 +76,7 @@ export function SettingsPage({ project }: { project: Project }) {
           </Card>
         </div>
       </div>
+      <GuidelinesCard project={project} />
       <Card title="Model archives">
         <ModelTable project={project} models={models.data?.data ?? []} />
       </Card>

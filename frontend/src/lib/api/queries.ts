@@ -1,11 +1,11 @@
 // The one way components reach the API: TanStack Query hooks, one per resource and action, all
 // through the generated client. The label queue lives outside React; it uses the plain request
 // functions below, which the hooks share.
-import { keepPreviousData, useMutation, useQuery, useQueryClient, type UseQueryOptions } from '@tanstack/react-query';
+import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient, type UseQueryOptions } from '@tanstack/react-query';
 import { setToken } from '../auth';
 import { fileToBase64 } from '../upload';
 import { api, call, downloadFile, type Pending } from './client';
-import type { ItemsQuery, Job, Project, ProjectCreate, ProjectStatus, ProjectUpdate, ReviewDecision, Role } from './types';
+import type { ActivityQuery, GuidelinesUpdate, ItemsQuery, Job, Project, ProjectCreate, ProjectStatus, ProjectUpdate, ReviewDecision, Role } from './types';
 
 export const keys = {
   me: ['me'] as const,
@@ -25,6 +25,9 @@ export const keys = {
   item: (id: number, itemId: number) => ['project', id, 'item', itemId] as const,
   suggestions: (id: number, label?: string) => ['project', id, 'suggestions', label ?? ''] as const,
   conflicts: (id: number, resolved: boolean) => ['project', id, 'conflicts', resolved] as const,
+  guidelines: (id: number) => ['project', id, 'guidelines'] as const,
+  annotators: (id: number) => ['project', id, 'annotators'] as const,
+  activity: (id: number, filters: object) => ['project', id, 'activity', filters] as const,
   backbones: ['backbones'] as const,
   strategies: ['strategies'] as const,
   tokens: ['tokens'] as const,
@@ -64,6 +67,11 @@ export function saveResolution(id: number, itemId: number, labels: string[]) {
 /** Reopens an item: its resolution goes, and it is a conflict again if its annotators disagree. */
 export function removeResolution(id: number, itemId: number) {
   return call(api.DELETE('/api/v1/projects/{project_id}/items/{item_id}/resolution', itemPath(id, itemId)));
+}
+
+/** Skip (S): the server ends the caller's hold, so someone else may take the item now. */
+export function skipItem(id: number, itemId: number) {
+  return call(api.POST('/api/v1/projects/{project_id}/queue/{item_id}/skip', itemPath(id, itemId)));
 }
 
 async function signIn(email: string, password: string): Promise<void> {
@@ -338,7 +346,49 @@ export function useScore(id: number) {
   });
 }
 
-export type ExportContent = 'labels' | 'predictions' | 'items';
+// ---------- working as a team ----------
+
+/** The project's guidelines; rarely change, so kept a minute before asking again. */
+export function useGuidelines(id: number) {
+  return useQuery({
+    queryKey: keys.guidelines(id),
+    queryFn: () => call(api.GET('/api/v1/projects/{project_id}/guidelines', path(id))),
+    enabled: id > 0,
+    staleTime: 60_000,
+  });
+}
+
+export function useSaveGuidelines(id: number) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: GuidelinesUpdate) => call(api.PUT('/api/v1/projects/{project_id}/guidelines', { ...path(id), body })),
+    onSuccess: (saved) => client.setQueryData(keys.guidelines(id), saved),
+  });
+}
+
+/** Per-annotator figures (every row for owners and reviewers, one's own for annotators). */
+export function useAnnotators(id: number, enabled = true) {
+  return useQuery({
+    queryKey: keys.annotators(id),
+    queryFn: () => call(api.GET('/api/v1/projects/{project_id}/annotators', path(id))),
+    enabled: id > 0 && enabled,
+    refetchInterval: 30_000,
+  });
+}
+
+/** The activity log, newest first, one page at a time ("Load older" asks for the next). */
+export function useActivity(id: number, filters: Omit<ActivityQuery, 'before' | 'limit'>, limit = 50) {
+  return useInfiniteQuery({
+    queryKey: keys.activity(id, filters),
+    queryFn: ({ pageParam }) =>
+      call(api.GET('/api/v1/projects/{project_id}/activity', { params: { path: { project_id: id }, query: { ...filters, limit, before: pageParam } } })),
+    initialPageParam: undefined as number | undefined,
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
+    enabled: id > 0,
+  });
+}
+
+export type ExportContent = 'labels' | 'predictions' | 'items' | 'activity';
 
 /** The export's query: `labels` is the default content; `annotators` only goes with `items`. */
 export function exportQuery(format: 'csv' | 'jsonl', content: ExportContent, annotators = false): string {
@@ -348,7 +398,7 @@ export function exportQuery(format: 'csv' | 'jsonl', content: ExportContent, ann
   return parts.join('&');
 }
 
-/** Downloads the project's labels, the model's predictions, or every item's final label, as CSV or JSONL. */
+/** Downloads the project's labels, the model's predictions, every item's final label, or the activity log, as CSV or JSONL. */
 export function useExport(project: Pick<Project, 'id' | 'name'>) {
   return useMutation({
     mutationFn: ({ format, content, annotators }: { format: 'csv' | 'jsonl'; content: ExportContent; annotators?: boolean }) =>

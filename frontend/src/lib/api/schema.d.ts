@@ -597,7 +597,8 @@ export interface paths {
          * Export Labels
          * @description Every annotation (one row per annotator and item), streamed as CSV or JSONL; with
          *     `content=predictions`, the active model's prediction for every item; with `content=items`,
-         *     every labeled item's final label.
+         *     every labeled item's final label; with `content=activity`, the activity log (`details` as
+         *     a JSON cell in the CSV).
          */
         get: operations["export_labels_api_v1_projects__project_id__export_get"];
         put?: never;
@@ -678,6 +679,28 @@ export interface paths {
         get: operations["next_items_api_v1_projects__project_id__queue_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/queue/{item_id}/skip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Skip Item
+         * @description Pass the item up (S in the labeler): the caller's hold on it ends now, so another
+         *     annotator may be served it at once; the caller is not served it again for an hour. The
+         *     skip counts in the per-annotator figures.
+         */
+        post: operations["skip_item_api_v1_projects__project_id__queue__item_id__skip_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -843,6 +866,75 @@ export interface paths {
          *     support only counts.
          */
         get: operations["project_agreement_api_v1_projects__project_id__agreement_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/guidelines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Guidelines
+         * @description The instructions (Markdown) and each label's description and examples, with when and by
+         *     whom they last changed (`updated_at` null: never written).
+         */
+        get: operations["read_guidelines_api_v1_projects__project_id__guidelines_get"];
+        /**
+         * Write Guidelines
+         * @description Replace the guidelines. Examples are ids of this project's labeled items that carry the
+         *     label they illustrate; labels left out have no description.
+         */
+        put: operations["write_guidelines_api_v1_projects__project_id__guidelines_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/annotators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Annotator Table
+         * @description Per annotator: labels, labels per hour of active time, median seconds per item, share
+         *     skipped, agreement with the consensus and the model (with support), suggestions accepted
+         *     and corrected.
+         */
+        get: operations["annotator_table_api_v1_projects__project_id__annotators_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Activity
+         * @description Who changed what and when: annotations, datasets, uploads, members, settings,
+         *     guidelines and models; filter by `action` and `actor`, page with `before`.
+         */
+        get: operations["list_activity_api_v1_projects__project_id__activity_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1020,6 +1112,47 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * ActivityAction
+         * @description What an activity entry records (the column stays a plain string: new kinds need no
+         *     migration).
+         * @enum {string}
+         */
+        ActivityAction: "annotation_created" | "annotation_changed" | "annotation_deleted" | "dataset_created" | "dataset_renamed" | "dataset_deleted" | "items_uploaded" | "member_added" | "member_role_changed" | "member_removed" | "settings_changed" | "guidelines_changed" | "model_activated" | "finetune_started" | "finetune_cancelled" | "finetune_finished" | "resolution_made" | "resolution_reopened" | "invitation_sent" | "invitation_revoked";
+        /** ActivityPage */
+        ActivityPage: {
+            /** Data */
+            data: components["schemas"]["ActivityPublic"][];
+            /**
+             * Next Cursor
+             * @description pass as `before` for the next (older) page; null: this is the last
+             */
+            next_cursor: number | null;
+        };
+        /** ActivityPublic */
+        ActivityPublic: {
+            /** Id */
+            id: number;
+            /** Action */
+            action: string;
+            /** Actor Id */
+            actor_id: number | null;
+            /** Actor Name */
+            actor_name?: string | null;
+            /** Target Type */
+            target_type: string | null;
+            /** Target Id */
+            target_id: number | null;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
         /** AgreementComparison */
         AgreementComparison: {
             percent_agreement: components["schemas"]["AgreementEstimate"];
@@ -1130,6 +1263,57 @@ export interface components {
             /** Count */
             count: number;
         };
+        /** AnnotatorFigures */
+        AnnotatorFigures: {
+            /** User Id */
+            user_id: number;
+            /** Name */
+            name: string;
+            /** @description null: no longer a member */
+            role: components["schemas"]["Role"] | null;
+            /**
+             * Labels
+             * @description typed or confirmed from suggestions; imports excluded
+             */
+            labels: number;
+            /**
+             * Labels Per Hour
+             * @description over active time: gaps between labels or skips longer than `active_gap_seconds` are pauses and not counted; null below a minute of active time
+             */
+            labels_per_hour: number | null;
+            /** Active Seconds */
+            active_seconds: number;
+            /**
+             * Median Seconds
+             * @description per item served by the queue: from the later of its serve and the previous label or skip, to its label
+             */
+            median_seconds: number | null;
+            /**
+             * Timed Labels
+             * @description labels the median rests on
+             */
+            timed_labels: number;
+            /** Skipped */
+            skipped: number;
+            /**
+             * Skip Share
+             * @description skips / (skips + labels of served items)
+             */
+            skip_share: number | null;
+            /** Suggestions Accepted */
+            suggestions_accepted: number;
+            /** Suggestions Corrected */
+            suggestions_corrected: number;
+            /**
+             * Agreement Items
+             * @description items the agreement figures compare
+             */
+            agreement_items: number;
+            /** @description against the strict majority of the other annotators of each item */
+            vs_consensus: components["schemas"]["FigureComparison"] | null;
+            /** @description against the model's held-out (cross-validated) prediction */
+            vs_model: components["schemas"]["FigureComparison"] | null;
+        };
         /** AnnotatorLabels */
         AnnotatorLabels: {
             /** User Id */
@@ -1149,6 +1333,23 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /** AnnotatorsPage */
+        AnnotatorsPage: {
+            /** Data */
+            data: components["schemas"]["AnnotatorFigures"][];
+            /**
+             * Scope
+             * @description `all` (owners, reviewers) or `own` (annotators)
+             */
+            scope: string;
+            /**
+             * Active Gap Seconds
+             * @default 600
+             */
+            active_gap_seconds: number;
+            /** Agreement Computed At */
+            agreement_computed_at?: string | null;
         };
         /** ApiTokenCreate */
         ApiTokenCreate: {
@@ -1333,6 +1534,72 @@ export interface components {
             detail: string | {
                 [key: string]: unknown;
             }[];
+        };
+        /** FigureComparison */
+        FigureComparison: {
+            percent_agreement: components["schemas"]["FigureEstimate"];
+            cohen_kappa: components["schemas"]["FigureEstimate"];
+        };
+        /**
+         * FigureEstimate
+         * @description An agreement figure with its support; null value where `reason` says why.
+         */
+        FigureEstimate: {
+            /** Value */
+            value: number | null;
+            /** Low */
+            low: number | null;
+            /** High */
+            high: number | null;
+            /** Items */
+            items: number;
+            /** Pairs */
+            pairs: number;
+            /** Reason */
+            reason?: string | null;
+        };
+        /** GuideExample */
+        GuideExample: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Text */
+            text?: string | null;
+            /**
+             * Labels
+             * @default []
+             */
+            labels: string[];
+        };
+        /** GuidelinesPublic */
+        GuidelinesPublic: {
+            /** Instructions */
+            instructions: string;
+            /** Labels */
+            labels: components["schemas"]["LabelGuidePublic"][];
+            /**
+             * Updated At
+             * @description null: never written
+             */
+            updated_at: string | null;
+            /** Updated By */
+            updated_by?: number | null;
+            /** Updated By Name */
+            updated_by_name?: string | null;
+        };
+        /** GuidelinesUpdate */
+        GuidelinesUpdate: {
+            /**
+             * Instructions
+             * @description Markdown (raw HTML stays text)
+             * @default
+             */
+            instructions: string;
+            /** Labels */
+            labels?: components["schemas"]["LabelGuide"][];
         };
         /**
          * InstanceConfig
@@ -1547,6 +1814,30 @@ export interface components {
             krippendorff_alpha: components["schemas"]["AgreementEstimate"];
             /** Label */
             label: string;
+        };
+        /** LabelGuide */
+        LabelGuide: {
+            /** Label */
+            label: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Examples
+             * @description ids of labeled items of this project that show the label
+             */
+            examples?: number[];
+        };
+        /** LabelGuidePublic */
+        LabelGuidePublic: {
+            /** Label */
+            label: string;
+            /** Description */
+            description: string;
+            /** Examples */
+            examples: components["schemas"]["GuideExample"][];
         };
         /**
          * MailStatus
@@ -6003,7 +6294,7 @@ export interface operations {
         parameters: {
             query?: {
                 format?: string;
-                /** @description labels: every annotation; predictions: the active model's labels, confidence and probabilities for every item, with its version; items: one row per labeled item with its final label, how it was decided (single, majority, review, suggestion, tie) and its agreement */
+                /** @description labels: every annotation; predictions: the active model's labels, confidence and probabilities for every item, with its version; items: one row per labeled item with its final label, how it was decided (single, majority, review, suggestion, tie) and its agreement; activity: the project's activity log, oldest first */
                 content?: string;
                 /** @description with content=items: every annotator's labels too (CSV: a column per annotator email; JSONL: `annotations`, a list of {annotator, labels, source}); the other contents ignore it */
                 annotators?: boolean;
@@ -6375,6 +6666,92 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["QueuePage"];
                 };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    skip_item_api_v1_projects__project_id__queue__item_id__skip_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description an item's id */
+                item_id: number;
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request is malformed or cannot apply to this project (the detail says why) */
             400: {
@@ -7085,6 +7462,361 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectAgreement"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    read_guidelines_api_v1_projects__project_id__guidelines_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuidelinesPublic"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    write_guidelines_api_v1_projects__project_id__guidelines_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GuidelinesUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuidelinesPublic"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    annotator_table_api_v1_projects__project_id__annotators_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotatorsPage"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    list_activity_api_v1_projects__project_id__activity_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description the `next_cursor` of the previous page */
+                before?: number | null;
+                action?: components["schemas"]["ActivityAction"] | null;
+                /** @description a user's id */
+                actor?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActivityPage"];
                 };
             };
             /** @description The request is malformed or cannot apply to this project (the detail says why) */

@@ -44,6 +44,15 @@ export type ModelVersion = ResponseOf<'/api/v1/projects/{project_id}/models', 'g
 export type ScoreResult = ResponseOf<'/api/v1/projects/{project_id}/score', 'post'>;
 export type Agreement = ResponseOf<'/api/v1/projects/{project_id}/agreement', 'get'>;
 export type AgreementEstimate = NonNullable<Agreement['cohen_kappa']>;
+export type Guidelines = ResponseOf<'/api/v1/projects/{project_id}/guidelines', 'get'>;
+export type GuidelinesUpdate = BodyOf<'/api/v1/projects/{project_id}/guidelines', 'put'>;
+export type LabelGuide = Guidelines['labels'][number];
+export type AnnotatorsPage = ResponseOf<'/api/v1/projects/{project_id}/annotators', 'get'>;
+export type AnnotatorFigures = AnnotatorsPage['data'][number];
+export type ActivityPage = ResponseOf<'/api/v1/projects/{project_id}/activity', 'get'>;
+export type ActivityEntry = ActivityPage['data'][number];
+export type ActivityQuery = NonNullable<paths['/api/v1/projects/{project_id}/activity']['get']['parameters']['query']>;
+export type ActivityAction = NonNullable<ActivityQuery['action']>;
 export type ApiToken = ResponseOf<'/api/v1/users/me/tokens', 'get'>['data'][number];
 
 /** The prediction every item-like shape may carry. */
