@@ -325,7 +325,14 @@ def test_activity_records_every_kind_of_change_and_pages(client, owner, run_jobs
     url = f"{base}/activity"
     entries = client.get(f"{url}?limit=200", headers=team["viewer"]).json()["data"]
     actions = [e["action"] for e in reversed(entries)]
-    assert actions[:3] == ["items_uploaded", "member_added", "member_added"]
+    # members join by invitation: each is sent (by the owner), then accepted (by the member)
+    assert actions[:5] == [
+        "items_uploaded",
+        "invitation_sent",
+        "member_added",
+        "invitation_sent",
+        "member_added",
+    ]
     for expected in (
         "dataset_created",
         "dataset_renamed",
@@ -391,6 +398,7 @@ def test_activity_records_every_kind_of_change_and_pages(client, owner, run_jobs
     assert len(created["data"]) == 4 and created["next_cursor"] is not None
     mine = client.get(f"{url}?actor={annotator_id}&limit=200", headers=owner).json()["data"]
     assert {e["action"] for e in mine} == {
+        "member_added",  # they joined by accepting their invitation
         "annotation_created",
         "annotation_changed",
         "annotation_deleted",
@@ -412,18 +420,20 @@ def test_activity_export_streams_csv_and_jsonl_safely(client, owner, run_jobs):
     rows = list(csv.DictReader(io.StringIO(exported.text, newline="")))
     assert [row["action"] for row in rows] == [
         "items_uploaded",
+        "invitation_sent",
         "member_added",
         "dataset_created",
+        "invitation_sent",
         "member_added",
     ]
-    made = rows[2]
+    made = rows[3]
     assert made["actor"] == "'-2+3@example.com"  # a formula-like cell is escaped
     assert json.loads(made["details"]) == {"name": '=HYPERLINK("http://x")'}  # inside JSON: inert
     for row in rows:
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row.values()), row
     lines = client.get(f"{base}/export?content=activity&format=jsonl", headers=viewer).text
     parsed = [json.loads(line) for line in lines.splitlines()]
-    assert parsed[2]["actor"] == "-2+3@example.com"  # JSONL keeps values as they are
+    assert parsed[3]["actor"] == "-2+3@example.com"  # JSONL keeps values as they are
     assert [p["id"] for p in parsed] == sorted(p["id"] for p in parsed)
     stranger = register(client, "x@example.com")
     assert client.get(f"{base}/export?content=activity", headers=stranger).status_code == 404
