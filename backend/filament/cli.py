@@ -33,6 +33,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         redis_server, url = start_embedded_redis(settings)
         env["FILAMENT_REDIS_URL"] = url
         print(f"embedded Redis on {url}", flush=True)
+    if settings.metrics == "on" and "PROMETHEUS_MULTIPROC_DIR" not in env:
+        # the API processes count requests into files here, read together on each scrape
+        # (prometheus_client's multiprocess mode); a fresh folder per start
+        import shutil
+
+        shared = settings.data_dir.resolve() / "prometheus"
+        shutil.rmtree(shared, ignore_errors=True)
+        shared.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(shared)
     migrate()
     settings.resolved_secret_key()
     port = str(args.port or os.environ.get("PORT", "8000"))

@@ -1,5 +1,6 @@
 """The embed job: every new item is embedded once with the project's frozen backbone."""
 
+import time
 from typing import Any
 
 import numpy as np
@@ -7,6 +8,7 @@ from filament import jobs
 from filament.core.settings import get_settings
 from filament.db.models import Annotation, Item, ItemStatus, JobStatus, Project
 from filament.db.session import get_engine, refresh_statistics, session_scope
+from filament.jobs.metrics import record_embedding
 from filament.jobs.rows import create_job, update_job
 from filament.labeling.queue import plan_cold_start
 from filament.ml.embedder import load_embedder
@@ -112,6 +114,7 @@ def run_embed(project_id: int) -> bool:
     job_id = create_job(
         project_id, jobs.EMBED, f"embedding {total:,} items", device=str(embedder.device)
     )
+    started = time.monotonic()
     try:
         done = embed_items(
             project, ItemStatus.pending, project.embedding_version, Progress(job_id), total
@@ -121,6 +124,7 @@ def run_embed(project_id: int) -> bool:
             job_id, status=JobStatus.failed, message=failure_message("embedding", job_id, error)
         )
         raise
+    record_embedding(sync_redis(), project.backbone, done, time.monotonic() - started)
     # marking items ready rewrote their rows: fresh statistics and visibility map again
     refresh_statistics(get_engine(), Item.__tablename__)
     update_job(
