@@ -75,7 +75,9 @@ def add_commands(commands: Any) -> None:
     add_connection(upload, project=True)
     upload.add_argument("paths", nargs="+", help="files or folders")
     upload.add_argument("--dataset", default="default")
-    upload.add_argument("--wait", action="store_true", help="wait until the items are ingested")
+    upload.add_argument(
+        "--wait", action="store_true", help="wait until the items are ingested and embedded"
+    )
     upload.set_defaults(handler=cmd_upload)
     status = commands.add_parser("status", help="a project's counts, training and model")
     add_connection(status, project=True)
@@ -213,6 +215,13 @@ def cmd_upload(args: argparse.Namespace) -> int:
                 for problem in job.errors:
                     console.print(f"  skipped {problem.get('name')}: {problem.get('error')}")
                 console.print(f"job {job.id}: {job.message}")
+            embedding = bar.add_task("embedding", total=None)
+            status = project.wait_until_embedded(
+                on_status=lambda s: bar.update(
+                    embedding, completed=s.items_ready, total=s.items_total
+                )
+            )
+        console.print(f"{status.items_ready} of {status.items_total} items ready to label")
     return 0
 
 

@@ -118,7 +118,8 @@ class Project:
         sent). `progress(bytes_sent, bytes_total)` follows the bytes. Large files go straight
         to storage when the server has S3 (`direct=None`: when worth it; True: always, or
         Conflict); more than REQUEST_BYTES are split into several requests. One `Upload` (an
-        ingest job) per request; with `wait`, returns once every ingest job is done."""
+        ingest job) per request; with `wait`, returns once every ingest job is done and every
+        item is embedded (ready to label), or raises JobFailed / FilamentTimeout."""
         with tempfile.TemporaryDirectory(prefix="filament-upload-") as workdir:
             files = prepare(sources, self.is_image, Path(workdir))
             tracker = Tracker(sum(f.size for f in files), progress)
@@ -136,9 +137,34 @@ class Project:
                     for offset, batch in _batches(files, REQUEST_BYTES)
                 ]
         if wait:
+            deadline = time.monotonic() + timeout
             for upload in uploads:
-                self.client.wait_for_job(upload, timeout=timeout)
+                self.client.wait_for_job(upload, timeout=max(deadline - time.monotonic(), 0))
+            self.wait_until_embedded(timeout=max(deadline - time.monotonic(), 0))
         return uploads
+
+    def wait_until_embedded(
+        self,
+        *,
+        timeout: float = 3600.0,
+        poll: float = 0.5,
+        on_status: Callable[[Status], None] | None = None,
+    ) -> Status:
+        """Wait until every item is embedded, so the queue can serve it (an upload's ingest
+        job stores the items; an embedding job then makes them ready)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status()
+            if on_status is not None:
+                on_status(status)
+            if status.items_ready >= status.items_total:
+                return status
+            if time.monotonic() > deadline:
+                raise FilamentTimeout(
+                    f"{status.items_ready} of {status.items_total} items embedded after "
+                    f"{timeout:.0f} s"
+                )
+            time.sleep(poll)
 
     def _upload_multipart(
         self, files: Sequence[SourceFile], dataset: str, tracker: Tracker, offset: int
