@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 from filament.core.settings import get_settings
 
@@ -114,6 +115,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.project is not None:
         if args.project_id is not None:
             raise SystemExit("give the project once: --project ID (remote) or PROJECT_ID (local)")
+        if args.version is not None:
+            raise SystemExit("a server's model archive: filament download --project ID --version N")
         return _remote().cmd_export_remote(args)
     if args.project_id is None or args.out is None:
         raise SystemExit(
@@ -219,7 +222,7 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
-def _remote():  # type: ignore[no-untyped-def]
+def _remote() -> ModuleType:
     """The remote commands' module: it needs the SDK (`pip install ./sdk`), its own package."""
     try:
         from filament import cli_remote

@@ -27,8 +27,8 @@ class FilamentError(Exception):
         self.method = method
         self.url = url
         self.retry_after = retry_after
-        where = " ".join(part for part in (method, url) if part)
-        super().__init__(f"{status} {where}: {_message(detail)}".replace(" :", ":"))
+        where = "".join(f" {part}" for part in (method, url) if part)
+        super().__init__(f"{status}{where}: {_message(detail)}")
 
 
 class BadRequest(FilamentError):
