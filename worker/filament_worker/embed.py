@@ -57,7 +57,11 @@ def embed_items(
     while batch := _items(project.id or 0, status, last_id):
         last_id = batch[-1].id or 0
         ids = np.array([item.id for item in batch], dtype=np.int64)
-        vectors = encode(storage, project, item_inputs(storage, batch), weights_dir, generation)
+        inputs = item_inputs(storage, batch)
+        started = time.monotonic()
+        vectors = encode(storage, project, inputs, weights_dir, generation)
+        # the forward pass alone: /metrics' embedding throughput (filament.jobs.metrics)
+        record_embedding(sync_redis(), project.backbone, len(batch), time.monotonic() - started)
         save_embedding_chunk(storage, project.id or 0, ids, vectors, generation)
         if status != ItemStatus.ready:
             embedded = before + done + len(batch)  # what the pool holds now, if known
@@ -114,7 +118,6 @@ def run_embed(project_id: int) -> bool:
     job_id = create_job(
         project_id, jobs.EMBED, f"embedding {total:,} items", device=str(embedder.device)
     )
-    started = time.monotonic()
     try:
         done = embed_items(
             project, ItemStatus.pending, project.embedding_version, Progress(job_id), total
@@ -124,7 +127,6 @@ def run_embed(project_id: int) -> bool:
             job_id, status=JobStatus.failed, message=failure_message("embedding", job_id, error)
         )
         raise
-    record_embedding(sync_redis(), project.backbone, done, time.monotonic() - started)
     # marking items ready rewrote their rows: fresh statistics and visibility map again
     refresh_statistics(get_engine(), Item.__tablename__)
     update_job(

@@ -33,7 +33,8 @@ async def record_job(redis: ArqRedis, job: str, outcome: str, seconds: float) ->
 
 
 def record_embedding(redis: Redis, backbone: str, items: int, seconds: float) -> None:
-    """Items embedded and the seconds it took (throughput: the ratio of their rates)."""
+    """Items embedded and the seconds their forward passes took (throughput: the ratio of
+    their rates)."""
     with redis.pipeline(transaction=False) as pipe:
         pipe.hincrby(EMBEDDING_KEY, f"{backbone}|items", items)
         pipe.hincrbyfloat(EMBEDDING_KEY, f"{backbone}|seconds", seconds)
