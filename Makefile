@@ -7,12 +7,14 @@ FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/nul
 
 .PHONY: run test install lint typecheck format test-python test-frontend test-e2e test-fuzz frontend openapi bench clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml sdk/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# torch first, pinned to the releases this machine keeps on disk (no multi-GB download)
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
 	$(BIN)/pip install -q -e ".[dev]"
+	# the Python SDK (its own package; the CLI's remote commands use it)
+	$(BIN)/pip install -q -e ./sdk
 	touch $@
 
 install: $(VENV)/.installed
@@ -37,17 +39,17 @@ run: install frontend
 # ruff, strict types (typecheck) and the import rules ([tool.importlinter] in pyproject.toml,
 # on this checkout's packages)
 lint: install typecheck
-	$(BIN)/ruff check backend worker tests
-	$(BIN)/ruff format --check backend worker tests
+	$(BIN)/ruff check backend worker tests sdk
+	$(BIN)/ruff format --check backend worker tests sdk
 	PYTHONPATH=backend:worker $(BIN)/lint-imports --no-logo
 
-# strict types on backend/filament/ml and core ([tool.mypy] in pyproject.toml)
+# strict types on backend/filament/ml, core and the SDK ([tool.mypy] in pyproject.toml)
 typecheck: install
 	$(BIN)/mypy
 
 format: install
-	$(BIN)/ruff format backend worker tests
-	$(BIN)/ruff check --fix backend worker tests
+	$(BIN)/ruff format backend worker tests sdk
+	$(BIN)/ruff check --fix backend worker tests sdk
 
 openapi: install frontend/node_modules/.installed
 	$(BIN)/filament openapi --out frontend/openapi.json

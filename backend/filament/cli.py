@@ -1,4 +1,5 @@
-"""The `filament` command: run the whole service, or one part of it."""
+"""The `filament` command: run the whole service, or one part of it; and, through the SDK, use
+a running server (login, upload, status, export, score, download: see `filament/cli_remote.py`)."""
 
 import argparse
 import json
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 from filament.core.settings import get_settings
 
@@ -32,6 +34,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         redis_server, url = start_embedded_redis(settings)
         env["FILAMENT_REDIS_URL"] = url
         print(f"embedded Redis on {url}", flush=True)
+    if settings.metrics == "on" and "PROMETHEUS_MULTIPROC_DIR" not in env:
+        # the API processes count requests into files here, read together on each scrape
+        # (prometheus_client's multiprocess mode); a fresh folder per start
+        import shutil
+
+        shared = settings.data_dir.resolve() / "prometheus"
+        shutil.rmtree(shared, ignore_errors=True)
+        shared.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(shared)
     migrate()
     settings.resolved_secret_key()
     port = str(args.port or os.environ.get("PORT", "8000"))
@@ -143,6 +154,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """`--project ID`: a running server's export of labels or predictions (a file); a
+    positional PROJECT_ID (on the server's machine): the model archive into a folder."""
+    if args.project is not None:
+        if args.project_id is not None:
+            raise SystemExit("give the project once: --project ID (remote) or PROJECT_ID (local)")
+        if args.version is not None:
+            raise SystemExit("a server's model archive: filament download --project ID --version N")
+        return _remote().cmd_export_remote(args)
+    if args.project_id is None or args.out is None:
+        raise SystemExit(
+            "filament export --project ID [--format csv|jsonl] exports labels from a server; "
+            "filament export PROJECT_ID --out FOLDER writes a model archive from this machine's "
+            "database"
+        )
+    return cmd_export_local(args)
+
+
+def cmd_export_local(args: argparse.Namespace) -> int:
     """Write a project's model archive (active version, or --version) unpacked into a folder."""
     import io
     import zipfile
@@ -181,7 +210,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    """Score files (images) or --text inputs with an exported model folder, offline."""
+    """`--model FOLDER`: offline, with an exported model; `--project ID`: a server's active
+    model."""
+    if (args.model is None) == (args.project is None):
+        raise SystemExit(
+            "score with --model FOLDER (an exported model, offline) or --project ID (a server)"
+        )
+    if args.project is not None:
+        return _remote().cmd_score_remote(args)
     script = Path(args.model) / "predict.py"
     if not script.is_file():
         raise SystemExit(f"{args.model} is not an exported model folder (no predict.py)")
@@ -231,6 +267,17 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _remote() -> ModuleType:
+    """The remote commands' module: it needs the SDK (`pip install ./sdk`), its own package."""
+    try:
+        from filament import cli_remote
+    except ImportError as error:
+        raise SystemExit(
+            f"the remote commands need the Filament SDK: pip install ./sdk ({error})"
+        ) from error
+    return cli_remote
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="filament", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -245,13 +292,26 @@ def main(argv: list[str] | None = None) -> int:
     worker.set_defaults(handler=cmd_worker)
     migrate_cmd = commands.add_parser("migrate", help="apply database migrations")
     migrate_cmd.set_defaults(handler=lambda _: migrate() or 0)
-    export = commands.add_parser("export", help="write a project's model archive to a folder")
-    export.add_argument("project_id", type=int)
-    export.add_argument("--out", required=True)
-    export.add_argument("--version", type=int, default=None, help="default: the active one")
+    export = commands.add_parser(
+        "export",
+        help="labels/predictions from a server (--project), or a model archive to a folder "
+        "from this machine's database (PROJECT_ID --out FOLDER)",
+    )
+    export.add_argument("project_id", type=int, nargs="?", help="local: the project's id")
+    export.add_argument("--out", default=None, help="local: a folder; remote: a file, or -")
+    export.add_argument("--version", type=int, default=None, help="local: default the active one")
+    export.add_argument("--project", "-p", type=int, default=None, help="remote: the project id")
+    export.add_argument("--url", default=None, help="remote: the server")
+    export.add_argument("--format", choices=["csv", "jsonl"], default="csv", help="remote")
+    export.add_argument("--content", choices=["labels", "predictions"], default="labels")
     export.set_defaults(handler=cmd_export)
-    score = commands.add_parser("score", help="score inputs with an exported model, offline")
-    score.add_argument("--model", required=True, help="a folder written by `filament export`")
+    score = commands.add_parser(
+        "score", help="score inputs with an exported model (--model) or a server's (--project)"
+    )
+    score.add_argument("--model", default=None, help="a folder written by `filament export`")
+    score.add_argument("--project", "-p", type=int, default=None, help="remote: the project id")
+    score.add_argument("--url", default=None, help="remote: the server")
+    score.add_argument("--json", action="store_true", help="remote: the answer as JSON")
     score.add_argument("--text", action="append", default=[], help="a text to score (repeat)")
     score.add_argument("inputs", nargs="*", help="image files to score")
     score.set_defaults(handler=cmd_score)
@@ -263,6 +323,12 @@ def main(argv: list[str] | None = None) -> int:
     openapi = commands.add_parser("openapi", help="write the OpenAPI schema")
     openapi.add_argument("--out", default="frontend/openapi.json")
     openapi.set_defaults(handler=cmd_openapi)
+    try:
+        from filament import cli_remote
+
+        cli_remote.add_commands(commands)
+    except ImportError:  # without the SDK (`pip install ./sdk`) the server's commands remain
+        pass
     args = parser.parse_args(argv)
     return int(args.handler(args) or 0)
 

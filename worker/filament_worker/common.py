@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import threading
@@ -24,9 +25,11 @@ R = TypeVar("R")
 
 
 async def in_thread(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """Run blocking work (torch, the database) in the executor so the event loop keeps going."""
+    """Run blocking work (torch, the database) in the executor so the event loop keeps going;
+    in the job's context (its request id: `run_in_executor` alone would drop it)."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(None, functools.partial(fn, *args, **kwargs))
+    context = contextvars.copy_context()
+    return await loop.run_in_executor(None, functools.partial(context.run, fn, *args, **kwargs))
 
 
 @functools.cache

@@ -20,6 +20,7 @@ from filament import jobs
 from filament.core.settings import get_settings
 from filament.db.models import Annotation, Item, ItemStatus, JobStatus, Project
 from filament.db.session import get_engine, refresh_statistics, session_scope
+from filament.jobs.metrics import record_embedding
 from filament.jobs.rows import create_job, update_job
 from filament.labeling.queue import plan_cold_start
 from filament.ml.embedder import load_embedder
@@ -87,7 +88,11 @@ def embed_items(
         ids = np.array([item.id for item in batch], dtype=np.int64)
         inputs = item_inputs(storage, batch)
         with _forward:
+            started = time.monotonic()
             vectors = encode(storage, project, inputs, weights_dir, generation)
+            # the forward pass alone: /metrics' embedding throughput (filament.jobs.metrics)
+            seconds = time.monotonic() - started
+        record_embedding(sync_redis(), project.backbone, len(batch), seconds)
         save_embedding_chunk(storage, project.id or 0, ids, vectors, generation)
         if status != ItemStatus.ready:
             embedded = before + done + len(batch)  # what the pool holds now, if known

@@ -1,6 +1,8 @@
 """arq WorkerSettings: `arq filament_worker.settings.WorkerSettings` or `filament worker`."""
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -9,9 +11,12 @@ import uuid
 from typing import Any, ClassVar
 
 from arq import func
+from arq.worker import Function
 from filament import jobs
+from filament.core.logs import configure_logging, request_id_var
 from filament.core.redis import redis_settings
 from filament.core.settings import get_settings
+from filament.jobs.metrics import record_job
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -27,7 +32,8 @@ log = logging.getLogger("filament.worker")
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level or "INFO")
     if ctx.get("gpu"):
         ctx["heartbeat"] = asyncio.create_task(_announce_gpu_worker(ctx["redis"]))
     if not ctx.get("burst"):  # tests drain queues in burst mode and call reconcile_once
@@ -51,6 +57,31 @@ async def _announce_gpu_worker(redis: Any) -> None:
         await asyncio.sleep(10)
 
 
+def observed(function: Function) -> Function:
+    """The job, run under the request id it was enqueued with (`filament.jobs.enqueue` adds
+    it as a keyword, taken off here), its duration and outcome added to the figures the API
+    serves at /metrics (`filament.jobs.metrics`)."""
+    job, run = function.name, function.coroutine
+
+    async def observed_run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        request_id_var.set(kwargs.pop("request_id", None))  # this job's task only
+        started, outcome = time.monotonic(), "failed"
+        try:
+            result = await run(ctx, *args, **kwargs)
+            outcome = "ok"
+            return result
+        except asyncio.CancelledError:  # arq's timeout, or the worker stopping
+            outcome = "cancelled"
+            raise
+        finally:
+            seconds = time.monotonic() - started
+            log.info("job %s(%s) %s in %.2f s", job, ", ".join(map(repr, args)), outcome, seconds)
+            with contextlib.suppress(Exception):  # figures never fail a job
+                await record_job(ctx["redis"], job, outcome, seconds)
+
+    return dataclasses.replace(function, coroutine=observed_run)
+
+
 # every job is `leased`: a killed worker's job runs again elsewhere within a minute
 FUNCTIONS = [
     func(leased(ingest), name=jobs.INGEST, timeout=6 * 3600, max_tries=3),
@@ -62,6 +93,8 @@ FUNCTIONS = [
     # one try more than the job allows itself, so it can mark its row failed on the last one
     func(leased(finetune_job), name=jobs.FINETUNE, timeout=12 * 3600, max_tries=MAX_ATTEMPTS + 1),
 ]
+# every job, those added later too: enqueued jobs may carry a request id keyword
+FUNCTIONS = [observed(function) for function in FUNCTIONS]
 
 
 class WorkerSettings:

@@ -22,8 +22,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from filament import __version__
-from filament.api import responses
+from filament.api import metrics, responses
 from filament.api.body_limits import BodyLimit
+from filament.api.request_ids import HEADER as REQUEST_ID_HEADER
+from filament.api.request_ids import RequestIds
 from filament.api.routers import (
     activity,
     admin,
@@ -52,6 +54,7 @@ from filament.api.routers import (
 )
 from filament.api.security_headers import SecurityHeaders, html_policy
 from filament.core.errors import DomainError
+from filament.core.logs import configure_logging, current_request_id
 from filament.core.redis import redis_settings
 from filament.core.settings import get_settings
 from filament.models.warmup import Listener, start_warming
@@ -92,6 +95,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
+    settings = get_settings()
+    # JSON lines are for machines: every request's access line (INFO) by default; a terminal
+    # running `filament run` stays as quiet as uvicorn's warning level
+    default_level = "INFO" if settings.log_format == "json" else "WARNING"
+    configure_logging(
+        settings.log_format,
+        settings.log_level or default_level,
+        uvicorn=settings.log_format == "json",
+    )
     app = FastAPI(
         title="Filament",
         version=__version__,
@@ -168,15 +180,21 @@ def create_app() -> FastAPI:
     for error in (RedisConnectionError, RedisTimeoutError, OperationalError, InterfaceError):
         app.add_exception_handler(error, _dependency_down)
     app.add_middleware(BodyLimit, api=app)
-    app.add_middleware(SecurityHeaders, hsts_seconds=get_settings().hsts_seconds)
+    app.add_middleware(SecurityHeaders, hsts_seconds=settings.hsts_seconds)
+    metrics.install(app, settings)  # times what the middlewares above add, too
+    app.add_middleware(RequestIds)  # outermost: every answer and log line carries the id
     _serve_spa(app)
     return app
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
+    # this handler answers outside the middlewares, so it adds the request id itself
+    request_id = current_request_id()
     return JSONResponse(
-        {"detail": "Internal server error; the details are in the server log"}, status_code=500
+        {"detail": "Internal server error; the details are in the server log"},
+        status_code=500,
+        headers={REQUEST_ID_HEADER: request_id} if request_id else None,
     )
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 WEAK_SECRETS = {"", "changeme", "secret", "development", "filament"}
@@ -97,6 +97,14 @@ class Settings(BaseSettings):
     cpu_finetune_max_items: int = 256
     cpu_finetune_image_size: int = 128  # 224 trains at ~1.3 images/s on 2 cores
 
+    # operations (README, Operations): Prometheus metrics at /metrics, off unless "on", then
+    # behind a bearer token when metrics_token is set; log lines as text or JSON, each with
+    # its request id; log_level default: INFO for the workers and JSON, WARNING for text
+    metrics: Literal["off", "on"] = "off"
+    metrics_token: str | None = None
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
+
     # honest numbers: below these supports only counts are shown / nothing is suggested
     metrics_min_support: int = 30  # held-out labels before a metric is reported with interval
     suggestion_min_labels: int = 50  # human labels before any suggestion is calibrated
@@ -119,6 +127,11 @@ class Settings(BaseSettings):
     @property
     def storage_dir(self) -> Path:
         return self.data_dir / "storage"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _refuse_weak_secret_in_production(self) -> "Settings":

@@ -7,6 +7,7 @@ import uuid
 from arq.connections import ArqRedis
 from redis import Redis
 
+from filament.core.logs import current_request_id
 from filament.db.models import JobType
 
 INGEST = JobType.ingest
@@ -66,13 +67,17 @@ async def enqueue(
     queue: str = CPU_QUEUE,
     defer_by: float | None = None,
 ) -> bool:
-    """Enqueue a job by name with ids only. False when arq already holds a job with this id."""
+    """Enqueue a job by name with ids only. False when arq already holds a job with this id.
+    The request being served (or the job running) passes its request id on, so the job's log
+    lines carry it (`filament.core.logs`; the worker takes it off before calling the job)."""
+    request_id = current_request_id()
     job = await redis.enqueue_job(
         str(job_name),  # the worker's function name: a plain string in arq's payload
         *args,
         _job_id=job_id,
         _queue_name=queue,
         _defer_by=defer_by,
+        **({"request_id": request_id} if request_id else {}),
     )
     return job is not None
 
