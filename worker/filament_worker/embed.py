@@ -13,6 +13,7 @@ from filament.ml.embedder import load_embedder
 from filament.models.artifacts import load_embeddings, save_cold_plan, save_embedding_chunk
 from filament.models.encoders import encode, item_inputs
 from filament.models.warmup import announce
+from filament.quality.duplicates import record_chunk
 from filament.storage import get_storage
 from sqlmodel import col, func, select, update
 
@@ -57,6 +58,7 @@ def embed_items(
         ids = np.array([item.id for item in batch], dtype=np.int64)
         vectors = encode(storage, project, item_inputs(storage, batch), weights_dir, generation)
         save_embedding_chunk(storage, project.id or 0, ids, vectors, generation)
+        _near_duplicates(project, generation, ids)
         if status != ItemStatus.ready:
             embedded = before + done + len(batch)  # what the pool holds now, if known
             if not planned_for or embedded >= planned_for * REPLAN_GROWTH:
@@ -75,6 +77,17 @@ def embed_items(
     if done:
         announce(sync_redis(), project.id or 0)
     return done
+
+
+def _near_duplicates(project: Project, generation: int | None, ids: np.ndarray) -> None:
+    """Pairs of the chunk with every item embedded so far (`filament.quality.duplicates`). A
+    failure is logged: the embeddings are what counts, the pairs are a help."""
+    try:
+        record_chunk(
+            get_storage(), project.id or 0, generation, ids, get_settings().near_duplicate_cosine
+        )
+    except Exception:
+        log.exception("project %s: near-duplicates of a chunk not recorded", project.id)
 
 
 def _plan_cold_start(project: Project, generation: int | None) -> int:

@@ -32,6 +32,7 @@ from filament.api.routers import (
     members,
     models,
     projects,
+    quality,
     queue,
     score,
     strategies,
@@ -103,6 +104,7 @@ def create_app() -> FastAPI:
         (suggestions, responses.PROJECT),
         (models, responses.PROJECT),
         (agreement, responses.PROJECT),
+        (quality, responses.PROJECT),
         (score, responses.PROJECT_UPLOAD),
     ):
         api.include_router(module.router, responses=documented)

@@ -56,6 +56,25 @@ class AnnotationSource(StrEnum):
     human = "human"
     suggestion = "suggestion"
     import_ = "import"
+    # given to an item's near-duplicates in one go from the label of the item
+    # (`filament.quality.duplicates`)
+    duplicate = "duplicate"
+
+
+class QualityView(StrEnum):
+    """Preset views of the items list (`filament.quality.browse`)."""
+
+    label_disagrees = "label_disagrees"  # the latest label is not what the active model predicts
+    likely_error = "likely_error"  # flagged by confident learning, surest first
+    near_duplicate = "near_duplicate"  # in a near-duplicate group, groups together
+
+
+class ItemSort(StrEnum):
+    """Sort keys of the items list; `-key` sorts descending. Items without the figure go last."""
+
+    confidence = "confidence"
+    uncertainty = "uncertainty"
+    label_error = "label_error"
 
 
 class JobType(StrEnum):
@@ -330,6 +349,17 @@ class ItemPublic(SQLModel):
     labels: list[str] | None = None
     prediction: Prediction | None = None
     uncertainty: float | None = None
+    # the quality tools' view (filament.quality.browse); absent where unknown
+    confidence: float | None = None
+    label_error_score: float | None = Field(
+        default=None,
+        description="out-of-fold: the best other label's probability minus the given label's "
+        "(confident learning); higher is likelier an error",
+    )
+    likely_error: bool | None = None
+    annotators: list[str] | None = None
+    source: AnnotationSource | None = Field(default=None, description="the latest annotation's")
+    duplicates: int | None = Field(default=None, description="near-duplicates of this item")
 
 
 class AnnotationCreate(SQLModel):

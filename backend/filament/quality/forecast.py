@@ -1,0 +1,183 @@
+"""The label forecast: an inverse power law through the project's learning curve
+(`filament.ml.forecast`), read from its model versions.
+
+The curve: one point per number of labels, from the heads on the live embeddings (fine-tuned
+backbones lie on a curve of their own), the latest version at each count. The figure is the
+audited one (`metrics.audit`: held-out predictions of items drawn at random) once enough
+versions have it; before that the cross-validated one, said so: the queue picks hard items,
+so it understates, and a cross-validated model learned from (k - 1) / k of the labels, which
+is where its point is put.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlmodel import Session, col, func, select
+
+from filament.cache import ProcessCache
+from filament.db.models import ModelKind, ModelVersion, Project, VersionStatus
+from filament.ml import forecast as law
+from filament.ml.metrics import primary_name
+from filament.quality.shapes import CurvePoint, ForecastAnswer, Interval
+
+AUDIT, CROSS_VALIDATED = "audit", "cross_validated"
+
+
+@dataclass
+class Curve:
+    basis: str | None
+    points: list[CurvePoint]
+    x: np.ndarray  # where each point's model is on the labels axis (see the module's doc)
+    labels_per_x: float  # labels = x * this
+    labels_now: int
+
+
+def _figure(metrics: dict[str, Any], basis: str, name: str) -> tuple[float, int] | None:
+    block = metrics.get(basis)
+    if not isinstance(block, dict) or not isinstance(block.get(name), dict):
+        return None
+    return float(block[name]["value"]), int(block.get("support", 0))
+
+
+def curve_of(rows: list[Any], project: Project) -> Curve:
+    name = primary_name(project.task.multilabel)
+    latest: dict[int, Any] = {}
+    for row in rows:  # in version order: the latest version at each label count wins
+        if (
+            row.kind == ModelKind.head
+            and row.status == VersionStatus.ready
+            and row.base_version == project.embedding_version
+        ):
+            latest[row.label_count] = row
+    ordered = [latest[n] for n in sorted(latest)]
+    labels_now = max((row.label_count for row in rows), default=0)
+    for basis in (AUDIT, CROSS_VALIDATED):
+        found = [(row, _figure(row.metrics, basis, name)) for row in ordered]
+        points = [
+            CurvePoint(version=row.version, labels=row.label_count, value=f[0], support=f[1])
+            for row, f in found
+            if f is not None and f[1] > 0
+        ]
+        if len(points) >= law.MIN_POINTS:
+            folds = max(int(ordered[-1].metrics.get("cv_folds") or 0), 2)
+            share = 1.0 if basis == AUDIT else (folds - 1) / folds
+            x = np.array([p.labels * share for p in points], dtype=np.float64)
+            return Curve(basis, points, x, 1 / share, labels_now)
+    return Curve(None, [], np.zeros(0), 1.0, labels_now)
+
+
+_fits: ProcessCache[tuple[int, int, int], tuple[Curve, law.Forecast | None]] = ProcessCache(
+    "forecasts", 32
+)
+
+
+def _fitted(session: Session, project: Project) -> tuple[Curve, law.Forecast | None]:
+    """The curve and its fit, made again only when a version was added."""
+    newest, count = session.exec(
+        select(func.max(ModelVersion.id), func.count()).where(ModelVersion.project_id == project.id)
+    ).one()
+    key = (project.id or 0, newest or 0, count)
+    if (hit := _fits.get(key)) is not None:
+        return hit
+    rows = list(
+        session.exec(
+            select(ModelVersion)
+            .where(ModelVersion.project_id == project.id)
+            .order_by(col(ModelVersion.version))
+        ).all()
+    )
+    curve = curve_of(rows, project)
+    fitted = None
+    if curve.basis is not None:
+        fitted = law.forecast(
+            curve.x,
+            np.array([p.value for p in curve.points]),
+            np.array([p.support for p in curve.points], dtype=np.float64),
+            labels_now=max(1, round(curve.labels_now / curve.labels_per_x)),
+            seed=project.id or 0,
+        )
+    return _fits.put(key, (curve, fitted))
+
+
+def _about(n: float) -> str:
+    """Two significant figures: a forecast is not more precise than that."""
+    if n < 100:
+        return f"{round(n):,}"
+    digits = 10 ** (len(str(round(n))) - 2)
+    return f"{round(n / digits) * digits:,}"
+
+
+def project_forecast(session: Session, project: Project, target: float | None) -> ForecastAnswer:
+    """ "About N more labels to reach X", or that the curve has flattened. ``target``: the
+    figure to reach (default: within a point of the curve's ceiling)."""
+    name = primary_name(project.task.multilabel)
+    curve, fitted = _fitted(session, project)
+    base: dict[str, Any] = {"metric": name, "basis": curve.basis, "points": curve.points}
+    base["labels_now"] = curve.labels_now
+    if fitted is None:
+        return ForecastAnswer(
+            **base,
+            message=f"A forecast needs {law.MIN_POINTS} model versions at different numbers of "
+            f"labels with a held-out {name}; there are {len(curve.points)}",
+        )
+    scale = curve.labels_per_x
+    ceiling, c_low, c_high = fitted.ceiling()
+    now = float(fitted.law.at(fitted.labels_now))
+    goal = target if target is not None else ceiling - law.FLAT_GAP
+    point, low, high = fitted.labels_needed(goal)
+
+    def labels(x: float) -> float:
+        return x * scale
+
+    needed = Interval(
+        value=labels(point), low=labels(low), high=None if np.isinf(high) else labels(high)
+    )
+    more = Interval(
+        value=max(0.0, needed.value - curve.labels_now),
+        low=max(0.0, needed.low - curve.labels_now),
+        high=None if needed.high is None else max(0.0, needed.high - curve.labels_now),
+    )
+    answer = ForecastAnswer(
+        **base,
+        fitted_now=round(now, 4),
+        ceiling=Interval(value=ceiling, low=c_low, high=c_high),
+        target=round(goal, 4),
+        labels_needed=None if np.isinf(point) else needed,
+        more_labels=None if np.isinf(point) else more,
+        flattened=fitted.flattened,
+        law={"a": fitted.law.a, "b": fitted.law.b, "c": fitted.law.c},
+        message="",
+    )
+    answer.message = _message(answer, name, target is None)
+    return answer
+
+
+def _message(answer: ForecastAnswer, name: str, default_target: bool) -> str:
+    assert answer.ceiling is not None and answer.target is not None
+    note = (
+        " (cross-validated curve: it understates, the queue picks hard items)"
+        if answer.basis == CROSS_VALIDATED
+        else ""
+    )
+    ceiling = f"{answer.ceiling.value:.1%}"
+    if answer.flattened and default_target:
+        return (
+            f"The curve has flattened: {name} is within a point of its ceiling (about "
+            f"{ceiling}); more labels of this kind will add little{note}"
+        )
+    if answer.more_labels is None:
+        return (
+            f"{answer.target:.1%} {name} is above the curve's ceiling (about {ceiling}): more "
+            f"labels of this kind are unlikely to get there{note}"
+        )
+    more = answer.more_labels
+    if more.value == 0:
+        return f"The curve is at {answer.target:.1%} {name} already{note}"
+    goal = "within a point of its ceiling" if default_target else f"{answer.target:.1%} {name}"
+    span = (
+        f"95 % interval {_about(more.low)} to {_about(more.high)}"
+        if more.high is not None
+        else f"at least {_about(more.low)}; the curve may level off before"
+    )
+    return f"About {_about(more.value)} more labels ({span}) to reach {goal}{note}"
