@@ -21,6 +21,16 @@ def _settings(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
     get_settings.cache_clear()
 
 
+def _mark_audit(item_ids: list[int]) -> None:
+    from filament.db.models import Item
+    from filament.db.session import get_engine
+    from sqlmodel import col, update
+
+    with Session(get_engine()) as session:
+        session.exec(update(Item).where(col(Item.id).in_(item_ids)).values(audit=True))
+        session.commit()
+
+
 def _wrong(name: str) -> str:
     return "negative" if label_of(name) == "positive" else "positive"
 
@@ -61,9 +71,7 @@ def test_likely_label_errors_are_listed_and_sortable(client, owner, run_jobs):
         name = issue["item"]["name"]
         assert issue["given"] == [_wrong(name)] and issue["model_thinks"] == [label_of(name)]
         assert issue["probability"] > issue["given_probability"]
-        assert issue["score"] == pytest.approx(
-            issue["probability"] - issue["given_probability"], abs=2e-3
-        )
+        assert issue["score"] == pytest.approx(1 - issue["given_probability"], abs=2e-3)
         assert issue["annotators"] == 1
         assert issue["votes"] == [{"labels": [_wrong(name)], "count": 1, "annotators": ["ann"]}]
     assert [i["score"] for i in page["data"]] == sorted(
@@ -264,8 +272,10 @@ def test_more_like_this_from_an_item_and_from_a_text(client, owner, run_jobs, mo
 def test_forecast_and_stop_advice_follow_the_versions(client, owner, run_jobs, monkeypatch):
     _settings(monkeypatch, metrics_min_support="5", stop_check_labels="6", stop_window="2")
     pid, by_name = _project(client, owner, run_jobs, n=60)
+    # every other item is an audit draw: versions get audited figures from 5 audit labels on
+    _mark_audit([by_name[f"i{i}"]["id"] for i in range(0, 60, 2)])
     answer = client.get(f"/api/v1/projects/{pid}/forecast", headers=owner).json()
-    assert answer["basis"] is None and "needs 4" in answer["message"]
+    assert answer["basis"] is None and "needs an audited accuracy at 4" in answer["message"]
     advice = client.get(f"/api/v1/projects/{pid}/stop-advice", headers=owner).json()
     assert advice["history"] == [] and not advice["stopped"] and advice["stop_set"] == 0
     for end in (10, 16, 22, 28, 34):
@@ -278,7 +288,7 @@ def test_forecast_and_stop_advice_follow_the_versions(client, owner, run_jobs, m
         )
         run_jobs()
     forecast = client.get(f"/api/v1/projects/{pid}/forecast", headers=owner).json()
-    assert forecast["basis"] == "cross_validated" and forecast["metric"] == "accuracy"
+    assert forecast["basis"] == "audit" and forecast["metric"] == "accuracy"
     assert [p["labels"] for p in forecast["points"]] == [10, 16, 22, 28, 34]
     assert forecast["labels_now"] == 34 and forecast["message"]
     assert 0 < forecast["ceiling"]["value"] <= 1 and forecast["law"]["b"] >= 0

@@ -353,8 +353,8 @@ class ItemPublic(SQLModel):
     confidence: float | None = None
     label_error_score: float | None = Field(
         default=None,
-        description="out-of-fold: the best other label's probability minus the given label's "
-        "(confident learning); higher is likelier an error",
+        description="1 - the out-of-fold probability of the given label (multi-label: of the "
+        "most disputed label's call); higher is likelier an error (filament.ml.label_errors)",
     )
     likely_error: bool | None = None
     annotators: list[str] | None = None

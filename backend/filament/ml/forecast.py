@@ -126,7 +126,8 @@ class Forecast:
         if not self.laws:
             return point, point, float("inf")
         needed = np.array([max(law.labels_for(target), self.labels_now) for law in self.laws])
-        low, high = np.quantile(needed, [(1 - level) / 2, (1 + level) / 2])
+        # order statistics, not interpolation: resamples that never get there are inf
+        low, high = np.quantile(needed, [(1 - level) / 2, (1 + level) / 2], method="inverted_cdf")
         return point, float(low), float(high)
 
     def ceiling(self, level: float = LEVEL) -> tuple[float, float, float]:

@@ -23,14 +23,14 @@ METHOD = "confident_learning"
 
 @dataclass
 class StoredIssues:
-    """One version's check of its labeled items, rows sorted by item id. ``margin``: NaN where
-    the item had no out-of-fold prediction. ``ranked``: the flagged rows, surest error first,
-    with their out-of-fold ``ranked_probs`` (and, multi-label, ``ranked_labels``: which of
-    their labels are disputed)."""
+    """One version's check of its labeled items, rows sorted by item id. ``score``: 1 - the
+    out-of-fold probability of the given label (NaN where the item had none). ``ranked``: the
+    flagged rows, surest error first, with their out-of-fold ``ranked_probs`` (and,
+    multi-label, ``ranked_labels``: which of their labels are disputed)."""
 
     version: int
     item_ids: np.ndarray
-    margin: np.ndarray
+    score: np.ndarray
     flagged: np.ndarray
     likely: np.ndarray
     given: np.ndarray
@@ -45,10 +45,10 @@ class StoredIssues:
         return np.where(self.item_ids[rows] == item_ids, rows, -1)
 
     def scores_of(self, item_ids: np.ndarray) -> np.ndarray:
-        """The margin per id (NaN: not checked)."""
+        """The score per id (NaN: not checked)."""
         rows = self.rows_of(np.asarray(item_ids, dtype=np.int64))
         found = np.full(len(rows), np.nan)
-        found[rows >= 0] = self.margin[rows[rows >= 0]]
+        found[rows >= 0] = self.score[rows[rows >= 0]]
         return found
 
     def flagged_ids(self) -> np.ndarray:
@@ -66,13 +66,13 @@ def version_file(
     row has an out-of-fold prediction (too few labels to cross-validate)."""
     multilabel = project.task.multilabel
     issues = label_issues(cv_probs, y, multilabel)
-    checked = np.isfinite(issues.margin)
+    checked = np.isfinite(issues.score)
     if not checked.any():
         return None
     ranked = issues.ranking()
     arrays = {
         "item_ids": np.asarray(item_ids, dtype=np.int64),
-        "margin": issues.margin.astype(np.float32),
+        "score": issues.score.astype(np.float32),
         "flagged": issues.flagged,
         "likely": issues.likely,
         "given": np.asarray(y, dtype=np.int64),
@@ -104,7 +104,7 @@ def load(storage: Storage, project_id: int, version: int) -> StoredIssues | None
     stored = StoredIssues(
         version=version,
         item_ids=data["item_ids"],
-        margin=data["margin"].astype(np.float64),
+        score=data["score"].astype(np.float64),
         flagged=data["flagged"],
         likely=data["likely"],
         given=data["given"],

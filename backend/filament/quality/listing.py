@@ -80,7 +80,7 @@ def enrich(
         return
     ids = np.array([item.id for item in items], dtype=np.int64)
     issues = current_issues(storage, project, scores)
-    margins = issues.scores_of(ids) if issues is not None else np.full(len(ids), np.nan)
+    error_scores = issues.scores_of(ids) if issues is not None else np.full(len(ids), np.nan)
     flagged = set(issues.flagged_ids().tolist()) if issues is not None else set()
     counts = current_groups(storage, project).counts(ids)
     confidence = np.full(len(ids), np.nan)
@@ -89,11 +89,11 @@ def enrich(
         scored = rows >= 0
         confidence[scored] = confidence_of(scores.probs[rows[scored]], project.task.multilabel)
     summary = annotation_summary(session, [item.id for item in items if item.status == "labeled"])
-    for item, margin, conf, count in zip(items, margins, confidence, counts, strict=True):
+    for item, error, conf, count in zip(items, error_scores, confidence, counts, strict=True):
         if np.isfinite(conf):
             item.confidence = round(float(conf), 4)
-        if np.isfinite(margin):
-            item.label_error_score = round(float(margin), 4)
+        if np.isfinite(error):
+            item.label_error_score = round(float(error), 4)
             item.likely_error = item.id in flagged
         item.duplicates = int(count)
         if item.id in summary:
@@ -196,7 +196,7 @@ def label_issue_page(
                 disputed=disputed,
                 probability=round(p, 4),
                 given_probability=round(p_given, 4),
-                score=round(float(stored.margin[stored.ranked[position]]), 4),
+                score=round(float(stored.score[stored.ranked[position]]), 4),
                 annotators=sum(vote.count for vote in item_votes),
                 votes=item_votes,
             )
@@ -204,6 +204,6 @@ def label_issue_page(
     return LabelIssuePage(
         data=data,
         count=len(stored.ranked),
-        checked=int(np.isfinite(stored.margin).sum()),
+        checked=int(np.isfinite(stored.score).sum()),
         model_version=model.version,
     )

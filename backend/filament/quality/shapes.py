@@ -26,7 +26,10 @@ class LabelIssue(BaseModel):
         "disputed label's call)"
     )
     given_probability: float = Field(description="out-of-fold probability of the given call")
-    score: float = Field(description="the ranking margin: probability minus given_probability")
+    score: float = Field(
+        description="what the list is ranked by: 1 - given_probability (for multi-label, of "
+        "the most disputed label)"
+    )
     annotators: int
     votes: list[Vote]
 

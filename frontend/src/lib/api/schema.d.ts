@@ -1303,7 +1303,7 @@ export interface components {
             confidence?: number | null;
             /**
              * Label Error Score
-             * @description out-of-fold: the best other label's probability minus the given label's (confident learning); higher is likelier an error
+             * @description 1 - the out-of-fold probability of the given label (multi-label: of the most disputed label's call); higher is likelier an error (filament.ml.label_errors)
              */
             label_error_score?: number | null;
             /** Likely Error */
@@ -1346,7 +1346,7 @@ export interface components {
             confidence?: number | null;
             /**
              * Label Error Score
-             * @description out-of-fold: the best other label's probability minus the given label's (confident learning); higher is likelier an error
+             * @description 1 - the out-of-fold probability of the given label (multi-label: of the most disputed label's call); higher is likelier an error (filament.ml.label_errors)
              */
             label_error_score?: number | null;
             /** Likely Error */
@@ -1443,7 +1443,7 @@ export interface components {
             given_probability: number;
             /**
              * Score
-             * @description the ranking margin: probability minus given_probability
+             * @description what the list is ranked by: 1 - given_probability (for multi-label, of the most disputed label)
              */
             score: number;
             /** Annotators */
