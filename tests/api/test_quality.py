@@ -292,8 +292,9 @@ def test_forecast_and_stop_advice_follow_the_versions(client, owner, run_jobs, m
     assert [p["labels"] for p in forecast["points"]] == [10, 16, 22, 28, 34]
     assert forecast["labels_now"] == 34 and forecast["message"]
     assert 0 < forecast["ceiling"]["value"] <= 1 and forecast["law"]["b"] >= 0
-    # an easy task: the curve is at its ceiling already
-    assert forecast["flattened"], forecast
+    # an easy task: doubling the labels adds nothing
+    assert forecast["flattened"] and forecast["gain_if_doubled"] < 0.01, forecast
+    assert forecast["message"].startswith("The curve has flattened"), forecast
     aimed = client.get(f"/api/v1/projects/{pid}/forecast?target=0.5", headers=owner).json()
     assert aimed["target"] == 0.5 and aimed["more_labels"]["value"] == 0
     assert (

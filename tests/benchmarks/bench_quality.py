@@ -16,9 +16,15 @@ over every item. The datasets' own labels are not perfect, so a
 query (k = 40, what the API asks for 20 results), p50 / p99 over ``--queries``; one embed
 chunk's near-duplicate pairs (512 new rows against the pool); grouping the pairs.
 
+**Through the API** (``--api``: ``bench_service.py``'s stack, SQLite, one API process over
+HTTP): a 100k-row text project with random unit vectors as embeddings (``fake_embeddings``),
+200 labels and a head trained by the worker's ``run_train_head``; p50 / p99 of one client's
+``GET /items/{id}/similar?limit=20`` and of ``GET /items`` sorted by uncertainty and in the
+near-duplicates view (the ordered path: every id of the project read and ordered).
+
 Usage: ``nice -n 10 python tests/benchmarks/bench_quality.py [--datasets uci,agnews]
-[--seeds 3] [--labeled 2000] [--skip-speed]``; writes ``docs/benchmarks/quality.json``. Skips
-a dataset whose files (``../shared/datasets``) are absent.
+[--seeds 3] [--labeled 2000] [--skip-speed] [--api]``; writes ``docs/benchmarks/quality.json``.
+Skips a dataset whose files (``../shared/datasets``) are absent.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from types import SimpleNamespace
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "backend"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "backend"), str(ROOT / "worker"), str(ROOT)]
 from loop.data import LOADERS, embed  # noqa: E402
 from loop.report import OUT_DIR  # noqa: E402
 
@@ -177,6 +183,82 @@ def speed(n: int, dim: int, queries: int) -> dict:
     return result
 
 
+def speed_api(rows: int, requests: int) -> dict:
+    import os
+    import tempfile
+
+    import httpx
+    from bench_service import configure, fake_embeddings, free_port, login, start_api
+    from filament.core.redis import start_embedded_redis
+    from filament.core.settings import get_settings
+
+    result: dict = {"items": rows, "requests": requests, "database": "sqlite", "api_processes": 1}
+    os.environ["FILAMENT_API_WORKERS"] = "1"
+    with tempfile.TemporaryDirectory(prefix="filament-bench-quality-") as tmp:
+        os.environ["FILAMENT_DATA_DIR"] = tmp
+        get_settings.cache_clear()
+        server, redis_url = start_embedded_redis(get_settings())
+        configure(Path(tmp), None, redis_url)
+        port = free_port()
+        api = start_api(port)
+        base = f"http://127.0.0.1:{port}/api/v1"
+        try:
+            auth = login(base)
+            pid = _text_project(base, auth, rows)
+            fake_embeddings(pid)
+            _train(base, auth, pid, 200)
+            http = httpx.Client(base_url=base, headers=auth, timeout=60)
+            listed = http.get(f"/projects/{pid}/items?limit=1000").json()["data"]
+            ids = [item["id"] for item in listed]
+            rng = np.random.default_rng(0)
+            items = f"/projects/{pid}/items"
+            http.get(f"{items}/{ids[0]}/similar?limit=20")  # loads the arrays
+            paths = {
+                "similar_item": lambda: f"{items}/{int(rng.choice(ids))}/similar?limit=20",
+                "items_sorted_by_uncertainty": lambda: (
+                    f"{items}?sort=-uncertainty&limit=50&offset={int(rng.integers(0, 2000)) * 50}"
+                ),
+                "items_near_duplicate_view": lambda: f"{items}?quality=near_duplicate&limit=50",
+                "items_keyset_page": lambda: f"{items}?limit=50&after={int(rng.integers(0, rows))}",
+            }
+            for name, path in paths.items():
+                times = []
+                for _ in range(requests):
+                    url = path()
+                    started = time.perf_counter()
+                    answer = http.get(url)
+                    times.append(time.perf_counter() - started)
+                    assert answer.status_code == 200, answer.text
+                result[name] = percentiles(times)
+        finally:
+            api.terminate()
+            api.wait()
+            server.shutdown()  # type: ignore[attr-defined]
+    print(f"  api: {json.dumps(result)}", flush=True)
+    return result
+
+
+def _text_project(base: str, auth: dict[str, str], rows: int) -> int:
+    from bench_service import bench_text_ingest
+
+    pid, _ = bench_text_ingest(base, auth, rows)
+    return pid
+
+
+def _train(base: str, auth: dict[str, str], pid: int, labels: int) -> None:
+    import httpx
+    from filament_worker.train import run_train_head
+
+    http = httpx.Client(base_url=base, headers=auth, timeout=60)
+    page = http.get(f"/projects/{pid}/items?limit={labels}").json()["data"]
+    for n, item in enumerate(page):
+        http.post(
+            f"/projects/{pid}/items/{item['id']}/annotations",
+            json={"labels": ["positive" if n % 2 else "negative"]},
+        )
+    run_train_head(pid)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default="uci,agnews")
@@ -185,6 +267,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/filament-bench-cache"))
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--api", action="store_true", help="also measure through the API")
+    parser.add_argument("--api-requests", type=int, default=200)
     parser.add_argument("--out", type=Path, default=OUT_DIR / "quality.json")
     args = parser.parse_args()
     out = json.loads(args.out.read_text()) if args.out.exists() else {}
@@ -198,6 +282,8 @@ def main() -> None:
         out["label_errors"][name]["noise"] = NOISE
     if not args.skip_speed:
         out["speed"] = speed(100_000, 384, args.queries)
+    if args.api:
+        out["api"] = speed_api(100_000, args.api_requests)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=1) + "\n")
     print(json.dumps({k: v.get("mean") for k, v in out["label_errors"].items()}, indent=1))

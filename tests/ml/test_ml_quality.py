@@ -180,6 +180,17 @@ def test_a_target_some_resamples_never_reach_has_an_open_upper_end():
     assert np.isfinite(point) and np.isfinite(low) and high == np.inf  # never NaN
 
 
+def test_flattened_means_one_more_point_takes_more_than_doubling():
+    law = PowerLaw(0.9, 0.8, 0.5)
+    assert law.gain_if_doubled(100) == pytest.approx(0.8 * (100**-0.5 - 200**-0.5))
+    # the gain of doubling falls below a point between 400 and 800 labels (at 549)
+    n = np.arange(20, 820, 20, dtype=np.float64)
+    early = forecast(n[n <= 400], law.at(n[n <= 400]), labels_now=400, resamples=20)
+    late = forecast(n, law.at(n), labels_now=800, resamples=20)
+    assert early is not None and late is not None
+    assert not early.flattened and late.flattened
+
+
 def test_a_flat_curve_is_called_flattened_and_too_few_points_give_nothing():
     n = np.array([50, 100, 150, 200, 250, 300], dtype=np.float64)
     made = forecast(n, np.array([0.80, 0.86, 0.875, 0.88, 0.881, 0.882]), labels_now=300)

@@ -122,9 +122,12 @@ def _about(n: float) -> str:
     return f"{round(n / digits) * digits:,}"
 
 
+FAR = 10  # labels needed beyond this many times the labels there are: "far", not a number
+
+
 def project_forecast(session: Session, project: Project, target: float | None) -> ForecastAnswer:
-    """ "About N more labels to reach X", or that the curve has flattened. ``target``: the
-    figure to reach (default: within a point of the curve's ceiling)."""
+    """ "About N more labels for one more point", or that the curve has flattened. ``target``:
+    a figure to reach instead of one more point than the fitted curve is at now."""
     return answer_for(*_fitted(session, project), project, target)
 
 
@@ -145,8 +148,9 @@ def answer_for(
     scale = curve.labels_per_x
     ceiling, c_low, c_high = fitted.ceiling()
     now = float(fitted.law.at(fitted.labels_now))
-    goal = target if target is not None else ceiling - law.FLAT_GAP
+    goal = target if target is not None else now + law.STEP
     point, low, high = fitted.labels_needed(goal)
+    gain = fitted.law.gain_if_doubled(fitted.labels_now)
     # most resamples never get there, though the fit on every point does: say it is out of reach
     never = bool(np.isinf(point) or np.isinf(low))
 
@@ -171,38 +175,39 @@ def answer_for(
         labels_needed=None if never else needed,
         more_labels=None if never else more,
         flattened=fitted.flattened,
+        gain_if_doubled=round(gain, 4),
         law={"a": fitted.law.a, "b": fitted.law.b, "c": fitted.law.c},
         message="",
     )
-    answer.message = _message(answer, name, target is None)
+    answer.message = _message(answer, name, target is None, gain)
     return answer
 
 
-def _message(answer: ForecastAnswer, name: str, default_target: bool) -> str:
-    assert answer.ceiling is not None and answer.target is not None
-    note = (
-        " (cross-validated curve: it understates, the queue picks hard items)"
-        if answer.basis == CROSS_VALIDATED
-        else ""
+def _message(answer: ForecastAnswer, name: str, one_more_point: bool, gain: float) -> str:
+    assert answer.target is not None
+    goal = (
+        f"one more point of {name} ({answer.target:.1%})"
+        if one_more_point
+        else (f"{answer.target:.1%} {name}")
     )
-    ceiling = f"{answer.ceiling.value:.1%}"
-    if answer.flattened and default_target:
+    if answer.flattened and one_more_point:
         return (
-            f"The curve has flattened: {name} is within a point of its ceiling (about "
-            f"{ceiling}); more labels of this kind will add little{note}"
+            f"The curve has flattened: doubling the {answer.labels_now:,} labels would add about "
+            f"{gain * 100:.1f} points of {name}; one more point takes more than that"
         )
     if answer.more_labels is None:
         return (
-            f"{answer.target:.1%} {name} is above the curve's ceiling (about {ceiling}): more "
-            f"labels of this kind are unlikely to get there{note}"
+            f"{goal[0].upper()}{goal[1:]} is beyond this curve: more labels of this kind are "
+            "unlikely to get there"
         )
     more = answer.more_labels
     if more.value == 0:
-        return f"The curve is at {answer.target:.1%} {name} already{note}"
-    goal = "within a point of its ceiling" if default_target else f"{answer.target:.1%} {name}"
+        return f"The curve is at {answer.target:.1%} {name} already"
+    if more.value > FAR * answer.labels_now:
+        return f"Far: more than {FAR} times the {answer.labels_now:,} labels there are for {goal}"
     span = (
         f"95 % interval {_about(more.low)} to {_about(more.high)}"
         if more.high is not None
         else f"at least {_about(more.low)}; the curve may level off before"
     )
-    return f"About {_about(more.value)} more labels ({span}) to reach {goal}{note}"
+    return f"About {_about(more.value)} more labels ({span}) for {goal}"

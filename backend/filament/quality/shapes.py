@@ -97,11 +97,20 @@ class ForecastAnswer(BaseModel):
     points: list[CurvePoint]
     labels_now: int
     fitted_now: float | None = None
-    ceiling: Interval | None = Field(None, description="the curve's ceiling a of a - b n^-c")
+    ceiling: Interval | None = Field(
+        None,
+        description="the fitted ceiling a of a - b n^-c: poorly determined by a few hundred "
+        "labels, so the forecast does not rest on it",
+    )
     target: float | None = None
     labels_needed: Interval | None = Field(None, description="total labels to reach the target")
     more_labels: Interval | None = Field(None, description="labels beyond the ones there are")
-    flattened: bool = False
+    flattened: bool = Field(
+        False, description="one more point would take more than doubling the labels"
+    )
+    gain_if_doubled: float | None = Field(
+        None, description="what doubling the labels adds on the fitted curve"
+    )
     law: dict[str, float] | None = Field(None, description="a, b, c of the fitted law")
     message: str
 

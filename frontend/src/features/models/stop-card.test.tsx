@@ -17,8 +17,9 @@ const forecast: Forecast = {
   labels_needed: { value: 900, low: 600, high: 2000 },
   more_labels: { value: 580, low: 280, high: 1680 },
   flattened: false,
+  gain_if_doubled: 0.021,
   law: { a: 0.86, b: 1, c: 0.5 },
-  message: 'About 580 more labels (95 % interval 280 to 1,700) to reach within a point of its ceiling',
+  message: 'About 580 more labels (95 % interval 280 to 1,700) for one more point of accuracy (82.2%)',
 };
 
 const point = (version: number, labels: number, kappa: number | null) => ({ version, labels, kappa, compared: 500, reference_version: kappa == null ? null : version - 1 });
@@ -39,7 +40,7 @@ describe('StopView', () => {
     render(<StopView forecast={forecast} advice={undefined} />);
     expect(screen.getByTestId('forecast-message')).toHaveTextContent('About 580 more labels (95 % interval 280 to 1,700)');
     expect(screen.getByText('audited curve')).toBeInTheDocument();
-    expect(screen.getByTestId('forecast')).toHaveTextContent('ceiling about 86.0% (95 % interval 83.0% to 90.0%)');
+    expect(screen.getByTestId('forecast')).toHaveTextContent('accuracy about 81.2% on the fitted curve at 320 labels; doubling them would add about 2.1 points');
   });
 
   it('charts kappa by labels and says the model stopped changing', () => {

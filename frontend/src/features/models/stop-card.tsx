@@ -18,10 +18,9 @@ function ForecastLine({ forecast }: { forecast: Forecast }) {
         {forecast.flattened && <Badge tone="accent">flattened</Badge>}
       </div>
       <p data-testid="forecast-message">{forecast.message}.</p>
-      {forecast.ceiling && forecast.fitted_now != null && (
+      {forecast.fitted_now != null && forecast.gain_if_doubled != null && (
         <p className="muted small">
-          {forecast.metric} now {share(forecast.fitted_now)} on the fitted curve; ceiling about {share(forecast.ceiling.value)} (95 % interval {share(forecast.ceiling.low)} to{' '}
-          {forecast.ceiling.high != null ? share(forecast.ceiling.high) : '—'}); fitted a − b·n^−c on {forecast.points.length} versions.
+          {forecast.metric} about {share(forecast.fitted_now)} on the fitted curve at {forecast.labels_now.toLocaleString()} labels; doubling them would add about {(forecast.gain_if_doubled * 100).toFixed(1)} points (a − b·n^−c fitted to {forecast.points.length} versions, 95 % bootstrap interval).
         </p>
       )}
     </div>

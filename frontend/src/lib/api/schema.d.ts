@@ -1245,7 +1245,7 @@ export interface components {
             labels_now: number;
             /** Fitted Now */
             fitted_now?: number | null;
-            /** @description the curve's ceiling a of a - b n^-c */
+            /** @description the fitted ceiling a of a - b n^-c: poorly determined by a few hundred labels, so the forecast does not rest on it */
             ceiling?: components["schemas"]["Interval"] | null;
             /** Target */
             target?: number | null;
@@ -1255,9 +1255,15 @@ export interface components {
             more_labels?: components["schemas"]["Interval"] | null;
             /**
              * Flattened
+             * @description one more point would take more than doubling the labels
              * @default false
              */
             flattened: boolean;
+            /**
+             * Gain If Doubled
+             * @description what doubling the labels adds on the fitted curve
+             */
+            gain_if_doubled?: number | null;
             /**
              * Law
              * @description a, b, c of the fitted law
