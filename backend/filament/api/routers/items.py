@@ -247,15 +247,11 @@ def _ordered_page(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             detail="after pages in id order; with sort or quality, page with offset",
         )
+    redis = request.app.state.redis
+    view = browse.view_ids(session, redis, storage, member.project, scores, quality)
+    every = browse.filtered_ids(session, browse.narrowed(query, view))
     ordered = browse.ordered_ids(
-        session,
-        request.app.state.redis,
-        storage,
-        member.project,
-        scores,
-        session.exec(query).all(),
-        sort,
-        quality,
+        session, redis, storage, member.project, scores, every, sort, quality
     )
     ids = ordered[offset : offset + limit].tolist()
     data = listing.public_items(session, storage, member.project, scores, ids)
