@@ -32,6 +32,7 @@ from filament.models.artifacts import (
 )
 from filament.models.encoders import encode, item_inputs
 from filament.models.warmup import announce
+from filament.quality.duplicates import record_chunk
 from filament.storage import get_storage
 from sqlmodel import col, func, select, update
 
@@ -94,6 +95,7 @@ def embed_items(
             seconds = time.monotonic() - started
         record_embedding(sync_redis(), project.backbone, len(batch), seconds)
         save_embedding_chunk(storage, project.id or 0, ids, vectors, generation)
+        _near_duplicates(project, generation, ids)
         if status != ItemStatus.ready:
             embedded = before + done + len(batch)  # what the pool holds now, if known
             if whole and (not planned_for or embedded >= planned_for * REPLAN_GROWTH):
@@ -142,6 +144,17 @@ def pending_count(project_id: int, up_to: int | None = None) -> int:
         if up_to is not None:
             query = query.where(col(Item.id) <= up_to)
         return session.exec(query).one()
+
+
+def _near_duplicates(project: Project, generation: int | None, ids: np.ndarray) -> None:
+    """Pairs of the chunk with every item embedded so far (`filament.quality.duplicates`). A
+    failure is logged: the embeddings are what counts, the pairs are a help."""
+    try:
+        record_chunk(
+            get_storage(), project.id or 0, generation, ids, get_settings().near_duplicate_cosine
+        )
+    except Exception:
+        log.exception("project %s: near-duplicates of a chunk not recorded", project.id)
 
 
 def _plan_cold_start(project: Project, generation: int | None) -> int:

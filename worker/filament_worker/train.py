@@ -26,6 +26,7 @@ from filament.models.finetuning import (
 from filament.models.pool_scores import uncertainty_of
 from filament.models.versions import named_metrics, next_version, record_version
 from filament.models.warmup import announce
+from filament.quality.training import version_quality
 from filament.storage import get_storage
 from sqlmodel import Session, col, select
 from threadpoolctl import threadpool_limits
@@ -159,6 +160,11 @@ def run_train_head(project_id: int) -> int | None:
     }
     with session_scope() as session:
         version = next_version(session, project_id)
+        # likely label errors from the same out-of-fold predictions, and the stop-advice check
+        quality_files, quality_metrics = version_quality(
+            storage, project, version, item_ids, y, fit.cv_probs, embeddings.item_ids, probs
+        )
+        metrics |= quality_metrics
         record_version(
             session,
             storage,
@@ -167,6 +173,7 @@ def run_train_head(project_id: int) -> int | None:
             files={
                 "head.npz": fit.model.to_bytes(),
                 "labels.json": json.dumps(project.labels).encode(),
+                **quality_files,
             },
             scores=(embeddings.item_ids, probs),
             active=True,

@@ -45,6 +45,7 @@ from filament.api.routers import (
     members,
     models,
     projects,
+    quality,
     queue,
     score,
     strategies,
@@ -137,6 +138,7 @@ def create_app() -> FastAPI:
         (guidelines, responses.PROJECT),
         (annotators, responses.PROJECT),
         (activity, responses.PROJECT),
+        (quality, responses.PROJECT),
         (score, responses.PROJECT_UPLOAD),
     ):
         api.include_router(module.router, responses=documented)

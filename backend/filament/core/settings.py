@@ -109,6 +109,16 @@ class Settings(BaseSettings):
     metrics_min_support: int = 30  # held-out labels before a metric is reported with interval
     suggestion_min_labels: int = 50  # human labels before any suggestion is calibrated
 
+    # quality tools (filament/quality): items at or above this cosine of another item's
+    # embedding are near-duplicates (exact duplicates are skipped at ingest already)
+    near_duplicate_cosine: float = Field(default=0.98, gt=0.5, le=1.0)
+    # stop advice: a fixed random set of unlabeled items every model predicts; a check every
+    # `stop_check_labels` new labels compares the predictions with the last check's (kappa)
+    stop_set_size: int = Field(default=2000, ge=10)
+    stop_check_labels: int = Field(default=10, ge=1)
+    stop_kappa: float = Field(default=0.99, gt=0.0, le=1.0)
+    stop_window: int = Field(default=3, ge=1)  # checks in a row at or above stop_kappa
+
     @property
     def registration_mode(self) -> RegistrationMode:
         """Who may register: the setting, or by default invite-only in production."""

@@ -57,6 +57,25 @@ class AnnotationSource(StrEnum):
     human = "human"
     suggestion = "suggestion"
     import_ = "import"
+    # given to an item's near-duplicates in one go from the label of the item
+    # (`filament.quality.duplicates`)
+    duplicate = "duplicate"
+
+
+class QualityView(StrEnum):
+    """Preset views of the items list (`filament.quality.browse`)."""
+
+    label_disagrees = "label_disagrees"  # the latest label is not what the active model predicts
+    likely_error = "likely_error"  # flagged by confident learning, surest first
+    near_duplicate = "near_duplicate"  # in a near-duplicate group, groups together
+
+
+class ItemSort(StrEnum):
+    """Sort keys of the items list; `-key` sorts descending. Items without the figure go last."""
+
+    confidence = "confidence"
+    uncertainty = "uncertainty"
+    label_error = "label_error"
 
 
 class DecidedBy(StrEnum):
@@ -471,6 +490,17 @@ class ItemPublic(SQLModel):
     )
     prediction: Prediction | None = None
     uncertainty: float | None = None
+    # the quality tools' view (filament.quality.browse); absent where unknown
+    confidence: float | None = None
+    label_error_score: float | None = Field(
+        default=None,
+        description="1 - the out-of-fold probability of the given label (multi-label: of the "
+        "most disputed label's call); higher is likelier an error (filament.ml.label_errors)",
+    )
+    likely_error: bool | None = None
+    annotators: list[str] | None = None
+    source: AnnotationSource | None = Field(default=None, description="the latest annotation's")
+    duplicates: int | None = Field(default=None, description="near-duplicates of this item")
 
 
 class AnnotationCreate(SQLModel):

@@ -96,6 +96,23 @@ export class LabelQueue<T extends QueueEntry> {
     return replaced;
   }
 
+  /**
+   * Drops items labeled elsewhere (e.g. given a near-duplicate's label) from what is still to
+   * come, the current item included; the ones behind stay, so going back still works.
+   * Returns how many were dropped.
+   */
+  drop(ids: readonly number[]): number {
+    const gone = new Set(ids);
+    const kept = this.items.filter((item, index) => index < this.position || !gone.has(item.id));
+    const dropped = this.items.length - kept.length;
+    if (dropped) {
+      this.items = kept;
+      this.emit();
+      void this.refill();
+    }
+    return dropped;
+  }
+
   /** Fetch a batch if we are running low; resolves when that fetch (if any) is done. */
   refill(force = false): Promise<void> {
     if (this.inflight) return this.inflight;

@@ -5,11 +5,13 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Upload
 from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy import String, cast, exists
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import Select
 
 from filament import jobs
 from filament.api.body_limits import large_body
 from filament.api.deps import (
+    Membership,
     ProjectMemberDep,
     ProjectOwner,
     SessionDep,
@@ -26,15 +28,20 @@ from filament.db.models import (
     Item,
     ItemDetail,
     ItemPublic,
+    ItemSort,
     Page,
     Project,
+    QualityView,
     Resolution,
     ResolutionPublic,
     User,
 )
 from filament.labeling.consensus import FinalLabel, final_labels, open_conflicts
 from filament.labeling.items import get_item
+from filament.models.artifacts import Scores
 from filament.models.pool_scores import active_scores, predicted_mask, predictions_for
+from filament.quality import browse, listing
+from filament.storage import Storage
 from filament.uploads.ingest import UploadRefused, check_upload
 from filament.uploads.upload_jobs import start_upload, upload_key
 
@@ -142,6 +149,14 @@ def list_items(
         int | None,
         Query(ge=0, le=MAX_ID, description="keyset paging: items with ids above this (no offset)"),
     ] = None,
+    sort: Annotated[
+        str | None,
+        Query(
+            pattern=f"^-?({'|'.join(ItemSort)})$",
+            description="order by the active model's figure (-key: descending); pages by offset",
+        ),
+    ] = None,
+    quality: Annotated[QualityView | None, Query(description="a preset quality view")] = None,
 ) -> Page[ItemPublic]:
     project = member.project
     # filters and paging on ids alone (index-only), then one fetch of the page's rows
@@ -173,6 +188,10 @@ def list_items(
     scores = active_scores(session, storage, project)
     if predicted:
         query = _filter_predicted(query, scores, project, predicted)
+    if sort or quality:
+        return _ordered_page(
+            request, member, session, storage, query, scores, sort, quality, limit, offset, after
+        )
     count_key = (
         "items",
         status_,
@@ -206,7 +225,39 @@ def list_items(
         if row.id in predictions:
             public.prediction, public.uncertainty = predictions[row.id]
         data.append(public)
+    listing.enrich(session, storage, project, scores, data)
     return Page(data=data, count=count)
+
+
+def _ordered_page(
+    request: Request,
+    member: Membership,
+    session: Session,
+    storage: Storage,
+    query: Select[tuple[int]],
+    scores: Scores | None,
+    sort: str | None,
+    quality: QualityView | None,
+    limit: int,
+    offset: int,
+    after: int | None,
+) -> Page[ItemPublic]:
+    """A page of the items the filters leave, in the order of `sort` / the preset view
+    (`filament.quality.browse`); paged by offset."""
+    if after is not None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail="after pages in id order; with sort or quality, page with offset",
+        )
+    redis = request.app.state.redis
+    view = browse.view_ids(session, redis, storage, member.project, scores, quality)
+    every = browse.filtered_ids(session, browse.narrowed(query, view))
+    ordered = browse.ordered_ids(
+        session, redis, storage, member.project, scores, every, sort, quality
+    )
+    ids = ordered[offset : offset + limit].tolist()
+    data = listing.public_items(session, storage, member.project, scores, ids)
+    return Page(data=data, count=len(ordered))
 
 
 def _filter_predicted(query, scores, project: Project, predicted: str):  # type: ignore[no-untyped-def]
@@ -257,11 +308,11 @@ def read_item(
         if resolved
         else None,
     )
-    prediction = predictions_for(
-        active_scores(session, storage, member.project), member.project, [item_id]
-    )
+    scores = active_scores(session, storage, member.project)
+    prediction = predictions_for(scores, member.project, [item_id])
     if item_id in prediction:
         detail.prediction, detail.uncertainty = prediction[item_id]
+    listing.enrich(session, storage, member.project, scores, [detail])
     return detail
 
 

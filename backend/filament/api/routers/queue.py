@@ -14,6 +14,7 @@ from filament.labeling.items import get_item
 from filament.ml.strategies import STRATEGIES
 from filament.models.artifacts import Scores
 from filament.models.pool_scores import predictions_for
+from filament.quality.listing import add_duplicate_counts
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["queue"])
 
@@ -80,8 +81,10 @@ def next_items(
         strategy,
         _parse_ids(exclude),
     )
+    data = _items_public(session, project, served.item_ids, served.scores)
+    add_duplicate_counts(storage, project, data)  # the labeler offers their label with one key
     return QueuePage(
-        data=_items_public(session, project, served.item_ids, served.scores),
+        data=data,
         strategy=strategy,
         cold_start=served.scores is None,
         reason=served.reason,

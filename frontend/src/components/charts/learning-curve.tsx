@@ -24,9 +24,13 @@ function niceTicks(max: number, count = 5): number[] {
   return ticks;
 }
 
-function Marker({ p, cx, cy }: { p: CurvePoint; cx: number; cy: number }) {
+const percent = (y: number, digits = 0) => `${(y * 100).toFixed(digits)}%`;
+
+function Marker({ p, cx, cy, format }: { p: CurvePoint; cx: number; cy: number; format?: (y: number) => string }) {
   const className = ['dot', p.finetuned && 'dot-finetuned', p.highlight && 'dot-active', p.rejected && 'dot-rejected'].filter(Boolean).join(' ');
-  const title = <title>{`${p.label ?? ''} ${p.finetuned ? 'fine-tuned' : 'head'}${p.rejected ? ', rejected' : ''}${p.highlight ? ', active' : ''} · ${p.x} labels: ${(p.y * 100).toFixed(1)}%`.trim()}</title>;
+  const value = format ? format(p.y) : percent(p.y, 1);
+  const kind = format ? '' : ` ${p.finetuned ? 'fine-tuned' : 'head'}${p.rejected ? ', rejected' : ''}${p.highlight ? ', active' : ''}`;
+  const title = <title>{`${p.label ?? ''}${kind} · ${p.x} labels: ${value}`.trim()}</title>;
   const r = p.highlight ? 5 : 4;
   if (p.finetuned) {
     const d = r * 1.35;
@@ -48,7 +52,7 @@ function Marker({ p, cx, cy }: { p: CurvePoint; cx: number; cy: number }) {
  * diamonds for fine-tuned backbones). The line joins the versions that were used; rejected ones
  * stand apart, faded.
  */
-export function LearningCurve({ points, yLabel = 'Accuracy' }: { points: CurvePoint[]; yLabel?: string }) {
+export function LearningCurve({ points, yLabel = 'Accuracy', yFormat }: { points: CurvePoint[]; yLabel?: string; /** Tick and tooltip values (default: percent), e.g. a kappa. */ yFormat?: (y: number) => string }) {
   const sorted = [...points].sort((a, b) => a.x - b.x);
   const xMax = Math.max(10, ...sorted.map((p) => p.x)) * 1.05;
   const yMin = Math.max(0, Math.floor((Math.min(1, ...sorted.map((p) => p.y)) - 0.1) * 10) / 10);
@@ -69,7 +73,7 @@ export function LearningCurve({ points, yLabel = 'Accuracy' }: { points: CurvePo
           <g key={`y${t}`}>
             <line className="grid" x1={PAD.left} x2={W - PAD.right} y1={sy(t)} y2={sy(t)} />
             <text x={PAD.left - 8} y={sy(t) + 4} textAnchor="end">
-              {Math.round(t * 100)}%
+              {yFormat ? yFormat(t) : percent(t)}
             </text>
           </g>
         ))}
@@ -85,7 +89,7 @@ export function LearningCurve({ points, yLabel = 'Accuracy' }: { points: CurvePo
         <path className="line" d={path} data-testid="curve-path" />
         {sorted.map((p, i) => (
           // biome-ignore lint/suspicious/noArrayIndexKey: points have no id (two versions may share x and y); the curve is redrawn whole
-          <Marker key={i} p={p} cx={sx(p.x)} cy={sy(p.y)} />
+          <Marker key={i} p={p} cx={sx(p.x)} cy={sy(p.y)} format={yFormat} />
         ))}
       </svg>
       {(hasFinetuned || hasRejected) && (

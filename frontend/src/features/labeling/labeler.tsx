@@ -3,10 +3,12 @@ import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { errorMessage } from '@/lib/api/errors';
 import { fetchItem, fetchQueue, removeAnnotation, saveAnnotation, skipItem, useInvalidateProject, useProjectStatus } from '@/lib/api/queries';
+import { labelDuplicates } from '@/lib/api/quality';
 import { isMultilabel, type Project, type QueueItem } from '@/lib/api/types';
 import { prefetchItemImages } from '@/lib/image-cache';
-import { keyForLabel } from '@/lib/label-keys';
+import { isTypingTarget, keyForLabel } from '@/lib/label-keys';
 import { LabelQueue } from '@/lib/label-queue';
+import { useKeydown } from '@/lib/use-keydown';
 import { projectHref } from '@/lib/use-project-id';
 import { ItemImage, ItemText } from '@/components/item-media';
 import { MultiLabelPad } from './multi-label-pad';
@@ -19,6 +21,17 @@ import { Button } from '@/components/ui/button';
 import { EmptyState, Kbd } from '@/components/ui/misc';
 import { Loading } from '@/components/ui/spinner';
 import { useToast } from '@/components/ui/toast';
+
+/** The key that gives the item just labeled's near-duplicates the same label (not a label key). */
+export const DUPLICATES_KEY = '=';
+
+/** The last labeled item had near-duplicates: its label can go to them with one key. */
+interface DuplicateOffer {
+  itemId: number;
+  name: string;
+  count: number;
+  labels: string[];
+}
 
 interface Decision {
   labels: string[] | null; // null: skipped
@@ -85,6 +98,7 @@ export function Labeler({ project, session: given }: { project: Project; session
   const status = useProjectStatus(project.id);
   const decisions = useRef(new Map<number, Decision>());
   const [sessionCount, setSessionCount] = useState(0);
+  const [offer, setOffer] = useState<DuplicateOffer | null>(null);
   const refreshTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
   const [session] = useState(() => (given?.queue ? given : createLabelSession(project.id)));
@@ -141,15 +155,43 @@ export function Labeler({ project, session: given }: { project: Project; session
       saved.catch((error: unknown) => notify(`Label for “${current.name}” was not saved: ${errorMessage(error)}`, 'error'));
       decisions.current.set(current.id, { labels, saved });
       setSessionCount((n) => n + 1);
+      setOffer(current.duplicates ? { itemId: current.id, name: current.name, count: current.duplicates, labels } : null);
       queue.advance();
       refreshSoon();
     },
     [queue, project.id, notify, refreshSoon],
   );
 
+  // One key: the near-duplicates of the item just labeled get its label too (source "duplicate").
+  const giveToDuplicates = useCallback(() => {
+    if (!offer) return;
+    setOffer(null);
+    const saved = decisions.current.get(offer.itemId)?.saved ?? Promise.resolve();
+    saved
+      .then(() => labelDuplicates(project.id, offer.itemId, offer.labels))
+      .then(
+        (done) => {
+          const dropped = queue.drop(done.labeled);
+          setSessionCount((n) => n + done.labeled.length);
+          notify(`${done.labeled.length} near-duplicate${done.labeled.length === 1 ? '' : 's'} of “${offer.name}” labeled ${offer.labels.join(', ') || 'none'}${dropped ? ' (taken off your queue)' : ''}`, 'success');
+          refreshSoon();
+        },
+        (error: unknown) => notify(`The near-duplicates were not labeled: ${errorMessage(error)}`, 'error'),
+      );
+  }, [offer, project.id, queue, notify, refreshSoon]);
+  useKeydown(
+    (event) => {
+      if (event.key !== DUPLICATES_KEY || event.ctrlKey || event.metaKey || event.altKey || isTypingTarget(event.target)) return;
+      event.preventDefault();
+      giveToDuplicates();
+    },
+    offer !== null,
+  );
+
   const skip = useCallback(() => {
     const current = queue.current;
     if (!current) return;
+    setOffer(null);
     // the server ends our hold (someone else may take the item now) and counts the skip
     const before = decisions.current.get(current.id)?.saved ?? Promise.resolve();
     const saved = before.catch(() => undefined).then(() => skipItem(project.id, current.id));
@@ -161,6 +203,7 @@ export function Labeler({ project, session: given }: { project: Project; session
   const back = useCallback(() => {
     const previous = queue.back();
     if (!previous) return;
+    setOffer(null);
     const decision = decisions.current.get(previous.id);
     if (decision?.labels) {
       const removed = decision.saved
@@ -243,6 +286,19 @@ export function Labeler({ project, session: given }: { project: Project; session
             {previous && <span className="badge badge-accent">You chose: {previous.length ? previous.join(', ') : 'none'}</span>}
           </div>
         </div>
+        {offer && (
+          <div className="duplicate-offer small" data-testid="duplicate-offer" role="status">
+            <span>
+              “{offer.name}” has {offer.count} near-duplicate{offer.count === 1 ? '' : 's'}: press <Kbd>{DUPLICATES_KEY}</Kbd> to give {offer.count === 1 ? 'it' : 'them'} “{offer.labels.join(', ') || 'none'}” too.
+            </span>
+            <Button size="sm" onClick={giveToDuplicates}>
+              Same label <Kbd>{DUPLICATES_KEY}</Kbd>
+            </Button>
+            <Button size="sm" variant="ghost" onClick={() => setOffer(null)}>
+              No
+            </Button>
+          </div>
+        )}
         {viewer ? (
           <p className="muted">Viewers cannot label. Ask an owner for the annotator role.</p>
         ) : multilabel ? (

@@ -14,6 +14,7 @@ import { FinetunePanel } from './finetune-panel';
 import { JobList } from '@/components/job-list';
 import { ModelQuality } from './model-quality';
 import { ModelTable, NO_MODEL } from './model-table';
+import { StopCard } from './stop-card';
 import { ErrorMessage } from '@/components/ui/alert';
 import { Badge, Card, PageHeader, ProgressBar, Stat } from '@/components/ui/misc';
 import { Loading } from '@/components/ui/spinner';
@@ -179,6 +180,8 @@ export function Dashboard({ project }: { project: Project }) {
           <ModelQuality evidence={evidence} />
         </Card>
       )}
+
+      {s.model_version != null && <StopCard projectId={project.id} training={training} />}
 
       <AgreementCard projectId={project.id} training={training} />
       <AnnotatorsCard project={project} />

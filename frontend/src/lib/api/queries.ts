@@ -294,11 +294,12 @@ export function useJobs(id: number, watch = false) {
 }
 
 /** One page of items; the previous page stays on screen while the next one loads. */
-export function useItems(id: number, query: ItemsQuery) {
+export function useItems(id: number, query: ItemsQuery, enabled = true) {
   return useQuery({
     queryKey: keys.items(id, query),
     queryFn: () => call(api.GET('/api/v1/projects/{project_id}/items', { params: { path: { project_id: id }, query } })),
     placeholderData: keepPreviousData,
+    enabled,
   });
 }
 

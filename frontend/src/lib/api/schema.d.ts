@@ -943,6 +943,151 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/label-issues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Label Issues
+         * @description Labeled items whose label the active model's out-of-fold predictions dispute (confident
+         *     learning), surest error first: "the model thinks X; N annotators said Y".
+         */
+        get: operations["label_issues_api_v1_projects__project_id__label_issues_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/items/{item_id}/similar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Similar Items
+         * @description More like this: the items nearest to this one in embedding space (cosine).
+         */
+        get: operations["similar_items_api_v1_projects__project_id__items__item_id__similar_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/similar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Similar To Text
+         * @description More like a typed text (text projects): encoded by the project's backbone, as items are.
+         */
+        post: operations["similar_to_text_api_v1_projects__project_id__similar_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/items/{item_id}/duplicates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Item Duplicates
+         * @description The item's near-duplicates: embeddings at or above FILAMENT_NEAR_DUPLICATE_COSINE.
+         */
+        get: operations["item_duplicates_api_v1_projects__project_id__items__item_id__duplicates_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/items/{item_id}/duplicates/label": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Label Duplicates
+         * @description Give the item's near-duplicates these labels in one call, recorded as the caller's
+         *     annotations with source `duplicate`. Each is claimed as the queue would serve it: ones the
+         *     caller labeled already, or that have all the annotators they want, are skipped.
+         */
+        post: operations["label_duplicates_api_v1_projects__project_id__items__item_id__duplicates_label_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/forecast": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Label Forecast
+         * @description About how many more labels to reach ``target`` (or that the curve has flattened): an
+         *     inverse power law fitted to the audited learning curve, with a bootstrap interval.
+         */
+        get: operations["label_forecast_api_v1_projects__project_id__forecast_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/stop-advice": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stop Advice
+         * @description Whether the model has stopped changing: kappa between successive checks' predictions on
+         *     a fixed random stop set (Bloodgood & Vijay-Shanker 2009), with its history.
+         */
+        get: operations["stop_advice_api_v1_projects__project_id__stop_advice_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/score": {
         parameters: {
             query?: never;
@@ -1240,7 +1385,7 @@ export interface components {
          * AnnotationSource
          * @enum {string}
          */
-        AnnotationSource: "human" | "suggestion" | "import";
+        AnnotationSource: "human" | "suggestion" | "import" | "duplicate";
         /** AnnotatorAgreement */
         AnnotatorAgreement: {
             /** User Id */
@@ -1498,6 +1643,17 @@ export interface components {
             uncertainty?: number | null;
             resolution?: components["schemas"]["ResolutionPublic"] | null;
         };
+        /** CurvePoint */
+        CurvePoint: {
+            /** Version */
+            version: number;
+            /** Labels */
+            labels: number;
+            /** Value */
+            value: number;
+            /** Support */
+            support: number;
+        };
         /** DatasetCreate */
         DatasetCreate: {
             /** Name */
@@ -1528,6 +1684,39 @@ export interface components {
             /** Expires In */
             expires_in: number;
         };
+        /** DuplicateGroup */
+        DuplicateGroup: {
+            /** Item Id */
+            item_id: number;
+            /**
+             * Threshold
+             * @description cosine at or above which items are near-duplicates
+             */
+            threshold: number;
+            /**
+             * Data
+             * @description the item's near-duplicates, itself left out
+             */
+            data: components["schemas"]["ItemPublic"][];
+        };
+        /** DuplicateLabel */
+        DuplicateLabel: {
+            /** Labels */
+            labels: string[];
+        };
+        /** DuplicatesLabeled */
+        DuplicatesLabeled: {
+            /**
+             * Labeled
+             * @description near-duplicates now carrying the caller's label
+             */
+            labeled: number[];
+            /**
+             * Skipped
+             * @description near-duplicates left as they are: the caller labeled them already, or they have all the annotators they want
+             */
+            skipped: number[];
+        };
         /** ErrorDetail */
         ErrorDetail: {
             /** Detail */
@@ -1557,6 +1746,50 @@ export interface components {
             pairs: number;
             /** Reason */
             reason?: string | null;
+        };
+        /** ForecastAnswer */
+        ForecastAnswer: {
+            /** Metric */
+            metric: string;
+            /**
+             * Basis
+             * @description audit (random draws) or cross_validated (queue-chosen items: biased low)
+             */
+            basis: string | null;
+            /** Points */
+            points: components["schemas"]["CurvePoint"][];
+            /** Labels Now */
+            labels_now: number;
+            /** Fitted Now */
+            fitted_now?: number | null;
+            /** @description the fitted ceiling a of a - b n^-c: poorly determined by a few hundred labels, so the forecast does not rest on it */
+            ceiling?: components["schemas"]["Interval"] | null;
+            /** Target */
+            target?: number | null;
+            /** @description total labels to reach the target */
+            labels_needed?: components["schemas"]["Interval"] | null;
+            /** @description labels beyond the ones there are */
+            more_labels?: components["schemas"]["Interval"] | null;
+            /**
+             * Flattened
+             * @description one more point would take more than doubling the labels
+             * @default false
+             */
+            flattened: boolean;
+            /**
+             * Gain If Doubled
+             * @description what doubling the labels adds on the fitted curve
+             */
+            gain_if_doubled?: number | null;
+            /**
+             * Law
+             * @description a, b, c of the fitted law
+             */
+            law?: {
+                [key: string]: number;
+            } | null;
+            /** Message */
+            message: string;
         };
         /** GuideExample */
         GuideExample: {
@@ -1613,6 +1846,18 @@ export interface components {
             registration: "open" | "invite-only" | "closed";
             /** First Account */
             first_account: boolean;
+        };
+        /** Interval */
+        Interval: {
+            /** Value */
+            value: number;
+            /** Low */
+            low: number;
+            /**
+             * High
+             * @description null: unbounded (some resamples never get there)
+             */
+            high: number | null;
         };
         /** InvitationAccepted */
         InvitationAccepted: {
@@ -1729,6 +1974,24 @@ export interface components {
             prediction?: components["schemas"]["Prediction"] | null;
             /** Uncertainty */
             uncertainty?: number | null;
+            /** Confidence */
+            confidence?: number | null;
+            /**
+             * Label Error Score
+             * @description 1 - the out-of-fold probability of the given label (multi-label: of the most disputed label's call); higher is likelier an error (filament.ml.label_errors)
+             */
+            label_error_score?: number | null;
+            /** Likely Error */
+            likely_error?: boolean | null;
+            /** Annotators */
+            annotators?: string[] | null;
+            /** @description the latest annotation's */
+            source?: components["schemas"]["AnnotationSource"] | null;
+            /**
+             * Duplicates
+             * @description near-duplicates of this item
+             */
+            duplicates?: number | null;
             /**
              * Annotations
              * @default []
@@ -1765,6 +2028,24 @@ export interface components {
             prediction?: components["schemas"]["Prediction"] | null;
             /** Uncertainty */
             uncertainty?: number | null;
+            /** Confidence */
+            confidence?: number | null;
+            /**
+             * Label Error Score
+             * @description 1 - the out-of-fold probability of the given label (multi-label: of the most disputed label's call); higher is likelier an error (filament.ml.label_errors)
+             */
+            label_error_score?: number | null;
+            /** Likely Error */
+            likely_error?: boolean | null;
+            /** Annotators */
+            annotators?: string[] | null;
+            /** @description the latest annotation's */
+            source?: components["schemas"]["AnnotationSource"] | null;
+            /**
+             * Duplicates
+             * @description near-duplicates of this item
+             */
+            duplicates?: number | null;
         };
         /** JobPublic */
         JobPublic: {
@@ -1838,6 +2119,72 @@ export interface components {
             description: string;
             /** Examples */
             examples: components["schemas"]["GuideExample"][];
+        };
+        /**
+         * LabelIssue
+         * @description "The model thinks X; N annotators said Y".
+         */
+        LabelIssue: {
+            item: components["schemas"]["ItemPublic"];
+            /**
+             * Given
+             * @description the label the training used (the annotators' majority)
+             */
+            given: string[];
+            /**
+             * Model Thinks
+             * @description single-label: the likely class; multi-label: the labels the model calls present, the disputed ones flipped
+             */
+            model_thinks: string[];
+            /**
+             * Disputed
+             * @description labels on which the model and the given label differ
+             */
+            disputed: string[];
+            /**
+             * Probability
+             * @description out-of-fold probability of what the model thinks (multi-label: of the most disputed label's call)
+             */
+            probability: number;
+            /**
+             * Given Probability
+             * @description out-of-fold probability of the given call
+             */
+            given_probability: number;
+            /**
+             * Score
+             * @description what the list is ranked by: 1 - given_probability (for multi-label, of the most disputed label)
+             */
+            score: number;
+            /** Annotators */
+            annotators: number;
+            /** Votes */
+            votes: components["schemas"]["Vote"][];
+        };
+        /** LabelIssuePage */
+        LabelIssuePage: {
+            /** Data */
+            data: components["schemas"]["LabelIssue"][];
+            /**
+             * Count
+             * @description flagged items of this version
+             */
+            count: number;
+            /**
+             * Checked
+             * @description labeled items with an out-of-fold prediction
+             * @default 0
+             */
+            checked: number;
+            /** Model Version */
+            model_version?: number | null;
+            /**
+             * Method
+             * @default confident learning (Northcutt et al. 2021) on out-of-fold predictions
+             */
+            method: string;
+            /** Detail */
+            detail?: string | null;
         };
         /**
          * MailStatus
@@ -2269,6 +2616,12 @@ export interface components {
             /** Audit Share Later */
             audit_share_later?: number | null;
         };
+        /**
+         * QualityView
+         * @description Preset views of the items list (`filament.quality.browse`).
+         * @enum {string}
+         */
+        QualityView: "label_disagrees" | "likely_error" | "near_duplicate";
         /** QueuePage */
         QueuePage: {
             /** Data */
@@ -2392,6 +2745,82 @@ export interface components {
              * @description head (on frozen embeddings) or finetuned
              */
             model_kind: string;
+        };
+        /** SimilarItem */
+        SimilarItem: {
+            item: components["schemas"]["ItemPublic"];
+            /**
+             * Similarity
+             * @description cosine of the embeddings
+             */
+            similarity: number;
+        };
+        /** SimilarPage */
+        SimilarPage: {
+            /** Data */
+            data: components["schemas"]["SimilarItem"][];
+            /**
+             * Embedded
+             * @description items searched
+             */
+            embedded: number;
+        };
+        /** SimilarText */
+        SimilarText: {
+            /**
+             * Text
+             * @description text projects: encoded by the project's backbone
+             */
+            text: string;
+            /**
+             * Limit
+             * @default 20
+             */
+            limit: number;
+        };
+        /** StabilityPoint */
+        StabilityPoint: {
+            /** Version */
+            version: number;
+            /** Labels */
+            labels: number;
+            /** Kappa */
+            kappa: number | null;
+            /**
+             * Compared
+             * @description stop-set items both models predicted
+             */
+            compared: number;
+            /** Reference Version */
+            reference_version: number | null;
+        };
+        /** StopAdvice */
+        StopAdvice: {
+            /** Threshold */
+            threshold: number;
+            /** Window */
+            window: number;
+            /**
+             * Check Every
+             * @description labels between two checks
+             */
+            check_every: number;
+            /**
+             * Stop Set
+             * @description items in the fixed random stop set
+             */
+            stop_set: number;
+            /** History */
+            history: components["schemas"]["StabilityPoint"][];
+            /**
+             * Stopped
+             * @description the last `window` checks are all at or above the threshold
+             */
+            stopped: boolean;
+            /** @description the check that first completed the run */
+            fired_at?: components["schemas"]["StabilityPoint"] | null;
+            /** Message */
+            message: string;
         };
         /** StrategyPublic */
         StrategyPublic: {
@@ -2622,6 +3051,18 @@ export interface components {
              * @description the token of a pending invitation for this email; needed when the server's registration is invite-only (GET /config)
              */
             invitation?: string | null;
+        };
+        /** Vote */
+        Vote: {
+            /** Labels */
+            labels: string[];
+            /** Count */
+            count: number;
+            /**
+             * Annotators
+             * @description names; 'import' for labels that came with an upload
+             */
+            annotators: string[];
         };
     };
     responses: never;
@@ -5258,6 +5699,10 @@ export interface operations {
                 offset?: number;
                 /** @description keyset paging: items with ids above this (no offset) */
                 after?: number | null;
+                /** @description order by the active model's figure (-key: descending); pages by offset */
+                sort?: string | null;
+                /** @description a preset quality view */
+                quality?: components["schemas"]["QualityView"] | null;
             };
             header?: never;
             path: {
@@ -7817,6 +8262,630 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ActivityPage"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    label_issues_api_v1_projects__project_id__label_issues_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelIssuePage"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    similar_items_api_v1_projects__project_id__items__item_id__similar_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description an item's id */
+                item_id: number;
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimilarPage"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    similar_to_text_api_v1_projects__project_id__similar_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SimilarText"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SimilarPage"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    item_duplicates_api_v1_projects__project_id__items__item_id__duplicates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description an item's id */
+                item_id: number;
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicateGroup"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    label_duplicates_api_v1_projects__project_id__items__item_id__duplicates_label_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description an item's id */
+                item_id: number;
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DuplicateLabel"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DuplicatesLabeled"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    label_forecast_api_v1_projects__project_id__forecast_get: {
+        parameters: {
+            query?: {
+                /** @description the figure to reach; default: a point below the ceiling */
+                target?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForecastAnswer"];
+                };
+            };
+            /** @description The request is malformed or cannot apply to this project (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not signed in: no valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The caller's role, account or the server's registration mode does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found, or not a member of the project */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Conflicts with the current state (the detail says which) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description A parameter or field is invalid */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description The database or Redis cannot be reached right now: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    stop_advice_api_v1_projects__project_id__stop_advice_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a project's id */
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StopAdvice"];
                 };
             };
             /** @description The request is malformed or cannot apply to this project (the detail says why) */
