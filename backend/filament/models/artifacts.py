@@ -99,13 +99,21 @@ def _loader(key: object) -> threading.Lock:
 
 def load_embeddings(storage: Storage, project_id: int, generation: int | None = None) -> Embeddings:
     """All of a project's embeddings of one generation; only chunks not seen before are read."""
+    chunks = _chunk_keys(storage, project_id, generation)
+    cached = _embedding_cache.get((project_id, generation))
+    held = cached[0] if cached else ()
+    if (
+        cached
+        and isinstance(cached[1].vectors, np.memmap)
+        and held[: len(chunks)] == tuple(chunks)
+        and all(key.endswith("/chunks.json") for key in held[len(chunks) :])
+    ):
+        # the steady state: a map of exactly these chunks (a matrix is named by its chunks, so
+        # no newer one can hold the same set), without listing the matrices on every request
+        return cached[1]
     # the chunks and the complete matrices: a new matrix of the same chunks replaces the
     # private copy read during the embed run by the shared map
-    keys = (
-        *_chunk_keys(storage, project_id, generation),
-        *_matrices(storage, project_id, generation),
-    )
-    cached = _embedding_cache.get((project_id, generation))
+    keys = (*chunks, *_matrices(storage, project_id, generation))
     if cached and cached[0] == keys:
         return cached[1]
     loader = _loader((project_id, generation))
