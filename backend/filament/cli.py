@@ -61,6 +61,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             port,
             "--log-level",
             "warning",
+            # a process mapping a million-item project's scores can hold the GIL past
+            # uvicorn's 5 s health check, which then kills it mid-request
+            "--timeout-worker-healthcheck",
+            "60",
             "--workers",
             str(settings.api_workers),
         ],

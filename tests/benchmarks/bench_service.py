@@ -77,6 +77,10 @@ def start_api(port: int) -> subprocess.Popen[bytes]:
             str(port),
             "--log-level",
             "warning",
+            # a process mapping a million-item project's scores can hold the GIL past
+            # uvicorn's 5 s health check, which then kills it mid-request
+            "--timeout-worker-healthcheck",
+            "60",
             "--workers",
             os.environ.get("FILAMENT_API_WORKERS", "2"),
         ],

@@ -147,3 +147,18 @@ def test_a_large_float16_pool_is_scored_in_slices_like_one_product(monkeypatch) 
     monkeypatch.setattr(heads, "PREDICT_SLICE", 64)
     np.testing.assert_allclose(model.predict_proba(pool), whole, rtol=0, atol=1e-12)
     assert model.predict_proba(pool).dtype == np.float64
+
+
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_several_heads_scored_in_one_pass_match_each_alone(monkeypatch, multilabel) -> None:
+    X, y = blobs(300, 3)
+    Y = np.eye(3, dtype=np.int64)[y] if multilabel else y
+    logreg = fit_head(X, Y, multilabel=multilabel, n_labels=3)
+    mlp = fit_head(X, Y, multilabel=multilabel, n_labels=3, kind="mlp")
+    pool = np.random.default_rng(2).standard_normal((1000, 16)).astype(np.float16)
+    monkeypatch.setattr(heads, "PREDICT_SLICE", 64)  # 16 slices, the last one short
+    together = heads.predict_pool([logreg, mlp], pool)
+    for model, probs in zip([logreg, mlp], together, strict=True):
+        np.testing.assert_array_equal(probs, model.predict_proba(pool))
+    empty = heads.predict_pool([logreg], pool[:0])
+    assert empty[0].shape == (0, 3)

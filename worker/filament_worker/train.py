@@ -13,6 +13,7 @@ from filament.labeling import agreement
 from filament.labeling.consensus import final_labels, training_labels
 from filament.labeling.queue import plan_version
 from filament.ml.calibration import Calibration, calibrate_multilabel, calibrate_single_label
+from filament.ml.heads import predict_pool
 from filament.ml.heads import train_head as fit_head
 from filament.ml.intervals import LEVEL
 from filament.ml.metrics import held_out_metrics, judge
@@ -44,12 +45,21 @@ def targets(project: Project, label_sets: list[list[str]]) -> np.ndarray:
     return np.array([index[labels[0]] for labels in label_sets], dtype=np.int64)
 
 
+AUDIT_LOOKUP_BATCH = 5000  # ids per query: within every database's bound on parameters
+
+
 def audit_flags(session: Session, project_id: int, item_ids: np.ndarray) -> np.ndarray:
     """Which of ``item_ids`` were drawn for auditing."""
-    audit = session.exec(
-        select(Item.id).where(Item.project_id == project_id, col(Item.audit))
-    ).all()
-    return np.isin(item_ids, audit)
+    audit: list[int] = []
+    # among the labeled items by id (the primary key), not by a scan of the whole pool
+    for start in range(0, len(item_ids), AUDIT_LOOKUP_BATCH):
+        batch = item_ids[start : start + AUDIT_LOOKUP_BATCH].tolist()
+        audit += session.exec(
+            select(Item.id).where(
+                Item.project_id == project_id, col(Item.id).in_(batch), col(Item.audit)
+            )
+        ).all()
+    return np.isin(item_ids, np.array(audit, dtype=np.int64))
 
 
 def calibration(project: Project, cv_probs: np.ndarray, y: np.ndarray) -> dict[str, Any]:
@@ -139,11 +149,10 @@ def run_train_head(project_id: int) -> int | None:
     fit = fit_head(
         embeddings.vectors[rows], y, project.task.multilabel, len(project.labels), audit=audit
     )
-    probs = fit.model.predict_proba(embeddings.vectors)
     # the queue ranks by a head that never saw the audit labels (see HeadFit.queue_model)
-    queue_probs = (
-        None if fit.queue_model is None else fit.queue_model.predict_proba(embeddings.vectors)
-    )
+    heads = [fit.model] if fit.queue_model is None else [fit.model, fit.queue_model]
+    probs, *queue_scored = predict_pool(heads, embeddings.vectors)
+    queue_probs = queue_scored[0] if queue_scored else None
     plan = plan_version(
         embeddings,
         np.array(sorted(finals), dtype=np.int64),  # tied items are labeled all the same

@@ -127,6 +127,20 @@ class HeadModel:
             raise ValueError(f"not a serialised head model: {exc}") from exc
 
 
+def predict_pool(models: list[HeadModel], X: np.ndarray) -> list[np.ndarray]:
+    """Each model's ``predict_proba`` of the whole pool ``X`` in one pass: every slice of a
+    float16 pool becomes float32 once for all the models (on a million rows the conversion
+    costs more than a logistic regression's products)."""
+    if len(X) == 0:
+        return [model.predict_proba(np.asarray(X, dtype=np.float32)) for model in models]
+    out: list[list[np.ndarray]] = [[] for _ in models]
+    for start in range(0, len(X), PREDICT_SLICE):
+        rows = np.asarray(X[start : start + PREDICT_SLICE], dtype=np.float32)
+        for parts, model in zip(out, models, strict=True):
+            parts.append(model.predict_proba(rows))
+    return [np.concatenate(parts) for parts in out]
+
+
 @dataclass
 class HeadFit:
     """``train_head``'s result. ``cv_probs`` holds out-of-fold probabilities per labeled row
