@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 
+import pytest
 import redis
 
 from tests.api.test_loop import label_of, synthetic_rows, text_project
@@ -59,6 +60,9 @@ def _stop(worker: subprocess.Popen[bytes]) -> None:
             worker.kill()
 
 
+# the kill is a worker, Redis and arq matter; one database each keeps CI shorter: PostgreSQL
+# (production's) here, SQLite for the fine-tune
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_worker_killed_mid_head_training_leaves_one_new_model(  # type: ignore[no-untyped-def]
     client, owner, run_jobs, redis_url, monkeypatch
 ):
@@ -120,6 +124,7 @@ def test_a_worker_killed_mid_head_training_leaves_one_new_model(  # type: ignore
     assert newest["label_count"] == labeled  # the re-run covers the labels of the killed one
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_worker_killed_mid_finetune_finishes_it_on_another(  # type: ignore[no-untyped-def]
     client, owner, run_jobs, monkeypatch
 ):
