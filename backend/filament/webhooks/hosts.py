@@ -52,7 +52,7 @@ def resolve(url: str, allow_private: bool) -> Target:
     parts, host, port = parse(url)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
+    except (OSError, UnicodeError, ValueError):  # ValueError: a NUL in the name
         raise TargetRefused(f"The webhook host {host!r} does not resolve") from None
     addresses = sorted({str(info[4][0]) for info in infos})
     if not addresses:
@@ -69,6 +69,8 @@ def resolve(url: str, allow_private: bool) -> Target:
 
 def _kind(address: str) -> str:
     ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
     for name, words in KINDS:
         if getattr(ip, f"is_{name}"):
             return words
