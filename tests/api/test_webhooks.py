@@ -350,3 +350,27 @@ def test_the_reconciler_wakes_a_due_delivery_redis_lost(
     assert delivery["state"] == "delivered" and delivery["attempts"] == 1
     assert len(receiver.received) == 1
     assert asyncio.run(lose_everything_then_reconcile())["webhooks"] == []
+
+
+def test_a_delivery_whose_attempts_were_used_up_fails_without_sending(
+    client, owner, run_jobs, receiver
+):
+    """Workers that died mid-attempt used the attempts up: the next wake-up ends it."""
+    from filament.db.models import WebhookDelivery
+    from filament.db.session import session_scope
+
+    pid = _project(client, owner)
+    hook = _hook(client, owner, pid, receiver.url)
+    with session_scope() as session:
+        row = WebhookDelivery(webhook_id=hook["id"], event="ping", payload={}, attempts=4)
+        session.add(row)
+        session.commit()
+        assert row.id is not None
+        delivery_id = row.id
+    from filament.webhooks.events import wake
+
+    wake([delivery_id])
+    run_jobs()
+    (delivery,) = _deliveries(client, owner, pid, hook["id"])["data"]
+    assert delivery["state"] == "failed" and delivery["attempts"] == 4
+    assert delivery["error"] == "no attempt left" and receiver.received == []

@@ -6,6 +6,7 @@ The POST follows no redirect (a 3xx is a failed attempt), reads no answer body, 
 from the environment (it would connect elsewhere than the checked address), and gives up after
 FILAMENT_WEBHOOK_TIMEOUT_SECONDS."""
 
+import logging
 import time
 from typing import Any
 
@@ -17,14 +18,21 @@ from filament.webhooks.events import job_id
 
 from filament_worker.common import in_thread
 
+log = logging.getLogger("filament.worker")
+
 
 async def deliver_webhook(ctx: dict[str, Any], delivery_id: int) -> None:
     settings = get_settings()
-    claimed = await in_thread(deliveries.claim, delivery_id)
+    waits = settings.webhook_retry_seconds
+    claimed = await in_thread(deliveries.claim, delivery_id, len(waits) + 1)
     if claimed is None:  # ended, not due, or another job took this attempt
         return
-    outcome = await attempt(claimed, settings)
-    wait = await in_thread(deliveries.record, claimed, outcome, settings.webhook_retry_seconds)
+    try:
+        outcome = await attempt(claimed, settings)
+    except Exception:  # the attempt failed, not the delivery: it is retried like any other
+        log.exception("webhook delivery %s: attempt %s failed", delivery_id, claimed.number)
+        outcome = deliveries.Outcome(None, "an unexpected error in the worker", 0.0)
+    wait = await in_thread(deliveries.record, claimed, outcome, waits)
     if wait is not None:
         await jobs.enqueue(
             ctx["redis"],
@@ -49,7 +57,7 @@ async def attempt(claimed: deliveries.Claimed, settings: Settings) -> deliveries
     headers = {
         "Content-Type": "application/json",
         "User-Agent": f"Filament-Webhooks/{__version__}",
-        "Host": target.url.netloc,
+        "Host": target.host_header,
         signing.SIGNATURE_HEADER: signing.signature(claimed.secret, int(time.time()), body),
         signing.EVENT_HEADER: claimed.event,
         signing.DELIVERY_HEADER: str(claimed.delivery_id),

@@ -55,8 +55,9 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def claim(delivery_id: int) -> Claimed | None:
-    """The delivery's next attempt, if it is pending and due and nobody took it first."""
+def claim(delivery_id: int, max_attempts: int) -> Claimed | None:
+    """The delivery's next attempt, if it is pending and due and nobody took it first. One
+    whose attempts are used up (their workers died before recording them) fails instead."""
     with session_scope() as session:
         row = session.get(WebhookDelivery, delivery_id)
         if row is None or row.state != DeliveryState.pending:
@@ -68,6 +69,9 @@ def claim(delivery_id: int) -> Claimed | None:
             return None
         if not hook.active and row.event != PING_EVENT:
             _end(session, row, DeliveryState.failed, error="the webhook was disabled")
+            return None
+        if row.attempts >= max_attempts:
+            _end(session, row, DeliveryState.failed, error=row.error or "no attempt left")
             return None
         number = row.attempts + 1  # read first: the UPDATE below changes `row` too
         taken = session.exec(

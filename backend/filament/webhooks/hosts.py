@@ -24,9 +24,14 @@ class TargetRefused(Unprocessable):
 @dataclass(frozen=True)
 class Target:
     url: SplitResult
-    host: str
+    host: str  # ASCII (IDNA) form
     port: int
     address: str  # the checked address the attempt connects to
+
+    @property
+    def host_header(self) -> str:
+        name = f"[{self.host}]" if ":" in self.host else self.host
+        return name if self.url.port is None else f"{name}:{self.port}"
 
 
 def parse(url: str) -> tuple[SplitResult, str, int]:
@@ -44,6 +49,10 @@ def parse(url: str) -> tuple[SplitResult, str, int]:
     if parts.username or parts.password:
         # they would show in every listing: receivers check the signature instead
         raise TargetRefused("The webhook URL may not hold a user name or password")
+    try:
+        host = host.encode("idna").decode("ascii")  # what DNS, TLS and the Host header take
+    except UnicodeError:
+        raise TargetRefused(f"The webhook host {host!r} is not a valid host name") from None
     return parts, host, port
 
 
@@ -52,7 +61,7 @@ def resolve(url: str, allow_private: bool) -> Target:
     parts, host, port = parse(url)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError, ValueError):  # ValueError: a NUL in the name
+    except (OSError, ValueError):  # ValueError: a NUL in the name
         raise TargetRefused(f"The webhook host {host!r} does not resolve") from None
     addresses = sorted({str(info[4][0]) for info in infos})
     if not addresses:
