@@ -92,9 +92,7 @@ def record_version(
             label_count=fields.get("label_count"),
             metric=metric,
         )
-        session.flush()  # the row's defaults, for the payload
-        name = primary_name(project.task.multilabel)
-        data = events.model_data(row, name, metric)
+        data = events.model_data(row, primary_name(project.task.multilabel), metric)
         events.emit(session, project.id, WebhookEvent.model_activated, data)
     session.commit()
     _drop_old_scores(session, storage, project.id, version)
