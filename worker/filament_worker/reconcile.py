@@ -8,7 +8,10 @@ for a model that is never trained, uploads would never be read. The database kno
 - a project whose newest annotation or resolution is newer than its newest model version needs
   a head run;
 - an upload (ingest) or fine-tune row still queued or running needs its job; arq refuses a job
-  id it already holds, so asking again for one that exists does nothing.
+  id it already holds, so asking again for one that exists does nothing;
+- a webhook delivery still pending and due needs the job of its next attempt. These are also
+  asked for on every pass, Redis lost or not: a wake-up can fail after its change committed
+  (`filament.webhooks.events.wake`), and a wait of hours is deferred in Redis alone.
 
 Each worker checks every RECONCILE_SECONDS whether Redis still has the marker this pass leaves
 (`MARKER`, no expiry). It is missing on a fresh Redis, i.e. after a loss: one worker (by an NX
@@ -34,6 +37,8 @@ from filament.db.models import (
     utcnow,
 )
 from filament.db.session import session_scope
+from filament.webhooks import deliveries
+from filament.webhooks.events import job_id as delivery_job_id
 from sqlmodel import col, func, select
 
 from filament_worker.common import in_thread
@@ -91,9 +96,21 @@ def _ingestible(job: Job) -> bool:
     return all("etag" in file for file in job.params.get("files", []))
 
 
+async def wake_due_deliveries(redis: ArqRedis) -> list[int]:
+    """Ask for the next attempt of every pending delivery due for a while; the ids whose job
+    was missing (arq refuses the id of one it holds)."""
+    woken = []
+    for delivery_id, attempts in await in_thread(deliveries.due, SETTLE):
+        job_id = delivery_job_id(delivery_id, attempts)
+        if await jobs.enqueue(redis, jobs.DELIVER_WEBHOOK, delivery_id, job_id=job_id):
+            woken.append(delivery_id)
+    return woken
+
+
 async def reconcile_once(redis: ArqRedis) -> dict[str, list[int]]:
     """Ask again for every piece of work the database says is wanted; returns what was asked."""
     work = await in_thread(lost_work)
+    work["webhooks"] = await wake_due_deliveries(redis)
     for project_id in work["embed"]:
         await jobs.request_project_job(redis, jobs.EMBED, project_id)
     for project_id in work["train"]:
@@ -116,6 +133,8 @@ async def watch(redis: ArqRedis) -> None:
             if not await redis.exists(MARKER) and await redis.set(PASS_LOCK, "1", nx=True, ex=60):
                 await reconcile_once(redis)
                 await redis.set(MARKER, utcnow().isoformat())
+            elif woken := await wake_due_deliveries(redis):
+                log.warning("webhook deliveries without their job, asked again: %s", woken)
         except Exception as error:  # Redis or the database away: the next pass tries again
             log.warning("reconciling lost work failed (%s); retrying", error)
         await asyncio.sleep(RECONCILE_SECONDS)

@@ -27,6 +27,7 @@ from filament_worker.embed import embed, embed_shard
 from filament_worker.finetune import MAX_ATTEMPTS, finetune_job
 from filament_worker.ingest import ingest
 from filament_worker.train import train_head
+from filament_worker.webhooks import deliver_webhook
 
 log = logging.getLogger("filament.worker")
 
@@ -92,6 +93,9 @@ FUNCTIONS = [
     func(leased(build_archive), name=jobs.BUILD_ARCHIVE, timeout=3600, max_tries=1),
     # one try more than the job allows itself, so it can mark its row failed on the last one
     func(leased(finetune_job), name=jobs.FINETUNE, timeout=12 * 3600, max_tries=MAX_ATTEMPTS + 1),
+    # one attempt of a delivery; its retries are new jobs with their own waits (the row counts
+    # the attempts), and a run arq repeats finds its attempt claimed already
+    func(leased(deliver_webhook), name=jobs.DELIVER_WEBHOOK, timeout=120, max_tries=2),
 ]
 # every job, those added later too: enqueued jobs may carry a request id keyword
 FUNCTIONS = [observed(function) for function in FUNCTIONS]

@@ -52,6 +52,7 @@ from filament.api.routers import (
     suggestions,
     uploads,
     users,
+    webhooks,
 )
 from filament.api.security_headers import SecurityHeaders, html_policy
 from filament.core.errors import DomainError
@@ -139,6 +140,7 @@ def create_app() -> FastAPI:
         (annotators, responses.PROJECT),
         (activity, responses.PROJECT),
         (quality, responses.PROJECT),
+        (webhooks, responses.PROJECT),
         (score, responses.PROJECT_UPLOAD),
     ):
         api.include_router(module.router, responses=documented)

@@ -20,6 +20,8 @@ JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="a job's id")]
 UploadId = Annotated[int, Path(ge=1, le=MAX_ID, description="a direct upload's id")]
 ModelVersionNumber = Annotated[int, Path(ge=1, le=MAX_ID, description="a model version")]
 InvitationId = Annotated[int, Path(ge=1, le=MAX_ID, description="an invitation's id")]
+WebhookId = Annotated[int, Path(ge=1, le=MAX_ID, description="a webhook's id")]
+DeliveryId = Annotated[int, Path(ge=1, le=MAX_ID, description="a webhook delivery's id")]
 # the token of an invitation link (secrets.token_urlsafe(32)); anything else cannot be one
 InvitationTokenPath = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9_-]{16,128}$", description="the token of an invitation link")

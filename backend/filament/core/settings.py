@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     hsts_seconds: int = 365 * 24 * 3600  # Strict-Transport-Security on HTTPS answers; 0: off
     spa_dir: Path | None = None  # the web app's static export; default: frontend/out
 
+    # webhooks (docs/webhooks.md): targets on loopback, private, link-local or reserved
+    # addresses are refused unless this is true (a receiver on the same host or network)
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0.0, le=60.0)
+    # the waits between a delivery's attempts: one attempt more than waits, then it fails
+    webhook_retry_seconds: list[float] = Field(
+        default_factory=lambda: [10.0, 60.0, 300.0, 1800.0, 7200.0], max_length=20
+    )
+
     # storage: local folder unless a bucket is set
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None

@@ -643,6 +643,132 @@ class ModelVersionPublic(SQLModel):
     created_at: datetime
 
 
+# --- webhooks --------------------------------------------------------------------------------
+
+
+class WebhookEvent(StrEnum):
+    """What a project's webhooks may subscribe to (`filament.webhooks.events`)."""
+
+    annotation_created = "annotation.created"
+    model_activated = "model.activated"
+    job_finished = "job.finished"
+    suggestions_reviewed = "suggestions.reviewed"
+
+
+PING_EVENT = "ping"  # an owner's test delivery; sent on request, never subscribed to
+
+
+class DeliveryState(StrEnum):
+    pending = "pending"  # waiting for its next attempt
+    delivered = "delivered"  # a 2xx answer
+    failed = "failed"  # every attempt failed, or the webhook's target was refused
+
+
+WebhookUrl = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+WebhookSecret = Annotated[
+    str, StringConstraints(min_length=16, max_length=200, pattern=r"^[\x21-\x7e]+$")
+]
+
+
+class WebhookCreate(SQLModel):
+    url: WebhookUrl = Field(description="http(s) URL of a public host (docs/webhooks.md)")
+    events: list[WebhookEvent] = Field(min_length=1, max_length=len(WebhookEvent))
+    secret: WebhookSecret | None = Field(
+        default=None, description="the signing secret; default: a random one, shown once"
+    )
+    active: Annotated[bool, Strict()] = True
+
+
+class WebhookUpdate(SQLModel):
+    url: WebhookUrl | None = None
+    events: list[WebhookEvent] | None = Field(
+        default=None, min_length=1, max_length=len(WebhookEvent)
+    )
+    active: Annotated[bool, Strict()] | None = None
+
+
+class Webhook(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True, ondelete="CASCADE")
+    url: str = Field(max_length=2000)
+    # kept as given: every delivery is signed with it (HMAC needs the secret itself)
+    secret: str = Field(max_length=200)
+    events: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    created_by: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class WebhookPublic(SQLModel):
+    id: int
+    url: str
+    events: list[str]
+    active: bool
+    secret_hint: str = Field(description="the secret's first and last characters")
+    created_by: int | None
+    created_at: datetime
+
+
+class WebhookCreated(WebhookPublic):
+    """Shown on creation and on rotation only: the whole signing secret."""
+
+    secret: str
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one webhook, from its creation to delivered or failed. The row is the
+    truth: the worker's job only wakes the delivery up (`filament.webhooks.deliveries`)."""
+
+    __table_args__ = (
+        Index("ix_webhook_delivery_webhook", "webhook_id", "id"),  # the log, newest first
+        # the reconciler's scan of pending deliveries that are due
+        Index(
+            "ix_webhook_delivery_due",
+            "next_attempt_at",
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: int = Field(foreign_key="webhook.id", ondelete="CASCADE")
+    event: str = Field(max_length=32)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    state: DeliveryState = Field(default=DeliveryState.pending, sa_type=AutoString(length=16))
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default_factory=utcnow)
+    status_code: int | None = None  # the last attempt's answer
+    error: str | None = Field(default=None, max_length=300)  # the last attempt's failure
+    # every attempt: {"at", "status_code", "error", "seconds"}
+    attempt_log: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow)
+    delivered_at: datetime | None = None
+
+
+class DeliveryAttempt(SQLModel):
+    at: datetime
+    status_code: int | None = None
+    error: str | None = None
+    seconds: float
+
+
+class WebhookDeliveryPublic(SQLModel):
+    id: int
+    webhook_id: int
+    event: str
+    event_id: str = Field(description="the payload's id: the same on a redelivery")
+    state: DeliveryState
+    attempts: int
+    status_code: int | None
+    error: str | None
+    attempt_log: list[DeliveryAttempt]
+    payload: dict[str, Any]
+    created_at: datetime
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+
+
 # --- working as a team: guidelines, skips, the activity log ----------------------------------
 
 GUIDELINES_MAX_CHARS = 20_000  # the instructions' Markdown
@@ -738,6 +864,8 @@ class ActivityAction(StrEnum):
     resolution_reopened = "resolution_reopened"
     invitation_sent = "invitation_sent"
     invitation_revoked = "invitation_revoked"
+    webhook_created = "webhook_created"
+    webhook_deleted = "webhook_deleted"
 
 
 class Activity(SQLModel, table=True):

@@ -5,7 +5,11 @@ way to enqueue them (here); the Job rows members see, created and changed only t
 import uuid
 
 from arq.connections import ArqRedis
+from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
 from redis import Redis
+from redis.exceptions import WatchError
 
 from filament.core.logs import current_request_id
 from filament.db.models import JobType
@@ -16,6 +20,8 @@ EMBED_SHARD = "embed_shard"  # a part of an embed run (no job row of its own)
 TRAIN_HEAD = JobType.train_head
 FINETUNE = JobType.finetune
 BUILD_ARCHIVE = JobType.build_archive
+# wakes one webhook delivery up (no job row: the delivery's row is its state)
+DELIVER_WEBHOOK = "deliver_webhook"
 
 GPU_WORKER_PREFIX = "filament:gpu-worker:"  # one key per running GPU worker, refreshed by it
 
@@ -80,6 +86,31 @@ async def enqueue(
         **({"request_id": request_id} if request_id else {}),
     )
     return job is not None
+
+
+def enqueue_sync(
+    redis: Redis, job_name: str, *args: int, job_id: str, queue: str = CPU_QUEUE
+) -> bool:
+    """`enqueue` for sync code that no event loop serves, such as a commit hook running in the
+    API's request threads or in the worker's (`filament.webhooks.events`): what arq's
+    `enqueue_job` writes, with a sync client. False when arq already holds a job with this id."""
+    request_id = current_request_id()
+    kwargs = {"request_id": request_id} if request_id else {}
+    key = job_key_prefix + job_id
+    with redis.pipeline(transaction=True) as pipe:
+        pipe.watch(key)
+        if pipe.exists(key, result_key_prefix + job_id):
+            return False
+        now = timestamp_ms()
+        payload = serialize_job(str(job_name), args, kwargs, None, now)
+        pipe.multi()
+        pipe.psetex(key, expires_extra_ms, payload)
+        pipe.zadd(queue, {job_id: now})
+        try:
+            pipe.execute()
+        except WatchError:  # enqueued meanwhile
+            return False
+    return True
 
 
 async def request_project_job(

@@ -1,7 +1,8 @@
 """The Job rows members see (status, progress, message), from creation to their end. Every
 place that starts or changes a job goes through here, so the lifecycle rules live once: a
-running job gets its start time, an ended one its finish time, and a cancelled job stays as
-the user left it (a worker that has not noticed the cancel cannot overwrite it)."""
+running job gets its start time, an ended one its finish time and its `job.finished` webhook
+event (once), and a cancelled job stays as the user left it (a worker that has not noticed
+the cancel cannot overwrite it)."""
 
 from typing import Any
 
@@ -9,8 +10,9 @@ from sqlmodel import Session, col, select
 
 from filament import activity
 from filament.core.errors import Conflict
-from filament.db.models import ActivityAction, Job, JobStatus, JobType, utcnow
+from filament.db.models import ActivityAction, Job, JobStatus, JobType, WebhookEvent, utcnow
 from filament.db.session import session_scope
+from filament.webhooks import events
 
 ENDED = {JobStatus.done, JobStatus.failed, JobStatus.cancelled}
 UNFINISHED = {JobStatus.queued, JobStatus.running}
@@ -72,7 +74,8 @@ def update_job(job_id: int, **fields: Any) -> None:
         if fields.get("status") == JobStatus.running and job.started_at is None:
             job.started_at = utcnow()
         if fields.get("status") in ENDED:
-            if job.type == JobType.finetune and job.finished_at is None and job.project_id:
+            first_end = job.finished_at is None
+            if job.type == JobType.finetune and first_end and job.project_id:
                 activity.record(
                     session,
                     job.project_id,
@@ -85,8 +88,16 @@ def update_job(job_id: int, **fields: Any) -> None:
                     activated=job.result.get("activated"),
                 )
             job.finished_at = utcnow()
+            if first_end:
+                _finished(session, job)
         session.add(job)
         session.commit()
+
+
+def _finished(session: Session, job: Job) -> None:
+    """The `job.finished` event of a job that just ended (done, failed or cancelled)."""
+    if job.project_id is not None:
+        events.emit(session, job.project_id, WebhookEvent.job_finished, events.job_data(job))
 
 
 def create_job(project_id: int, job_type: str, message: str = "", device: str | None = None) -> int:
@@ -117,6 +128,7 @@ def interrupt_running(project_id: int, job_type: str) -> int:
         for job in stale:
             job.status, job.message, job.finished_at = JobStatus.failed, INTERRUPTED, utcnow()
             session.add(job)
+            _finished(session, job)
         session.commit()
         return len(stale)
 
@@ -129,5 +141,6 @@ def cancel_job(session: Session, job: Job, message: str) -> Job:
     job.message = message
     job.finished_at = utcnow()
     session.add(job)
+    _finished(session, job)
     session.commit()
     return job

@@ -14,8 +14,10 @@ from filament.db.models import (
     Item,
     Project,
     Skip,
+    WebhookEvent,
 )
 from filament.labeling import leases, overlap, timing
+from filament.webhooks import events
 
 Entry = tuple[Item, list[str], AnnotationSource]
 
@@ -43,12 +45,20 @@ def record(
     counts = leases.mark_done(redis, project, user_id, others)
     timed = timing.finish(redis, project.id or 0, user_id, ids)
     try:
-        saved = [
-            _save(session, item, user_id, labels, source, timed[item.id or 0])
+        made = [
+            (item, *_save(session, item, user_id, labels, source, timed[item.id or 0]))
             for item, labels, source in entries
         ]
+        saved = [annotation for _, annotation, _ in made]
         for annotation in saved:
             annotation.corrects_suggestion = annotation.item_id in corrects_suggestion
+        session.flush()  # the new rows' ids, for the webhooks' payloads
+        events.emit_many(
+            session,
+            project.id or 0,
+            WebhookEvent.annotation_created,
+            (events.annotation_data(a, item, replaced) for item, a, replaced in made),
+        )
         session.commit()
     except Exception:
         session.rollback()
@@ -120,7 +130,8 @@ def _save(
     labels: list[str],
     source: AnnotationSource,
     timed: timing.Timing,
-) -> Annotation:
+) -> tuple[Annotation, bool]:
+    """The user's annotation of the item, made or changed, and whether it was changed."""
     mine = select(Annotation).where(Annotation.item_id == item.id, Annotation.user_id == user_id)
     annotation = session.exec(mine).first()
     before = None if annotation is None else list(annotation.labels)
@@ -165,4 +176,4 @@ def _save(
             new=labels,
             source=source.value,
         )
-    return annotation
+    return annotation, before is not None

@@ -6,10 +6,11 @@ import numpy as np
 from sqlmodel import Session, col, func, select, update
 
 from filament import activity
-from filament.db.models import ActivityAction, ModelVersion, Project
+from filament.db.models import ActivityAction, ModelVersion, Project, WebhookEvent
 from filament.ml.metrics import primary_name
 from filament.models.artifacts import ClusterPlan, model_prefix, save_scores, scores_key
 from filament.storage import Storage
+from filament.webhooks import events
 
 KEEP_SCORES = 3  # older versions keep their weights (for download), not their pool scores
 
@@ -80,6 +81,7 @@ def record_version(
     )
     session.add(row)
     if active:
+        metric = primary_metric(fields.get("metrics", {}), project.task.multilabel)
         activity.record(
             session,
             project.id,
@@ -88,8 +90,10 @@ def record_version(
             ("model", version),
             kind=str(fields.get("kind", "")),
             label_count=fields.get("label_count"),
-            metric=primary_metric(fields.get("metrics", {}), project.task.multilabel),
+            metric=metric,
         )
+        data = events.model_data(row, primary_name(project.task.multilabel), metric)
+        events.emit(session, project.id, WebhookEvent.model_activated, data)
     session.commit()
     _drop_old_scores(session, storage, project.id, version)
     return row

@@ -7,6 +7,7 @@ import { DatasetsCard } from '@/features/upload/datasets-card';
 import { FinetunePanel } from '@/features/models/finetune-panel';
 import { ModelTable } from '@/features/models/model-table';
 import { SettingsForm } from '@/features/project/settings-form';
+import { WebhooksCard } from '@/features/project/webhooks-card';
 import { ToastProvider } from '@/components/ui/toast';
 
 const projectAs = (role: Role) =>
@@ -64,9 +65,11 @@ describe('what a role cannot do is hidden', () => {
         <ModelTable project={project} models={[model]} />
         <FinetunePanel project={project} latest={undefined} models={[model]} labeled={30} />
         <DatasetsCard project={project} />
+        <WebhooksCard project={project} />
       </>,
     );
     expect(await screen.findByText('default')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Add webhook' })).toBeNull();
     expect(screen.queryByRole('button', { name: 'Download model v2' })).toBeNull();
     expect(screen.queryByRole('button', { name: 'Fine-tune now' })).toBeNull();
     expect(screen.queryByRole('button', { name: 'Rename default' })).toBeNull();

@@ -6,6 +6,7 @@ export type Action =
   | 'changeSettings'
   | 'manageMembers'
   | 'manageDatasets'
+  | 'manageWebhooks'
   | 'finetune'
   | 'downloadModels'
   | 'label'
@@ -15,6 +16,7 @@ const ALLOWED: Record<Action, readonly Role[]> = {
   changeSettings: ['owner'],
   manageMembers: ['owner'],
   manageDatasets: ['owner'], // upload, rename, delete
+  manageWebhooks: ['owner'], // add, change, delete, test; see the delivery log
   finetune: ['owner'], // start and cancel
   downloadModels: ['owner', 'reviewer'],
   label: ['owner', 'reviewer', 'annotator'],

@@ -41,6 +41,7 @@ from filament_client.models import (
     User,
 )
 from filament_client.project import Project
+from filament_client.webhooks import verify_signature
 
 __all__ = [
     "ApiToken",
@@ -68,4 +69,5 @@ __all__ = [
     "User",
     "ValidationFailed",
     "__version__",
+    "verify_signature",
 ]

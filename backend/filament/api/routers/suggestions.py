@@ -13,6 +13,7 @@ from filament.api.params import MAX_ID
 from filament.db.models import (
     AnnotationSource,
     Item,
+    WebhookEvent,
 )
 from filament.labeling import annotations
 from filament.labeling.labels import checked_labels
@@ -25,6 +26,7 @@ from filament.models.pool_scores import (
     predictions_for,
     unlabeled_ids,
 )
+from filament.webhooks import events
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["suggestions"])
 
@@ -224,11 +226,13 @@ def review_suggestions(
     result = ReviewResult(accepted=0, corrected=0, rejected=0)
     user_id = writer.user.id or 0
     entries: list[annotations.Entry] = []
+    outcomes: list[dict[str, Any]] = []  # what the `suggestions.reviewed` event says per item
     for entry in body.items:
         if entry.labels is not None:
             labels = checked_labels(project, entry.labels)
             entries.append((items[entry.item_id], labels, AnnotationSource.human))
             result.corrected += 1
+            outcomes.append({"item_id": entry.item_id, "outcome": "corrected", "labels": labels})
         elif entry.accept:
             if entry.item_id not in predictions:
                 raise HTTPException(
@@ -238,10 +242,17 @@ def review_suggestions(
             labels = predictions[entry.item_id][0].labels
             entries.append((items[entry.item_id], labels, AnnotationSource.suggestion))
             result.accepted += 1
+            outcomes.append({"item_id": entry.item_id, "outcome": "accepted", "labels": labels})
         else:
             result.rejected += 1
-    if entries:
+            outcomes.append({"item_id": entry.item_id, "outcome": "rejected", "labels": None})
+    version = None if scores is None else scores.version
+    reviewed = events.review_data(user_id, version, result.model_dump(), outcomes)
+    events.emit(session, writer.id, WebhookEvent.suggestions_reviewed, reviewed)
+    if entries:  # its commit writes the event too
         corrected = {entry.item_id for entry in body.items if entry.labels is not None}
         annotations.record(session, request.app.state.redis, project, user_id, entries, corrected)
         labels_changed(request, writer.id, settings)
+    else:
+        session.commit()
     return result

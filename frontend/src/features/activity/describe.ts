@@ -25,6 +25,8 @@ export const ACTION_TITLES: Record<ActivityAction, string> = {
   resolution_reopened: 'Conflict reopened',
   invitation_sent: 'Invitation sent',
   invitation_revoked: 'Invitation revoked',
+  webhook_created: 'Webhook added',
+  webhook_deleted: 'Webhook deleted',
 };
 
 const text = (value: unknown): string => {
@@ -88,6 +90,10 @@ export function describeActivity(entry: ActivityEntry): string {
       return `cancelled fine-tuning (job ${entry.target_id})`;
     case 'finetune_finished':
       return `fine-tuning job ${entry.target_id} ${d.status === 'failed' ? 'failed' : 'finished'}: ${text(d.message)}`;
+    case 'webhook_created':
+      return `added a webhook to ${text(d.url)} for ${text(d.events)}`;
+    case 'webhook_deleted':
+      return `deleted the webhook to ${text(d.url)}`;
     default:
       return `${entry.action.replace(/_/g, ' ')}${entry.target_type ? ` ${entry.target_type} #${entry.target_id}` : ''}`;
   }

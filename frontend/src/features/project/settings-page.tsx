@@ -5,6 +5,7 @@ import { type ExportContent, useExport, useModels, useProjectStatus } from '@/li
 import type { Project } from '@/lib/api/types';
 import { ModelTable } from '@/features/models/model-table';
 import { SettingsForm } from './settings-form';
+import { WebhooksCard } from './webhooks-card';
 import { GuidelinesCard } from '@/features/guidelines/guidelines-editor';
 import { TryModel } from '@/features/models/try-model';
 import { ErrorMessage } from '@/components/ui/alert';
@@ -77,6 +78,7 @@ export function SettingsPage({ project }: { project: Project }) {
         </div>
       </div>
       <GuidelinesCard project={project} />
+      <WebhooksCard project={project} />
       <Card title="Model archives">
         <ModelTable project={project} models={models.data?.data ?? []} />
       </Card>

@@ -5,7 +5,7 @@ import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClie
 import { setToken } from '../auth';
 import { fileToBase64 } from '../upload';
 import { api, call, downloadFile, type Pending } from './client';
-import type { ActivityQuery, GuidelinesUpdate, ItemsQuery, Job, Project, ProjectCreate, ProjectStatus, ProjectUpdate, ReviewDecision, Role } from './types';
+import type { ActivityQuery, GuidelinesUpdate, ItemsQuery, Job, Project, ProjectCreate, ProjectStatus, ProjectUpdate, ReviewDecision, Role, WebhookCreate, WebhookUpdate } from './types';
 
 export const keys = {
   me: ['me'] as const,
@@ -31,6 +31,8 @@ export const keys = {
   backbones: ['backbones'] as const,
   strategies: ['strategies'] as const,
   tokens: ['tokens'] as const,
+  webhooks: (id: number) => ['project', id, 'webhooks'] as const,
+  deliveries: (id: number, webhookId: number) => ['project', id, 'webhooks', webhookId, 'deliveries'] as const,
 };
 
 const path = (id: number) => ({ params: { path: { project_id: id } } });
@@ -510,3 +512,81 @@ export function usePatchProject(id: number) {
 
 export { active as isJobActive };
 export type { Pending };
+
+// ---------- webhooks (owners) ----------
+
+const webhookPath = (id: number, webhookId: number) => ({ params: { path: { project_id: id, webhook_id: webhookId } } });
+
+export function useWebhooks(id: number) {
+  return useQuery({
+    queryKey: keys.webhooks(id),
+    queryFn: () => call(api.GET('/api/v1/projects/{project_id}/webhooks', path(id))),
+    enabled: id > 0,
+  });
+}
+
+export function useCreateWebhook(id: number) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (body: WebhookCreate) => call(api.POST('/api/v1/projects/{project_id}/webhooks', { ...path(id), body })),
+    onSuccess: () => void client.invalidateQueries({ queryKey: keys.webhooks(id) }),
+  });
+}
+
+export function useUpdateWebhook(id: number) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ webhookId, body }: { webhookId: number; body: WebhookUpdate }) =>
+      call(api.PATCH('/api/v1/projects/{project_id}/webhooks/{webhook_id}', { ...webhookPath(id, webhookId), body })),
+    onSuccess: () => void client.invalidateQueries({ queryKey: keys.webhooks(id) }),
+  });
+}
+
+export function useDeleteWebhook(id: number) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (webhookId: number) => call(api.DELETE('/api/v1/projects/{project_id}/webhooks/{webhook_id}', webhookPath(id, webhookId))),
+    onSuccess: () => void client.invalidateQueries({ queryKey: keys.webhooks(id) }),
+  });
+}
+
+export function useRotateWebhookSecret(id: number) {
+  return useMutation({
+    mutationFn: (webhookId: number) => call(api.POST('/api/v1/projects/{project_id}/webhooks/{webhook_id}/rotate-secret', webhookPath(id, webhookId))),
+  });
+}
+
+/** A webhook's delivery log, newest first; polled while a delivery is pending. */
+export function useDeliveries(id: number, webhookId: number, limit = 20) {
+  return useQuery({
+    queryKey: keys.deliveries(id, webhookId),
+    queryFn: () =>
+      call(
+        api.GET('/api/v1/projects/{project_id}/webhooks/{webhook_id}/deliveries', {
+          params: { path: { project_id: id, webhook_id: webhookId }, query: { limit } },
+        }),
+      ),
+    refetchInterval: (query) => (query.state.data?.data.some((d) => d.state === 'pending') ? 2000 : false),
+  });
+}
+
+export function useTestWebhook(id: number) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (webhookId: number) => call(api.POST('/api/v1/projects/{project_id}/webhooks/{webhook_id}/test', webhookPath(id, webhookId))),
+    onSuccess: (_, webhookId) => void client.invalidateQueries({ queryKey: keys.deliveries(id, webhookId) }),
+  });
+}
+
+export function useRedeliver(id: number) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ webhookId, deliveryId }: { webhookId: number; deliveryId: number }) =>
+      call(
+        api.POST('/api/v1/projects/{project_id}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver', {
+          params: { path: { project_id: id, webhook_id: webhookId, delivery_id: deliveryId } },
+        }),
+      ),
+    onSuccess: (_, { webhookId }) => void client.invalidateQueries({ queryKey: keys.deliveries(id, webhookId) }),
+  });
+}

@@ -54,6 +54,12 @@ export type ActivityEntry = ActivityPage['data'][number];
 export type ActivityQuery = NonNullable<paths['/api/v1/projects/{project_id}/activity']['get']['parameters']['query']>;
 export type ActivityAction = NonNullable<ActivityQuery['action']>;
 export type ApiToken = ResponseOf<'/api/v1/users/me/tokens', 'get'>['data'][number];
+export type Webhook = ResponseOf<'/api/v1/projects/{project_id}/webhooks', 'get'>['data'][number];
+export type WebhookCreate = BodyOf<'/api/v1/projects/{project_id}/webhooks', 'post'>;
+export type WebhookCreated = ResponseOf<'/api/v1/projects/{project_id}/webhooks', 'post'>;
+export type WebhookUpdate = BodyOf<'/api/v1/projects/{project_id}/webhooks/{webhook_id}', 'patch'>;
+export type WebhookEvent = WebhookCreate['events'][number];
+export type WebhookDelivery = ResponseOf<'/api/v1/projects/{project_id}/webhooks/{webhook_id}/deliveries', 'get'>['data'][number];
 
 /** The prediction every item-like shape may carry. */
 export interface PredictionLike {
