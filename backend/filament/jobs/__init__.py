@@ -3,6 +3,7 @@ way to enqueue them (here); the Job rows members see, created and changed only t
 `filament.jobs.rows`. The API never imports the worker: it uses these."""
 
 import uuid
+from typing import Any
 
 from arq.connections import ArqRedis
 from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
@@ -77,13 +78,14 @@ async def enqueue(
     The request being served (or the job running) passes its request id on, so the job's log
     lines carry it (`filament.core.logs`; the worker takes it off before calling the job)."""
     request_id = current_request_id()
+    passed: dict[str, Any] = {"request_id": request_id} if request_id else {}
     job = await redis.enqueue_job(
         str(job_name),  # the worker's function name: a plain string in arq's payload
         *args,
         _job_id=job_id,
         _queue_name=queue,
         _defer_by=defer_by,
-        **({"request_id": request_id} if request_id else {}),
+        **passed,
     )
     return job is not None
 
@@ -98,7 +100,7 @@ def enqueue_sync(
     kwargs = {"request_id": request_id} if request_id else {}
     key = job_key_prefix + job_id
     with redis.pipeline(transaction=True) as pipe:
-        pipe.watch(key)
+        pipe.watch(key)  # type: ignore[no-untyped-call]
         if pipe.exists(key, result_key_prefix + job_id):
             return False
         now = timestamp_ms()

@@ -48,7 +48,9 @@ def fetch(url: str, allowed_hosts: list[str]) -> bytes:
     if port not in ALLOWED_PORTS or parts.username or parts.password:
         raise UrlRefused()
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+        addresses = {
+            str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        }
     except (OSError, UnicodeError):
         raise UrlRefused() from None
     if not addresses or not all(public_address(address) for address in addresses):
