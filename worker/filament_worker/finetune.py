@@ -27,6 +27,7 @@ from filament.ml.embedder import load_embedder
 from filament.ml.finetune import FinetuneCancelled, FinetuneConfig, finetune
 from filament.ml.heads import PREDICT_SLICE
 from filament.models.archive import ensure_archive
+from filament.models.archive_variants import ArchiveFormat, ArchiveVariant
 from filament.models.artifacts import load_embeddings, model_prefix
 from filament.models.encoders import FINETUNED_FILE, item_inputs
 from filament.models.pool_scores import active_model, uncertainty_of
@@ -299,13 +300,21 @@ def _activate(
 def _prepare_archive(project_id: int, version: int, job_id: int) -> None:
     """Build the new active version's download archive now (exports take 10-60 s), so the first
     download does not wait for them. A failure here only leaves that for the download."""
-    update_job(job_id, message="preparing the downloadable archive (ONNX, TorchScript)")
+    update_job(job_id, message="preparing the downloadable archive (ONNX)")
     try:
         with session_scope() as session:
             project = session.get(Project, project_id)
             model = get_version(session, project_id, version)
             if project is not None and model is not None:
-                ensure_archive(session, get_storage(), project, model, get_settings().weights_dir)
+                # the variant the SPA, SDK and CLI ask for unless told otherwise
+                ensure_archive(
+                    session,
+                    get_storage(),
+                    project,
+                    model,
+                    get_settings().weights_dir,
+                    variant=ArchiveVariant(ArchiveFormat.onnx),
+                )
     except Exception:
         log.exception("project %s: building the archive of v%s failed", project_id, version)
 

@@ -4,9 +4,13 @@
     python predict.py --text "great value" --text "broke after a day"   # text models
     python predict.py --text -  < texts.txt           # one text per line from stdin
 
-Needs ``onnxruntime`` and ``numpy``, plus ``pillow`` (images) or ``tokenizers`` (texts); see
-requirements.txt. Reads ``model.onnx``, ``labels.json``, ``preprocessing.json`` (and
-``tokenizer/tokenizer.json``) from this script's folder. Output:
+Needs what requirements.txt lists: ``numpy``, ``pillow`` (images) or ``tokenizers`` (texts), and
+the runtime of the archive's format: ``onnxruntime`` (``model.onnx``), ``torch``
+(``model.torchscript.pt``) or ``torch`` + ``safetensors`` and the backbone's library
+(``model.safetensors``: the network is rebuilt from ``manifest.json``, then its weights loaded).
+The format is ``manifest.json``'s ``format``; an archive without one (every format) uses ONNX.
+Reads ``labels.json``, ``preprocessing.json`` (and ``tokenizer/tokenizer.json``) from this
+script's folder. Output:
 ``{"labels": [...], "multilabel": bool, "results": [{"input", "probabilities": {label: p},
 "predicted": [label, ...]}]}``; ``predicted`` is the top label (single-label) or every label
 with probability >= 0.5 (multi-label).
@@ -21,6 +25,7 @@ import argparse
 import io
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,9 +99,117 @@ def probabilities(logits: np.ndarray, multilabel: bool) -> np.ndarray:
     return probs
 
 
-def predict(inputs: list[str], texts: bool, batch_size: int = 32) -> dict[str, object]:
+Runner = Callable[[dict[str, np.ndarray]], np.ndarray]  # feed -> logits
+
+
+def archive_manifest() -> dict[str, Any]:
+    path = HERE / "manifest.json"
+    found: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
+    return found
+
+
+def onnx_runner() -> Runner:
     import onnxruntime as ort
 
+    providers = [
+        p
+        for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
+        if p in ort.get_available_providers()
+    ]
+    session = ort.InferenceSession(str(HERE / "model.onnx"), providers=providers)
+    return lambda feed: session.run(["logits"], feed)[0]
+
+
+def torch_runner(network: Any, inputs: list[str]) -> Runner:
+    import torch
+
+    def run(feed: dict[str, np.ndarray]) -> np.ndarray:
+        with torch.no_grad():
+            out = network(*[torch.from_numpy(feed[name]) for name in inputs])
+        logits: torch.Tensor = out[0] if isinstance(out, tuple) else out
+        return logits.float().numpy()
+
+    return run
+
+
+def build_network(meta: dict[str, Any]) -> Any:
+    """The network of ``model.safetensors``: the architecture in ``meta["architecture"]``
+    (a timm / torchvision image model or a transformers encoder, mean pooled), L2-normalised
+    features, the head's linear layers, and the pinned logits of labels the head never saw."""
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    path = str(HERE / "model.safetensors")
+    with safe_open(path, "pt") as handle:
+        saved = json.loads(handle.metadata()["filament"])
+    state = load_file(path)
+    arch = meta["architecture"]
+    if arch["library"] == "transformers":
+        from transformers import AutoConfig, AutoModel
+
+        config = AutoConfig.for_model(arch["model_type"], **arch["config"])
+        backbone: torch.nn.Module = AutoModel.from_config(config)
+    elif arch["library"] == "timm":
+        import timm
+
+        backbone = timm.create_model(arch["name"], pretrained=False, num_classes=0)
+    else:
+        import torchvision
+
+        backbone = getattr(torchvision.models, arch["name"])(weights=None)
+        backbone.fc = torch.nn.Identity()
+    prefix = arch["prefix"]
+    backbone.load_state_dict(
+        {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    )
+    sizes = saved["head_sizes"]
+    layers: list[torch.nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    head = torch.nn.Sequential(*layers)
+    head.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("head.")})
+    fixed_mask, fixed_logits = state["fixed_mask"], state["fixed_logits"]
+    text = arch["library"] == "transformers"
+
+    class Network(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.backbone, self.head = backbone, head
+
+        def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+            if text:
+                assert mask is not None
+                hidden = self.backbone(input_ids=x, attention_mask=mask)[0]
+                weights = mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+            else:
+                pooled = self.backbone(x)
+            features = torch.nn.functional.normalize(pooled.float(), dim=-1)
+            return torch.where(fixed_mask, fixed_logits, self.head(features).float())
+
+    return Network().eval()
+
+
+def load_runner(prep: dict[str, Any]) -> Runner:
+    meta = archive_manifest()
+    fmt = meta.get("format", "onnx")
+    inputs = ["pixel_values"] if prep["modality"] == "image" else ["input_ids", "attention_mask"]
+    if fmt == "onnx":
+        return onnx_runner()
+    if fmt == "torchscript":
+        import torch
+
+        scripted = torch.jit.load(str(HERE / "model.torchscript.pt"), map_location="cpu")
+        return torch_runner(scripted.eval(), inputs)
+    if fmt == "safetensors":
+        return torch_runner(build_network(meta), inputs)
+    sys.exit(f"unknown format {fmt!r} in manifest.json")
+
+
+def predict(inputs: list[str], texts: bool, batch_size: int = 32) -> dict[str, object]:
     labels_file = json.loads((HERE / "labels.json").read_text())
     labels, multilabel = labels_file["labels"], labels_file["multilabel"]
     prep = json.loads((HERE / "preprocessing.json").read_text())
@@ -105,12 +218,7 @@ def predict(inputs: list[str], texts: bool, batch_size: int = 32) -> dict[str, o
             f"this is a {prep['modality']} model: "
             + ("pass image files" if prep["modality"] == "image" else 'pass --text "..."')
         )
-    providers = [
-        p
-        for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
-        if p in ort.get_available_providers()
-    ]
-    session = ort.InferenceSession(str(HERE / "model.onnx"), providers=providers)
+    run = load_runner(prep)
     results = []
     for start in range(0, len(inputs), batch_size):
         chunk = inputs[start : start + batch_size]
@@ -119,7 +227,7 @@ def predict(inputs: list[str], texts: bool, batch_size: int = 32) -> dict[str, o
         else:
             pixels = [image_tensor(load_image(Path(p).read_bytes()), prep) for p in chunk]
             feed = {"pixel_values": np.stack(pixels)}
-        logits = session.run(["logits"], feed)[0]
+        logits = run(feed)
         for name, row in zip(chunk, probabilities(logits, multilabel), strict=True):
             if multilabel:
                 predicted = [label for label, p in zip(labels, row, strict=True) if p >= 0.5]
@@ -138,7 +246,7 @@ def predict(inputs: list[str], texts: bool, batch_size: int = 32) -> dict[str, o
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Score images or texts with model.onnx.")
+    parser = argparse.ArgumentParser(description="Score images or texts with the exported model.")
     parser.add_argument("images", nargs="*", help="image files (image models)")
     parser.add_argument(
         "--text",

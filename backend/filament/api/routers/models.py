@@ -36,6 +36,7 @@ from filament.db.models import (
 from filament.jobs import rows as job_rows
 from filament.labeling.consensus import conflict_counts
 from filament.labeling.items import item_counts
+from filament.models.archive_variants import ALL, ArchiveFormat, ArchiveVariant, Quantize
 from filament.models.pool_scores import active_model, active_scores, confident_rows, unlabeled_ids
 from filament.models.versions import get_version
 from filament.storage import Storage
@@ -169,29 +170,70 @@ ARCHIVE_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "The archive is being built (once per version, by a worker): repeat the "
         "request after `Retry-After` seconds, or follow the job at `Location`",
     },
-    409: {"description": "Building the archive failed; `detail` says why (retried later)"},
+    409: {
+        "description": "Building the archive failed; `detail` says why (retried later). For "
+        "`quantize=int8`: the int8 model is not within the tolerance on this version's labeled "
+        "items (`detail` has the measured accuracy and agreement; not retried)"
+    },
+    422: {"description": "An unknown `format`, or `quantize` with a format other than `onnx`"},
 }
+
+FormatQuery = Annotated[
+    ArchiveFormat,
+    Query(
+        alias="format",
+        description="What the archive holds: `onnx` (with `predict.py`, needs onnxruntime; "
+        "what the SPA, SDK and CLI ask for by default), `torchscript`, `safetensors` (PyTorch "
+        "weights), or `all` three (about 3x the size). Absent: `all`, the archive as it was "
+        "before this parameter existed.",
+    ),
+]
+QuantizeQuery = Annotated[
+    Quantize | None,
+    Query(
+        description="`int8`: ONNX with int8 weights (onnxruntime dynamic quantization, about "
+        "4x smaller), offered only when its accuracy on the project's held-out (audit) labels, "
+        "or else its labeled items, is within 1 point of the float model's and it agrees with "
+        "it on at least 99% of them; `format=onnx` only"
+    ),
+]
+
+
+def archive_variant(archive_format: ArchiveFormat, quantize: Quantize | None) -> ArchiveVariant:
+    try:
+        return ArchiveVariant(archive_format, quantize)
+    except ValueError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from error
 
 
 def _archive_or_building(
-    request: Request, session: Session, storage: Storage, member: Membership, version: int
+    request: Request,
+    session: Session,
+    storage: Storage,
+    member: Membership,
+    version: int,
+    variant: ArchiveVariant = ALL,
 ) -> str | JSONResponse:
     """The storage key of the version's archive, or a 202 while a worker builds it."""
-    from filament.models.archive import archive_key, build_job_id, claim_archive_build
+    from filament.models.archive import archive_key, build_job_id, claim_archive_build, refusal
 
     model = get_model(session, member.id, version)
-    key = archive_key(model)
+    key = archive_key(model, variant)
     if storage.exists(key):
         return key
+    refused = refusal(storage, model, variant)
+    if refused is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=refused["reason"])
     job, created = claim_archive_build(
-        session, request.app.state.redis, member.id, version, member.user.id
+        session, request.app.state.redis, member.id, version, member.user.id, variant
     )
     if job.status == JobStatus.failed:
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail=f"Building the archive failed: {job.message}"
         )
     if created:
-        enqueue(request, jobs.BUILD_ARCHIVE, job.id or 0, job_id=build_job_id(member.id, version))
+        job_id = build_job_id(member.id, version, variant)
+        enqueue(request, jobs.BUILD_ARCHIVE, job.id or 0, job_id=job_id)
     public = JobPublic.model_validate(job)
     return JSONResponse(
         ArchiveBuilding(
@@ -204,12 +246,14 @@ def _archive_or_building(
     )
 
 
-def archive_response(storage: Storage, key: str, project_id: int, version: int) -> Response:
+def archive_response(
+    storage: Storage, key: str, project_id: int, version: int, variant: ArchiveVariant = ALL
+) -> Response:
     """The archive streamed from storage (a redirect to a presigned URL on S3)."""
     url = storage.presigned_get(key, seconds=600)
     if url:
         return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
-    filename = f"filament-project-{project_id}-v{version}.zip"
+    filename = f"filament-project-{project_id}-v{version}{variant.suffix}.zip"
     return StreamingResponse(
         storage.iter_chunks(key),
         media_type="application/zip",
@@ -226,15 +270,19 @@ def download_model(
     member: ModelReader,
     session: SessionDep,
     storage: StorageDep,
+    archive_format: FormatQuery = ArchiveFormat.all,
+    quantize: QuantizeQuery = None,
 ) -> Response:
-    """The model archive: safetensors weights, TorchScript and ONNX exports (checked against
-    PyTorch), labels, preprocessing, a model card and a standalone `predict.py`. The first
-    request for a version starts building it on a worker (seconds to a minute) and answers
-    202; repeat the request until it answers 200 (or 307 to storage)."""
-    key = _archive_or_building(request, session, storage, member, version)
+    """The model archive: the chosen format's model (ONNX, TorchScript or safetensors weights;
+    exports checked against PyTorch), labels, preprocessing, a model card, `manifest.json` and a
+    standalone `predict.py` for that format; `format=all` (the default) holds all three. The
+    first request for a version and variant starts building it on a worker (seconds to a
+    minute) and answers 202; repeat the request until it answers 200 (or 307 to storage)."""
+    variant = archive_variant(archive_format, quantize)
+    key = _archive_or_building(request, session, storage, member, version, variant)
     if isinstance(key, Response):
         return key
-    return archive_response(storage, key, member.id, version)
+    return archive_response(storage, key, member.id, version, variant)
 
 
 class DownloadLink(BaseModel):
@@ -251,16 +299,21 @@ def download_link(
     member: ModelReader,
     session: SessionDep,
     storage: StorageDep,
+    archive_format: FormatQuery = ArchiveFormat.all,
+    quantize: QuantizeQuery = None,
 ) -> DownloadLink | JSONResponse:
     """A one-time URL, valid for a minute, that downloads the archive without an Authorization
     header, so a browser can save a large archive straight to disk. It works once, and only
     while the caller may still download the project's models. 202 while the archive is being
     built."""
-    building = _archive_or_building(request, session, storage, member, version)
+    variant = archive_variant(archive_format, quantize)
+    building = _archive_or_building(request, session, storage, member, version, variant)
     if isinstance(building, Response):
         return building
     assert member.user.id is not None
-    ticket = download_tickets.issue(request.app.state.redis, member.user.id, member.id, version)
+    ticket = download_tickets.issue(
+        request.app.state.redis, member.user.id, member.id, version, variant.name
+    )
     return DownloadLink(
         url=f"/api/v1/downloads?ticket={ticket}", expires_in=download_tickets.TICKET_SECONDS
     )
@@ -297,7 +350,7 @@ def download_by_ticket(
     storage: StorageDep,
 ) -> Response:
     """A model archive by a one-time link from `download-link` (no Authorization header)."""
-    from filament.models.archive import ARCHIVE_FILE
+    from filament.models.archive import archive_key
 
     claims = download_tickets.redeem(request.app.state.redis, ticket)
     user = session.get(User, claims[0]) if claims else None
@@ -314,7 +367,8 @@ def download_by_ticket(
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, detail="This download link is invalid, used or expired"
         )
-    response = archive_response(storage, f"{model.storage_key}/{ARCHIVE_FILE}", *claims[1:])
+    variant = ArchiveVariant.from_name(claims[3])
+    response = archive_response(storage, archive_key(model, variant), *claims[1:3], variant)
     response.headers["Cache-Control"] = "no-store"
     return response
 
