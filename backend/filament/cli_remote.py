@@ -88,6 +88,18 @@ def add_commands(commands: Any) -> None:
     download.add_argument("--version", type=int, default=None, help="default: the active one")
     download.add_argument("--out", default=None, help="a file or folder (default: here)")
     download.add_argument("--extract", default=None, help="also unpack it into this folder")
+    download.add_argument(
+        "--format",
+        choices=["onnx", "torchscript", "safetensors", "all"],
+        default="onnx",
+        help="the model's format (default onnx, with predict.py; all: the three together)",
+    )
+    download.add_argument(
+        "--quantize",
+        choices=["int8"],
+        default=None,
+        help="int8 ONNX: about 4x smaller; refused when it costs accuracy on the labels",
+    )
     download.set_defaults(handler=cmd_download)
 
 
@@ -251,6 +263,8 @@ def cmd_download(args: argparse.Namespace) -> int:
         path = project.download_model(
             args.out,
             args.version,
+            format=args.format,
+            quantize=args.quantize,
             progress=progress,
             on_building=lambda job: console.print(
                 f"the server is building the archive: {job.progress:.0%} {job.message}"

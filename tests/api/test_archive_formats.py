@@ -191,3 +191,57 @@ def test_int8_is_refused_with_the_figures_and_bad_requests_are_422(client, owner
         member = add_member(client, owner, pid, f"{role}@example.com", role)
         assert client.get(f"{url}?format=onnx", headers=member).status_code == 403
     assert client.get(f"{url}?format=onnx").status_code == 401
+
+
+def test_the_sdk_and_the_cli_ask_for_onnx_unless_told_otherwise(
+    client, owner, tmp_path, monkeypatch
+):
+    """Against stored archives (what a worker leaves): the variant asked for is the one saved."""
+    import filament.cli_remote
+    from filament.cli import main
+    from filament_client import Client, Conflict
+
+    from tests.api.test_download_links import _model_with_archive
+
+    pid, everything = _model_with_archive(client, owner)
+    from filament.storage import get_storage
+
+    storage = get_storage()
+    for name in ("onnx", "torchscript", "onnx-int8"):
+        storage.put_bytes(f"projects/{pid}/models/1/archive-{name}.zip", f"PK {name}".encode())
+    token = owner["Authorization"].removeprefix("Bearer ")
+    project = Client("http://testserver", token, http=client).project(pid)
+    saved = project.download_model(tmp_path, 1)
+    assert saved.name == f"filament-project-{pid}-v1-onnx.zip" and saved.read_bytes() == b"PK onnx"
+    int8 = project.download_model(tmp_path, 1, format="onnx", quantize="int8")
+    assert int8.name.endswith("-v1-onnx-int8.zip") and int8.read_bytes() == b"PK onnx-int8"
+    assert project.download_model(tmp_path, 1, format="all").read_bytes() == everything
+    storage.put_bytes(
+        f"projects/{pid}/models/1/archive-onnx-int8.refused.json",
+        json.dumps({"reason": "int8 is not offered for this model: it agrees on 90.0%"}).encode(),
+    )
+    storage.delete(f"projects/{pid}/models/1/archive-onnx-int8.zip")
+    with pytest.raises(Conflict, match=r"agrees on 90\.0%"):
+        project.download_model(tmp_path, 1, format="onnx", quantize="int8")
+
+    monkeypatch.setattr(filament.cli_remote, "connect", lambda args: project.client)
+    out = tmp_path / "cli.zip"
+    assert (
+        main(
+            [
+                "download",
+                "-p",
+                str(pid),
+                "--version",
+                "1",
+                "--format",
+                "torchscript",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert out.read_bytes() == b"PK torchscript"
+    assert main(["download", "-p", str(pid), "--version", "1", "--out", str(out)]) == 0
+    assert out.read_bytes() == b"PK onnx"

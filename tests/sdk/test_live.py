@@ -159,7 +159,7 @@ def test_sdk_and_cli_against_a_running_server(server, tmp_path):
     building = []
     archive = project.download_model(tmp_path, on_building=building.append, timeout=600)
     assert building, "the first download of a version is built by the worker (202)"
-    assert archive.name == f"filament-project-{project.id}-v{status.model_version}.zip"
+    assert archive.name == f"filament-project-{project.id}-v{status.model_version}-onnx.zip"
     with zipfile.ZipFile(archive) as bundle:
         assert "predict.py" in bundle.namelist()
 

@@ -351,12 +351,18 @@ class Project:
         path: str | os.PathLike[str] | None = None,
         version: int | None = None,
         *,
+        format: str = "onnx",
+        quantize: str | None = None,
         timeout: float = 1800.0,
         progress: ProgressCallback | None = None,
         on_building: Callable[[Job], None] | None = None,
     ) -> Path:
         """Save a version's archive (default: the active one) as a zip at `path` (a file, or
-        a folder to put `filament-project-{id}-v{version}.zip` in). The first download of a
+        a folder to put `filament-project-{id}-v{version}-{format}.zip` in; `format="all"`:
+        `filament-project-{id}-v{version}.zip`). `format`: `onnx` (the default, with
+        `predict.py`), `torchscript`, `safetensors`, or `all` three; `quantize="int8"` (ONNX)
+        asks for the int8 model, which the server refuses (`Conflict`, 409, saying what it
+        measured) when it would cost more than a point of accuracy. The first download of a
         version answers 202 while a worker builds it: this follows the job at `Location`
         (`on_building` sees its progress) and asks again after `Retry-After`."""
         if version is None:
@@ -365,11 +371,13 @@ class Project:
                 raise Conflict(409, "This project has no model yet: label a few items first")
         target = Path(path) if path is not None else Path.cwd()
         if target.is_dir():
-            target = target / f"filament-project-{self.id}-v{version}.zip"
+            suffix = "" if format == "all" else f"-{format}" + (f"-{quantize}" if quantize else "")
+            target = target / f"filament-project-{self.id}-v{version}{suffix}.zip"
         url = routes.DOWNLOAD_MODEL.format(project_id=self.id, version=version)
+        params = {"format": format, **({"quantize": quantize} if quantize else {})}
         deadline = time.monotonic() + timeout
         while True:
-            with self.client.stream("GET", url) as answer:
+            with self.client.stream("GET", url, params=params) as answer:
                 if answer.status_code in REDIRECTS:  # S3: a presigned URL of the storage
                     with self.client.storage_stream("GET", answer.headers["Location"]) as stored:
                         _save_response(stored, target, progress)
