@@ -228,7 +228,9 @@ test('fine-tune the text model and download its archive', async () => {
   await download.saveAs(archive);
   const bytes = readFileSync(archive);
   expect(bytes.subarray(0, 2).toString('latin1'), 'the archive is a zip').toBe('PK');
-  for (const name of ['model.onnx', 'model.safetensors', 'labels.json', 'predict.py']) expect(bytes.includes(Buffer.from(name)), `the archive holds ${name}`).toBe(true);
+  // ONNX unless another format is chosen: the archive holds that model only
+  for (const name of ['model.onnx', 'manifest.json', 'labels.json', 'predict.py']) expect(bytes.includes(Buffer.from(name)), `the archive holds ${name}`).toBe(true);
+  expect(bytes.includes(Buffer.from('model.safetensors')), 'an ONNX archive holds no other format').toBe(false);
   log(`archive: ${(bytes.length / 1024 / 1024).toFixed(1)} MB`);
 });
 

@@ -21,6 +21,7 @@ from filament.api.deps import (
 )
 from filament.api.enqueue import enqueue
 from filament.api.params import ModelVersionNumber
+from filament.api.responses import ErrorDetail
 from filament.cache import cached
 from filament.core import download_tickets
 from filament.db.models import (
@@ -171,11 +172,15 @@ ARCHIVE_RESPONSES: dict[int | str, dict[str, Any]] = {
         "request after `Retry-After` seconds, or follow the job at `Location`",
     },
     409: {
+        "model": ErrorDetail,
         "description": "Building the archive failed; `detail` says why (retried later). For "
         "`quantize=int8`: the int8 model is not within the tolerance on this version's labeled "
-        "items (`detail` has the measured accuracy and agreement; not retried)"
+        "items (`detail` has the measured accuracy and agreement; not retried)",
     },
-    422: {"description": "An unknown `format`, or `quantize` with a format other than `onnx`"},
+    422: {
+        "model": ErrorDetail,
+        "description": "An unknown `format`, or `quantize` with a format other than `onnx`",
+    },
 }
 
 FormatQuery = Annotated[

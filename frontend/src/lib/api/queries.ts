@@ -409,11 +409,23 @@ export function useExport(project: Pick<Project, 'id' | 'name'>) {
   });
 }
 
+/** What a model archive holds: one format (ONNX by default, optionally int8), or all three. */
+export type ArchiveChoice = 'onnx' | 'onnx-int8' | 'torchscript' | 'safetensors' | 'all';
+
+/** The download's query string for a choice (`format`, and `quantize` for int8 ONNX). */
+export function archiveQuery(choice: ArchiveChoice): string {
+  return choice === 'onnx-int8' ? 'format=onnx&quantize=int8' : `format=${choice}`;
+}
+
 /** Downloads a model archive; `onPending` hears the build's progress while the server prepares it. */
 export function useModelDownload(project: Pick<Project, 'id' | 'name'>) {
   return useMutation({
-    mutationFn: ({ version, onPending }: { version: number; onPending?: (pending: Pending) => void }) =>
-      downloadFile(`/projects/${project.id}/models/${version}/download`, `${project.name}-model-v${version}.zip`, onPending),
+    mutationFn: ({ version, choice = 'onnx', onPending }: { version: number; choice?: ArchiveChoice; onPending?: (pending: Pending) => void }) =>
+      downloadFile(
+        `/projects/${project.id}/models/${version}/download?${archiveQuery(choice)}`,
+        `${project.name}-model-v${version}${choice === 'all' ? '' : `-${choice}`}.zip`,
+        onPending,
+      ),
   });
 }
 

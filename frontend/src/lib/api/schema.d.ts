@@ -794,10 +794,11 @@ export interface paths {
         };
         /**
          * Download Model
-         * @description The model archive: safetensors weights, TorchScript and ONNX exports (checked against
-         *     PyTorch), labels, preprocessing, a model card and a standalone `predict.py`. The first
-         *     request for a version starts building it on a worker (seconds to a minute) and answers
-         *     202; repeat the request until it answers 200 (or 307 to storage).
+         * @description The model archive: the chosen format's model (ONNX, TorchScript or safetensors weights;
+         *     exports checked against PyTorch), labels, preprocessing, a model card, `manifest.json` and a
+         *     standalone `predict.py` for that format; `format=all` (the default) holds all three. The
+         *     first request for a version and variant starts building it on a worker (seconds to a
+         *     minute) and answers 202; repeat the request until it answers 200 (or 307 to storage).
          */
         get: operations["download_model_api_v1_projects__project_id__models__version__download_get"];
         put?: never;
@@ -1678,6 +1679,12 @@ export interface components {
             detail: string;
             job: components["schemas"]["JobPublic"];
         };
+        /**
+         * ArchiveFormat
+         * @description What an archive holds. `all`: every format (the archive before formats existed).
+         * @enum {string}
+         */
+        ArchiveFormat: "onnx" | "torchscript" | "safetensors" | "all";
         /** BackbonePublic */
         BackbonePublic: {
             /** Name */
@@ -2784,6 +2791,11 @@ export interface components {
          * @enum {string}
          */
         QualityView: "label_disagrees" | "likely_error" | "near_duplicate";
+        /**
+         * Quantize
+         * @enum {string}
+         */
+        Quantize: "int8";
         /** QueuePage */
         QueuePage: {
             /** Data */
@@ -7900,7 +7912,12 @@ export interface operations {
     };
     download_model_api_v1_projects__project_id__models__version__download_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description What the archive holds: `onnx` (with `predict.py`, needs onnxruntime; what the SPA, SDK and CLI ask for by default), `torchscript`, `safetensors` (PyTorch weights), or `all` three (about 3x the size). Absent: `all`, the archive as it was before this parameter existed. */
+                format?: components["schemas"]["ArchiveFormat"];
+                /** @description `int8`: ONNX with int8 weights (onnxruntime dynamic quantization, about 4x smaller), offered only when its accuracy on the project's held-out (audit) labels, or else its labeled items, is within 1 point of the float model's and it agrees with it on at least 99% of them; `format=onnx` only */
+                quantize?: components["schemas"]["Quantize"] | null;
+            };
             header?: never;
             path: {
                 /** @description a model version */
@@ -7964,14 +7981,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description Building the archive failed; `detail` says why (retried later) */
+            /** @description Building the archive failed; `detail` says why (retried later). For `quantize=int8`: the int8 model is not within the tolerance on this version's labeled items (`detail` has the measured accuracy and agreement; not retried) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
             };
-            /** @description A parameter or field is invalid */
+            /** @description An unknown `format`, or `quantize` with a format other than `onnx` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7993,7 +8012,12 @@ export interface operations {
     };
     download_link_api_v1_projects__project_id__models__version__download_link_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description What the archive holds: `onnx` (with `predict.py`, needs onnxruntime; what the SPA, SDK and CLI ask for by default), `torchscript`, `safetensors` (PyTorch weights), or `all` three (about 3x the size). Absent: `all`, the archive as it was before this parameter existed. */
+                format?: components["schemas"]["ArchiveFormat"];
+                /** @description `int8`: ONNX with int8 weights (onnxruntime dynamic quantization, about 4x smaller), offered only when its accuracy on the project's held-out (audit) labels, or else its labeled items, is within 1 point of the float model's and it agrees with it on at least 99% of them; `format=onnx` only */
+                quantize?: components["schemas"]["Quantize"] | null;
+            };
             header?: never;
             path: {
                 /** @description a model version */
@@ -8059,14 +8083,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description Building the archive failed; `detail` says why (retried later) */
+            /** @description Building the archive failed; `detail` says why (retried later). For `quantize=int8`: the int8 model is not within the tolerance on this version's labeled items (`detail` has the measured accuracy and agreement; not retried) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
             };
-            /** @description A parameter or field is invalid */
+            /** @description An unknown `format`, or `quantize` with a format other than `onnx` */
             422: {
                 headers: {
                     [name: string]: unknown;
