@@ -13,6 +13,7 @@ Modules (import the one you need; importing the package itself loads nothing hea
 - ``calibration``: confidence thresholds for suggestions at a target precision.
 - ``classifier``: ``ClassifierModel`` (backbone + head as one module), scoring, safe save/load.
 - ``finetune``: deep fine-tuning of backbone + head with held-out model selection.
-- ``export``: downloadable archives (safetensors, TorchScript, ONNX, ``predict.py``) with
-  parity checks; ``splits``: stratified / iterative-stratified hold-out splits.
+- ``export``: downloadable archives (safetensors, TorchScript, ONNX, all or one of them, and
+  ``predict.py``) with parity checks; ``quantize``: int8 ONNX and the measurement that decides
+  whether it is offered; ``splits``: stratified / iterative-stratified hold-out splits.
 """
