@@ -22,6 +22,7 @@ imports nothing of Filament and reproduces its preprocessing exactly.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import sys
@@ -71,13 +72,20 @@ def image_tensor(img: Image.Image, prep: dict[str, Any]) -> np.ndarray:
     return normalised
 
 
-def text_batch(texts: list[str], prep: dict[str, Any]) -> dict[str, np.ndarray]:
-    """``input_ids`` and ``attention_mask`` padded to the longest text (int64)."""
+@functools.lru_cache(maxsize=1)
+def load_tokenizer(path: str, max_length: int) -> Any:
+    """Read once: parsing tokenizer.json takes longer than running a small model on a text."""
     from tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.from_file(str(HERE / prep["tokenizer"]))
+    tokenizer = Tokenizer.from_file(path)
     tokenizer.no_padding()
-    tokenizer.enable_truncation(prep["max_length"])
+    tokenizer.enable_truncation(max_length)
+    return tokenizer
+
+
+def text_batch(texts: list[str], prep: dict[str, Any]) -> dict[str, np.ndarray]:
+    """``input_ids`` and ``attention_mask`` padded to the longest text (int64)."""
+    tokenizer = load_tokenizer(str(HERE / prep["tokenizer"]), prep["max_length"])
     rows = [encoding.ids for encoding in tokenizer.encode_batch(texts)]
     width = max(len(row) for row in rows)
     input_ids = np.full((len(rows), width), prep["pad_token_id"], dtype=np.int64)

@@ -72,7 +72,7 @@ class Int8Report:
         if self.accuracy_drop > MAX_ACCURACY_DROP + 1e-12:
             problems.append(
                 f"accuracy drops from {self.accuracy_float:.1%} to {self.accuracy_int8:.1%} "
-                f"(more than {MAX_ACCURACY_DROP:.0%} point)"
+                f"(more than {MAX_ACCURACY_DROP * 100:g} point)"
             )
         if self.agreement < MIN_AGREEMENT:
             problems.append(
