@@ -245,3 +245,35 @@ def test_the_sdk_and_the_cli_ask_for_onnx_unless_told_otherwise(
     assert out.read_bytes() == b"PK torchscript"
     assert main(["download", "-p", str(pid), "--version", "1", "--out", str(out)]) == 0
     assert out.read_bytes() == b"PK onnx"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_int8_is_judged_on_the_audit_labels_when_there_are_enough(
+    client, owner, run_jobs, monkeypatch
+):
+    from filament.db.models import Item, Project
+    from filament.db.session import session_scope
+    from filament.models import archive
+    from filament.storage import get_storage
+    from sqlmodel import col, select
+
+    from tests.api.test_loop import label_of
+
+    pid, listed = labeled_project(client, owner, run_jobs, n=12, labeled=10)
+    audited = [item["id"] for item in listed[:6]]
+    with session_scope() as session:
+        for item in session.exec(select(Item).where(col(Item.id).in_(audited))):
+            item.audit = True
+            session.add(item)
+        session.commit()
+        project = session.get(Project, pid)
+        labels = list(project.labels)
+        monkeypatch.setattr(archive, "MIN_AUDIT_ITEMS", 6)
+        held_out = archive.evaluation_set(session, get_storage(), project, labels)
+        monkeypatch.setattr(archive, "MIN_AUDIT_ITEMS", 7)  # too few audit labels: all labels
+        everything = archive.evaluation_set(session, get_storage(), project, labels)
+    assert held_out.labels_from == "audit" and len(held_out.truth) == 6
+    assert everything.labels_from == "labeled" and len(everything.truth) == 10
+    texts = {item["text"]: item["name"] for item in listed}
+    for text, row in zip(held_out.inputs, held_out.truth, strict=True):
+        assert [labels[i] for i in row.nonzero()[0]] == [label_of(texts[text])]
