@@ -24,6 +24,7 @@ from filament.jobs.rows import update_job
 from filament.labeling.labels import LabelsRefused, checked_labels
 from filament.storage import Storage, get_storage, make_key
 from filament.uploads.direct import check_stored_upload
+from filament.uploads.imports import IMPORT_KINDS, iter_import
 from filament.uploads.ingest import (
     Problem,
     Record,
@@ -61,7 +62,18 @@ def _records(
 ) -> Iterator[Record | Problem]:
     settings = get_settings()
     with open_seekable(storage, file["key"]) as stream:
-        if file["kind"] == "zip":
+        if file["kind"] in IMPORT_KINDS:
+            yield from iter_import(
+                stream,
+                file["kind"],
+                file["name"],
+                project.task.modality,
+                project.labels,
+                settings.max_image_pixels,
+                settings.max_image_file_bytes,
+                settings.max_text_chars,
+            )
+        elif file["kind"] == "zip":
             yield from iter_zip(
                 stream, project.labels, settings.max_image_pixels, settings.max_image_file_bytes
             )
@@ -209,7 +221,7 @@ def run_ingest(job_id: int) -> bool:
                 # the client wrote this object itself: check what is there now, not what
                 # /complete saw (the presigned URL could rewrite it until it expires)
                 try:
-                    check_stored_upload(storage, file, project.task, get_settings())
+                    check_stored_upload(storage, file, project.task, get_settings(), project.labels)
                 except UploadRefused as error:
                     ingestor.problem(file["name"], str(error))
                     continue

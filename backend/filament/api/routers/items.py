@@ -67,7 +67,13 @@ def upload_items(
     settings: SettingsDep,
     storage: StorageDep,
     files: Annotated[
-        list[UploadFile], File(min_length=1, description="images, .zip of images, .csv/.jsonl")
+        list[UploadFile],
+        File(
+            min_length=1,
+            description="images, .zip of images, .csv/.jsonl; or another tool's export: a "
+            "Label Studio JSON export (or a zip of it with its images), a zipped Hugging Face "
+            "`save_to_disk` directory",
+        ),
     ],
     dataset: Annotated[str, Form(min_length=1, max_length=200)] = "default",
 ) -> UploadAccepted:
@@ -81,6 +87,7 @@ def upload_items(
                 owner.project.task,
                 settings.max_archive_expansion_bytes,
                 settings.max_archive_ratio,
+                owner.project.labels,
             )
             kinds.append(checked.kind)
         except UploadRefused as error:
