@@ -182,3 +182,21 @@ def test_features_match_datasets(multilabel):
     made = Project(id=1, name="p", task=task, labels=["a", "b"], backbone="b", created_by=1)
     ours = datasets.Features.from_dict(features(made, annotations=True))
     assert ours.to_dict() == features(made, annotations=True)
+
+
+def test_zip_stream_reads_back_with_zip64(monkeypatch):
+    from filament.exports import zipstream
+
+    def written(count: int) -> zipfile.ZipFile:
+        archive = zipstream.ZipStream()
+        body = b"".join(archive.add(f"d/{n}-é.bin", bytes([n % 256]) * n) for n in range(count))
+        return zipfile.ZipFile(io.BytesIO(body + b"".join(archive.finish())))
+
+    with written(5) as plain:
+        assert plain.testzip() is None and plain.read("d/3-é.bin") == b"\x03" * 3
+    # offsets and counts past the ZIP64 limits (lowered here): zipfile reads the ZIP64 records
+    monkeypatch.setattr(zipstream, "ZIP64_LIMIT", 40)
+    monkeypatch.setattr(zipstream, "ZIP64_COUNT", 3)
+    with written(6) as big:
+        assert big.testzip() is None and len(big.namelist()) == 6
+        assert big.read("d/5-é.bin") == b"\x05" * 5

@@ -4,12 +4,12 @@ image at a time. A multi-label item is stored under each of its labels; an unlab
 tied) item is left out, or stored under UNLABELED_FOLDER when asked for."""
 
 import re
-import zipfile
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from filament.exports.rows import ExportItem
-from filament.exports.sink import BlobReader, Drain
+from filament.exports.sink import BlobReader
+from filament.exports.zipstream import ZipStream
 
 UNLABELED_FOLDER = "_unlabeled"
 EXTENSIONS = {
@@ -50,24 +50,23 @@ def imagefolder_export(
     batches: Iterator[list[ExportItem]], storage: BlobReader, unlabeled: bool
 ) -> Iterator[bytes]:
     """The zip's bytes, a member at a time (images are stored, not deflated again)."""
-    sink = Drain()
-    # one set of member names: 100k items are a few MB; without it names could not be unique
+    archive = ZipStream()
+    # the member names given so far, to keep them unique: ~100 bytes a name, the one part of
+    # this export that grows with the project (the central directory is spooled to disk)
     used: set[str] = set()
     folders: dict[str, str] = {}
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
-        for batch in batches:
-            for item in batch:
-                if item.storage_key is None:
-                    continue
-                labels = item.labels or []
-                if not labels and not unlabeled:
-                    continue
-                targets = [_folder(folders, label) for label in labels] or [UNLABELED_FOLDER]
-                data = storage.get_bytes(item.storage_key)
-                for folder in targets:
-                    archive.writestr(member_name(item, folder, used), data)
-                yield sink.take()
-    yield sink.take()  # the central directory
+    for batch in batches:
+        for item in batch:
+            if item.storage_key is None:
+                continue
+            labels = item.labels or []
+            if not labels and not unlabeled:
+                continue
+            targets = [_folder(folders, label) for label in labels] or [UNLABELED_FOLDER]
+            data = storage.get_bytes(item.storage_key)
+            for folder in targets:
+                yield archive.add(member_name(item, folder, used), data)
+    yield from archive.finish()
 
 
 def _folder(folders: dict[str, str], label: str) -> str:
