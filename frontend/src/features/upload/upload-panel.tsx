@@ -130,7 +130,7 @@ function UploadForm({ project }: { project: Project }) {
 
   const recent = (jobs.data?.data ?? []).slice(0, 12);
   const uploadedCount = rows.filter((row) => row.state === 'uploaded').length;
-  const accept = modality === 'image' ? 'image/*,.zip' : '.csv,.jsonl,.ndjson,.zip';
+  const accept = modality === 'image' ? 'image/*,.zip,.json' : '.csv,.jsonl,.ndjson,.zip,.json';
 
   return (
     <div className="stack-lg">
@@ -138,8 +138,8 @@ function UploadForm({ project }: { project: Project }) {
         title="Upload"
         description={
           modality === 'image'
-            ? 'Drop images, folders of images, or .zip archives. Each file becomes an item named by its path.'
-            : 'Drop CSV or JSONL files with a "text" column (optional "id" and "label"/"labels" columns; uploaded labels become annotations).'
+            ? 'Drop images, folders of images, or .zip archives. Each file becomes an item named by its path. A Label Studio JSON export (or its zip with the images) and a zipped Hugging Face save_to_disk folder come in with their labels.'
+            : 'Drop CSV or JSONL files with a "text" column (optional "id" and "label"/"labels" columns; uploaded labels become annotations), a Label Studio JSON export, or a zipped Hugging Face save_to_disk folder.'
         }
         actions={
           (project.items_total > 0 || (status.data?.items_ready ?? 0) > 0) && (
