@@ -200,3 +200,31 @@ def test_zip_stream_reads_back_with_zip64(monkeypatch):
     with written(6) as big:
         assert big.testzip() is None and len(big.namelist()) == 6
         assert big.read("d/5-é.bin") == b"\x05" * 5
+
+
+def test_an_image_gone_from_storage_is_left_out():
+    from filament.db.models import Project, Task
+    from filament.exports.imagefolder import imagefolder_export
+    from filament.exports.parquet import parquet_export
+    from filament.exports.rows import ExportItem
+
+    class Store:
+        def get_bytes(self, key: str) -> bytes:
+            if key == "gone":
+                raise FileNotFoundError(key)
+            return png((1, 2, 3))
+
+    def batches():
+        yield [
+            ExportItem(1, "a.png", "d", None, "here", "image/png", ["x"], "single", None),
+            ExportItem(2, "b.png", "d", None, "gone", "image/png", ["x"], "single", None),
+        ]
+
+    body = b"".join(imagefolder_export(batches(), Store(), unlabeled=False))
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        assert archive.namelist() == ["x/a.png"]
+    made = Project(
+        id=1, name="p", task=Task.image_classification, labels=["x"], backbone="b", created_by=1
+    )
+    table = pq.read_table(io.BytesIO(b"".join(parquet_export(batches(), made, Store(), False))))
+    assert [row is None for row in table.column("image").to_pylist()] == [False, True]

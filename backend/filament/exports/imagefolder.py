@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from filament.exports.rows import ExportItem
-from filament.exports.sink import BlobReader
+from filament.exports.sink import BlobReader, read_blob
 from filament.exports.zipstream import ZipStream
 
 UNLABELED_FOLDER = "_unlabeled"
@@ -63,7 +63,9 @@ def imagefolder_export(
             if not labels and not unlabeled:
                 continue
             targets = [_folder(folders, label) for label in labels] or [UNLABELED_FOLDER]
-            data = storage.get_bytes(item.storage_key)
+            data = read_blob(storage, item.storage_key)
+            if data is None:
+                continue
             for folder in targets:
                 yield archive.add(member_name(item, folder, used), data)
     yield from archive.finish()

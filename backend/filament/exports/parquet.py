@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from filament.db.models import Project
 from filament.exports.rows import ExportItem
-from filament.exports.sink import BlobReader, Drain
+from filament.exports.sink import BlobReader, Drain, read_blob
 
 ROWS_PER_GROUP = 1000
 GROUP_BYTES = 32 * 1024 * 1024  # of image bytes in one row group
@@ -92,8 +92,8 @@ def parquet_export(
             for item in batch:
                 row = _row(item, index, project.task.multilabel, annotations)
                 if images:
-                    data = storage.get_bytes(item.storage_key) if item.storage_key else None
-                    row["image"] = {"bytes": data, "path": item.name}
+                    data = read_blob(storage, item.storage_key)
+                    row["image"] = {"bytes": data, "path": item.name} if data else None
                     held += len(data or b"")
                 else:
                     row["text"] = item.text

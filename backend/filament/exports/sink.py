@@ -2,7 +2,10 @@
 zipfile write into it, the export's generator yields what has piled up after each batch."""
 
 import io
+import logging
 from typing import Protocol
+
+log = logging.getLogger("filament.exports")
 
 
 class BlobReader(Protocol):
@@ -44,3 +47,15 @@ class Drain(io.RawIOBase):
         data = b"".join(self._chunks)
         self._chunks = []
         return data
+
+
+def read_blob(storage: BlobReader, key: str | None) -> bytes | None:
+    """An item's bytes, or None when they are gone (an item deleted while the export runs):
+    the response is under way, so a missing file is left out, not a broken download."""
+    if key is None:
+        return None
+    try:
+        return storage.get_bytes(key)
+    except FileNotFoundError:
+        log.warning("export: %s is missing from storage; left out", key)
+        return None
