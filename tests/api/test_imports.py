@@ -196,3 +196,49 @@ def test_hugging_face_refusals(client, owner, tmp_path):
     broken = make_zip({"saved/state.json": b"{not json", "saved/dataset_info.json": b"{}"})
     answer = upload(client, owner, text, ("b.zip", broken))
     assert answer.status_code == 400 and "not valid JSON" in answer.json()["detail"]
+
+
+def test_odd_label_studio_shapes_never_crash():
+    """Whatever shapes the tasks take, the check refuses or passes them: never another error."""
+    import random
+
+    from filament.uploads import labelstudio
+    from filament.uploads.ingest import UploadRefused
+
+    rng = random.Random(7)
+    atoms = [None, 1, "x", "cat", [], {}, ["cat"], [["pets", "cat"]], {"choices": "cat"}, True]
+
+    def shape(depth: int = 0):
+        if depth > 3 or rng.random() < 0.4:
+            return rng.choice(atoms)
+        keys = ["data", "annotations", "result", "type", "value", "choices", "taxonomy", "text"]
+        if rng.random() < 0.5:
+            return [shape(depth + 1) for _ in range(rng.randint(0, 3))]
+        return {rng.choice(keys): shape(depth + 1) for _ in range(rng.randint(0, 4))}
+
+    for _ in range(3000):
+        found = shape()
+        task = found if isinstance(found, dict) else {"annotations": found}
+        if not isinstance(task.get("data"), dict):
+            task["data"] = {"text": "t", "image": "data:image/png;base64,AAAA"}
+        for modality in ("text", "image"):
+            try:
+                labelstudio.check_tasks([task], "x.json", modality, ["cat", "dog"])
+                list(
+                    labelstudio.iter_labelstudio(
+                        [task], "x.json", modality, ["cat"], None, 10**6, 10**6, 10**5
+                    )
+                )
+            except UploadRefused:
+                pass
+
+
+@pytest.mark.parametrize(
+    "state",
+    [b'{"_data_files": 1}', b'{"_data_files": [{"filename": "../x.arrow"}]}', b"[1]", b'"x"'],
+)
+def test_odd_saved_dataset_metadata_is_a_400(client, owner, state):
+    pid = project(client, owner, task="text_classification", labels=("neg", "pos"))
+    body = make_zip({"d/state.json": state, "d/dataset_info.json": b'{"features": {}}'})
+    answer = upload(client, owner, pid, ("d.zip", body))
+    assert answer.status_code == 400, answer.text

@@ -58,7 +58,7 @@ def find_splits(archive: zipfile.ZipFile, filename: str, modality: str) -> list[
         info = _json_member(archive, str(folder / "dataset_info.json"), filename)
         files = [
             str(folder / entry["filename"])
-            for entry in state.get("_data_files") or []
+            for entry in _list(state.get("_data_files"))
             if isinstance(entry, dict) and isinstance(entry.get("filename"), str)
         ]
         missing = [f for f in files if f not in members or unsafe_member(f)]
@@ -77,6 +77,10 @@ def find_splits(archive: zipfile.ZipFile, filename: str, modality: str) -> list[
     if not splits:
         raise UploadRefused(f"{filename}: no `state.json` of a saved Hugging Face dataset")
     return splits
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _json_member(archive: zipfile.ZipFile, name: str, filename: str) -> dict[str, Any]:

@@ -60,28 +60,36 @@ def read_tasks(stream: IO[bytes], filename: str) -> list[dict[str, Any]]:
 
 def task_labels(task: dict[str, Any], project_labels: list[str]) -> list[str] | None:
     """The labels of the task's last annotation that was not cancelled; None without one
-    or without a choice in it."""
+    or without a choice in it. Parts of another shape than LS writes are passed over."""
     annotations = [
         a
-        for a in task.get("annotations") or []
+        for a in _list(task.get("annotations"))
         if isinstance(a, dict) and not a.get("was_cancelled")
     ]
     if not annotations:
         return None
     found: list[str] = []
-    for result in annotations[-1].get("result") or []:
+    for result in _list(annotations[-1].get("result")):
         if not isinstance(result, dict) or result.get("type") not in LABEL_RESULTS:
             continue
-        value = result.get("value") or {}
+        value = result.get("value")
+        if not isinstance(value, dict):
+            continue
         if result["type"] == "choices":
-            found += [str(choice) for choice in value.get("choices") or []]
+            found += [str(choice) for choice in _list(value.get("choices"))]
         else:
-            for path in value.get("taxonomy") or []:
+            for path in _list(value.get("taxonomy")):
                 parts = [str(part) for part in path] if isinstance(path, list) else [str(path)]
+                if not parts:
+                    continue
                 joined = "/".join(parts)
                 found.append(joined if joined in project_labels else parts[-1])
     # an annotation without a choice (submitted empty) imports as unlabeled
     return list(dict.fromkeys(found)) or None
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def check_tasks(
