@@ -32,6 +32,8 @@ def test_nothing_is_drawn_without_a_share_or_a_free_item() -> None:
     rng = np.random.default_rng(1)
     assert draw_audit(embeddings, np.arange(5), 10, 0.5, rng) == (0, [])
     assert draw_audit(embeddings, np.zeros(0, np.int64), 10, 0.0, rng) == (0, [])
+    nothing_embedded = Embeddings(np.zeros(0, np.int64), np.zeros((0, 2), np.float16))
+    assert draw_audit(nothing_embedded, np.zeros(0, np.int64), 10, 1.0, rng) == (0, [])
     assert audit_count(0, 0.5, rng) == 0
 
 

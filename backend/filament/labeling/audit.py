@@ -69,6 +69,8 @@ def draw_audit(
     if count == 0:
         return 0, []
     pool, blocked = embeddings.item_ids, np.unique(blocked)
+    if len(pool) == 0:  # nothing embedded yet
+        return 0, []
     want = count * spare
     if len(blocked) <= len(pool) // 2:
         drawn = _draw_by_rejection(pool, blocked, want, rng)
