@@ -127,21 +127,29 @@ class Progress:
 
     With a `unit` ("items"), the row's `result` carries the counts too (`done`, `total`,
     `unit`) while the job runs, so the API can tell a rate in that unit (`JobPublic`); the
-    job's final write replaces them with its result."""
+    job's final write replaces them with its result. `forward_only`: a lower share than one
+    written before is dropped (for a sum of counts read at different moments)."""
 
-    def __init__(self, job_id: int, every: float | None = None, unit: str | None = None) -> None:
+    def __init__(
+        self,
+        job_id: int,
+        every: float | None = None,
+        unit: str | None = None,
+        forward_only: bool = False,
+    ) -> None:
         self.job_id = job_id
         self.every = PROGRESS_SECONDS if every is None else every
         self.unit = unit
+        self.forward_only = forward_only
         self._last = 0.0
         self._best = -1.0
 
     def __call__(self, done: int, total: int, message: str = "") -> None:
         now = time.monotonic()
         share = round(min(done / max(total, 1), 1.0), 4)
-        # never backwards: a shard's chunk is counted in flight, then as ready, and the two
-        # reads may straddle the switch
-        if share < self._best or (now - self._last < self.every and done < total):
+        if self.forward_only and share < self._best:
+            return
+        if now - self._last < self.every and done < total:
             return
         self._last, self._best = now, share
         fields: dict[str, object] = {

@@ -318,7 +318,9 @@ async def _wait_for_shards(
 ) -> None:
     """Follow the shards until every item they cover is embedded, then publish."""
     project_id, up_to = project.id or 0, ranges[-1][1]
-    progress, planned_for = Progress(job_id, unit="items"), 0
+    # forward only: a shard's chunk is counted in flight, then as ready, and the two reads
+    # may straddle the switch
+    progress, planned_for = Progress(job_id, unit="items", forward_only=True), 0
     while True:
         left = await in_thread(pending_count, project_id, up_to)
         done = total - left
