@@ -57,6 +57,12 @@ describe('UploadPanel', () => {
     await waitFor(() => expect(uploads.calls).toEqual([{ dataset: 'cifar extra', names: ['more.csv'] }]));
   });
 
+  it('sends files dropped before the list arrived to the first real dataset', async () => {
+    renderPanel();
+    fireEvent.change(screen.getByTestId('file-input'), { target: { files: [new File(['text\nhi\n'], 'early.csv', { type: 'text/csv' })] } });
+    await waitFor(() => expect(uploads.calls).toEqual([{ dataset: 'cifar extra', names: ['early.csv'] }]));
+  });
+
   it('offers "default" only while the project has no dataset', () => {
     expect(datasetChoices([])).toEqual(['default']);
     expect(datasetChoices(undefined)).toEqual(['default']);

@@ -88,11 +88,12 @@ function UploadForm({ project }: { project: Project }) {
   const names = datasetChoices(datasets.data?.data.map((d) => d.name));
   const target = chosen === NEW_DATASET || (chosen !== null && names.includes(chosen)) ? chosen : names[0];
   const start = async (files: PendingFile[]) => {
-    const dataset = target === NEW_DATASET ? newName.trim() : target;
-    if (datasets.isPending) {
-      // the real names are not known yet: "default" could make an empty dataset beside a renamed one
-      setTargetError('The datasets are still loading; try again in a moment.');
-      return;
+    let dataset = target === NEW_DATASET ? newName.trim() : target;
+    if (chosen === null && datasets.isPending) {
+      // files dropped before the list arrived: the first real dataset, not a "default" that a
+      // rename may have left behind (it would be made anew, empty but for these files)
+      const loaded = await reloadDatasets();
+      dataset = datasetChoices(loaded.data?.data.map((d) => d.name))[0];
     }
     if (!dataset) {
       setTargetError('Name the new dataset first.');
