@@ -44,6 +44,18 @@ describe('JobRow', () => {
   });
 });
 
+describe('JobRow errors', () => {
+  it('names a file once, also for errors stored with the name in front', () => {
+    const errors = [
+      { name: 'bad/corrupt.jpg', error: 'bad/corrupt.jpg: the image is corrupt or truncated' },
+      { name: 'notes.png', error: 'not an image' },
+    ];
+    render(<JobRow job={{ ...base, type: 'ingest', status: 'done', progress: 1, errors, rate_per_second: null, eta_seconds: null } as Job} />);
+    const items = screen.getAllByRole('listitem').filter((li) => li.closest('[aria-label="Files that could not be used"]'));
+    expect(items.map((li) => li.textContent)).toEqual(['bad/corrupt.jpg: the image is corrupt or truncated', 'notes.png: not an image']);
+  });
+});
+
 describe('formatEta and formatRate', () => {
   it('round to what people read', () => {
     expect(formatEta(null)).toBe('');

@@ -34,7 +34,10 @@ function resultSummary(result: Record<string, unknown> | null | undefined): stri
 function fileErrors(errors: Job['errors']): { name: string; error: string }[] {
   return (errors ?? []).map((entry) => {
     const record = entry as Record<string, unknown>;
-    return { name: String(record.name ?? record.file ?? ''), error: String(record.error ?? record.detail ?? record.message ?? 'could not be read') };
+    const name = String(record.name ?? record.file ?? '');
+    const error = String(record.error ?? record.detail ?? record.message ?? 'could not be read');
+    // jobs ingested before the server dropped it still carry the name in front: shown once
+    return { name, error: name && error.startsWith(`${name}: `) ? error.slice(name.length + 2) : error };
   });
 }
 
