@@ -35,6 +35,9 @@ PILLOW_FORMATS = {
 }
 
 
+HEAD_BYTES = 65536  # what the upload checks read of each file
+
+
 class UploadRefused(ValueError):
     """A file that cannot be ingested; the message is shown to the user."""
 
@@ -68,13 +71,14 @@ def sniff(head: bytes, filename: str) -> str:
 class CheckedFile:
     kind: str  # image | zip | csv | jsonl
     members: int = 0  # images in a zip
+    warning: str | None = None  # accepted, but the uploader should know (a header-only CSV)
 
 
 def check_upload(
     stream: BinaryIO, filename: str, task: Task, max_expansion: int, max_ratio: int
 ) -> CheckedFile:
     """Refuse what can be seen without ingesting: wrong kind, no `text` field, bad zip."""
-    head = stream.read(65536)
+    head = stream.read(HEAD_BYTES)
     stream.seek(0)
     if not head:
         raise UploadRefused(f"{filename}: the file is empty")
@@ -104,6 +108,9 @@ def check_upload(
             raise UploadRefused(
                 f"{filename}: the CSV header has no 'text' column (found: {', '.join(header)})"
             )
+        if len(head) < HEAD_BYTES and not any(line.strip() for line in text.splitlines()[1:]):
+            # the whole file was read: a header and nothing under it adds no items
+            return CheckedFile(kind, warning=f"{filename}: no rows below the CSV header")
     else:
         first = text.splitlines()[0] if text else ""
         try:
