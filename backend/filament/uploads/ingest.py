@@ -36,6 +36,9 @@ PILLOW_FORMATS = {
 }
 
 
+HEAD_BYTES = 65536  # what the upload checks read of each file
+
+
 class UploadRefused(ValueError):
     """A file that cannot be ingested; the message is shown to the user."""
 
@@ -72,6 +75,7 @@ def sniff(head: bytes, filename: str) -> str:
 class CheckedFile:
     kind: str  # image | zip | csv | jsonl | labelstudio | labelstudio_zip | hf_dataset
     members: int = 0  # files in a zip
+    warning: str | None = None  # accepted, but the uploader should know (a header-only CSV)
 
 
 def check_upload(
@@ -88,7 +92,7 @@ def check_upload(
     # the exports of other tools build on this module's readers: imported here, not above
     from filament.uploads.imports import check_import, zip_kind
 
-    head = stream.read(65536)
+    head = stream.read(HEAD_BYTES)
     stream.seek(0)
     if not head:
         raise UploadRefused(f"{filename}: the file is empty")
@@ -125,6 +129,9 @@ def check_upload(
             raise UploadRefused(
                 f"{filename}: the CSV header has no 'text' column (found: {', '.join(header)})"
             )
+        if len(head) < HEAD_BYTES and not any(line.strip() for line in text.splitlines()[1:]):
+            # the whole file was read: a header and nothing under it adds no items
+            return CheckedFile(kind, warning=f"{filename}: no rows below the CSV header")
     else:
         first = text.splitlines()[0] if text else ""
         try:

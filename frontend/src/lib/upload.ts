@@ -110,7 +110,9 @@ export function perFileProgress(sizes: number[], loaded: number, total: number):
 }
 
 export interface UploadHandle {
-  promise: Promise<Pick<UploadAccepted, 'job_id'>>;
+  /** `warnings`: accepted files that will add nothing (a CSV with only its header); the direct
+   * path's warnings come with the ingest job's result instead */
+  promise: Promise<Pick<UploadAccepted, 'job_id'> & Partial<Pick<UploadAccepted, 'warnings'>>>;
   abort: () => void;
 }
 

@@ -2228,6 +2228,16 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Rate Per Second
+             * @description while running: items done per second since the job started (jobs that count items: `result.unit`); null until there is a rate
+             */
+            rate_per_second?: number | null;
+            /**
+             * Eta Seconds
+             * @description while running: seconds left at the rate measured since the job started; null until there is a rate
+             */
+            eta_seconds?: number | null;
         };
         /**
          * JobStatus
@@ -3093,6 +3103,11 @@ export interface components {
             progress: number;
             /** Message */
             message: string;
+            /**
+             * Eta Seconds
+             * @description seconds left at the rate measured since the job started; null until there is a rate
+             */
+            eta_seconds?: number | null;
         };
         /** UploadAccepted */
         UploadAccepted: {
@@ -3102,6 +3117,11 @@ export interface components {
             dataset: string;
             /** Files */
             files: components["schemas"]["UploadedFile"][];
+            /**
+             * Warnings
+             * @description accepted files that will add nothing (a CSV with only its header)
+             */
+            warnings?: string[];
         };
         /** UploadPlan */
         UploadPlan: {
