@@ -168,7 +168,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         return _remote().cmd_export_remote(args)
     if args.project_id is None or args.out is None:
         raise SystemExit(
-            "filament export --project ID [--format csv|jsonl] exports labels from a server; "
+            "filament export --project ID [--format csv|jsonl|parquet|imagefolder] exports "
+            "labels or a dataset from a server; "
             "filament export PROJECT_ID --out FOLDER writes a model archive from this machine's "
             "database"
         )
@@ -306,8 +307,22 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--version", type=int, default=None, help="local: default the active one")
     export.add_argument("--project", "-p", type=int, default=None, help="remote: the project id")
     export.add_argument("--url", default=None, help="remote: the server")
-    export.add_argument("--format", choices=["csv", "jsonl"], default="csv", help="remote")
-    export.add_argument("--content", choices=["labels", "predictions"], default="labels")
+    export.add_argument(
+        "--format",
+        choices=["csv", "jsonl", "parquet", "imagefolder"],
+        default="csv",
+        help="remote; parquet: a Hugging Face datasets file, imagefolder: a zip of "
+        "label/filename images (both: the items and their final labels)",
+    )
+    export.add_argument(
+        "--content", choices=["labels", "predictions", "items", "activity"], default="labels"
+    )
+    export.add_argument(
+        "--unlabeled", action="store_true", help="parquet, imagefolder: unlabeled items too"
+    )
+    export.add_argument(
+        "--annotators", action="store_true", help="items, parquet: every annotator's labels"
+    )
     export.set_defaults(handler=cmd_export)
     score = commands.add_parser(
         "score", help="score inputs with an exported model (--model) or a server's (--project)"

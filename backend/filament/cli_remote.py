@@ -237,22 +237,41 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return 0
 
 
+# the dataset formats and their files' suffixes
+DATASET_FORMATS = {"parquet": "parquet", "imagefolder": "zip"}
+
+
 @guarded
 def cmd_export_remote(args: argparse.Namespace) -> int:
     project = connect(args).project(args.project)
+    dataset = args.format in DATASET_FORMATS
+    # a dataset format carries the items and their final labels
+    content = "items" if dataset and args.content == "labels" else args.content
+    unlabeled, annotators = getattr(args, "unlabeled", False), getattr(args, "annotators", False)
     if args.out == "-":
+        params = {"format": args.format, "content": content}
+        if unlabeled:
+            params["unlabeled"] = "true"
+        if annotators:
+            params["annotators"] = "true"
         with project.client.stream(
-            "GET",
-            routes.EXPORT.format(project_id=project.id),
-            params={"format": args.format, "content": args.content},
+            "GET", routes.EXPORT.format(project_id=project.id), params=params
         ) as answer:
             for chunk in answer.iter_bytes():
                 sys.stdout.buffer.write(chunk)
         return 0
-    out = Path(args.out or f"project-{project.id}-{args.content}.{args.format}")
-    with byte_progress(f"exporting {args.content}") as progress:
-        project.export(out, format=args.format, content=args.content, progress=progress)
-    console.print(f"{args.content} of project {project.id} written to {out}")
+    suffix = DATASET_FORMATS.get(args.format, args.format)
+    out = Path(args.out or f"project-{project.id}-{content}.{suffix}")
+    with byte_progress(f"exporting {content}") as progress:
+        project.export(
+            out,
+            format=args.format,
+            content=content,
+            progress=progress,
+            unlabeled=unlabeled,
+            annotators=annotators,
+        )
+    console.print(f"{content} of project {project.id} written to {out}")
     return 0
 
 

@@ -10,13 +10,17 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, ParamSpec, TypeVar
 
+from arq import Retry
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
 from filament import jobs
 from filament.cache import changed
 from filament.core.settings import get_settings
+from filament.db.session import get_engine
 from filament.jobs.rows import interrupt_running, update_job
 from redis import Redis
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 log = logging.getLogger("filament.worker")
 MAX_REST_SECONDS = 30.0  # a slow training never holds the next one back longer than this
@@ -101,15 +105,49 @@ async def heartbeat(beat: Callable[[], Awaitable[object]]) -> AsyncIterator[None
 
 def leased(job: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
     """An arq job whose in-progress mark lives a lease past its last heartbeat (arq sets
-    it for the longest job timeout, 12 h, so a killed worker's job would wait that long)."""
+    it for the longest job timeout, 12 h, so a killed worker's job would wait that long).
+
+    A job that loses the database (PostgreSQL restarting, failing over) waits for it to answer
+    again, still holding its lease, and then runs again (arq's `Retry`, one of its tries): arq
+    would otherwise end it as failed, leaving its work undone until someone asked again. Every
+    job is written to be run again (chunks named by ids, rows claimed once)."""
 
     @functools.wraps(job)
     async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         key = f"{in_progress_key_prefix}{ctx['job_id']}"
         async with heartbeat(lambda: ctx["redis"].pexpire(key, int(lease_seconds() * 1000))):
-            await job(ctx, *args, **kwargs)
+            try:
+                await job(ctx, *args, **kwargs)
+            except (OperationalError, InterfaceError) as error:
+                if not await _database_was_lost(error):
+                    raise  # the database answers: a real failure (say, a missing table)
+                log.warning("%s lost the database (%s); running it again", job.__name__, error)
+                raise Retry(defer=1) from error
 
     return run
+
+
+DATABASE_WAIT_SECONDS = 600.0  # past this the job runs again anyway, using up one more try
+
+
+def database_answers() -> bool:
+    try:
+        with get_engine().connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+async def _database_was_lost(error: DBAPIError) -> bool:
+    """Whether `error` is the database going away (the driver says the connection broke, or
+    the database does not answer now); if so, wait until it answers (or the wait runs out)."""
+    if not error.connection_invalidated and await in_thread(database_answers):
+        return False
+    deadline = time.monotonic() + DATABASE_WAIT_SECONDS
+    while time.monotonic() < deadline and not await in_thread(database_answers):
+        await asyncio.sleep(1.0)
+    return True
 
 
 def project_changed(project_id: int) -> None:
@@ -117,24 +155,48 @@ def project_changed(project_id: int) -> None:
     changed(_redis(get_settings().redis_url or "redis://127.0.0.1:6379"), project_id)
 
 
-class Progress:
-    """Throttled progress updates for a job row (at most one write per `every` seconds)."""
+# at most one progress write per job this often: a row write per forward batch would cost more
+# than the batch on a fast GPU; tests set 0 to see every step
+PROGRESS_SECONDS = 0.5
 
-    def __init__(self, job_id: int, every: float = 0.5) -> None:
+
+class Progress:
+    """Throttled progress updates for a job row (at most one write per `every` seconds).
+
+    With a `unit` ("items"), the row's `result` carries the counts too (`done`, `total`,
+    `unit`) while the job runs, so the API can tell a rate in that unit (`JobPublic`); the
+    job's final write replaces them with its result. `forward_only`: a lower share than one
+    written before is dropped (for a sum of counts read at different moments)."""
+
+    def __init__(
+        self,
+        job_id: int,
+        every: float | None = None,
+        unit: str | None = None,
+        forward_only: bool = False,
+    ) -> None:
         self.job_id = job_id
-        self.every = every
+        self.every = PROGRESS_SECONDS if every is None else every
+        self.unit = unit
+        self.forward_only = forward_only
         self._last = 0.0
+        self._best = -1.0
 
     def __call__(self, done: int, total: int, message: str = "") -> None:
         now = time.monotonic()
+        share = round(min(done / max(total, 1), 1.0), 4)
+        if self.forward_only and share < self._best:
+            return
         if now - self._last < self.every and done < total:
             return
-        self._last = now
-        update_job(
-            self.job_id,
-            progress=round(done / max(total, 1), 4),
-            message=message or f"{done:,} of {total:,}",
-        )
+        self._last, self._best = now, share
+        fields: dict[str, object] = {
+            "progress": share,
+            "message": message or f"{done:,} of {total:,}",
+        }
+        if self.unit is not None:
+            fields["result"] = {"done": done, "total": total, "unit": self.unit}
+        update_job(self.job_id, **fields)
 
 
 @contextlib.asynccontextmanager

@@ -13,6 +13,7 @@ duplicates, and the run's progress counts items, not shards.
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -84,18 +85,32 @@ def embed_items(
     whole = id_range is None
     after, last = (0, None) if id_range is None else (id_range[0] - 1, id_range[1])
     done, planned_for, before = 0, 0, 0
+    in_flight = _in_flight_reporter(project.id or 0, id_range)
     while batch := _items(project.id or 0, status, after, last):
         after = batch[-1].id or 0
         ids = np.array([item.id for item in batch], dtype=np.int64)
         inputs = item_inputs(storage, batch)
+
+        # per forward batch (32 images, 64 texts), not per chunk of CHUNK items: an upload of
+        # a few hundred items is one chunk, and its bar would sit at 0 % until the end
+        def batch_done(rows: int, _: int, done: int = done) -> None:
+            if progress is not None:
+                progress(done + rows, total, f"embedded {done + rows:,} of {total:,} items")
+            elif in_flight is not None:
+                in_flight(rows)
+
         with _forward:
             started = time.monotonic()
-            vectors = encode(storage, project, inputs, weights_dir, generation)
+            vectors = encode(storage, project, inputs, weights_dir, generation, batch_done)
             # the forward pass alone: /metrics' embedding throughput (filament.jobs.metrics)
             seconds = time.monotonic() - started
         record_embedding(sync_redis(), project.backbone, len(batch), seconds)
         save_embedding_chunk(storage, project.id or 0, ids, vectors, generation)
         _near_duplicates(project, generation, ids)
+        if in_flight is not None:
+            # before the rows turn ready: the coordinator may then count the chunk neither
+            # in flight nor ready for one poll, never twice (its bar never runs ahead)
+            in_flight(0)
         if status != ItemStatus.ready:
             embedded = before + done + len(batch)  # what the pool holds now, if known
             if whole and (not planned_for or embedded >= planned_for * REPLAN_GROWTH):
@@ -115,6 +130,38 @@ def embed_items(
     if done and whole:
         publish(project, generation)
     return done
+
+
+def in_flight_key(project_id: int) -> str:
+    """A Redis hash of the project's running shards: items each has embedded in its current
+    chunk but not yet marked ready (what `pending_count` cannot see yet)."""
+    return f"filament:embed-in-flight:{project_id}"
+
+
+def _in_flight_reporter(
+    project_id: int, id_range: tuple[int, int] | None
+) -> Callable[[int], None] | None:
+    """A shard's report of its chunk's embedded rows, for its coordinator's progress; None
+    for a whole run (it writes its own job row)."""
+    if id_range is None:
+        return None
+    key, field = in_flight_key(project_id), f"{id_range[0]}-{id_range[1]}"
+
+    def report(rows: int) -> None:
+        try:
+            redis = sync_redis()
+            redis.hset(key, field, rows)
+            redis.expire(key, 3600)  # a run whose coordinator died leaves nothing behind
+        except Exception:  # progress is a help: Redis restarting must not fail the shard
+            log.warning("project %s: shard %s could not report its progress", project_id, field)
+
+    return report
+
+
+def in_flight_count(project_id: int) -> int:
+    """Items the project's shards have embedded but not yet marked ready."""
+    values = sync_redis().hvals(in_flight_key(project_id))
+    return sum(int(value) for value in values)  # type: ignore[union-attr]
 
 
 def publish(project: Project, generation: int | None) -> None:
@@ -193,7 +240,11 @@ def run_embed(project_id: int) -> bool:
     )
     try:
         done = embed_items(
-            project, ItemStatus.pending, project.embedding_version, Progress(job_id), total
+            project,
+            ItemStatus.pending,
+            project.embedding_version,
+            Progress(job_id, unit="items"),
+            total,
         )
     except Exception as error:
         update_job(
@@ -233,6 +284,7 @@ async def run_sharded(redis: Any, project_id: int, shard: int) -> bool | None:
         device="gpu" if gpu else "cpu",
     )
     queue = jobs.GPU_QUEUE if gpu else jobs.CPU_QUEUE
+    await redis.delete(in_flight_key(project_id))  # a killed run's shards reported there
     names = [f"{jobs.EMBED_SHARD}:{project_id}:{first}-{last}" for first, last in ranges]
     for (first, last), name in zip(ranges, names, strict=True):
         await jobs.enqueue(
@@ -266,11 +318,16 @@ async def _wait_for_shards(
 ) -> None:
     """Follow the shards until every item they cover is embedded, then publish."""
     project_id, up_to = project.id or 0, ranges[-1][1]
-    progress, planned_for, started = Progress(job_id), 0, time.monotonic()
+    # forward only: a shard's chunk is counted in flight, then as ready, and the two reads
+    # may straddle the switch
+    progress, planned_for = Progress(job_id, unit="items", forward_only=True), 0
     while True:
         left = await in_thread(pending_count, project_id, up_to)
         done = total - left
-        progress(done, total, _eta(done, total, time.monotonic() - started))
+        # the shards' chunks under way count too: with chunks of CHUNK items, pending items
+        # alone move in steps of hundreds
+        shown = min(done + await in_thread(_in_flight_or_zero, project_id), total)
+        progress(shown, total, f"embedded {shown:,} of {total:,} items")
         if done and (not planned_for or done >= planned_for * REPLAN_GROWTH):
             planned_for = await in_thread(_plan_cold_start, project, project.embedding_version)
         if left == 0:
@@ -282,17 +339,18 @@ async def _wait_for_shards(
                 break
             raise RuntimeError(f"project {project_id}: {left} items left after every shard ended")
         await asyncio.sleep(SHARD_POLL_SECONDS)
+    await redis.delete(in_flight_key(project_id))
     await in_thread(publish, project, project.embedding_version)
 
 
 SHARD_POLL_SECONDS = 1.0
 
 
-def _eta(done: int, total: int, seconds: float) -> str:
-    if not done:
-        return f"embedding {total:,} items"
-    rest = seconds / done * (total - done)
-    return f"embedded {done:,} of {total:,} items, about {rest:,.0f} s left"
+def _in_flight_or_zero(project_id: int) -> int:
+    try:
+        return in_flight_count(project_id)
+    except Exception:  # Redis restarting: the ready count alone for this poll
+        return 0
 
 
 async def _any_unfinished(redis: Any, names: list[str], queue: str) -> bool:

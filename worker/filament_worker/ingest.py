@@ -1,5 +1,6 @@
 """The ingest job: validate each uploaded item, store it once (content-addressed), record it."""
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -7,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 from filament import activity, jobs
-from filament.core.settings import get_settings
+from filament.core.settings import Settings, get_settings
 from filament.db.models import (
     ActivityAction,
     Annotation,
@@ -24,6 +25,7 @@ from filament.jobs.rows import update_job
 from filament.labeling.labels import LabelsRefused, checked_labels
 from filament.storage import Storage, get_storage, make_key
 from filament.uploads.direct import check_stored_upload
+from filament.uploads.imports import IMPORT_KINDS, iter_import
 from filament.uploads.ingest import (
     Problem,
     Record,
@@ -40,6 +42,8 @@ from filament_worker.common import Progress, failure_message, in_thread, log, pr
 
 BATCH = 500
 MAX_ERRORS_KEPT = 1000
+PROGRESS_EVERY = 25  # records between progress reports (each is throttled again by Progress)
+TEXT_KINDS = {"csv", "jsonl"}
 
 
 @contextmanager
@@ -57,31 +61,66 @@ def open_seekable(storage: Storage, key: str) -> Iterator[BinaryIO]:
 
 
 def _records(
-    storage: Storage, file: dict[str, Any], project: Project
+    storage: Storage, file: dict[str, Any], project: Project, read: list[float]
 ) -> Iterator[Record | Problem]:
+    """The file's records and problems; `read[0]` follows the share of its bytes read so far
+    (the progress within a file: a single CSV of thousands of rows is one file)."""
     settings = get_settings()
     with open_seekable(storage, file["key"]) as stream:
-        if file["kind"] == "zip":
-            yield from iter_zip(
-                stream, project.labels, settings.max_image_pixels, settings.max_image_file_bytes
-            )
-        elif file["kind"] == "image":
-            data = read_capped(stream, file["name"], settings.max_image_file_bytes)
-            if isinstance(data, Problem):
-                yield data
-                return
-            try:
-                yield image_record(data, file["name"], settings.max_image_pixels, None)
-            except UploadRefused as error:
-                yield Problem(file["name"], str(error))
-        else:
-            yield from iter_texts(
-                stream,
-                file["kind"],
-                file["name"],
-                settings.max_text_chars,
-                settings.max_line_chars,
-            )
+        size = max(stream.seek(0, 2), 1)
+        stream.seek(0)
+        for found in _parsed(stream, file, project, settings):
+            with contextlib.suppress(OSError, ValueError):  # a closed or unseekable member
+                read[0] = min(stream.tell() / size, 1.0)
+            yield found
+
+
+def _parsed(
+    stream: BinaryIO, file: dict[str, Any], project: Project, settings: Settings
+) -> Iterator[Record | Problem]:
+    if file["kind"] in IMPORT_KINDS:
+        yield from iter_import(
+            stream,
+            file["kind"],
+            file["name"],
+            project.task.modality,
+            project.labels,
+            settings.max_image_pixels,
+            settings.max_image_file_bytes,
+            settings.max_text_chars,
+        )
+    elif file["kind"] == "zip":
+        yield from iter_zip(
+            stream, project.labels, settings.max_image_pixels, settings.max_image_file_bytes
+        )
+    elif file["kind"] == "image":
+        data = read_capped(stream, file["name"], settings.max_image_file_bytes)
+        if isinstance(data, Problem):
+            yield data
+            return
+        try:
+            yield image_record(data, file["name"], settings.max_image_pixels, None)
+        except UploadRefused as error:
+            yield Problem(file["name"], str(error))
+    else:
+        yield from iter_texts(
+            stream,
+            file["kind"],
+            file["name"],
+            settings.max_text_chars,
+            settings.max_line_chars,
+        )
+
+
+def without_name(name: str, error: str) -> str:
+    """The error's text without the item's name in front: it is shown beside the name (the
+    upload checks' messages start with it, for where they stand alone)."""
+    return error.removeprefix(f"{name}: ") or error
+
+
+def no_rows_warning(file: dict[str, Any]) -> str:
+    what = "no rows below its header" if file["kind"] == "csv" else "no lines"
+    return f"{file['name']}: {what}, so nothing was added"
 
 
 class Ingestor:
@@ -94,7 +133,7 @@ class Ingestor:
 
     def problem(self, name: str, error: str) -> None:
         if len(self.errors) < MAX_ERRORS_KEPT:
-            self.errors.append({"name": name, "error": error})
+            self.errors.append({"name": name, "error": without_name(name, error)})
 
     def write(self, batch: list[Record]) -> None:
         hashes = list({record.content_hash for record in batch})
@@ -202,6 +241,7 @@ def run_ingest(job_id: int) -> bool:
         ingestor = Ingestor(session, storage, project, job)
         files = job.params.get("files", [])
         progress = Progress(job_id)
+        warnings: list[str] = []
         for number, file in enumerate(files):
             if not storage.exists(file["key"]):
                 continue
@@ -209,12 +249,18 @@ def run_ingest(job_id: int) -> bool:
                 # the client wrote this object itself: check what is there now, not what
                 # /complete saw (the presigned URL could rewrite it until it expires)
                 try:
-                    check_stored_upload(storage, file, project.task, get_settings())
+                    check_stored_upload(storage, file, project.task, get_settings(), project.labels)
                 except UploadRefused as error:
                     ingestor.problem(file["name"], str(error))
                     continue
             batch: list[Record] = []
-            for found in _records(storage, file, project):
+            read, seen = [0.0], 0
+            for found in _records(storage, file, project, read):
+                seen += 1
+                if seen % PROGRESS_EVERY == 0:
+                    # permille of the files: the bar moves within a file, not only between
+                    done = round((number + read[0]) * 1000)
+                    progress(done, len(files) * 1000, f"{file['name']}: {seen:,} items read")
                 if isinstance(found, Problem):
                     ingestor.problem(found.name, found.error)
                     continue
@@ -222,8 +268,9 @@ def run_ingest(job_id: int) -> bool:
                 if len(batch) >= BATCH:
                     ingestor.write(batch)
                     batch = []
-                    progress(number, len(files), f"{file['name']}: {ingestor.created:,} items")
             ingestor.write(batch)
+            if not seen and file["kind"] in TEXT_KINDS:
+                warnings.append(no_rows_warning(file))
             progress(number + 1, len(files), f"{file['name']}: done")
         result = {
             "created": ingestor.created,
@@ -235,6 +282,10 @@ def run_ingest(job_id: int) -> bool:
             f"{ingestor.created:,} new items, {ingestor.duplicates:,} duplicates skipped, "
             f"{len(ingestor.errors):,} problems"
         )
+        if warnings:
+            # "0 new items" alone reads as success: say why nothing came
+            result["warnings"] = warnings
+            message = f"{message}; {'; '.join(warnings)}"[:500]
         update_job(
             job_id,
             status=JobStatus.done,

@@ -10,7 +10,7 @@ import time
 import uuid
 from typing import Any, ClassVar
 
-from arq import func
+from arq import Retry, func
 from arq.worker import Function
 from filament import jobs
 from filament.core.logs import configure_logging, request_id_var
@@ -73,6 +73,9 @@ def observed(function: Function) -> Function:
             return result
         except asyncio.CancelledError:  # arq's timeout, or the worker stopping
             outcome = "cancelled"
+            raise
+        except Retry:  # it lost the database and runs again (`leased`)
+            outcome = "retried"
             raise
         finally:
             seconds = time.monotonic() - started

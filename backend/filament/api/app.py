@@ -266,9 +266,12 @@ def _spa_file(path: Path) -> FileResponse:
 
 
 def _serve_spa(app: FastAPI) -> None:
-    """Serve the static export: exact files, then `<path>.html`, then index.html."""
+    """Serve the static export: exact files, then `<path>.html`, then index.html. HEAD too:
+    the SPA's prefetch asks with HEAD, and each 405 was an error in the browser's console."""
 
-    @app.get("/{path:spa}", include_in_schema=False, response_model=None)
+    @app.api_route(
+        "/{path:spa}", methods=["GET", "HEAD"], include_in_schema=False, response_model=None
+    )
     async def spa(path: str) -> Response:
         root = (get_settings().spa_dir or SOURCE_SPA_DIR).resolve()
         for candidate in (root / path, root / f"{path}.html", root / path / "index.html"):

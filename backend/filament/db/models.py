@@ -7,10 +7,18 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, EmailStr, Strict, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    EmailStr,
+    Strict,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import AutoString, Field, SQLModel
 
+from filament.core.rates import measured_rate
 from filament.core.settings import RegistrationMode
 from filament.ml.strategies import DEFAULT_STRATEGY, STRATEGIES
 
@@ -610,6 +618,26 @@ class JobPublic(SQLModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    rate_per_second: float | None = Field(
+        default=None,
+        description="while running: items done per second since the job started (jobs that "
+        "count items: `result.unit`); null until there is a rate",
+    )
+    eta_seconds: float | None = Field(
+        default=None,
+        description="while running: seconds left at the rate measured since the job started; "
+        "null until there is a rate",
+    )
+
+    @model_validator(mode="after")
+    def _measured(self) -> "JobPublic":
+        if self.status == JobStatus.running:
+            done = self.result.get("done") if self.result.get("unit") else None
+            rate = measured_rate(
+                self.started_at, self.progress, done if isinstance(done, int) else None
+            )
+            self.rate_per_second, self.eta_seconds = rate.per_second, rate.eta_seconds
+        return self
 
 
 class ModelVersion(SQLModel, table=True):

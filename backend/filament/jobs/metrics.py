@@ -4,7 +4,7 @@ Prometheus scrapes `/metrics` (`filament.api.metrics`). No shared folder, no per
 endpoint to find, and the figures survive a worker's restart (a Redis flush resets them, which
 Prometheus reads as a counter reset).
 
-Label values are bounded: job names (`JobType`), three outcomes, the backbones."""
+Label values are bounded: job names (`JobType`), four outcomes, the backbones."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -16,7 +16,7 @@ JOBS_KEY = "filament:metrics:jobs"
 EMBEDDING_KEY = "filament:metrics:embedding"
 # seconds; a head training takes about one, an embedding or fine-tune minutes to hours
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
-OUTCOMES = ("ok", "failed", "cancelled")
+OUTCOMES = ("ok", "failed", "cancelled", "retried")
 
 
 def _bucket(seconds: float) -> str:
@@ -24,7 +24,8 @@ def _bucket(seconds: float) -> str:
 
 
 async def record_job(redis: ArqRedis, job: str, outcome: str, seconds: float) -> None:
-    """One finished run of `job` (ok, failed: it raised, cancelled: timed out or stopped)."""
+    """One finished run of `job` (ok, failed: it raised, cancelled: timed out or stopped,
+    retried: it lost the database and runs again)."""
     async with redis.pipeline(transaction=False) as pipe:
         pipe.hincrby(JOBS_KEY, f"{job}|{outcome}|count", 1)
         pipe.hincrbyfloat(JOBS_KEY, f"{job}|{outcome}|sum", seconds)

@@ -48,6 +48,9 @@ def labeled_items(session: Session, project: Project) -> np.ndarray:
     return np.array(ids, dtype=np.int64)
 
 
+AUDIT_DRAW_ROUNDS = 8  # rounds of uniform draws before the exact set difference
+
+
 def draw_audit(
     embeddings: Embeddings,
     blocked: np.ndarray,
@@ -65,11 +68,44 @@ def draw_audit(
     count = audit_count(wanted, share, rng)
     if count == 0:
         return 0, []
-    free = np.setdiff1d(embeddings.item_ids, blocked)
+    pool, blocked = embeddings.item_ids, np.unique(blocked)
+    if len(pool) == 0:  # nothing embedded yet
+        return 0, []
+    want = count * spare
+    if len(blocked) <= len(pool) // 2:
+        drawn = _draw_by_rejection(pool, blocked, want, rng)
+        if drawn is not None:
+            return count, drawn
+    free = np.setdiff1d(pool, blocked)  # mostly blocked: the exact free set is small enough
     if len(free) == 0:
         return 0, []
-    chosen = rng.choice(free, size=min(len(free), count * spare), replace=False)
+    chosen = rng.choice(free, size=min(len(free), want), replace=False)
     return count, [int(item) for item in chosen]
+
+
+def _draw_by_rejection(
+    pool: np.ndarray, blocked: np.ndarray, want: int, rng: np.random.Generator
+) -> list[int] | None:
+    """``want`` distinct items of ``pool`` outside ``blocked`` (sorted), uniformly, in random
+    order: uniform draws from the whole pool, keeping each free item the first time it comes
+    (the same distribution as drawing from the free items without replacement). The set
+    difference it avoids sorts the whole pool: 1 s per request on a million items, where
+    this takes microseconds while at least half the pool is free. None after a few rounds
+    without enough (few free items: the caller takes the exact way)."""
+    chosen: list[int] = []
+    seen: set[int] = set()
+    for _ in range(AUDIT_DRAW_ROUNDS):
+        items = pool[rng.integers(0, len(pool), size=2 * want + 8)]
+        if len(blocked):
+            at = np.minimum(np.searchsorted(blocked, items), len(blocked) - 1)
+            items = items[blocked[at] != items]
+        for item in items.tolist():
+            if item not in seen:
+                seen.add(item)
+                chosen.append(item)
+                if len(chosen) == want:
+                    return chosen
+    return None
 
 
 def audit_count(wanted: int, share: float, rng: np.random.Generator) -> int:

@@ -210,17 +210,22 @@ def _run(
     batch_size: int,
     fn: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor],
     width: int,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Apply ``fn`` (logits or features) to every input in batches; rows in input order."""
     device = _model_device(model)
     out = np.zeros((len(inputs), width), dtype=np.float32)
     was_training = model.training
     model.eval()
+    done = 0
     try:
         with torch.inference_mode(), autocast(device):
             for rows, (x, mask) in iter_batches(model, embedder, inputs, batch_size):
                 result = fn(x.to(device), None if mask is None else mask.to(device))
                 out[rows] = result.float().cpu().numpy()
+                done += len(rows)
+                if on_progress is not None:
+                    on_progress(done, len(inputs))
     finally:
         model.train(was_training)
     return out
@@ -266,11 +271,12 @@ def embed(
     embedder: Embedder,
     inputs: Sequence[bytes] | Sequence[str],
     batch_size: int = 32,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """L2-normalised pooled features ``(n, dim)`` float32 of the (fine-tuned) backbone: the pool's
-    new embeddings once this model is active."""
+    new embeddings once this model is active. `on_progress(done, total)` after each batch."""
     dim = model.head_sizes[0]
-    return _run(model, embedder, inputs, batch_size, model.features, dim)
+    return _run(model, embedder, inputs, batch_size, model.features, dim, on_progress)
 
 
 # -- serialisation ----------------------------------------------------------------------------

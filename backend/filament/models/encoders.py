@@ -10,7 +10,7 @@ import numpy as np
 from filament.cache import ProcessCache
 from filament.db.models import Item, ItemKind, Project
 from filament.ml import classifier
-from filament.ml.embedder import load_embedder
+from filament.ml.embedder import ProgressFn, load_embedder
 from filament.models.artifacts import model_prefix
 from filament.storage import Storage
 
@@ -35,15 +35,18 @@ def encode(
     inputs: Sequence[str] | Sequence[bytes],
     weights_dir: Path | None,
     generation: int | None,
+    on_progress: ProgressFn | None = None,
 ) -> np.ndarray:
-    """L2-normalised embeddings of texts or encoded images, by the given generation."""
+    """L2-normalised embeddings of texts or encoded images, by the given generation;
+    `on_progress(done, total)` after each forward batch (a job's progress bar moves per batch,
+    not per chunk of hundreds of items)."""
     embedder = load_embedder(project.backbone, weights_dir)
     if generation is not None:
         model = finetuned_model(storage, project.id or 0, generation)
-        return classifier.embed(model, embedder, inputs)
+        return classifier.embed(model, embedder, inputs, on_progress=on_progress)
     if project.task.modality == "text":
-        return embedder.embed_texts(inputs)  # type: ignore[arg-type]
-    return embedder.embed_images(inputs)  # type: ignore[arg-type]
+        return embedder.embed_texts(inputs, on_progress=on_progress)  # type: ignore[arg-type]
+    return embedder.embed_images(inputs, on_progress=on_progress)  # type: ignore[arg-type]
 
 
 def item_inputs(storage: Storage, items: Sequence[Item]) -> list[str] | list[bytes]:

@@ -16,7 +16,11 @@ from filament.uploads.ingest import CheckedFile, UploadRefused, check_upload
 
 
 def check_stored_upload(
-    storage: Storage, file: dict[str, Any], task: Task, settings: Settings
+    storage: Storage,
+    file: dict[str, Any],
+    task: Task,
+    settings: Settings,
+    labels: list[str] | None = None,
 ) -> CheckedFile:
     """UploadRefused naming the file unless the object is there, of the declared size, and
     passes the upload checks (kind, zip bombs, text fields)."""
@@ -40,4 +44,5 @@ def check_stored_upload(
             task,
             settings.max_archive_expansion_bytes,
             settings.max_archive_ratio,
+            labels,
         )

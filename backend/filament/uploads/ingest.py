@@ -1,7 +1,8 @@
 """Reading uploads: quick checks on first bytes (in the request), item extraction (in the job).
 
-Upload kinds: single images, zip archives of images, CSV and JSONL files of texts. Item names
-come from the file name, the zip member path, or a CSV/JSONL `id` column.
+Upload kinds: single images, zip archives of images, CSV and JSONL files of texts, and other
+tools' exports (`imports.py`: Label Studio JSON or zip, a zipped Hugging Face dataset). Item
+names come from the file name, the zip member path, or a CSV/JSONL `id` column.
 """
 
 import csv
@@ -12,7 +13,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -35,6 +36,9 @@ PILLOW_FORMATS = {
 }
 
 
+HEAD_BYTES = 65536  # what the upload checks read of each file
+
+
 class UploadRefused(ValueError):
     """A file that cannot be ingested; the message is shown to the user."""
 
@@ -49,13 +53,16 @@ def image_content_type(head: bytes) -> str | None:
 
 
 def sniff(head: bytes, filename: str) -> str:
-    """The kind of an upload from its first bytes: image, zip, csv, jsonl, or unknown."""
+    """The kind of an upload from its first bytes: image, zip, csv, jsonl, labelstudio (a
+    JSON list of tasks), or unknown."""
     if image_content_type(head):
         return "image"
     if head.startswith(ZIP_SIGNATURE):
         return "zip"
     if b"\x00" in head:
         return "unknown"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
+        return "labelstudio"
     suffix = PurePosixPath(filename.lower()).suffix
     if suffix in {".jsonl", ".ndjson"} or (suffix != ".csv" and head.lstrip().startswith(b"{")):
         return "jsonl"
@@ -66,26 +73,44 @@ def sniff(head: bytes, filename: str) -> str:
 
 @dataclass
 class CheckedFile:
-    kind: str  # image | zip | csv | jsonl
-    members: int = 0  # images in a zip
+    kind: str  # image | zip | csv | jsonl | labelstudio | labelstudio_zip | hf_dataset
+    members: int = 0  # files in a zip
+    warning: str | None = None  # accepted, but the uploader should know (a header-only CSV)
 
 
 def check_upload(
-    stream: BinaryIO, filename: str, task: Task, max_expansion: int, max_ratio: int
+    stream: BinaryIO,
+    filename: str,
+    task: Task,
+    max_expansion: int,
+    max_ratio: int,
+    labels: list[str] | None = None,
 ) -> CheckedFile:
-    """Refuse what can be seen without ingesting: wrong kind, no `text` field, bad zip."""
-    head = stream.read(65536)
+    """Refuse what can be seen without ingesting: wrong kind, no `text` field, bad zip; and
+    for another tool's export, what keeps it from this project (with `labels`, the project's,
+    labels it does not have)."""
+    # the exports of other tools build on this module's readers: imported here, not above
+    from filament.uploads.imports import check_import, zip_kind
+
+    head = stream.read(HEAD_BYTES)
     stream.seek(0)
     if not head:
         raise UploadRefused(f"{filename}: the file is empty")
     kind = sniff(head, filename)
+    members = 0
+    if kind == "zip":
+        members = check_zip(stream, filename, max_expansion, max_ratio)
+        kind = zip_kind(stream)
+    if kind in {"labelstudio", "labelstudio_zip", "hf_dataset"}:
+        check_import(stream, kind, filename, task.modality, labels)
+        return CheckedFile(kind, members=members)
     if task.modality == "image":
         if kind in {"csv", "jsonl"}:
             raise UploadRefused(
                 f"{filename}: this is an image project; text files are not accepted"
             )
         if kind == "zip":
-            return CheckedFile("zip", members=check_zip(stream, filename, max_expansion, max_ratio))
+            return CheckedFile("zip", members=members)
         if kind != "image":
             raise UploadRefused(
                 f"{filename}: not an image (JPEG, PNG, WebP, GIF, BMP) or a .zip of images"
@@ -104,6 +129,9 @@ def check_upload(
             raise UploadRefused(
                 f"{filename}: the CSV header has no 'text' column (found: {', '.join(header)})"
             )
+        if len(head) < HEAD_BYTES and not any(line.strip() for line in text.splitlines()[1:]):
+            # the whole file was read: a header and nothing under it adds no items
+            return CheckedFile(kind, warning=f"{filename}: no rows below the CSV header")
     else:
         first = text.splitlines()[0] if text else ""
         try:
@@ -240,7 +268,7 @@ def too_large(name: str, max_bytes: int) -> Problem:
     )
 
 
-def read_capped(stream: BinaryIO, name: str, max_bytes: int) -> bytes | Problem:
+def read_capped(stream: IO[bytes], name: str, max_bytes: int) -> bytes | Problem:
     """One image's bytes, never more than `max_bytes` + 1 of them in memory."""
     data = stream.read(max_bytes + 1)
     return too_large(name, max_bytes) if len(data) > max_bytes else data
@@ -329,7 +357,7 @@ def iter_texts(
         if kind == "csv":
             reader = csv.DictReader(lines)
             reader.fieldnames = [(n or "").strip().lower() for n in reader.fieldnames or []]
-            rows = iter(reader)  # type: ignore[arg-type]
+            rows = iter(reader)
         else:
             rows = _jsonl_rows(lines)
         for number, row in enumerate(rows, start=1):

@@ -86,6 +86,38 @@ export function headline(value: unknown): { name: string; value: number } | null
   return m.microF1 == null ? null : { name: 'Micro F1', value: m.microF1 };
 }
 
+/** Labels a version rests on before a card shows its figure: FILAMENT_METRICS_MIN_SUPPORT's
+ * default, for versions whose metrics do not say their own minimum. */
+export const MIN_FIGURE_SUPPORT = 30;
+/** Labels of one label before its precision and recall are shown (below it: the count only). */
+export const MIN_LABEL_SUPPORT = 10;
+
+export interface SupportedFigure {
+  name: string;
+  /** null below the minimum support: only the counts are shown */
+  value: number | null;
+  support: number;
+  minSupport: number;
+}
+
+/**
+ * The one number a card shows for a version, only when it rests on enough labels: "Accuracy
+ * 33.3 %" after 3 labels says nothing. Versions with audited/cross-validated evidence use the
+ * trusted block's figure and support; older ones their label count against MIN_FIGURE_SUPPORT.
+ */
+export function supportedHeadline(value: unknown, labelCount: number | null | undefined): SupportedFigure | null {
+  const plain = headline(value);
+  if (!plain) return null;
+  const evidence = parseEvidence(value);
+  if (evidence) {
+    const trusted = evidence.trust === 'audit' ? evidence.audit : evidence.cv;
+    if (trusted.primary) return { name: evidence.name, value: trusted.primary.value, support: trusted.support, minSupport: trusted.minSupport };
+    return { name: evidence.name, value: null, support: evidence.cv.support, minSupport: evidence.cv.minSupport };
+  }
+  const support = labelCount ?? 0;
+  return { name: plain.name, value: support >= MIN_FIGURE_SUPPORT ? plain.value : null, support, minSupport: MIN_FIGURE_SUPPORT };
+}
+
 export function percent(value: number | null | undefined, digits = 0): string {
   return value == null ? '—' : `${(value * 100).toFixed(digits)}%`;
 }

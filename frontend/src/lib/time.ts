@@ -22,3 +22,18 @@ export function timeAgo(iso: string, now: number = Date.now()): string {
   }
   return at.toLocaleDateString('en', { year: 'numeric', month: 'short', day: 'numeric' });
 }
+
+/** Time left as people say it: "about 40 s left", "about 3 min left"; '' when there is no estimate yet. */
+export function formatEta(seconds: number | null | undefined): string {
+  if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return '';
+  if (seconds < 5) return 'almost done';
+  if (seconds < 90) return `about ${Math.round(seconds / 5) * 5} s left`;
+  if (seconds < 90 * 60) return `about ${Math.round(seconds / 60)} min left`;
+  return `about ${(seconds / 3600).toFixed(1)} h left`;
+}
+
+/** A measured rate: "12 items/s", "0.8 items/s"; '' without one. */
+export function formatRate(perSecond: number | null | undefined, unit = 'items'): string {
+  if (perSecond == null || !Number.isFinite(perSecond) || perSecond <= 0) return '';
+  return `${perSecond >= 10 ? Math.round(perSecond).toLocaleString() : perSecond.toFixed(1)} ${unit}/s`;
+}

@@ -8,6 +8,10 @@ describe('upload helpers', () => {
     expect(rejectionReason({ name: 'notes.docx' }, 'image')).toBe('Not an image or a .zip of images.');
     expect(rejectionReason({ name: 'data.csv' }, 'text')).toBeNull();
     expect(rejectionReason({ name: 'a.png' }, 'text')).toMatch(/text project/);
+    // Label Studio JSON exports, and zips of other tools' exports, for either kind of project
+    expect(rejectionReason({ name: 'project-1.json' }, 'text')).toBeNull();
+    expect(rejectionReason({ name: 'project-1.json' }, 'image')).toBeNull();
+    expect(rejectionReason({ name: 'hf-dataset.zip' }, 'text')).toBeNull();
   });
 
   it('skips hidden files from dropped folders', () => {

@@ -17,7 +17,8 @@ const TEXT_EXT = /\.(csv|jsonl|ndjson)$/i;
 /** Why a file cannot be uploaded to this project, in words; null when it is fine. */
 export function rejectionReason(file: { name: string; type?: string }, modality: 'image' | 'text'): string | null {
   const name = file.name;
-  if (/\.zip$/i.test(name)) return null;
+  // a zip (images, or a Label Studio / Hugging Face export) and a Label Studio JSON export: the server reads their content
+  if (/\.(zip|json)$/i.test(name)) return null;
   if (modality === 'image') {
     if (IMAGE_EXT.test(name) || file.type?.startsWith('image/')) return null;
     if (TEXT_EXT.test(name)) return 'This is an image project; CSV and JSONL files hold texts.';
@@ -109,7 +110,9 @@ export function perFileProgress(sizes: number[], loaded: number, total: number):
 }
 
 export interface UploadHandle {
-  promise: Promise<Pick<UploadAccepted, 'job_id'>>;
+  /** `warnings`: accepted files that will add nothing (a CSV with only its header); the direct
+   * path's warnings come with the ingest job's result instead */
+  promise: Promise<Pick<UploadAccepted, 'job_id'> & Partial<Pick<UploadAccepted, 'warnings'>>>;
   abort: () => void;
 }
 

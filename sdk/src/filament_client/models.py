@@ -107,6 +107,9 @@ class Job(Model):
     created_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # while running, from the rate measured since the job started; None until there is one
+    rate_per_second: float | None = None
+    eta_seconds: float | None = None
 
     @property
     def finished(self) -> bool:
@@ -119,6 +122,7 @@ class TrainingProgress(Model):
     type: str
     progress: float
     message: str
+    eta_seconds: float | None = None
 
 
 @dataclass(frozen=True)

@@ -336,11 +336,23 @@ class Project:
         format: str = "csv",
         content: str = "labels",
         progress: ProgressCallback | None = None,
+        *,
+        unlabeled: bool = False,
+        annotators: bool = False,
     ) -> Path:
-        """Stream the export (`format`: csv or jsonl; `content`: labels, one row per
-        annotation, or predictions, the active model's for every item) into a file."""
+        """Stream the export into a file. `format`: csv or jsonl; or a dataset to train on:
+        parquet (Hugging Face `datasets`: `load_dataset("parquet", data_files=path)` gives
+        the label back as a ClassLabel) or imagefolder (image projects: a zip of
+        label/filename). `content`: labels, one row per annotation; predictions, the active
+        model's for every item; items, each labeled item's final label (what parquet and
+        imagefolder carry). `unlabeled`: parquet and imagefolder carry unlabeled items too;
+        `annotators`: every annotator's labels (content=items, and parquet)."""
         target = Path(path)
-        params = {"format": format, "content": content}
+        params: dict[str, str] = {"format": format, "content": content}
+        if unlabeled:
+            params["unlabeled"] = "true"
+        if annotators:
+            params["annotators"] = "true"
         path_ = routes.EXPORT.format(project_id=self.id)
         with self.client.stream("GET", path_, params=params) as answer:
             _save(answer.iter_bytes(DOWNLOAD_CHUNK), target, None, progress)

@@ -5,7 +5,9 @@ A folder of an image project is sent as one uncompressed zip with the folder's r
 (`cat/1.jpg`): the item names keep them, and a top folder named like a label imports that label
 (the server's rule for zips). A folder of a text project sends its .csv/.jsonl files. A
 DataFrame is written to a CSV (columns `text`, and optionally `id`, `label` or `labels`; a list
-in `labels` is joined with `|`)."""
+in `labels` is joined with `|`). A folder written by Hugging Face `save_to_disk` (it holds a
+`state.json` or `dataset_dict.json`) is sent as one zip of all its files, for either kind of
+project: the server imports its rows and labels."""
 
 from __future__ import annotations
 
@@ -44,7 +46,9 @@ def prepare(sources: Iterable[Any], image_project: bool, workdir: Path) -> list[
             continue
         path = Path(os.fspath(source))
         if path.is_dir():
-            if image_project:
+            if is_hf_dataset(path):
+                prepared.append(_zip_dataset(path, workdir / f"{path.resolve().name}.zip"))
+            elif image_project:
                 prepared.append(_zip_folder(path, workdir / f"{path.resolve().name}.zip"))
             else:
                 prepared.extend(_files_in(path, TEXT_SUFFIXES))
@@ -77,6 +81,19 @@ def _zip_folder(folder: Path, target: Path) -> SourceFile:
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as bundle:
         for image in images:
             bundle.write(image.path, image.name)
+    return SourceFile(target.name, target, target.stat().st_size)
+
+
+def is_hf_dataset(folder: Path) -> bool:
+    return (folder / "state.json").is_file() or (folder / "dataset_dict.json").is_file()
+
+
+def _zip_dataset(folder: Path, target: Path) -> SourceFile:
+    # Arrow files compress well enough to matter, never past the server's zip-bomb ratio
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                bundle.write(path, path.relative_to(folder).as_posix())
     return SourceFile(target.name, target, target.stat().st_size)
 
 

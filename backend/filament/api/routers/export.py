@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from filament import activity
 from filament.api.deps import ProjectMemberDep, SessionDep, StorageDep
 from filament.db.models import Annotation, Dataset, Item, Project, Resolution, User
+from filament.exports.formats import dataset_export
 from filament.labeling.consensus import decide, load
 from filament.models.artifacts import Scores
 from filament.models.pool_scores import active_scores, confidence_of, predicted_labels
@@ -263,7 +264,16 @@ def export_labels(
     member: ProjectMemberDep,
     session: SessionDep,
     storage: StorageDep,
-    format: Annotated[str, Query(pattern="^(csv|jsonl)$")] = "csv",
+    format: Annotated[
+        str,
+        Query(
+            pattern="^(csv|jsonl|parquet|imagefolder)$",
+            description="parquet: a Hugging Face `datasets` Parquet file (the label column a "
+            "ClassLabel, or a list of them when multi-label; image bytes or the text); "
+            "imagefolder (image projects): a zip of label/filename images. Both carry the "
+            "items and their final labels (content=items)",
+        ),
+    ] = "csv",
     content: Annotated[
         str,
         Query(
@@ -280,15 +290,39 @@ def export_labels(
         Query(
             description="with content=items: every annotator's labels too (CSV: a column per "
             "annotator email; JSONL: `annotations`, a list of {annotator, labels, source}); "
-            "the other contents ignore it"
+            "the other contents ignore it; format=parquet: an `annotations` column of "
+            "{annotator, labels, source}"
+        ),
+    ] = False,
+    unlabeled: Annotated[
+        bool,
+        Query(
+            description="format=parquet: unlabeled (and tied) items too, their label null; "
+            "format=imagefolder: them too, under the folder `_unlabeled`"
         ),
     ] = False,
 ) -> StreamingResponse:
     """Every annotation (one row per annotator and item), streamed as CSV or JSONL; with
     `content=predictions`, the active model's prediction for every item; with `content=items`,
     every labeled item's final label; with `content=activity`, the activity log (`details` as
-    a JSON cell in the CSV)."""
+    a JSON cell in the CSV). `format=parquet` and `format=imagefolder` are datasets to train
+    on elsewhere: the items with their final labels (README, Export)."""
     project = member.project
+    if format in {"parquet", "imagefolder"}:
+        found = dataset_export(
+            session,
+            storage,
+            project,
+            format,
+            content,
+            unlabeled=unlabeled,
+            annotations=annotators,
+        )
+        return StreamingResponse(
+            found.body,
+            media_type=found.media_type,
+            headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
+        )
     with_text = project.task.modality == "text"
     filename = f"project-{member.id}-{content}.{format}"
     if content == "activity":

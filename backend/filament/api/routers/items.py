@@ -3,7 +3,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
 from fastapi.responses import RedirectResponse, StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import String, cast, exists
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
@@ -57,6 +57,10 @@ class UploadAccepted(BaseModel):
     job_id: int
     dataset: str
     files: list[UploadedFile]
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="accepted files that will add nothing (a CSV with only its header)",
+    )
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, openapi_extra=large_body("upload"))
@@ -67,12 +71,18 @@ def upload_items(
     settings: SettingsDep,
     storage: StorageDep,
     files: Annotated[
-        list[UploadFile], File(min_length=1, description="images, .zip of images, .csv/.jsonl")
+        list[UploadFile],
+        File(
+            min_length=1,
+            description="images, .zip of images, .csv/.jsonl; or another tool's export: a "
+            "Label Studio JSON export (or a zip of it with its images), a zipped Hugging Face "
+            "`save_to_disk` directory",
+        ),
     ],
     dataset: Annotated[str, Form(min_length=1, max_length=200)] = "default",
 ) -> UploadAccepted:
     """Store the files and start an ingest job; what is wrong on sight is refused here."""
-    problems, kinds = [], []
+    problems, kinds, warnings = [], [], []
     for upload in files:
         try:
             checked = check_upload(
@@ -81,8 +91,11 @@ def upload_items(
                 owner.project.task,
                 settings.max_archive_expansion_bytes,
                 settings.max_archive_ratio,
+                owner.project.labels,
             )
             kinds.append(checked.kind)
+            if checked.warning:
+                warnings.append(checked.warning)
         except UploadRefused as error:
             problems.append(str(error))
     if problems:
@@ -103,6 +116,7 @@ def upload_items(
         job_id=job.id,
         dataset=target.name,
         files=[UploadedFile(name=f["name"], size=f["size"]) for f in stored],
+        warnings=warnings,
     )
 
 

@@ -24,6 +24,7 @@ from filament.api.params import ModelVersionNumber
 from filament.api.responses import ErrorDetail
 from filament.cache import cached
 from filament.core import download_tickets
+from filament.core.rates import measured_rate
 from filament.db.models import (
     Annotation,
     JobPublic,
@@ -55,6 +56,11 @@ class TrainingProgress(BaseModel):
     type: str
     progress: float
     message: str
+    eta_seconds: float | None = Field(
+        None,
+        description="seconds left at the rate measured since the job started; null "
+        "until there is a rate",
+    )
 
 
 class ProjectStatus(BaseModel):
@@ -124,7 +130,12 @@ def project_status(
         suggested=suggested,
         training=head_busy or running is not None,
         training_progress=TrainingProgress(
-            type=running.type, progress=running.progress, message=running.message
+            type=running.type,
+            progress=running.progress,
+            message=running.message,
+            eta_seconds=measured_rate(running.started_at, running.progress).eta_seconds
+            if running.status == JobStatus.running
+            else None,
         )
         if running
         else None,

@@ -85,7 +85,9 @@ def complete_upload(
     problems = []
     for file in job.params["files"]:
         try:
-            file["kind"] = check_stored_upload(storage, file, writer.project.task, settings).kind
+            file["kind"] = check_stored_upload(
+                storage, file, writer.project.task, settings, writer.project.labels
+            ).kind
             file["etag"] = storage.etag(file["key"])
         except UploadRefused as error:
             problems.append(str(error))

@@ -68,6 +68,9 @@ describe('charts', () => {
       />,
     );
     expect(screen.getAllByTestId('pr-row')).toHaveLength(2);
-    expect(screen.getByText('90 / 50%')).toBeInTheDocument();
+    const [car, dog] = screen.getAllByTestId('pr-row');
+    expect(car).toHaveTextContent('90 / 50% · 10 labeled');
+    expect(dog).toHaveTextContent('5 labeled'); // below 10 labels: the count, no figure
+    expect(dog).not.toHaveTextContent('40 / 80%');
   });
 });

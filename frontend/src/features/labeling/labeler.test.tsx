@@ -28,12 +28,16 @@ describe('Labeler', () => {
   let nextId: number;
   let activeVersion: number;
   let emptyReason: string | null;
+  let labeledOnServer: number;
+  let training: boolean;
 
   beforeEach(() => {
     calls = [];
     nextId = 1;
     activeVersion = 1;
     emptyReason = null;
+    labeledOnServer = 0;
+    training = false;
     vi.stubGlobal(
       'fetch',
       vi.fn(async (input: Request | string, init?: RequestInit) => {
@@ -51,8 +55,14 @@ describe('Labeler', () => {
         }
         if (url.pathname.endsWith('/skip')) return new Response(null, { status: 204 });
         if (url.pathname.endsWith('/guidelines')) return json({ instructions: '', labels: [], updated_at: null });
-        if (url.pathname.endsWith('/annotations')) return request.method === 'POST' ? json({ id: 1 }, 201) : new Response(null, { status: 204 });
-        if (url.pathname.endsWith('/status')) return json({ items_total: 100, items_ready: 100, labeled: 0, unlabeled: 100, suggested: 0, training: false, model_version: activeVersion, labels_in_model: 0, metrics: null, annotators: [] });
+        if (url.pathname.endsWith('/annotations')) {
+          labeledOnServer += request.method === 'POST' ? 1 : -1;
+          return request.method === 'POST' ? json({ id: 1 }, 201) : new Response(null, { status: 204 });
+        }
+        if (url.pathname.endsWith('/status')) {
+          const progress = training ? { type: 'train_head', progress: 0.3, message: 'training', eta_seconds: 2 } : null;
+          return json({ items_total: 100, items_ready: 100, labeled: labeledOnServer, unlabeled: 100 - labeledOnServer, suggested: 0, training, training_progress: progress, model_version: activeVersion, labels_in_model: 0, metrics: null, annotators: [] });
+        }
         const itemMatch = /\/items\/(\d+)$/.exec(url.pathname);
         if (itemMatch) {
           const id = Number(itemMatch[1]);
@@ -150,5 +160,41 @@ describe('Labeler', () => {
     });
     expect(screen.getByText('Sentence number 2')).toBeInTheDocument();
     expect(predicted()).toBe('negative');
+  });
+
+  it("keeps the project's counter up with each saved label, at most one status request a second", async () => {
+    renderLabeler();
+    await screen.findByText('Sentence number 1');
+    expect(screen.getByTestId('project-count')).toHaveTextContent('0 / 100 in project');
+    const statusGets = () => calls.filter((c) => c.url.endsWith('/status')).length;
+    const before = statusGets();
+    act(() => {
+      fireEvent.keyDown(window, { key: '1' });
+    });
+    // at once, not after a pause in the labeling (the old debounce waited 1.5 s after the last key)
+    await vi.waitFor(() => expect(screen.getByTestId('project-count')).toHaveTextContent('1 / 100 in project'), { timeout: 900 });
+    for (const key of ['2', '1']) {
+      act(() => {
+        fireEvent.keyDown(window, { key });
+      });
+    }
+    // the two labels within the second share one trailing request
+    await vi.waitFor(() => expect(screen.getByTestId('project-count')).toHaveTextContent('3 / 100 in project'), { timeout: 3000 });
+    expect(statusGets() - before).toBeLessThanOrEqual(2);
+    expect(screen.getByTestId('session-count')).toHaveTextContent('3 labeled');
+  });
+
+  it('says "training…" while a head trains and "model v2 ready" when the new version lands', async () => {
+    training = true;
+    renderLabeler();
+    await screen.findByText('Sentence number 1');
+    await vi.waitFor(() => expect(screen.getByTestId('training-badge')).toHaveTextContent('training…'));
+    training = false;
+    activeVersion = 2;
+    act(() => {
+      fireEvent.keyDown(window, { key: '1' }); // a saved label refreshes the status
+    });
+    await vi.waitFor(() => expect(screen.getByTestId('training-badge')).toHaveTextContent('model v2 ready'));
+    expect(screen.getByTestId('training-badge')).toHaveAttribute('data-tone', 'success');
   });
 });

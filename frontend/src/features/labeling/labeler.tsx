@@ -16,11 +16,15 @@ import { PredictionPanel } from '@/components/prediction-panel';
 import { GuidelinesPanel } from '@/features/guidelines/guidelines-panel';
 import { ShortcutLegend, type Shortcut } from './shortcut-legend';
 import { SingleLabelPad } from './single-label-pad';
+import { TrainingBadge } from './training-badge';
 import { ErrorMessage } from '@/components/ui/alert';
 import { Button } from '@/components/ui/button';
 import { EmptyState, Kbd } from '@/components/ui/misc';
 import { Loading } from '@/components/ui/spinner';
 import { useToast } from '@/components/ui/toast';
+
+/** The least time between two status requests the labeler makes for its project counter. */
+export const STATUS_REFRESH_MS = 1000;
 
 /** The key that gives the item just labeled's near-duplicates the same label (not a label key). */
 export const DUPLICATES_KEY = '=';
@@ -95,7 +99,8 @@ export function createLabelSession(projectId: number): LabelSession {
 export function Labeler({ project, session: given }: { project: Project; session?: LabelSession | null }) {
   const notify = useToast();
   const invalidate = useInvalidateProject();
-  const status = useProjectStatus(project.id);
+  // polled while labeling, so the project's counter and the model badge follow the team too
+  const status = useProjectStatus(project.id, { refetchInterval: (query) => (query.state.data?.training ? 2000 : 5000) });
   const decisions = useRef(new Map<number, Decision>());
   const [sessionCount, setSessionCount] = useState(0);
   const [offer, setOffer] = useState<DuplicateOffer | null>(null);
@@ -142,6 +147,30 @@ export function Labeler({ project, session: given }: { project: Project; session
     refreshTimer.current = setTimeout(() => invalidate(project.id), 1500);
   }, [invalidate, project.id]);
 
+  // The project's counter, though, follows each saved label: the debounce above never fires while
+  // someone labels faster than it ("30 labeled this session · 19 / 300 in project"). At most one
+  // status request a second: the first at once, then one trailing request for the rest.
+  const refetchStatus = status.refetch;
+  const lastStatusFetch = useRef(0);
+  const statusTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const refreshCounter = useCallback(() => {
+    const fetchNow = () => {
+      statusTimer.current = null;
+      lastStatusFetch.current = Date.now();
+      void refetchStatus({ cancelRefetch: false });
+    };
+    const wait = STATUS_REFRESH_MS - (Date.now() - lastStatusFetch.current);
+    if (wait <= 0) fetchNow();
+    else if (!statusTimer.current) statusTimer.current = setTimeout(fetchNow, wait);
+  }, [refetchStatus]);
+  useEffect(
+    () => () => {
+      if (statusTimer.current) clearTimeout(statusTimer.current);
+      if (refreshTimer.current) clearTimeout(refreshTimer.current);
+    },
+    [],
+  );
+
   const label = useCallback(
     (labels: string[]) => {
       const current = queue.current;
@@ -152,14 +181,14 @@ export function Labeler({ project, session: given }: { project: Project; session
       const saved = before
         .catch(() => undefined)
         .then(() => saveAnnotation(project.id, current.id, labels));
-      saved.catch((error: unknown) => notify(`Label for “${current.name}” was not saved: ${errorMessage(error)}`, 'error'));
+      saved.then(refreshCounter, (error: unknown) => notify(`Label for “${current.name}” was not saved: ${errorMessage(error)}`, 'error'));
       decisions.current.set(current.id, { labels, saved });
       setSessionCount((n) => n + 1);
       setOffer(current.duplicates ? { itemId: current.id, name: current.name, count: current.duplicates, labels } : null);
       queue.advance();
       refreshSoon();
     },
-    [queue, project.id, notify, refreshSoon],
+    [queue, project.id, notify, refreshSoon, refreshCounter],
   );
 
   // One key: the near-duplicates of the item just labeled get its label too (source "duplicate").
@@ -175,10 +204,11 @@ export function Labeler({ project, session: given }: { project: Project; session
           setSessionCount((n) => n + done.labeled.length);
           notify(`${done.labeled.length} near-duplicate${done.labeled.length === 1 ? '' : 's'} of “${offer.name}” labeled ${offer.labels.join(', ') || 'none'}${dropped ? ' (taken off your queue)' : ''}`, 'success');
           refreshSoon();
+          refreshCounter();
         },
         (error: unknown) => notify(`The near-duplicates were not labeled: ${errorMessage(error)}`, 'error'),
       );
-  }, [offer, project.id, queue, notify, refreshSoon]);
+  }, [offer, project.id, queue, notify, refreshSoon, refreshCounter]);
   useKeydown(
     (event) => {
       if (event.key !== DUPLICATES_KEY || event.ctrlKey || event.metaKey || event.altKey || isTypingTarget(event.target)) return;
@@ -209,13 +239,13 @@ export function Labeler({ project, session: given }: { project: Project; session
       const removed = decision.saved
         .catch(() => undefined)
         .then(() => removeAnnotation(project.id, previous.id));
-      removed.catch((error: unknown) => notify(`Could not undo the label: ${errorMessage(error)}`, 'error'));
+      removed.then(refreshCounter, (error: unknown) => notify(`Could not undo the label: ${errorMessage(error)}`, 'error'));
       // Keep the old choice visible (highlighted) while the item waits for a new one.
       decisions.current.set(previous.id, { labels: decision.labels, saved: removed });
       setSessionCount((n) => Math.max(0, n - 1));
       refreshSoon();
     }
-  }, [queue, project.id, notify, refreshSoon]);
+  }, [queue, project.id, notify, refreshSoon, refreshCounter]);
 
   const multilabel = isMultilabel(project.task);
   const previous = item ? decisions.current.get(item.id)?.labels : null;
@@ -263,9 +293,10 @@ export function Labeler({ project, session: given }: { project: Project; session
           <span className="counter" data-testid="session-count">
             <strong className="tabular">{sessionCount}</strong> labeled this session
           </span>
-          <span className="muted small tabular">
+          <span className="muted small tabular" data-testid="project-count">
             {labeled.toLocaleString()} / {total.toLocaleString()} in project
           </span>
+          <TrainingBadge status={status.data} />
           {meta?.coldStart && <span className="badge badge-warning">Cold start</span>}
           <span className="spacer" />
           <Button size="sm" variant="ghost" onClick={back} disabled={!queue.canGoBack} title="Back to the previous item (← or Backspace)">

@@ -36,6 +36,19 @@ describe('MultiLabelPad', () => {
     expect(onLabel).toHaveBeenNthCalledWith(2, []);
   });
 
+  it('ignores Enter with nothing checked and says how to give "none"', () => {
+    const { onLabel } = setup({ prediction: null });
+    expect(screen.queryByTestId('none-hint')).not.toBeInTheDocument();
+    fireEvent.keyDown(window, { key: 'Enter' });
+    expect(onLabel).not.toHaveBeenCalled();
+    expect(screen.getByTestId('none-hint')).toHaveTextContent(/press 0 if none of them do/);
+    expect(screen.getByRole('button', { name: /Nothing checked/ })).toBeDisabled();
+    fireEvent.keyDown(window, { key: '2' }); // car on: the hint goes, Enter submits
+    expect(screen.queryByTestId('none-hint')).not.toBeInTheDocument();
+    fireEvent.keyDown(window, { key: 'Enter' });
+    expect(onLabel).toHaveBeenCalledWith(['car']);
+  });
+
   it('shows per-label probabilities', () => {
     setup();
     expect(screen.getByText('92%')).toBeInTheDocument();

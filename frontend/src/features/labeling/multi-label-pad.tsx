@@ -14,17 +14,30 @@ export function initialSelection(labels: string[], prediction: PadProps['predict
   return new Set(labels.filter((label) => (prediction?.scores[label] ?? 0) > SUGGEST_THRESHOLD));
 }
 
-/** Toggles for any-subset tasks: number keys toggle, Enter submits, 0 says none apply. Mount with key=item id. */
+/**
+ * Toggles for any-subset tasks: number keys toggle, Enter submits, 0 says none apply. Mount with key=item id.
+ * Enter with nothing checked submits nothing: "none of these" is a label like any other, given on purpose
+ * with 0, never by an Enter pressed before any toggle.
+ */
 export function MultiLabelPad({ labels, prediction, previous, onLabel, onSkip, onBack, disabled }: PadProps) {
   const [selected, setSelected] = useState(() => initialSelection(labels, prediction, previous));
-  const toggle = (label: string) =>
+  const [hint, setHint] = useState(false);
+  const toggle = (label: string) => {
+    setHint(false);
     setSelected((current) => {
       const next = new Set(current);
       if (next.has(label)) next.delete(label);
       else next.add(label);
       return next;
     });
-  const submit = () => onLabel(labels.filter((label) => selected.has(label)));
+  };
+  const submit = () => {
+    if (!selected.size) {
+      setHint(true);
+      return;
+    }
+    onLabel(labels.filter((label) => selected.has(label)));
+  };
 
   useKeydown((event) => {
     const action = actionForKey(event, labels.length, { noneKey: true });
@@ -74,13 +87,18 @@ export function MultiLabelPad({ labels, prediction, previous, onLabel, onSkip, o
         })}
       </div>
       <div className="row">
-        <Button variant="primary" onClick={submit} disabled={disabled}>
-          Submit {selected.size ? `${selected.size} label${selected.size > 1 ? 's' : ''}` : 'no labels'} <Kbd>Enter</Kbd>
+        <Button variant="primary" onClick={submit} disabled={disabled || !selected.size}>
+          {selected.size ? `Submit ${selected.size} label${selected.size > 1 ? 's' : ''}` : 'Nothing checked'} <Kbd>Enter</Kbd>
         </Button>
         <Button onClick={() => onLabel([])} disabled={disabled}>
           None of these <Kbd>0</Kbd>
         </Button>
       </div>
+      {hint && (
+        <p className="small muted" role="status" data-testid="none-hint">
+          Nothing is checked. Check the labels that apply, or press <Kbd>0</Kbd> if none of them do.
+        </p>
+      )}
     </div>
   );
 }

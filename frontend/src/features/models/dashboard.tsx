@@ -4,6 +4,7 @@ import { isJobActive, useJobs, useModels, useProjectStatus } from '@/lib/api/que
 import type { ModelVersion, Project } from '@/lib/api/types';
 import { headline, interval, parseEvidence, parseMetrics, percent } from '@/lib/metrics';
 import { can } from '@/lib/permissions';
+import { formatEta } from '@/lib/time';
 import { projectHref } from '@/lib/use-project-id';
 import { ConfusionMatrix } from '@/components/charts/confusion-matrix';
 import { LearningCurve } from '@/components/charts/learning-curve';
@@ -141,7 +142,10 @@ export function Dashboard({ project }: { project: Project }) {
             {training && s.training_progress?.type !== 'finetune' && (
               <div className="stack-sm">
                 <ProgressBar value={s.training_progress?.progress ?? 0} label="Training progress" />
-                <span className="muted small">{s.training_progress?.message || 'Training on the latest labels…'}</span>
+                <span className="muted small">
+                  {s.training_progress?.message || 'Training on the latest labels…'}
+                  {formatEta(s.training_progress?.eta_seconds) && ` · ${formatEta(s.training_progress?.eta_seconds)}`}
+                </span>
               </div>
             )}
             {s.model_version == null ? (

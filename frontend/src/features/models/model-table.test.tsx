@@ -1,70 +1,75 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { render, screen, waitFor } from '@testing-library/react';
-import userEvent from '@testing-library/user-event';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ToastProvider } from '@/components/ui/toast';
-import { archiveQuery } from '@/lib/api/queries';
+import { fireEvent, render, screen, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
 import type { ModelVersion, Project } from '@/lib/api/types';
-import { ARCHIVE_CHOICES, ModelTable } from './model-table';
+import { PrecisionRecallBars } from '@/components/charts/precision-recall-bars';
+import { ToastProvider } from '@/components/ui/toast';
+import { ModelTable, recentVersions } from './model-table';
 
-const project = { id: 3, name: 'Reviews', task: 'text_classification', labels: ['neg', 'pos'], role: 'owner' } as unknown as Project;
-const model = { version: 2, kind: 'head', status: 'ready', active: true, backbone: 'minilm', base_version: null, label_count: 30, metrics: {}, device: 'cpu', created_at: '2026-12-01T00:00:00Z' } as unknown as ModelVersion;
+const project = { id: 3, name: 'P', task: 'text_classification', labels: ['a', 'b'], role: 'owner' } as unknown as Project;
 
-const wrap = () =>
+const version = (n: number, extra: Partial<ModelVersion> = {}): ModelVersion => ({
+  version: n,
+  kind: 'head',
+  backbone: 'minilm',
+  base_version: null,
+  label_count: n * 10,
+  metrics: { accuracy: 0.5 + n / 100, cv_folds: 3 },
+  status: 'ready',
+  active: false,
+  device: 'cpu',
+  created_at: '2026-12-03T12:00:00',
+  ...extra,
+});
+
+const renderTable = (models: ModelVersion[]) =>
   render(
-    <QueryClientProvider client={new QueryClient({ defaultOptions: { queries: { retry: false } } })}>
+    <QueryClientProvider client={new QueryClient()}>
       <ToastProvider>
-        <ModelTable project={project} models={[model]} />
+        <ModelTable project={project} models={models} />
       </ToastProvider>
     </QueryClientProvider>,
   );
 
-describe('model archive formats', () => {
-  const fetched: string[] = [];
-  beforeEach(() => {
-    fetched.length = 0;
-    vi.stubGlobal(
-      'fetch',
-      vi.fn(async (url: string) => {
-        fetched.push(url);
-        if (url.includes('quantize=int8'))
-          return new Response(JSON.stringify({ detail: 'int8 is not offered for this model: only 8 labeled items to measure it on (at least 10 are needed)' }), {
-            status: 409,
-            headers: { 'Content-Type': 'application/json' },
-          });
-        return new Response(new Blob(['PK']), { status: 200, headers: { 'Content-Disposition': 'attachment; filename="m.zip"' } });
-      }),
-    );
-    URL.createObjectURL = vi.fn(() => 'blob:archive');
-    URL.revokeObjectURL = vi.fn();
-  });
-  afterEach(() => vi.unstubAllGlobals());
+const shownVersions = () => screen.getAllByTestId(/^model-row-/).map((row) => Number(row.dataset.testid?.replace('model-row-', '')));
 
-  it('asks for a format, and for int8 only with ONNX', () => {
-    expect(archiveQuery('onnx')).toBe('format=onnx');
-    expect(archiveQuery('onnx-int8')).toBe('format=onnx&quantize=int8');
-    expect(archiveQuery('all')).toBe('format=all');
-    expect(ARCHIVE_CHOICES[0].value).toBe('onnx');
+describe('ModelTable', () => {
+  it('shows the last 5 versions (and the active one), the rest behind "Show all"', () => {
+    const models = Array.from({ length: 12 }, (_, i) => version(i + 1, { active: i === 2 }));
+    renderTable(models);
+    expect(shownVersions()).toEqual([12, 11, 10, 9, 8, 3]);
+    fireEvent.click(screen.getByRole('button', { name: 'Show all 12 versions' }));
+    expect(shownVersions()).toHaveLength(12);
+    fireEvent.click(screen.getByRole('button', { name: 'Show the last 5' }));
+    expect(shownVersions()).toHaveLength(6);
   });
 
-  it('downloads ONNX by default and the chosen format otherwise', async () => {
-    wrap();
-    const format = screen.getByLabelText('Format of model v2');
-    expect(format).toHaveValue('onnx');
-    await userEvent.click(screen.getByRole('button', { name: 'Download model v2' }));
-    await waitFor(() => expect(fetched).toHaveLength(1));
-    expect(fetched[0]).toMatch(/\/api\/v1\/projects\/3\/models\/2\/download\?format=onnx$/);
-    await waitFor(() => expect(screen.getByRole('button', { name: 'Download model v2' })).toBeEnabled());
-    await userEvent.selectOptions(format, 'torchscript');
-    await userEvent.click(screen.getByRole('button', { name: 'Download model v2' }));
-    await waitFor(() => expect(fetched).toHaveLength(2));
-    expect(fetched[1]).toMatch(/download\?format=torchscript$/);
+  it('has no "Show all" when every version fits', () => {
+    renderTable([version(1), version(2)]);
+    expect(screen.queryByRole('button', { name: /Show all/ })).not.toBeInTheDocument();
+    expect(recentVersions([version(1), version(2)]).map((m) => m.version)).toEqual([2, 1]);
   });
 
-  it('tells why int8 is refused', async () => {
-    wrap();
-    await userEvent.selectOptions(screen.getByLabelText('Format of model v2'), 'onnx-int8');
-    await userEvent.click(screen.getByRole('button', { name: 'Download model v2' }));
-    expect(await screen.findByText(/ONNX int8.*only 8 labeled items/)).toBeInTheDocument();
+  it('shows a metric only from enough labels, the count otherwise', () => {
+    renderTable([version(1, { label_count: 3, metrics: { accuracy: 0.333 } }), version(9, { label_count: 90 })]);
+    const early = screen.getByTestId('model-row-1');
+    expect(early).not.toHaveTextContent('33.3%');
+    expect(within(early).getByTitle('3 labels; a figure needs 30')).toHaveTextContent('—');
+    expect(screen.getByTestId('model-row-9')).toHaveTextContent('59.0%');
+  });
+});
+
+describe('PrecisionRecallBars', () => {
+  it('shows counts for every label and figures only with enough support', () => {
+    const perLabel = {
+      cat: { precision: 0.8, recall: 0.7, f1: 0.75, support: 24 },
+      dog: { precision: 0, recall: 0, f1: 0, support: 2 },
+    };
+    render(<PrecisionRecallBars perLabel={perLabel} labels={['cat', 'dog']} />);
+    const [cat, dog] = screen.getAllByTestId('pr-row');
+    expect(cat).toHaveTextContent('80 / 70% · 24 labeled');
+    expect(dog).toHaveTextContent('2 labeled');
+    expect(dog).toHaveTextContent('too few labels for a figure (needs 10)');
+    expect(dog).not.toHaveTextContent('0 / 0%');
   });
 });

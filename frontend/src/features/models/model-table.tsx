@@ -4,7 +4,7 @@ import { errorMessage } from '@/lib/api/errors';
 import { type ArchiveChoice, useModelDownload, type Pending } from '@/lib/api/queries';
 import type { ModelVersion, Project } from '@/lib/api/types';
 import { can } from '@/lib/permissions';
-import { headline, percent } from '@/lib/metrics';
+import { percent, supportedHeadline } from '@/lib/metrics';
 import { Button } from '@/components/ui/button';
 import { Badge, EmptyState } from '@/components/ui/misc';
 import { Spinner } from '@/components/ui/spinner';
@@ -99,8 +99,24 @@ function StatusBadge({ model }: { model: ModelVersion }) {
   return <Badge>{model.status}</Badge>;
 }
 
+/** Versions the table shows before "Show all": a head retrains every few labels, so a project
+ * soon has dozens, and the newest ones (and the active one) are what people look for. */
+export const RECENT_VERSIONS = 5;
+
+/** The newest `RECENT_VERSIONS` versions, newest first, plus the active one wherever it is. */
+export function recentVersions(models: ModelVersion[], limit = RECENT_VERSIONS): ModelVersion[] {
+  const sorted = [...models].sort((a, b) => b.version - a.version);
+  const shown = sorted.slice(0, limit);
+  const active = sorted.find((model) => model.active);
+  if (active && !shown.includes(active)) shown.push(active);
+  return shown;
+}
+
 export function ModelTable({ project, models }: { project: Project; models: ModelVersion[] }) {
+  const [all, setAll] = useState(false);
   if (!models.length) return <EmptyState title="No model yet">{NO_MODEL}</EmptyState>;
+  const rows = all ? [...models].sort((a, b) => b.version - a.version) : recentVersions(models);
+  const hidden = models.length - rows.length;
   return (
     <div className="table-wrap">
       <table className="table" data-testid="model-table">
@@ -118,37 +134,45 @@ export function ModelTable({ project, models }: { project: Project; models: Mode
           </tr>
         </thead>
         <tbody>
-          {[...models]
-            .sort((a, b) => b.version - a.version)
-            .map((model) => {
-              const metric = headline(model.metrics);
-              const raw = (model.metrics ?? {}) as Record<string, unknown>;
-              const holdout = raw.validation === 'holdout';
-              const baseline = typeof raw.head_baseline === 'number' ? `; the frozen-backbone head on the same items: ${percent(raw.head_baseline, 1)}` : '';
-              return (
-                <tr key={model.version} data-testid={`model-row-${model.version}`} data-kind={model.kind} data-status={model.active ? 'active' : model.status}>
-                  <td>
-                    <strong>v{model.version}</strong>
-                  </td>
-                  <td title={model.backbone}>{model.kind === 'finetuned' ? 'Fine-tuned' : 'Head'}</td>
-                  <td>
-                    <StatusBadge model={model} />
-                  </td>
-                  <td className="muted">{deviceName(model.device) ?? '—'}</td>
-                  <td className="muted" title={model.base_version != null ? `A head on the embeddings of fine-tuned v${model.base_version}` : `The pretrained ${model.backbone}`}>
-                    {model.base_version != null ? `v${model.base_version}` : 'pretrained'}
-                  </td>
-                  <td className="num" title={metric ? `${metric.name}, ${holdout ? 'held-out split' : 'cross-validated'}${baseline}` : undefined}>
-                    {metric ? percent(metric.value, 1) : '—'}
-                  </td>
-                  <td className="num">{model.label_count.toLocaleString()}</td>
-                  <td className="muted small">{new Date(model.created_at).toLocaleString()}</td>
-                  <td>{can(project, 'downloadModels') && <ModelDownloadButton project={project} version={model.version} />}</td>
-                </tr>
-              );
-            })}
+          {rows.map((model) => {
+            const metric = supportedHeadline(model.metrics, model.label_count);
+            const raw = (model.metrics ?? {}) as Record<string, unknown>;
+            const holdout = raw.validation === 'holdout';
+            const baseline = typeof raw.head_baseline === 'number' ? `; the frozen-backbone head on the same items: ${percent(raw.head_baseline, 1)}` : '';
+            return (
+              <tr key={model.version} data-testid={`model-row-${model.version}`} data-kind={model.kind} data-status={model.active ? 'active' : model.status}>
+                <td>
+                  <strong>v{model.version}</strong>
+                </td>
+                <td title={model.backbone}>{model.kind === 'finetuned' ? 'Fine-tuned' : 'Head'}</td>
+                <td>
+                  <StatusBadge model={model} />
+                </td>
+                <td className="muted">{deviceName(model.device) ?? '—'}</td>
+                <td className="muted" title={model.base_version != null ? `A head on the embeddings of fine-tuned v${model.base_version}` : `The pretrained ${model.backbone}`}>
+                  {model.base_version != null ? `v${model.base_version}` : 'pretrained'}
+                </td>
+                <td
+                  className="num"
+                  title={metric ? (metric.value != null ? `${metric.name}, ${holdout ? 'held-out split' : 'cross-validated'}, on ${metric.support} labels${baseline}` : `${metric.support} labels; a figure needs ${metric.minSupport}`) : undefined}
+                >
+                  {metric?.value != null ? percent(metric.value, 1) : '—'}
+                </td>
+                <td className="num">{model.label_count.toLocaleString()}</td>
+                <td className="muted small">{new Date(model.created_at).toLocaleString()}</td>
+                <td>{can(project, 'downloadModels') && <ModelDownloadButton project={project} version={model.version} />}</td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
+      {(hidden > 0 || all) && models.length > RECENT_VERSIONS && (
+        <div className="row" style={{ marginTop: 8 }}>
+          <Button size="sm" variant="ghost" onClick={() => setAll((shown) => !shown)} aria-expanded={all}>
+            {all ? `Show the last ${RECENT_VERSIONS}` : `Show all ${models.length} versions`}
+          </Button>
+        </div>
+      )}
     </div>
   );
 }

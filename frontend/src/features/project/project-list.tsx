@@ -2,7 +2,7 @@
 import Link from 'next/link';
 import { useProjectStatus, useProjects } from '@/lib/api/queries';
 import { TASKS, type Project } from '@/lib/api/types';
-import { headline, percent } from '@/lib/metrics';
+import { percent, supportedHeadline } from '@/lib/metrics';
 import { projectHref } from '@/lib/use-project-id';
 import { ErrorMessage } from '@/components/ui/alert';
 import { Badge, EmptyState, PageHeader, ProgressBar } from '@/components/ui/misc';
@@ -12,9 +12,9 @@ export function taskTitle(task: Project['task']): string {
   return TASKS.find((t) => t.value === task)?.title ?? task;
 }
 
-function ProjectCard({ project }: { project: Project }) {
+export function ProjectCard({ project }: { project: Project }) {
   const status = useProjectStatus(project.id, { refetchInterval: false });
-  const metric = headline(status.data?.metrics);
+  const metric = supportedHeadline(status.data?.metrics, status.data?.labels_in_model);
   const total = project.items_total;
   return (
     <Link href={projectHref('dashboard', project.id)} className="project-card">
@@ -30,11 +30,15 @@ function ProjectCard({ project }: { project: Project }) {
         <span>
           <strong>{project.labeled.toLocaleString()}</strong> / {total.toLocaleString()} labeled
         </span>
-        <span title={metric ? `${metric.name} (cross-validated)` : 'No model yet'}>
-          {metric ? (
+        <span title={metric ? `${metric.name} on ${metric.support} labels` : 'No model yet'} data-testid="card-metric">
+          {metric?.value != null ? (
             <>
               {metric.name} <strong>{percent(metric.value, 1)}</strong>
             </>
+          ) : metric ? (
+            <span className="muted">
+              {metric.name}: {metric.support} of {metric.minSupport} labels
+            </span>
           ) : (
             <span className="muted">No model yet</span>
           )}

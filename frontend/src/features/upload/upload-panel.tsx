@@ -19,6 +19,8 @@ interface Row extends PendingFile {
   state: FileState;
   progress: number;
   error?: string;
+  /** uploaded, but it adds nothing (the server's words) */
+  warning?: string;
 }
 
 const NEW_DATASET = '__new_dataset__';
@@ -30,6 +32,15 @@ const STATE_TEXT: Record<FileState, string> = {
   rejected: 'Not uploaded',
   failed: 'Failed',
 };
+
+/**
+ * The datasets an upload can go to: the project's own, by name. "default" only while the
+ * project has none (the first upload makes it): offered beside a renamed dataset, it would
+ * create a new, empty one.
+ */
+export function datasetChoices(existing: string[] | undefined): string[] {
+  return existing?.length ? existing : ['default'];
+}
 
 export function UploadPanel({ project }: { project: Project }) {
   if (can(project, 'manageDatasets')) return <UploadForm project={project} />;
@@ -45,8 +56,9 @@ function UploadForm({ project }: { project: Project }) {
   const modality = modalityOf(project.task);
   const [rows, setRows] = useState<Row[]>([]);
   const [dragging, setDragging] = useState(false);
-  // The upload target: an existing dataset's name, or NEW_DATASET with a name typed in `newName`.
-  const [target, setTarget] = useState('default');
+  // The upload target as chosen: an existing dataset's name, or NEW_DATASET with a name typed in
+  // `newName`; null (or a name that no longer exists, after a rename) means the first real dataset.
+  const [chosen, setTarget] = useState<string | null>(null);
   const [newName, setNewName] = useState('');
   const [targetError, setTargetError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -73,9 +85,16 @@ function UploadForm({ project }: { project: Project }) {
   const update = (keys: Set<string>, patch: (row: Row) => Partial<Row>) =>
     setRows((current) => current.map((row) => (keys.has(row.key) ? { ...row, ...patch(row) } : row)));
 
-  const names = Array.from(new Set(['default', ...(datasets.data?.data.map((d) => d.name) ?? [])]));
+  const names = datasetChoices(datasets.data?.data.map((d) => d.name));
+  const target = chosen === NEW_DATASET || (chosen !== null && names.includes(chosen)) ? chosen : names[0];
   const start = async (files: PendingFile[]) => {
-    const dataset = target === NEW_DATASET ? newName.trim() : target;
+    let dataset = target === NEW_DATASET ? newName.trim() : target;
+    if (chosen === null && datasets.isPending) {
+      // files dropped before the list arrived: the first real dataset, not a "default" that a
+      // rename may have left behind (it would be made anew, empty but for these files)
+      const loaded = await reloadDatasets();
+      dataset = datasetChoices(loaded.data?.data.map((d) => d.name))[0];
+    }
     if (!dataset) {
       setTargetError('Name the new dataset first.');
       return;
@@ -107,8 +126,9 @@ function UploadForm({ project }: { project: Project }) {
         );
       });
       try {
-        await handle.promise;
-        update(keys, () => ({ state: 'uploaded', progress: 1 }));
+        const accepted = await handle.promise;
+        const warnings = accepted.warnings ?? [];
+        update(keys, (row) => ({ state: 'uploaded', progress: 1, warning: warnings.find((w) => w.startsWith(`${row.file.name}:`)) }));
       } catch (error) {
         update(keys, () => ({ state: 'failed', error: errorMessage(error) }));
       }
@@ -130,7 +150,7 @@ function UploadForm({ project }: { project: Project }) {
 
   const recent = (jobs.data?.data ?? []).slice(0, 12);
   const uploadedCount = rows.filter((row) => row.state === 'uploaded').length;
-  const accept = modality === 'image' ? 'image/*,.zip' : '.csv,.jsonl,.ndjson,.zip';
+  const accept = modality === 'image' ? 'image/*,.zip,.json' : '.csv,.jsonl,.ndjson,.zip,.json';
 
   return (
     <div className="stack-lg">
@@ -138,8 +158,8 @@ function UploadForm({ project }: { project: Project }) {
         title="Upload"
         description={
           modality === 'image'
-            ? 'Drop images, folders of images, or .zip archives. Each file becomes an item named by its path.'
-            : 'Drop CSV or JSONL files with a "text" column (optional "id" and "label"/"labels" columns; uploaded labels become annotations).'
+            ? 'Drop images, folders of images, or .zip archives. Each file becomes an item named by its path. A Label Studio JSON export (or its zip with the images) and a zipped Hugging Face save_to_disk folder come in with their labels.'
+            : 'Drop CSV or JSONL files with a "text" column (optional "id" and "label"/"labels" columns; uploaded labels become annotations), a Label Studio JSON export, or a zipped Hugging Face save_to_disk folder.'
         }
         actions={
           (project.items_total > 0 || (status.data?.items_ready ?? 0) > 0) && (
@@ -251,6 +271,11 @@ function UploadForm({ project }: { project: Project }) {
                   <span className={`small ${row.state === 'uploaded' ? '' : 'field-error'}`}>{STATE_TEXT[row.state]}</span>
                 )}
                 {row.error && <span className="file-error">{row.error}</span>}
+                {row.warning && (
+                  <span className="file-error" data-testid="file-warning">
+                    {row.warning}
+                  </span>
+                )}
               </li>
             ))}
           </ul>

@@ -392,20 +392,41 @@ export function useActivity(id: number, filters: Omit<ActivityQuery, 'before' | 
 }
 
 export type ExportContent = 'labels' | 'predictions' | 'items' | 'activity';
+export type ExportFormat = 'csv' | 'jsonl' | 'parquet' | 'imagefolder';
+/** Datasets to train on elsewhere: they carry the items and their final labels (content=items). */
+export const DATASET_FORMATS: readonly ExportFormat[] = ['parquet', 'imagefolder'];
+const SUFFIX: Record<ExportFormat, string> = { csv: 'csv', jsonl: 'jsonl', parquet: 'parquet', imagefolder: 'zip' };
 
-/** The export's query: `labels` is the default content; `annotators` only goes with `items`. */
-export function exportQuery(format: 'csv' | 'jsonl', content: ExportContent, annotators = false): string {
+export interface ExportOptions {
+  /** items (and parquet): every annotator's labels too */
+  annotators?: boolean;
+  /** parquet and imagefolder: unlabeled items too */
+  unlabeled?: boolean;
+}
+
+/** The export's query: `labels` is the default content; `annotators` goes with `items` (and parquet), `unlabeled` with the dataset formats. */
+export function exportQuery(format: ExportFormat, content: ExportContent, annotators: boolean | ExportOptions = false): string {
+  const options = typeof annotators === 'boolean' ? { annotators } : annotators;
+  const dataset = DATASET_FORMATS.includes(format);
   const parts = [`format=${format}`];
-  if (content !== 'labels') parts.push(`content=${content}`);
-  if (content === 'items' && annotators) parts.push('annotators=true');
+  if (dataset) parts.push('content=items');
+  else if (content !== 'labels') parts.push(`content=${content}`);
+  // image folders have nowhere to put annotators' labels
+  if ((format === 'parquet' || (!dataset && content === 'items')) && options.annotators) parts.push('annotators=true');
+  if (dataset && options.unlabeled) parts.push('unlabeled=true');
   return parts.join('&');
 }
 
-/** Downloads the project's labels, the model's predictions, every item's final label, or the activity log, as CSV or JSONL. */
+/** The file name a download falls back to when the answer names none. */
+export function exportFileName(project: Pick<Project, 'name'>, format: ExportFormat, content: ExportContent): string {
+  return `${project.name}-${DATASET_FORMATS.includes(format) ? 'dataset' : content}.${SUFFIX[format]}`;
+}
+
+/** Downloads the project's labels, the model's predictions, every item's final label or the activity log (CSV, JSONL), or a dataset (Parquet, image folders). */
 export function useExport(project: Pick<Project, 'id' | 'name'>) {
   return useMutation({
-    mutationFn: ({ format, content, annotators }: { format: 'csv' | 'jsonl'; content: ExportContent; annotators?: boolean }) =>
-      downloadFile(`/projects/${project.id}/export?${exportQuery(format, content, annotators)}`, `${project.name}-${content}.${format}`),
+    mutationFn: ({ format, content, annotators, unlabeled }: { format: ExportFormat; content: ExportContent } & ExportOptions) =>
+      downloadFile(`/projects/${project.id}/export?${exportQuery(format, content, { annotators, unlabeled })}`, exportFileName(project, format, content)),
   });
 }
 

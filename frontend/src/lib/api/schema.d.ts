@@ -598,7 +598,8 @@ export interface paths {
          * @description Every annotation (one row per annotator and item), streamed as CSV or JSONL; with
          *     `content=predictions`, the active model's prediction for every item; with `content=items`,
          *     every labeled item's final label; with `content=activity`, the activity log (`details` as
-         *     a JSON cell in the CSV).
+         *     a JSON cell in the CSV). `format=parquet` and `format=imagefolder` are datasets to train
+         *     on elsewhere: the items with their final labels (README, Export).
          */
         get: operations["export_labels_api_v1_projects__project_id__export_get"];
         put?: never;
@@ -1738,7 +1739,7 @@ export interface components {
         Body_upload_items_api_v1_projects__project_id__items_post: {
             /**
              * Files
-             * @description images, .zip of images, .csv/.jsonl
+             * @description images, .zip of images, .csv/.jsonl; or another tool's export: a Label Studio JSON export (or a zip of it with its images), a zipped Hugging Face `save_to_disk` directory
              */
             files: string[];
             /**
@@ -2234,6 +2235,16 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Rate Per Second
+             * @description while running: items done per second since the job started (jobs that count items: `result.unit`); null until there is a rate
+             */
+            rate_per_second?: number | null;
+            /**
+             * Eta Seconds
+             * @description while running: seconds left at the rate measured since the job started; null until there is a rate
+             */
+            eta_seconds?: number | null;
         };
         /**
          * JobStatus
@@ -3104,6 +3115,11 @@ export interface components {
             progress: number;
             /** Message */
             message: string;
+            /**
+             * Eta Seconds
+             * @description seconds left at the rate measured since the job started; null until there is a rate
+             */
+            eta_seconds?: number | null;
         };
         /** UploadAccepted */
         UploadAccepted: {
@@ -3113,6 +3129,11 @@ export interface components {
             dataset: string;
             /** Files */
             files: components["schemas"]["UploadedFile"][];
+            /**
+             * Warnings
+             * @description accepted files that will add nothing (a CSV with only its header)
+             */
+            warnings?: string[];
         };
         /** UploadPlan */
         UploadPlan: {
@@ -7034,11 +7055,14 @@ export interface operations {
     export_labels_api_v1_projects__project_id__export_get: {
         parameters: {
             query?: {
+                /** @description parquet: a Hugging Face `datasets` Parquet file (the label column a ClassLabel, or a list of them when multi-label; image bytes or the text); imagefolder (image projects): a zip of label/filename images. Both carry the items and their final labels (content=items) */
                 format?: string;
                 /** @description labels: every annotation; predictions: the active model's labels, confidence and probabilities for every item, with its version; items: one row per labeled item with its final label, how it was decided (single, majority, review, suggestion, tie) and its agreement; activity: the project's activity log, oldest first */
                 content?: string;
-                /** @description with content=items: every annotator's labels too (CSV: a column per annotator email; JSONL: `annotations`, a list of {annotator, labels, source}); the other contents ignore it */
+                /** @description with content=items: every annotator's labels too (CSV: a column per annotator email; JSONL: `annotations`, a list of {annotator, labels, source}); the other contents ignore it; format=parquet: an `annotations` column of {annotator, labels, source} */
                 annotators?: boolean;
+                /** @description format=parquet: unlabeled (and tied) items too, their label null; format=imagefolder: them too, under the folder `_unlabeled` */
+                unlabeled?: boolean;
             };
             header?: never;
             path: {
