@@ -9,7 +9,6 @@ from tests.conftest import add_member
 def _model_with_archive(client, owner) -> tuple[int, bytes]:
     from filament.db.models import ModelVersion
     from filament.db.session import get_engine
-    from filament.models.archive import ARCHIVE_FILE
     from filament.storage import get_storage
 
     body = {"name": "P", "task": "text_classification", "labels": ["a", "b"]}
@@ -27,7 +26,7 @@ def _model_with_archive(client, owner) -> tuple[int, bytes]:
         )
         session.add(model)
         session.commit()
-    get_storage().put_bytes(f"projects/{pid}/models/1/{ARCHIVE_FILE}", archive)
+    get_storage().put_bytes(f"projects/{pid}/models/1/archive.zip", archive)
     return pid, archive
 
 

@@ -160,7 +160,9 @@ def test_names_are_safe_and_unique():
     from filament.exports.rows import ExportItem
 
     def item(item_id: int, name: str, content_type: str = "image/png") -> ExportItem:
-        return ExportItem(item_id, name, "d", None, "k", content_type, ["x"], "single", None)
+        return ExportItem(
+            item_id, name, "d", None, "k", content_type, ["x"], "single", 1.0, 1, None, None
+        )
 
     used: set[str] = set()
     assert member_name(item(1, "..\\..\\evil.png"), "x", used) == "x/evil.png"
@@ -216,8 +218,12 @@ def test_an_image_gone_from_storage_is_left_out():
 
     def batches():
         yield [
-            ExportItem(1, "a.png", "d", None, "here", "image/png", ["x"], "single", None),
-            ExportItem(2, "b.png", "d", None, "gone", "image/png", ["x"], "single", None),
+            ExportItem(
+                1, "a.png", "d", None, "here", "image/png", ["x"], "single", 1.0, 1, None, None
+            ),
+            ExportItem(
+                2, "b.png", "d", None, "gone", "image/png", ["x"], "single", 1.0, 1, None, None
+            ),
         ]
 
     body = b"".join(imagefolder_export(batches(), Store(), unlabeled=False))

@@ -16,10 +16,9 @@ from arq.constants import in_progress_key_prefix
 from filament import jobs
 from filament.cache import changed
 from filament.core.settings import get_settings
-from filament.db.session import get_engine
+from filament.db.session import database_answers
 from filament.jobs.rows import interrupt_running, update_job
 from redis import Redis
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 log = logging.getLogger("filament.worker")
@@ -128,15 +127,6 @@ def leased(job: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]
 
 
 DATABASE_WAIT_SECONDS = 600.0  # past this the job runs again anyway, using up one more try
-
-
-def database_answers() -> bool:
-    try:
-        with get_engine().connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        return False
 
 
 async def _database_was_lost(error: DBAPIError) -> bool:

@@ -10,13 +10,14 @@ Sending, replacing, revoking and accepting take the project's members lock, like
 member change (`accounts.members`)."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from redis import Redis
 from sqlmodel import Session, col, delete, func, select
 
 from filament import activity
 from filament.accounts.members import member_row, members_locked, owner_change
+from filament.core.clock import as_utc
 from filament.core.errors import Conflict, Forbidden, NotFound
 from filament.core.login_limits import throttle_misses
 from filament.core.security import hash_api_token, new_link_token
@@ -45,13 +46,8 @@ class SentInvitation:
     token: str  # shown once, in the answer to the owner (and in the mail)
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite gives the stored UTC time back without its zone
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def expired(invitation: Invitation) -> bool:
-    return _aware(invitation.expires_at) <= utcnow()
+    return as_utc(invitation.expires_at) <= utcnow()
 
 
 def link(base_url: str, token: str) -> str:

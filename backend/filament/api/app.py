@@ -15,7 +15,6 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -153,15 +152,9 @@ def create_app() -> FastAPI:
     @api.get("/health/ready", tags=["health"], responses={503: {"description": "not ready"}})
     def ready(request: Request) -> JSONResponse:
         """Readiness: the database and Redis answer (503 says which does not)."""
-        from filament.db.session import get_engine
+        from filament.db.session import database_answers
 
-        checks: dict[str, str] = {}
-        try:
-            with get_engine().connect() as connection:
-                connection.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception:
-            checks["database"] = "unavailable"
+        checks = {"database": "ok" if database_answers() else "unavailable"}
         try:
             request.app.state.redis.ping()
             checks["redis"] = "ok"

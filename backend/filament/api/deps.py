@@ -1,7 +1,7 @@
 """Request dependencies as `Annotated` aliases, so route signatures read as prose."""
 
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -9,6 +9,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session, select
 
 from filament.api.params import ProjectId
+from filament.core.clock import as_utc
 from filament.core.security import API_TOKEN_PREFIX, decode_access_token, hash_api_token
 from filament.core.settings import Settings, get_settings
 from filament.db.models import ApiToken, Project, ProjectMember, Role, User, utcnow
@@ -62,9 +63,7 @@ def get_current_user(session: SessionDep, settings: SettingsDep, token: TokenDep
 def _expired(expires_at: datetime | None) -> bool:
     if expires_at is None:
         return False
-    # SQLite gives the stored UTC time back without its zone
-    aware = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)
-    return aware <= utcnow()
+    return as_utc(expires_at) <= utcnow()
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

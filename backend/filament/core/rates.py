@@ -5,6 +5,8 @@ Nothing is promised before there is a rate to go by."""
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from filament.core.clock import as_utc
+
 # below this share done, or this long into a job, a rate is mostly start-up (a model loading,
 # the first batch compiling): an ETA from it would jump around
 MIN_SHARE = 0.01
@@ -20,11 +22,6 @@ class Rate:
 NO_RATE = Rate(None, None)
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands datetimes back without their zone; they were written in UTC
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def measured_rate(
     started_at: datetime | None,
     share: float,
@@ -35,7 +32,7 @@ def measured_rate(
     work, `done` of its items if it counts them; `NO_RATE` until there is one."""
     if started_at is None or share < MIN_SHARE:
         return NO_RATE
-    elapsed = ((now or datetime.now(UTC)) - _aware(started_at)).total_seconds()
+    elapsed = ((now or datetime.now(UTC)) - as_utc(started_at)).total_seconds()
     if elapsed < MIN_SECONDS:
         return NO_RATE
     per_second = done / elapsed if done else None

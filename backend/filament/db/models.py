@@ -3,7 +3,7 @@
 One class ladder per entity: Base -> Create/Update -> table -> Public.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -18,15 +18,12 @@ from pydantic import (
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import AutoString, Field, SQLModel
 
+from filament.core.clock import utcnow as utcnow  # re-exported: callers import it here
 from filament.core.rates import measured_rate
 from filament.core.settings import RegistrationMode
 from filament.ml.strategies import DEFAULT_STRATEGY, STRATEGIES
 
 T = TypeVar("T")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class ItemKind(StrEnum):

@@ -53,6 +53,17 @@ def get_engine() -> Engine:
     return make_engine(get_settings().resolved_database_url)
 
 
+def database_answers() -> bool:
+    """Whether the database answers a trivial query now (readiness, and a job deciding whether
+    an error was the database going away)."""
+    try:
+        with get_engine().connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        return True
+    except Exception:  # any failure to answer means "not now"; the callers say which
+        return False
+
+
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """A session for code outside a request (jobs, CLI)."""

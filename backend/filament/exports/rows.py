@@ -1,7 +1,8 @@
 """The items an export carries, in id order and a batch at a time: each with its final label
-(docs/review.md) and, when asked for, every annotation of it."""
+(docs/review.md), how it was decided and, when asked for, every annotation of it. Every export
+of items reads them here: the CSV/JSONL `content=items` download, Parquet and imagefolder."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import exists, or_
@@ -9,7 +10,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from filament.db.models import Dataset, Item, Project, Resolution, User
-from filament.labeling.consensus import Vote, decide, load
+from filament.labeling.consensus import decide, load
 
 BATCH = 2000  # items a batch: as the CSV export reads them
 COLUMNS = (
@@ -40,6 +41,9 @@ class ExportItem:
     content_type: str | None
     labels: list[str] | None  # None: unlabeled, or a tie without a resolution
     decided_by: str | None
+    agreement: float | None  # share of annotations agreeing with the final label
+    annotators: int  # annotations of the item
+    reviewer: str | None  # the email of who resolved it, if someone did
     annotations: list[ExportAnnotation] | None  # None unless asked for
 
 
@@ -49,13 +53,15 @@ def export_items(
     *,
     unlabeled: bool = False,
     annotations: bool = False,
+    emails: dict[int | None, str] | None = None,
     batch: int = BATCH,
 ) -> Iterator[list[ExportItem]]:
     """Batches of the project's labeled (or resolved) items, or of all its items with
     `unlabeled`; one query for the items and one for their votes per batch, so memory
-    stays at one batch whatever the project's size."""
+    stays at one batch whatever the project's size. `emails`: annotators already known by
+    user id (a CSV's columns); the others are looked up as they are met."""
     assert project.id is not None
-    emails: dict[int, str] = {}
+    emails = {} if emails is None else dict(emails)
     last_id = 0
     while True:
         # plain columns, not Item objects: the ORM's per-object bookkeeping was a quarter of
@@ -72,8 +78,10 @@ def export_items(
         if not rows:
             return
         votes, resolutions = load(session, project.id, [row[0] for row in rows])
+        reviewers = [r.user_id for r in resolutions.values() if r.user_id is not None]
+        _learn_emails(session, emails, reviewers)
         if annotations:
-            _learn_emails(session, emails, votes)
+            _learn_emails(session, emails, [v.user_id for vs in votes.values() for v in vs])
         found = []
         for item_id, name, text, storage_key, content_type, dataset in rows:
             resolution = resolutions.get(item_id)
@@ -96,6 +104,9 @@ def export_items(
                     content_type=content_type,
                     labels=final.labels if final else None,
                     decided_by=final.decided_by.value if final else None,
+                    agreement=_rounded(final.agreement) if final else None,
+                    annotators=final.annotators if final else 0,
+                    reviewer=_reviewer(emails, resolution.user_id if resolution else None),
                     annotations=[
                         ExportAnnotation(
                             _annotator(emails, vote.user_id), list(vote.labels), vote.source.value
@@ -111,15 +122,25 @@ def export_items(
         last_id = rows[-1][0]
 
 
-def _learn_emails(session: Session, emails: dict[int, str], votes: dict[int, list[Vote]]) -> None:
-    # annotators are few and reused across batches: only the new ones are looked up
-    wanted = {v.user_id for vs in votes.values() for v in vs if v.user_id is not None} - set(emails)
+def _learn_emails(
+    session: Session, emails: dict[int | None, str], user_ids: Iterable[int | None]
+) -> None:
+    # annotators and reviewers are few and reused across batches: only new ones are looked up
+    wanted = {user_id for user_id in user_ids if user_id is not None} - set(emails)
     if wanted:
         found = session.exec(select(User.id, User.email).where(col(User.id).in_(wanted))).all()
         emails.update({user_id: email for user_id, email in found if user_id is not None})
 
 
-def _annotator(emails: dict[int, str], user_id: int | None) -> str:
+def _annotator(emails: dict[int | None, str], user_id: int | None) -> str:
     if user_id is None:
         return DELETED_USER
     return emails.get(user_id, f"user {user_id}")
+
+
+def _reviewer(emails: dict[int | None, str], user_id: int | None) -> str | None:
+    return None if user_id is None else emails.get(user_id)
+
+
+def _rounded(agreement: float | None) -> float | None:
+    return None if agreement is None else round(agreement, 4)

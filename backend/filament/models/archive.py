@@ -31,7 +31,6 @@ from filament.models.encoders import finetuned_model, item_inputs
 from filament.models.serving import load_head
 from filament.storage import Storage
 
-ARCHIVE_FILE = "archive.zip"  # every format: the archive as it was before formats
 SAMPLES = 4
 MAX_EVALUATION_ITEMS = 500  # labeled items an int8 model is judged on (two passes over them)
 MIN_AUDIT_ITEMS = 30  # audit labels (held-out) preferred over all labels from this many on
@@ -43,9 +42,7 @@ FAILED_SECONDS = 600  # a failed build is reported (409) this long, then a reque
 
 
 def archive_key(model: ModelVersion, variant: ArchiveVariant = ALL) -> str:
-    if variant == ALL:
-        return f"{model.storage_key}/{ARCHIVE_FILE}"
-    return f"{model.storage_key}/archive{variant.suffix}.zip"
+    return f"{model.storage_key}/archive{variant.suffix}.zip"  # all: archive.zip, as before
 
 
 def refusal_key(model: ModelVersion, variant: ArchiveVariant) -> str:
@@ -64,17 +61,18 @@ def refusal(
     return found
 
 
+def _build_name(project_id: int, version: int, variant: ArchiveVariant) -> str:
+    # `all` keeps the names from before variants, so running builds stay recognised
+    return f"{project_id}:{version}" + ("" if variant == ALL else f":{variant.name}")
+
+
 def _claim_key(project_id: int, version: int, variant: ArchiveVariant = ALL) -> str:
-    return f"filament:archive:{project_id}:{version}" + (
-        "" if variant == ALL else f":{variant.name}"
-    )
+    return f"filament:archive:{_build_name(project_id, version, variant)}"
 
 
 def build_job_id(project_id: int, version: int, variant: ArchiveVariant = ALL) -> str:
     """The arq job id of a version's build: deterministic, so arq refuses a second one."""
-    return f"{jobs.BUILD_ARCHIVE}:{project_id}:{version}" + (
-        "" if variant == ALL else f":{variant.name}"
-    )
+    return f"{jobs.BUILD_ARCHIVE}:{_build_name(project_id, version, variant)}"
 
 
 def claim_archive_build(

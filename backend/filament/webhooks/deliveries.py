@@ -8,11 +8,12 @@ again), one sends and the other finds nothing to do. A worker that dies after cl
 the row pending and due: the reconciler wakes it for the next attempt."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select, update
 
+from filament.core.clock import as_utc
 from filament.db.models import (
     PING_EVENT,
     DeliveryState,
@@ -50,11 +51,6 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def aware(moment: datetime) -> datetime:
-    """SQLite gives stored UTC times back without their zone."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def claim(delivery_id: int, max_attempts: int) -> Claimed | None:
     """The delivery's next attempt, if it is pending and due and nobody took it first. One
     whose attempts are used up (their workers died before recording them) fails instead."""
@@ -62,7 +58,7 @@ def claim(delivery_id: int, max_attempts: int) -> Claimed | None:
         row = session.get(WebhookDelivery, delivery_id)
         if row is None or row.state != DeliveryState.pending:
             return None
-        if row.next_attempt_at is not None and aware(row.next_attempt_at) > utcnow() + EARLY:
+        if row.next_attempt_at is not None and as_utc(row.next_attempt_at) > utcnow() + EARLY:
             return None  # a stale wake-up: the attempt's own is deferred to its time
         hook = session.get(Webhook, row.webhook_id)
         if hook is None:

@@ -2,19 +2,19 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
-from sqlalchemy import exists, or_
 from sqlmodel import Session, col, select
 
 from filament import activity
 from filament.api.deps import ProjectMemberDep, SessionDep, StorageDep
-from filament.db.models import Annotation, Dataset, Item, Project, Resolution, User
+from filament.db.models import Annotation, Dataset, Item, Project, User
 from filament.exports.formats import dataset_export
-from filament.labeling.consensus import decide, load
+from filament.exports.rows import DELETED_USER, export_items
 from filament.models.artifacts import Scores
 from filament.models.pool_scores import active_scores, confidence_of, predicted_labels
 
@@ -52,9 +52,6 @@ def _rows(session: Session, project_id: int) -> Iterator[dict[str, object]]:
         last_id = rows[-1][0].id or 0
 
 
-DELETED_USER = "(deleted user)"  # the annotator of a deleted account's annotations
-
-
 def annotator_emails(session: Session, project_id: int) -> dict[int | None, str]:
     """Everyone who annotated the project, by user id: the per-annotator columns."""
     rows = session.exec(
@@ -69,71 +66,24 @@ def annotator_emails(session: Session, project_id: int) -> dict[int | None, str]
 def _item_rows(
     session: Session, project: Project, emails: dict[int | None, str] | None
 ) -> Iterator[dict[str, object]]:
-    """One row per labeled (or resolved) item, in id order, BATCH items at a time: its final
-    label, how it was decided, its agreement; with `emails`, every annotator's labels."""
-    assert project.id is not None
-    resolved = exists(select(Resolution.id).where(Resolution.item_id == Item.id))
-    last_id = 0
-    while True:
-        rows = session.exec(
-            select(Item.id, Item.name, Item.text, Dataset.name)
-            .join(Dataset, col(Dataset.id) == Item.dataset_id)
-            .where(
-                Item.project_id == project.id,
-                col(Item.id) > last_id,
-                or_(col(Item.n_annotations) > 0, resolved),
-            )
-            .order_by(col(Item.id))
-            .limit(BATCH)
-        ).all()
-        if not rows:
-            return
-        votes, resolutions = load(session, project.id, [row[0] for row in rows])
-        reviewers = _reviewers(session, [r.user_id for r in resolutions.values() if r.user_id])
-        for item_id, name, text, dataset in rows:
-            resolution = resolutions.get(item_id)
-            final = decide(
-                project.labels,
-                project.task.multilabel,
-                votes.get(item_id, []),
-                resolution.labels if resolution else None,
-            )
-            if final is None:
-                continue  # its last annotation was undone between the two reads
+    """One row per labeled (or resolved) item, in id order: its final label, how it was
+    decided, its agreement; with `emails`, every annotator's labels."""
+    for batch in export_items(session, project, annotations=emails is not None, emails=emails):
+        for item in batch:
             row: dict[str, object] = {
-                "item_id": item_id,
-                "name": name,
-                "dataset": dataset,
-                "text": text,
-                "labels": final.labels,
-                "decided_by": final.decided_by.value,
-                "agreement": None if final.agreement is None else round(final.agreement, 4),
-                "annotators": final.annotators,
-                "reviewer": reviewers.get(resolution.user_id) if resolution else None,
+                "item_id": item.item_id,
+                "name": item.name,
+                "dataset": item.dataset,
+                "text": item.text,
+                "labels": item.labels,
+                "decided_by": item.decided_by,
+                "agreement": item.agreement,
+                "annotators": item.annotators,
+                "reviewer": item.reviewer,
             }
-            if emails is not None:
-                row["annotations"] = [
-                    {
-                        "annotator": _annotator(emails, vote.user_id),
-                        "labels": vote.labels,
-                        "source": vote.source.value,
-                    }
-                    for vote in votes.get(item_id, [])
-                ]
+            if item.annotations is not None:
+                row["annotations"] = [asdict(annotation) for annotation in item.annotations]
             yield row
-        last_id = rows[-1][0]
-
-
-def _annotator(emails: dict[int | None, str], user_id: int | None) -> str:
-    # someone whose first label came after the export began is not among the columns
-    return emails.get(user_id) or (DELETED_USER if user_id is None else f"user {user_id}")
-
-
-def _reviewers(session: Session, user_ids: list[int]) -> dict[int | None, str]:
-    if not user_ids:
-        return {}
-    found = session.exec(select(User.id, User.email).where(col(User.id).in_(user_ids))).all()
-    return dict(found)
 
 
 def _items_csv(
