@@ -117,8 +117,8 @@ def sentence_pairs(
     Y = np.asarray(Y)
     rng = np.random.default_rng(seed)
     n = len(Y)
-    sets = Y.astype(np.int64) if multilabel else None
-    empty = ~Y.astype(bool).any(axis=1) if multilabel else None
+    sets = Y.astype(np.int64) if multilabel else Y[:, None]  # one-column "set" single-label
+    empty = np.asarray(sets.sum(axis=1) == 0) if multilabel else np.zeros(n, bool)
     left: list[int] = []
     right: list[int] = []
     target: list[float] = []
@@ -127,10 +127,11 @@ def sentence_pairs(
         for i in rng.permutation(n).tolist():
             if len(target) + 2 > limit:
                 break
-            if sets is not None and empty is not None:
-                same = (sets @ sets[i]) > 0 if not empty[i] else empty.copy()
-            else:
+            same: np.ndarray
+            if not multilabel:
                 same = Y[i] == Y
+            else:
+                same = empty.copy() if empty[i] else (sets @ sets[i]) > 0
             same[i] = False
             positives = np.flatnonzero(same)
             negatives = np.flatnonzero(~same)
