@@ -127,11 +127,7 @@ def sentence_pairs(
         for i in rng.permutation(n).tolist():
             if len(target) + 2 > limit:
                 break
-            same: np.ndarray
-            if not multilabel:
-                same = Y[i] == Y
-            else:
-                same = empty.copy() if empty[i] else (sets @ sets[i]) > 0
+            same = _same_labels(Y, sets, empty, i, multilabel)
             same[i] = False
             positives = np.flatnonzero(same)
             negatives = np.flatnonzero(~same)
@@ -148,6 +144,15 @@ def sentence_pairs(
         np.asarray(target, np.float32)[order],
         iterations,
     )
+
+
+def _same_labels(
+    Y: np.ndarray, sets: np.ndarray, empty: np.ndarray, i: int, multilabel: bool
+) -> np.ndarray:
+    """Rows whose label (set) counts as the same as row ``i``'s, as a fresh boolean array."""
+    if not multilabel:
+        return np.asarray(Y[i] == Y)
+    return empty.copy() if empty[i] else np.asarray((sets @ sets[i]) > 0)
 
 
 def contrastive_finetune(
