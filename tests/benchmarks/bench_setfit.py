@@ -10,13 +10,16 @@ random from the pool (not stratified, as the reference learning curves), then
   logistic regression on the tuned embeddings of all ``n`` rows;
 - served: what the project would serve after the gate (SetFit if its held-out score beat the
   frozen head on the same held-out rows, else the frozen head);
+- with ``--recipes classification`` (or ``setfit,classification``) the same for the
+  classification fine-tune (``ml.finetune``, LP-FT, ``--classification-epochs``), the recipe the
+  worker runs for images and for texts when ``FILAMENT_TEXT_FINETUNE=classification``;
 
 test accuracy on the 1,000 test rows, the fine-tune's wall time, and (once per dataset) the wall
 time of re-embedding the pool with the tuned encoder. Timings depend on the machine's load: say
 so next to them. Results go to ``--out`` as JSON lines, one per run, as they finish.
 
 Usage: ``python -u tests/benchmarks/bench_setfit.py [--datasets uci,agnews] [--labels 100,200]
-[--seeds 3] [--max-steps 400] [--threads 1]``.
+[--seeds 3] [--max-steps 400] [--threads 1] [--recipes setfit,classification]``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,6 +39,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from filament.ml import classifier
 from filament.ml.embedder import load_embedder
+from filament.ml.finetune import FinetuneConfig, finetune
 from filament.ml.heads import fit_head
 from filament.ml.setfit import SetFitConfig, contrastive_finetune
 
@@ -49,36 +54,47 @@ def accuracy(X_train: np.ndarray, y: np.ndarray, X_test: np.ndarray, ds: Dataset
 
 
 def run_one(
-    ds: Dataset, embedder, n: int, seed: int, config: SetFitConfig, time_pool: bool
-) -> dict:
+    ds: Dataset,
+    embedder: Any,
+    n: int,
+    seed: int,
+    recipe: str,
+    config: SetFitConfig | FinetuneConfig,
+    time_pool: bool,
+) -> dict[str, Any]:
     assert ds.X is not None
     rows = np.sort(np.random.default_rng([seed, n]).choice(ds.pool, n, replace=False))
     texts = [ds.inputs[i] for i in rows.tolist()]
     frozen = accuracy(ds.X[rows], ds.Y[rows], ds.X[ds.test], ds)
     started = time.perf_counter()
-    result = contrastive_finetune(
-        embedder, texts, ds.Y[rows], False, len(ds.label_names), replace(config, seed=seed)
-    )
+    n_labels = len(ds.label_names)
+    if isinstance(config, SetFitConfig):
+        result = contrastive_finetune(
+            embedder, texts, ds.Y[rows], False, n_labels, replace(config, seed=seed)
+        )
+    else:
+        result = finetune(embedder, texts, ds.Y[rows], False, n_labels, replace(config, seed=seed))
     finetune_s = time.perf_counter() - started
     test_texts = [ds.inputs[i] for i in ds.test.tolist()]
     tuned = classifier.embed(result.model, embedder, texts + test_texts)
-    setfit = accuracy(tuned[:n], ds.Y[rows], tuned[n:], ds)
+    tuned_accuracy = accuracy(tuned[:n], ds.Y[rows], tuned[n:], ds)
     metrics = result.metrics
-    gated = metrics["best_epoch"] == 1 and metrics["primary_metric"] > metrics["head_baseline"]
-    record = {
+    gated = metrics["best_epoch"] > 0 and metrics["primary_metric"] > metrics["head_baseline"]
+    record: dict[str, Any] = {
         "dataset": ds.name,
         "labels": n,
         "seed": seed,
+        "recipe": recipe,
         "frozen": frozen,
-        "setfit": setfit,
-        "served": setfit if gated else frozen,
+        "tuned": tuned_accuracy,
+        "served": tuned_accuracy if gated else frozen,
         "gate_open": bool(gated),
-        "val_setfit": metrics["primary_metric"],
+        "val_tuned": metrics["primary_metric"],
         "val_frozen": metrics["head_baseline"],
-        "pairs": metrics["pairs"],
-        "steps": metrics["steps"],
-        "pair_loss_frozen": metrics["pair_loss_frozen"],
-        "pair_loss_tuned": metrics["pair_loss_tuned"],
+        "pairs": metrics.get("pairs"),
+        "steps": metrics.get("steps"),
+        "pair_loss_frozen": metrics.get("pair_loss_frozen"),
+        "pair_loss_tuned": metrics.get("pair_loss_tuned"),
         "finetune_s": round(finetune_s, 1),
         "threads": torch.get_num_threads(),
     }
@@ -90,19 +106,21 @@ def run_one(
     return record
 
 
-def summarise(records: list[dict]) -> None:
-    print("\n| dataset | labels | seeds | frozen head | SetFit head | served (after gate) |")
-    print("|---|---|---|---|---|---|")
-    keys = sorted({(r["dataset"], r["labels"]) for r in records})
-    for name, n in keys:
-        runs = [r for r in records if r["dataset"] == name and r["labels"] == n]
+def summarise(records: list[dict[str, Any]]) -> None:
+    print(
+        "\n| dataset | labels | recipe | seeds | frozen head | tuned head | served (after gate) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    keys = sorted({(r["dataset"], r["labels"], r["recipe"]) for r in records})
+    for name, n, recipe in keys:
+        runs = [r for r in records if (r["dataset"], r["labels"], r["recipe"]) == (name, n, recipe)]
 
-        def cell(key: str, runs: list[dict] = runs) -> str:
+        def cell(key: str, runs: list[dict[str, Any]] = runs) -> str:
             values = np.array([r[key] for r in runs])
             return f"{values.mean():.3f} ± {values.std():.3f}"
 
         print(
-            f"| {name} | {n} | {len(runs)} | {cell('frozen')} | {cell('setfit')} "
+            f"| {name} | {n} | {recipe} | {len(runs)} | {cell('frozen')} | {cell('tuned')} "
             f"| {cell('served')} |"
         )
 
@@ -114,6 +132,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--max-steps", type=int, default=400)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--recipes", default="setfit", help="setfit and/or classification (ml.finetune)"
+    )
+    parser.add_argument("--classification-epochs", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/setfit-bench-cache"))
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench_setfit.jsonl"))
     args = parser.parse_args()
@@ -125,19 +147,27 @@ def main() -> None:
     names = args.datasets.split(",")
     data = {name: embed(LOADERS[name](), args.cache) for name in names}
     embedder = load_embedder("minilm_l6", device="cpu")
-    config = SetFitConfig(max_steps=args.max_steps, threads=args.threads)
-    print(f"config: {config}", flush=True)
-    records: list[dict] = []
-    timed: set[str] = set()
+    configs: dict[str, SetFitConfig | FinetuneConfig] = {
+        "setfit": SetFitConfig(max_steps=args.max_steps, threads=args.threads),
+        # the worker's CPU budget for the classification fine-tune (settings.cpu_finetune_*)
+        "classification": FinetuneConfig(epochs=args.classification_epochs, max_items=256),
+    }
+    recipes = args.recipes.split(",")
+    for recipe in recipes:
+        print(f"{recipe}: {configs[recipe]}", flush=True)
+    records: list[dict[str, Any]] = []
+    timed: set[tuple[str, str]] = set()
     for seed in range(args.seeds):  # seed-major: a cut-short run still has whole seeds
         for name in names:
             for n in [int(x) for x in args.labels.split(",")]:
-                record = run_one(data[name], embedder, n, seed, config, name not in timed)
-                timed.add(name)
-                records.append(record)
-                print(json.dumps(record), flush=True)
-                with args.out.open("a") as out:
-                    out.write(json.dumps(record) + "\n")
+                for recipe in recipes:
+                    first = (name, recipe) not in timed
+                    record = run_one(data[name], embedder, n, seed, recipe, configs[recipe], first)
+                    timed.add((name, recipe))
+                    records.append(record)
+                    print(json.dumps(record), flush=True)
+                    with args.out.open("a") as out:
+                        out.write(json.dumps(record) + "\n")
     summarise(records)
 
 
