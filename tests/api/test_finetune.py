@@ -37,7 +37,7 @@ def test_finetune_is_kept_but_not_used_when_not_better(client, owner, run_jobs):
     run_jobs()
     done = client.get(f"/api/v1/jobs/{job.json()['id']}", headers=owner).json()
     assert done["status"] == "done" and done["result"]["activated"] is False, done
-    assert done["result"]["recipe"] == RECIPE  # a text project: the contrastive fine-tune
+    assert done["result"]["recipe"] == RECIPE
     finetuned = [m for m in models(client, owner, pid) if m["kind"] == "finetuned"]
     assert len(finetuned) == 1 and finetuned[0]["status"] == "rejected"
     assert finetuned[0]["metrics"]["recipe"] == RECIPE
@@ -110,6 +110,8 @@ def test_cancel_a_queued_finetune(client, owner, run_jobs):
 def small_cpu_budget(monkeypatch):
     monkeypatch.setenv("FILAMENT_CPU_FINETUNE_EPOCHS", "1")
     monkeypatch.setenv("FILAMENT_CPU_FINETUNE_MAX_ITEMS", "32")
+    # texts: the contrastive recipe, which shares the gate, storage and re-embedding
+    monkeypatch.setenv("FILAMENT_TEXT_FINETUNE", "contrastive")
     monkeypatch.setenv("FILAMENT_CPU_SETFIT_MAX_STEPS", "6")
 
 

@@ -137,7 +137,6 @@ def test_a_worker_killed_mid_finetune_finishes_it_on_another(  # type: ignore[no
     monkeypatch.setenv("FILAMENT_JOB_LEASE_SECONDS", str(LEASE))
     monkeypatch.setenv("FILAMENT_FINETUNE_MIN_GAIN", "-1")  # the gate opens: the pool moves
     monkeypatch.setenv("FILAMENT_CPU_FINETUNE_EPOCHS", "3")  # long enough to be caught
-    monkeypatch.setenv("FILAMENT_CPU_SETFIT_MAX_STEPS", "60")  # texts: the contrastive recipe
     monkeypatch.setenv("FILAMENT_CPU_FINETUNE_MAX_ITEMS", "32")
     pid = text_project(client, owner, synthetic_rows(60))
     run_jobs()

@@ -105,8 +105,9 @@ class Settings(BaseSettings):
     cpu_finetune_epochs: int = 1
     cpu_finetune_max_items: int = 256
     cpu_finetune_image_size: int = 128  # 224 trains at ~1.3 images/s on 2 cores
-    # texts: contrastive sentence pairs (SetFit, ml/setfit.py) or the classification fine-tune
-    text_finetune: Literal["contrastive", "classification"] = "contrastive"
+    # texts: the classification fine-tune or contrastive sentence pairs (SetFit, ml/setfit.py);
+    # measured no better than the classification one at CPU budgets (docs/benchmarks.md)
+    text_finetune: Literal["classification", "contrastive"] = "classification"
     setfit_max_steps: int = 4000  # a GPU's cap: R = 20 pairs per label up to ~1,600 labels
     cpu_setfit_max_steps: int = 400
     cpu_setfit_seconds: float = 240.0  # the schedule shrinks so the steps end within this
