@@ -2,6 +2,7 @@
 
 import pytest
 from filament.core.settings import get_settings
+from filament.ml.setfit import RECIPE
 
 from tests.api.test_loop import label_of, synthetic_rows, text_project
 from tests.conftest import add_member, download_archive, register
@@ -36,8 +37,11 @@ def test_finetune_is_kept_but_not_used_when_not_better(client, owner, run_jobs):
     run_jobs()
     done = client.get(f"/api/v1/jobs/{job.json()['id']}", headers=owner).json()
     assert done["status"] == "done" and done["result"]["activated"] is False, done
+    assert done["result"]["recipe"] == RECIPE
     finetuned = [m for m in models(client, owner, pid) if m["kind"] == "finetuned"]
     assert len(finetuned) == 1 and finetuned[0]["status"] == "rejected"
+    assert finetuned[0]["metrics"]["recipe"] == RECIPE
+    assert 0 < finetuned[0]["metrics"]["steps"] <= 6
     assert not finetuned[0]["active"]
     status = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()
     assert status["model_version"] == head["model_version"]
@@ -106,6 +110,9 @@ def test_cancel_a_queued_finetune(client, owner, run_jobs):
 def small_cpu_budget(monkeypatch):
     monkeypatch.setenv("FILAMENT_CPU_FINETUNE_EPOCHS", "1")
     monkeypatch.setenv("FILAMENT_CPU_FINETUNE_MAX_ITEMS", "32")
+    # texts: the contrastive recipe, which shares the gate, storage and re-embedding
+    monkeypatch.setenv("FILAMENT_TEXT_FINETUNE", "contrastive")
+    monkeypatch.setenv("FILAMENT_CPU_SETFIT_MAX_STEPS", "6")
 
 
 # exporting is storage and torch work, the same on every database: SQLite alone keeps CI shorter

@@ -1,5 +1,13 @@
 """The finetune job: fine-tune the whole backbone on the labels, keep the version only if it
-validates better than the active one, then re-embed and re-score the pool with it."""
+validates better than the active one, then re-embed and re-score the pool with it.
+
+Recipes: the classification fine-tune (``ml.finetune``, LP-FT), or for texts when
+``text_finetune`` is ``"contrastive"`` the sentence-pair fine-tune (``ml.setfit``, SetFit, with
+a step and a time budget on CPU). The classification one stays the default for texts: on UCI
+and AG News at 100 and 200 labels the contrastive one beat the frozen head but not the
+classification fine-tune (docs/benchmarks.md, "Contrastive fine-tune for texts"). Both return
+the same ``FinetuneResult``, so the gate, the stored version and the re-embedding below do not
+depend on the recipe; the version's metrics and the job's result name it (``recipe``)."""
 
 import time
 from typing import Any
@@ -10,6 +18,7 @@ from filament import jobs
 from filament.core.settings import get_settings
 from filament.db.models import (
     Item,
+    ItemKind,
     ItemStatus,
     Job,
     JobStatus,
@@ -24,8 +33,16 @@ from filament.labeling.consensus import training_labels
 from filament.labeling.queue import plan_version
 from filament.ml import classifier
 from filament.ml.embedder import load_embedder
-from filament.ml.finetune import FinetuneCancelled, FinetuneConfig, finetune
+from filament.ml.finetune import (
+    FinetuneCancelled,
+    FinetuneConfig,
+    FinetuneResult,
+    ProgressFn,
+    finetune,
+)
 from filament.ml.heads import PREDICT_SLICE
+from filament.ml.setfit import RECIPE as CONTRASTIVE
+from filament.ml.setfit import SetFitConfig, contrastive_finetune
 from filament.models.archive import ensure_archive
 from filament.models.archive_variants import ArchiveFormat, ArchiveVariant
 from filament.models.artifacts import load_embeddings, model_prefix
@@ -53,6 +70,7 @@ from filament_worker.embed import embed_items
 from filament_worker.train import targets
 
 MAX_ATTEMPTS = 2
+CLASSIFICATION = "classification (LP-FT)"
 
 
 class _Cancel:
@@ -119,17 +137,13 @@ def run_finetune(job_id: int, gpu: bool) -> str:
             message=f"fine-tuning needs at least 4 labeled items (has {len(items)})",
         )
         return "skipped"
-    config = FinetuneConfig(seed=job_id)
-    if not gpu and device == "cpu":
-        # the CPU budget: a few epochs on a subset, so the feature works everywhere
-        config.epochs = settings.cpu_finetune_epochs
-        config.max_items = settings.cpu_finetune_max_items
-        config.image_size = settings.cpu_finetune_image_size
     progress = Progress(job_id)
+    recipe = _recipe(project)
 
     def on_progress(state: dict[str, Any]) -> None:
+        stage = state.get("stage", "training")
         parts = [
-            f"{state.get('stage', 'training')}: epoch {state.get('epoch')}/{state.get('epochs')}",
+            f"{recipe}, {stage}: epoch {state.get('epoch')}/{state.get('epochs')}",
             f"step {state.get('step')}/{state.get('steps')}",
         ]
         if state.get("loss") is not None:
@@ -139,15 +153,16 @@ def run_finetune(job_id: int, gpu: bool) -> str:
         progress(int(1000 * (state.get("progress") or 0) * 0.8), 1000, ", ".join(parts))
 
     try:
-        result = finetune(
+        result = _run_recipe(
+            recipe,
+            project,
             embedder,
             item_inputs(storage, items),
             targets(project, label_sets),
-            project.task.multilabel,
-            len(project.labels),
-            config,
-            on_progress=on_progress,
-            should_stop=_Cancel(job_id),
+            on_progress,
+            _Cancel(job_id),
+            cpu=not gpu and device == "cpu",
+            seed=job_id,
         )
     except FinetuneCancelled:
         update_job(
@@ -156,7 +171,11 @@ def run_finetune(job_id: int, gpu: bool) -> str:
         return "cancelled"
     if _Cancel(job_id).now():
         return "cancelled"  # cancelled after the last training step: nothing is recorded
-    metrics = {**named_metrics(result.metrics, project.labels), "history": result.history[-50:]}
+    metrics = {
+        **named_metrics(result.metrics, project.labels),
+        "history": result.history[-50:],
+        "recipe": recipe,
+    }
     new_score = primary_metric(metrics, project.task.multilabel)
     with session_scope() as session:
         current = active_model(session, project.id or 0)
@@ -205,6 +224,7 @@ def run_finetune(job_id: int, gpu: bool) -> str:
                 "metric": new_score,
                 "reference": reference,
                 "reference_metric": old_score,
+                "recipe": recipe,
             },
         )
         return VersionStatus.rejected
@@ -221,9 +241,47 @@ def run_finetune(job_id: int, gpu: bool) -> str:
             "metric": new_score,
             "reference": reference,
             "reference_metric": old_score,
+            "recipe": recipe,
         },
     )
     return "activated"
+
+
+def _recipe(project: Project) -> str:
+    if project.task.modality == ItemKind.text and get_settings().text_finetune == "contrastive":
+        return CONTRASTIVE
+    return CLASSIFICATION
+
+
+def _run_recipe(
+    recipe: str,
+    project: Project,
+    embedder: Any,
+    inputs: Any,
+    Y: np.ndarray,
+    on_progress: ProgressFn,
+    should_stop: _Cancel,
+    *,
+    cpu: bool,
+    seed: int,
+) -> FinetuneResult:
+    """Run ``recipe`` with its CPU budget when no GPU does the work."""
+    settings = get_settings()
+    multilabel, n_labels = project.task.multilabel, len(project.labels)
+    if recipe == CONTRASTIVE:
+        setfit = SetFitConfig(seed=seed, max_steps=settings.setfit_max_steps)
+        if cpu:  # minutes, whatever the label count: the schedule shrinks to the time budget
+            setfit.max_steps = min(settings.setfit_max_steps, settings.cpu_setfit_max_steps)
+            setfit.time_budget_s = settings.cpu_setfit_seconds
+        return contrastive_finetune(
+            embedder, inputs, Y, multilabel, n_labels, setfit, on_progress, should_stop
+        )
+    config = FinetuneConfig(seed=seed)
+    if cpu:  # the CPU budget: a few epochs on a subset, so the feature works everywhere
+        config.epochs = settings.cpu_finetune_epochs
+        config.max_items = settings.cpu_finetune_max_items
+        config.image_size = settings.cpu_finetune_image_size
+    return finetune(embedder, inputs, Y, multilabel, n_labels, config, on_progress, should_stop)
 
 
 def gate_reference(

@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     cpu_finetune_epochs: int = 1
     cpu_finetune_max_items: int = 256
     cpu_finetune_image_size: int = 128  # 224 trains at ~1.3 images/s on 2 cores
+    # texts: the classification fine-tune or contrastive sentence pairs (SetFit, ml/setfit.py);
+    # measured no better than the classification one at CPU budgets (docs/benchmarks.md)
+    text_finetune: Literal["classification", "contrastive"] = "classification"
+    setfit_max_steps: int = 4000  # a GPU's cap: R = 20 pairs per label up to ~1,600 labels
+    cpu_setfit_max_steps: int = 400
+    cpu_setfit_seconds: float = 240.0  # the schedule shrinks so the steps end within this
 
     # operations (README, Operations): Prometheus metrics at /metrics, off unless "on", then
     # behind a bearer token when metrics_token is set; log lines as text or JSON, each with
