@@ -132,9 +132,10 @@ def main() -> None:
     if args.embed_only:
         return
     args.out.mkdir(parents=True, exist_ok=True)
+    earlier = report.get("setup", {}).get("backbones", {})  # runs per modality add up
     report["setup"] = setup_info(args.seeds, DEFAULT_STRATEGY)
     if backbones:
-        report["setup"]["backbones"] = backbones
+        report["setup"]["backbones"] = {**earlier, **backbones}
     variants = (
         list(VARIANTS) if args.variants == "all" else [v for v in args.variants.split(",") if v]
     )
