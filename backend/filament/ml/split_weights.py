@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-__all__ = ["SplitZip", "WeightsMismatch", "assemble"]
+__all__ = ["SplitZip", "WeightsMismatch", "assemble", "is_verified"]
 
 STAMP = ".filament-verified.json"
 _CHUNK = 1 << 20
@@ -50,7 +50,7 @@ class SplitZip:
 
 def assemble(parts: Sequence[Path], layout: SplitZip, dest: Path) -> Path:
     """``dest`` holding ``layout.files``, built from ``parts`` unless already verified there."""
-    if _stamp_matches(dest, layout):
+    if is_verified(dest, layout):
         return dest
     if dest.exists():
         _verify_existing(dest, layout)  # e.g. a folder copied in by hand: hash it once
@@ -78,7 +78,7 @@ def assemble(parts: Sequence[Path], layout: SplitZip, dest: Path) -> Path:
         try:
             folder.rename(dest)  # atomic; fails if another process got there first
         except OSError:
-            if not _stamp_matches(dest, layout):
+            if not is_verified(dest, layout):
                 raise
         return dest
     finally:
@@ -146,12 +146,16 @@ def _write_stamp(folder: Path, layout: SplitZip) -> None:
     tmp.replace(folder / STAMP)
 
 
-def _stamp_matches(folder: Path, layout: SplitZip) -> bool:
+def is_verified(folder: Path, layout: SplitZip) -> bool:
+    """Whether ``folder`` was assembled (or checked) against ``layout``'s digest and its files
+    still have the sizes they had then: a stat per file, no hashing."""
     try:
         stamp = json.loads((folder / STAMP).read_text())
     except (OSError, ValueError):
         return False
-    return stamp.get("sha256") == layout.sha256 and stamp.get("sizes") == _sizes(folder, layout)
+    return bool(
+        stamp.get("sha256") == layout.sha256 and stamp.get("sizes") == _sizes(folder, layout)
+    )
 
 
 def _verify_existing(folder: Path, layout: SplitZip) -> None:
