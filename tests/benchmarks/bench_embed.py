@@ -238,7 +238,7 @@ def main() -> None:
                     embedder, images, args.chunk, args.repeats
                 )
                 if args.profile:
-                    profile(lambda images=images: embedder.embed_images(images[:64]))
+                    profile(lambda images=images, e=embedder: e.embed_images(images[:64]))
     if args.only != "images":
         sets = text_sets(args.texts)
         for backbone in filter(None, args.text_backbones.split(",")):
@@ -249,7 +249,7 @@ def main() -> None:
                     embedder, texts, args.chunk * 4, args.repeats
                 )
                 if args.profile:
-                    profile(lambda texts=texts: embedder.embed_texts(texts[:512]))
+                    profile(lambda texts=texts, e=embedder: e.embed_texts(texts[:512]))
 
     load = os.getloadavg()
     print(
