@@ -212,6 +212,22 @@ def test_mpnet_assembled_once_then_reused(tmp_path: Path, monkeypatch: pytest.Mo
     assert (folder / ".filament-verified.json").stat().st_mtime_ns == stamp
 
 
+def test_mpnet_availability_check_assembles_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from filament.ml import backbones
+
+    _fake_mpnet_parts(tmp_path / "parts", monkeypatch)
+    spec = BACKBONES["mpnet_base"]
+    spec.check_available(tmp_path / "weights")  # parts installed: available, nothing built yet
+    assert not (tmp_path / "weights").exists()
+    spec.locate(tmp_path / "weights")
+    monkeypatch.setattr(backbones, "mpnet_part_paths", lambda: [tmp_path / "gone.001"])
+    spec.check_available(tmp_path / "weights")  # assembled and stamped: the parts are not needed
+    with pytest.raises(BackboneUnavailable, match=r"gone\.001"):
+        spec.check_available(tmp_path / "elsewhere")
+
+
 def test_mpnet_without_weights_dir_goes_to_the_user_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
