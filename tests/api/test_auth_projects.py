@@ -137,6 +137,31 @@ def test_backbones_list_says_which_are_available(client, owner):
     assert not listed["resnet50"]["available"] and "resnet50" in listed["resnet50"]["detail"]
 
 
+def test_backbones_list_shows_measured_speed_and_accuracy(client, owner, tmp_path, monkeypatch):
+    from filament.ml.backbones import BACKBONES
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # where mpnet_base would be assembled
+    listed = {b["name"]: b for b in client.get("/api/v1/backbones", headers=owner).json()["data"]}
+    assert set(listed) == set(BACKBONES)
+    lite0, lite2 = (
+        listed["efficientnet_lite0"]["benchmark"],
+        listed["efficientnet_lite2"]["benchmark"],
+    )
+    assert lite0["embed_per_second"] > lite2["embed_per_second"] > 0
+    assert {(p["dataset"], p["labels"]) for p in lite2["probe"]} == {
+        ("cifar10", 200),
+        ("cifar10", None),
+    }
+    assert all(0 < p["accuracy"] < 1 for p in lite2["probe"]) and lite2["seeds"] == 3
+    assert "CPU" in lite2["machine"]
+    mpnet = listed["mpnet_base"]["benchmark"]
+    assert {p["dataset"] for p in mpnet["probe"]} == {"uci", "agnews"}
+    assert listed["resnet50"]["benchmark"] is None  # not measured: no made-up figures
+    # listing never assembles the mpnet parts inside the request
+    assert not (tmp_path / "filament").exists()
+    assert listed["mpnet_base"]["dim"] == 768 and listed["efficientnet_lite2"]["dim"] == 1280
+
+
 def test_strategies_list_names_the_default_new_projects_get(client, owner):
     from filament.ml.strategies import DEFAULT_STRATEGY, STRATEGIES
 

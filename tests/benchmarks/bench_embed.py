@@ -8,8 +8,13 @@ Target: pipeline >= 80% of the bare forward pass. The two are timed in alternati
 that load from other processes on the machine hits both alike. Also prints where the pipeline's
 extra time goes: decode/resize per image, tokenisation per text (each measured serially).
 
+``--image-backbones`` / ``--text-backbones`` (default: the defaults) take comma-separated names,
+e.g. ``efficientnet_lite0,efficientnet_lite2`` and ``minilm_l6,mpnet_base`` to compare the larger
+backbones with the defaults under the same load (docs/benchmarks/embedding_throughput_large.json).
+
 Usage: ``python tests/benchmarks/bench_embed.py [--images 128] [--texts 1000] [--threads 2]
-[--json docs/benchmarks/embedding_throughput.json] [--profile]``
+[--json docs/benchmarks/embedding_throughput.json] [--profile] [--image-backbones A,B]
+[--text-backbones C,D]``
 """
 
 from __future__ import annotations
@@ -214,6 +219,8 @@ def main() -> None:
     parser.add_argument("--only", choices=("images", "texts"), default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--profile", action="store_true", help="cProfile one pipeline call each")
+    parser.add_argument("--image-backbones", default="efficientnet_lite0")
+    parser.add_argument("--text-backbones", default="minilm_l6")
     args = parser.parse_args()
 
     import torch
@@ -222,23 +229,27 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     results: dict[str, dict] = {}
     if args.only != "texts":
-        embedder = load_embedder("efficientnet_lite0", device="cpu")
-        for name, images in image_sets(args.images).items():
-            print(f"efficientnet_lite0 / {name}: {len(images)} images ...", flush=True)
-            results[f"efficientnet_lite0 / {name}"] = bench_images(
-                embedder, images, args.chunk, args.repeats
-            )
-            if args.profile:
-                profile(lambda images=images: embedder.embed_images(images[:64]))
+        sets = image_sets(args.images)
+        for backbone in filter(None, args.image_backbones.split(",")):
+            embedder = load_embedder(backbone, device="cpu")
+            for name, images in sets.items():
+                print(f"{backbone} / {name}: {len(images)} images ...", flush=True)
+                results[f"{backbone} / {name}"] = bench_images(
+                    embedder, images, args.chunk, args.repeats
+                )
+                if args.profile:
+                    profile(lambda images=images, e=embedder: e.embed_images(images[:64]))
     if args.only != "images":
-        embedder = load_embedder("minilm_l6", device="cpu")
-        for name, texts in text_sets(args.texts).items():
-            print(f"minilm_l6 / {name}: {len(texts)} texts ...", flush=True)
-            results[f"minilm_l6 / {name}"] = bench_texts(
-                embedder, texts, args.chunk * 4, args.repeats
-            )
-            if args.profile:
-                profile(lambda texts=texts: embedder.embed_texts(texts[:512]))
+        sets = text_sets(args.texts)
+        for backbone in filter(None, args.text_backbones.split(",")):
+            embedder = load_embedder(backbone, device="cpu")
+            for name, texts in sets.items():
+                print(f"{backbone} / {name}: {len(texts)} texts ...", flush=True)
+                results[f"{backbone} / {name}"] = bench_texts(
+                    embedder, texts, args.chunk * 4, args.repeats
+                )
+                if args.profile:
+                    profile(lambda texts=texts, e=embedder: e.embed_texts(texts[:512]))
 
     load = os.getloadavg()
     print(

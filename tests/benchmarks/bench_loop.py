@@ -26,8 +26,13 @@ at most 60% of the labels on at least two datasets.
 default strategy: ``probe`` is no strategy at all but a bound on what any selection can do
 here: it peeks at the answers; see ``VARIANTS``.
 
+``--backbone image=efficientnet_lite2,text=mpnet_base`` embeds with other backbones than the
+defaults (cached per backbone) and writes ``label_efficiency_large.json`` and
+``label_efficiency_large_<dataset>.png`` instead (``--name`` chooses another stem), so the
+default backbones' report stays as it is.
+
 Usage: ``python tests/benchmarks/bench_loop.py [--datasets uci,agnews,cifar10,posters]
-[--seeds 3] [--variants] [--embed-only]``
+[--seeds 3] [--variants] [--embed-only] [--backbone image=NAME,text=NAME]``
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "backend"), str(ROOT)]
-from loop.data import LOADERS, embed  # noqa: E402
+from loop.data import LOADERS, embed, parse_backbones  # noqa: E402
 from loop.report import OUT_DIR, STRATEGY_ORDER, finish, print_summary, run_json, setup_info  # noqa: E402
 from loop.runner import run_tasks  # noqa: E402
 from loop.simulation import BATCH, BUDGETS  # noqa: E402
@@ -78,6 +83,17 @@ def main() -> None:
         help="no simulation: recompute comparisons, charts and the summary from the JSON",
     )
     parser.add_argument(
+        "--backbone",
+        default="",
+        help="image=NAME and/or text=NAME: embed with these instead of the default backbones",
+    )
+    parser.add_argument(
+        "--name",
+        default=None,
+        help="report stem: <name>.json, <name>_<dataset>.png (default label_efficiency, or "
+        "label_efficiency_large with --backbone)",
+    )
+    parser.add_argument(
         "--merge",
         type=Path,
         nargs="*",
@@ -89,17 +105,23 @@ def main() -> None:
     import torch
     from filament.ml.strategies import DEFAULT_STRATEGY
 
-    json_path = args.out / "label_efficiency.json"
+    backbones = parse_backbones(args.backbone)
+    stem = args.name or ("label_efficiency_large" if backbones else "label_efficiency")
+    json_path = args.out / f"{stem}.json"
     report = json.loads(json_path.read_text()) if json_path.exists() else {}
     report.setdefault("datasets", {})
     if args.rebuild:
         for other in args.merge:
-            for name, theirs in json.loads(other.read_text())["datasets"].items():
+            merged = json.loads(other.read_text())
+            report.setdefault("setup", merged.get("setup"))
+            if "backbones" in merged.get("setup", {}):
+                report["setup"].setdefault("backbones", {}).update(merged["setup"]["backbones"])
+            for name, theirs in merged["datasets"].items():
                 mine = report["datasets"].setdefault(name, {"strategies": {}})
                 mine.update({k: v for k, v in theirs.items() if k != "strategies"})
                 mine["strategies"].update(theirs["strategies"])
         for name, result in report["datasets"].items():
-            finish(result, args.out / f"label_efficiency_{name}.png", DEFAULT_STRATEGY)
+            finish(result, args.out / f"{stem}_{name}.png", DEFAULT_STRATEGY)
         report["setup"] = report.get("setup") or setup_info(3, DEFAULT_STRATEGY)
         report["acceptance"] = print_summary(report, DEFAULT_STRATEGY)
         json_path.write_text(json.dumps(report, indent=1) + "\n")
@@ -110,17 +132,20 @@ def main() -> None:
     datasets = {}
     for name in names:
         print(f"{name}: loading + embedding (cache {args.cache})", flush=True)
-        datasets[name] = embed(LOADERS[name](), args.cache)
+        datasets[name] = embed(LOADERS[name](), args.cache, backbones)
     if args.embed_only:
         return
     args.out.mkdir(parents=True, exist_ok=True)
+    earlier = report.get("setup", {}).get("backbones", {})  # runs per modality add up
     report["setup"] = setup_info(args.seeds, DEFAULT_STRATEGY)
+    if backbones:
+        report["setup"]["backbones"] = {**earlier, **backbones}
     variants = (
         list(VARIANTS) if args.variants == "all" else [v for v in args.variants.split(",") if v]
     )
     strategies += [f"{DEFAULT_STRATEGY}@{v}" for v in variants]
     tasks = [(n, s, seed) for n in names for s in strategies for seed in range(args.seeds)]
-    finished = run_tasks(tasks, args.cache, args.jobs, args.refit_late, args.max_labels)
+    finished = run_tasks(tasks, args.cache, args.jobs, args.refit_late, args.max_labels, backbones)
     for name, ds in datasets.items():
         result = report["datasets"].setdefault(name, {"strategies": {}})
         result.update(
@@ -135,7 +160,7 @@ def main() -> None:
         for strategy in strategies:
             runs = [finished[(name, strategy, seed)] for seed in range(args.seeds)]
             result["strategies"][strategy] = run_json(runs, ds.metrics)
-        finish(result, args.out / f"label_efficiency_{name}.png", DEFAULT_STRATEGY)
+        finish(result, args.out / f"{stem}_{name}.png", DEFAULT_STRATEGY)
         json_path.write_text(json.dumps(report, indent=1) + "\n")
     report["acceptance"] = print_summary(report, DEFAULT_STRATEGY) or report.get("acceptance")
     json_path.write_text(json.dumps(report, indent=1) + "\n")

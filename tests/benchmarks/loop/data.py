@@ -1,5 +1,6 @@
 """The simulated projects' data: each shared dataset (``tests.datasets``) with a fixed pool /
-test split, and its embeddings by the project's default backbone, cached as ``.npy``."""
+test split, and its embeddings by the project's default backbone (or the one ``--backbone``
+names for the modality), cached as ``.npy`` per dataset, backbone and inputs."""
 
 from __future__ import annotations
 
@@ -79,12 +80,29 @@ LOADERS: dict[str, Callable[[], Dataset]] = {
 }
 
 
-def embed(ds: Dataset, cache: Path) -> Dataset:
-    """Fill ``ds.X`` with the default backbone's embeddings, from the cache when it matches."""
+def parse_backbones(text: str) -> dict[str, str]:
+    """``"image=efficientnet_lite2,text=mpnet_base"`` -> ``{"image": ..., "text": ...}``;
+    modalities left out keep the default backbone."""
+    from filament.ml.backbones import get_spec
+
+    chosen = {}
+    for part in filter(None, text.split(",")):
+        modality, sep, name = part.partition("=")
+        if not sep or modality not in ("image", "text"):
+            raise SystemExit(f"--backbone wants image=NAME and/or text=NAME, got {part!r}")
+        if get_spec(name).modality != modality:
+            raise SystemExit(f"--backbone: {name} is not an {modality} backbone")
+        chosen[modality] = name
+    return chosen
+
+
+def embed(ds: Dataset, cache: Path, backbones: dict[str, str] | None = None) -> Dataset:
+    """Fill ``ds.X`` with the embeddings of ``backbones[modality]`` (default: the project's
+    default backbone), from the cache when it matches."""
     from filament.ml.backbones import DEFAULT_BACKBONE
     from filament.ml.embedder import load_embedder
 
-    ds.backbone = DEFAULT_BACKBONE[ds.modality]
+    ds.backbone = (backbones or {}).get(ds.modality, DEFAULT_BACKBONE[ds.modality])
     digest = hashlib.sha256("\n".join(ds.inputs).encode()).hexdigest()[:16]
     path = cache / f"{ds.name}-{ds.backbone}-{digest}.npy"
     if path.exists():

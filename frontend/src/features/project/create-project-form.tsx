@@ -4,6 +4,7 @@ import { useMemo, useState, type FormEvent } from 'react';
 import { useBackbones, useCreateProject, useStrategies } from '@/lib/api/queries';
 import { TASKS, modalityOf, type ProjectCreate, type Task } from '@/lib/api/types';
 import { projectHref } from '@/lib/use-project-id';
+import { BackboneBenchmarks, speedLabel } from './backbone-benchmarks';
 import { LabelsEditor, labelProblem } from './labels-editor';
 import { QueueFields } from './queue-fields';
 import { ErrorMessage } from '@/components/ui/alert';
@@ -141,9 +142,11 @@ export function CreateProjectForm() {
                 {b.name}
                 {b.default ? ' (default)' : ''}
                 {b.available ? '' : ' — unavailable'}
+                {b.benchmark ? ` · ${speedLabel(b)}` : ''}
               </option>
             ))}
           </SelectField>
+          <BackboneBenchmarks backbones={choices} chosen={chosen?.name} />
           <div className="grid-2">
             <QueueFields strategy={strategy ?? recommended ?? ''} onStrategy={setStrategy} precision={precision} onPrecision={setPrecision} />
           </div>

@@ -1686,6 +1686,24 @@ export interface components {
          * @enum {string}
          */
         ArchiveFormat: "onnx" | "torchscript" | "safetensors" | "all";
+        /**
+         * BackboneBenchmarkPublic
+         * @description What this backbone measured on a reference machine (docs/benchmarks.md): embedding
+         *     speed through the whole embed pipeline, and linear-probe accuracy (mean of ``seeds``).
+         */
+        BackboneBenchmarkPublic: {
+            /** Machine */
+            machine: string;
+            /**
+             * Embed Per Second
+             * @description images or texts per second, per the modality
+             */
+            embed_per_second: number;
+            /** Probe */
+            probe: components["schemas"]["ProbeAccuracyPublic"][];
+            /** Seeds */
+            seeds: number;
+        };
         /** BackbonePublic */
         BackbonePublic: {
             /** Name */
@@ -1702,6 +1720,8 @@ export interface components {
             default: boolean;
             /** Detail */
             detail?: string | null;
+            /** @description measured speed and accuracy; null where not measured */
+            benchmark?: components["schemas"]["BackboneBenchmarkPublic"] | null;
         };
         /** Body_login_api_v1_auth_token_post */
         Body_login_api_v1_auth_token_post: {
@@ -2549,6 +2569,22 @@ export interface components {
             upload_id: number;
             /** Files */
             files: components["schemas"]["PresignedFile"][];
+        };
+        /**
+         * ProbeAccuracyPublic
+         * @description Test accuracy of logistic regression on the frozen embeddings of one reference dataset,
+         *     trained on ``labels`` randomly chosen labels (``null``: every label of its pool).
+         */
+        ProbeAccuracyPublic: {
+            /**
+             * Dataset
+             * @description reference dataset: cifar10, uci or agnews (benchmarks)
+             */
+            dataset: string;
+            /** Labels */
+            labels: number | null;
+            /** Accuracy */
+            accuracy: number;
         };
         /** ProjectAgreement */
         ProjectAgreement: {
