@@ -162,3 +162,94 @@ def test_several_heads_scored_in_one_pass_match_each_alone(monkeypatch, multilab
         np.testing.assert_array_equal(probs, model.predict_proba(pool))
     empty = heads.predict_pool([logreg], pool[:0])
     assert empty[0].shape == (0, 3)
+
+
+def small_scale_signal(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two classes told apart by 8 dimensions of tiny spread next to 8 of pure noise a
+    thousand times larger: what L2 normalisation leaves of a few loud image-feature dimensions.
+    Unscaled, the L2 penalty on the large weights the signal needs keeps the head near chance."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    signal = (y[:, None] * 2 - 1) * 1e-3 + 1e-3 * rng.standard_normal((n, 8))
+    noise = rng.standard_normal((n, 8))
+    return np.hstack([signal, noise]).astype(np.float32), y
+
+
+@pytest.mark.parametrize("kind", ["logreg", "mlp"])
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_folded_standardization_predicts_as_scaling_then_predicting(
+    multilabel: bool, kind: str
+) -> None:
+    X, Y = multilabel_data() if multilabel else blobs(120, 3, dim=12)
+    X = X * np.linspace(0.01, 10, X.shape[1], dtype=np.float32) + 3  # uneven scales, off centre
+    scaling = heads.Standardization.of(X)
+    n_labels = 4 if multilabel else 3
+    fitted = fit_head(scaling.apply(X), Y, multilabel, n_labels, kind)  # type: ignore[arg-type]
+    folded = scaling.fold(fitted)
+    np.testing.assert_allclose(
+        folded.predict_proba(X), fitted.predict_proba(scaling.apply(X)), atol=1e-4
+    )
+    assert len(folded.weights) == len(fitted.weights)  # the same layers: stored as any head
+    again = HeadModel.from_bytes(folded.to_bytes())
+    np.testing.assert_array_equal(again.predict_proba(X), folded.predict_proba(X))
+
+
+def test_train_head_returns_heads_for_raw_rows_when_standardizing() -> None:
+    X, y = small_scale_signal()
+    audit = np.zeros(len(y), dtype=bool)
+    audit[::5] = True
+    scaling = heads.standardization_for("image", X)
+    assert scaling is not None
+    fit = train_head(X, y, False, 2, audit=audit, standardize=scaling)
+    assert fit.queue_model is not None
+    # both heads take raw rows: scoring them raw is as good as the cross-validated figure
+    for model in (fit.model, fit.queue_model):
+        assert (model.predict_proba(X).argmax(axis=1) == y).mean() > 0.95
+    assert fit.metrics["accuracy"] > 0.9
+
+
+def test_images_are_standardized_and_texts_not() -> None:
+    X, y = small_scale_signal()
+    test_X, test_y = small_scale_signal(seed=1)
+    image_scaling = heads.standardization_for("image", np.vstack([X, test_X]))
+    assert heads.standardization_for("text", X) is None
+    image = train_head(X, y, False, 2, standardize=image_scaling).model
+    raw = train_head(X, y, False, 2).model
+    assert (image.predict_proba(test_X).argmax(axis=1) == test_y).mean() > 0.95
+    assert (raw.predict_proba(test_X).argmax(axis=1) == test_y).mean() < 0.7
+
+
+def test_standardization_estimates_on_a_strided_sample_and_skips_constant_dims() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(5.0, 2.0, (50_000, 3)).astype(np.float16)
+    X[:, 2] = 7  # constant: left unscaled rather than divided by zero
+    scaling = heads.Standardization.of(X, max_rows=5000)
+    np.testing.assert_allclose(scaling.mean[:2], 5.0, atol=0.1)
+    np.testing.assert_allclose(scaling.std, [2.0, 2.0, 1.0], atol=0.1)
+    assert np.isfinite(scaling.apply(X)).all()
+
+
+def test_c_is_chosen_from_the_grid_by_cross_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y = small_scale_signal()
+    X *= 100  # the signal needs weights ~ 10: a C of 1e-4 cannot reach them
+    monkeypatch.setattr(heads, "LOGREG_CS", (1e-4, 10.0))
+    fit = train_head(X, y, False, 2)
+    assert fit.C == 10.0 and fit.metrics["C"] == 10.0
+    monkeypatch.setattr(heads, "LOGREG_CS", (1e-4,))
+    assert train_head(X, y, False, 2).C == 1e-4
+    # no split to cross-validate on: the default C
+    assert train_head(X[:2], np.array([0, 1]), False, 2).C == heads.LOGREG_C
+
+
+def test_warm_started_path_matches_fits_from_zero() -> None:
+    X, y = blobs(150, 3, dim=12, spread=3.0)
+    splits = heads.cv_splits(y, False)
+    path = heads.cross_val_logreg_path(X, y, False, 3, splits, (0.1, 1.0, 10.0))
+    for probs, C in zip(path, (0.1, 1.0, 10.0), strict=True):
+        cold = np.full_like(probs, np.nan)
+        for train, test in splits:
+            cold[test] = fit_head(X[train], y[train], False, 3, C=C).predict_proba(X[test])
+        # both stop at L-BFGS's tolerance, not at the exact optimum: the same fit, not the same bits
+        assert (probs.argmax(axis=1) == cold.argmax(axis=1)).mean() >= 0.98
+        loss, cold_loss = heads.log_loss(y, probs, False), heads.log_loss(y, cold, False)
+        assert abs(loss - cold_loss) <= 0.1 * cold_loss  # measured: 5 % apart at C = 10

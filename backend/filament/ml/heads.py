@@ -162,7 +162,8 @@ class Standardization:
         return cls(mean, np.where(std < STANDARDIZE_MIN_STD, 1.0, std))
 
     def apply(self, X: np.ndarray) -> np.ndarray:
-        return ((np.asarray(X, dtype=np.float64) - self.mean) / self.std).astype(np.float32)
+        scaled: np.ndarray = (np.asarray(X, dtype=np.float64) - self.mean) / self.std
+        return scaled.astype(np.float32)
 
     def fold(self, model: HeadModel) -> HeadModel:
         """``model`` fitted on ``apply(X)`` as a head that gives the same output on ``X``."""
