@@ -231,14 +231,15 @@ def test_standardization_estimates_on_a_strided_sample_and_skips_constant_dims()
 
 def test_c_is_chosen_from_the_grid_by_cross_validation(monkeypatch: pytest.MonkeyPatch) -> None:
     X, y = small_scale_signal()
-    X *= 100  # the signal needs weights ~ 10: a C of 1e-4 cannot reach them
-    monkeypatch.setattr(heads, "LOGREG_CS", (1e-4, 10.0))
-    fit = train_head(X, y, False, 2)
+    scaling = heads.standardization_for("image", X)
+    monkeypatch.setattr(heads, "STANDARDIZED_CS", (1e-4, 10.0))  # 1e-4: near chance
+    fit = train_head(X, y, False, 2, standardize=scaling)
     assert fit.C == 10.0 and fit.metrics["C"] == 10.0
-    monkeypatch.setattr(heads, "LOGREG_CS", (1e-4,))
-    assert train_head(X, y, False, 2).C == 1e-4
-    # no split to cross-validate on: the default C
-    assert train_head(X[:2], np.array([0, 1]), False, 2).C == heads.LOGREG_C
+    monkeypatch.setattr(heads, "STANDARDIZED_CS", (1e-4,))
+    assert train_head(X, y, False, 2, standardize=scaling).C == 1e-4
+    # unscaled features and rows with no split to cross-validate on keep the default C
+    assert train_head(X, y, False, 2).C == heads.LOGREG_C
+    assert train_head(X[:2], np.array([0, 1]), False, 2, standardize=scaling).C == heads.LOGREG_C
 
 
 def test_warm_started_path_matches_fits_from_zero() -> None:

@@ -34,7 +34,9 @@ from filament.ml.metrics import multilabel_metrics, single_label_metrics
 FORMAT = "filament-head"
 FORMAT_VERSION = 1
 LOGREG_C = 1.0  # inverse L2 strength, as scikit-learn's C (objective: sum of losses)
-LOGREG_CS = (1.0,)  # the Cs cross-validation chooses from, ascending
+# The Cs cross-validation chooses from (ascending) on standardised features; unit-norm ones
+# (texts) keep LOGREG_C, see STANDARDIZED_CS' figures.
+STANDARDIZED_CS = (1.0,)
 MLP_MIN_LABELS = 200
 MLP_MIN_GAIN = 0.02
 MAX_FOLDS = 5
@@ -526,7 +528,8 @@ def train_head(
     with threadpool_limits(1, user_api="blas"):
         if standardize is not None:
             X = standardize.apply(X)
-        fit = _train_head(X, Y, multilabel, n_labels, seed)
+        Cs = STANDARDIZED_CS if standardize is not None else (LOGREG_C,)
+        fit = _train_head(X, Y, multilabel, n_labels, seed, Cs)
         if audit is not None and np.any(audit):
             X, Y = np.asarray(X, dtype=np.float32), np.asarray(Y, dtype=np.int64)
             audit = np.asarray(audit, dtype=bool)
@@ -544,7 +547,7 @@ def train_head(
 
 
 def _train_head(
-    X: np.ndarray, Y: np.ndarray, multilabel: bool, n_labels: int, seed: int
+    X: np.ndarray, Y: np.ndarray, multilabel: bool, n_labels: int, seed: int, Cs: tuple[float, ...]
 ) -> HeadFit:
     started = time.perf_counter()
     X = np.asarray(X, dtype=np.float32)
@@ -560,7 +563,7 @@ def _train_head(
         raise ValueError("no labeled rows to train on")
     splits = cv_splits(Y, multilabel, seed)
     kind: Literal["logreg", "mlp"] = "logreg"
-    C, cv_probs = _choose_C(X, Y, multilabel, n_labels, splits)
+    C, cv_probs = _choose_C(X, Y, multilabel, n_labels, splits, Cs)
     metrics: dict[str, Any] = {"kind": kind, "n_labeled": n, "cv_folds": len(splits), "C": C}
     if splits:
         metrics |= _score(Y, cv_probs, multilabel, n_labels)
@@ -591,12 +594,13 @@ def _choose_C(
     multilabel: bool,
     n_labels: int,
     splits: list[tuple[np.ndarray, np.ndarray]],
+    Cs: tuple[float, ...],
 ) -> tuple[float, np.ndarray]:
-    """``(C, out-of-fold probabilities at C)``: the C of ``LOGREG_CS`` with the lowest
+    """``(C, out-of-fold probabilities at C)``: the C of ``Cs`` with the lowest
     cross-validated log-loss (``LOGREG_C`` when no split exists)."""
     if not splits:
         return LOGREG_C, np.full((len(X), n_labels), np.nan)
-    path = cross_val_logreg_path(X, Y, multilabel, n_labels, splits, LOGREG_CS)
+    path = cross_val_logreg_path(X, Y, multilabel, n_labels, splits, Cs)
     losses = [log_loss(Y, probs, multilabel) for probs in path]
     best = int(np.argmin(losses))
-    return LOGREG_CS[best], path[best]
+    return Cs[best], path[best]
