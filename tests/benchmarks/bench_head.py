@@ -1,11 +1,11 @@
 """The head's share of label → model: ``train_head`` on 1,000 labeled rows (cross-validation,
-C chosen from ``LOGREG_CS``, refit), then the pool of 100,000 rows scored, as the head-training
-job does (``predict_pool`` on float16 rows; images also estimate their standardisation on the
-pool first). Rows are the bench_loop datasets' cached embeddings: AG News (MiniLM, 384-d, text)
-and CIFAR-10 (EfficientNet-Lite0, 1280-d, image), the pool tiled to 100,000 rows.
+the MLP candidate, refit), then the pool of 100,000 rows scored, as the head-training job does
+(``predict_pool`` on float16 rows; images first estimate their standardisation on the pool).
+Rows are the bench_loop datasets' cached embeddings: AG News (MiniLM, 384-d, text) and CIFAR-10
+(EfficientNet-Lite0, 1280-d, image), the pool tiled to 100,000 rows.
 
-Usage: ``python tests/benchmarks/bench_head.py [--trials 5] [--cs 0.1,1,10]
-[--datasets agnews,cifar10]`` (``--cs`` overrides ``LOGREG_CS`` to compare grids).
+Usage: ``python tests/benchmarks/bench_head.py [--trials 5] [--datasets agnews,cifar10]
+[--unscaled]`` (``--unscaled``: every modality as texts, the head before standardisation).
 """
 
 from __future__ import annotations
@@ -30,13 +30,10 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=5)
-    parser.add_argument("--cs", default="", help="comma-separated Cs to use as LOGREG_CS")
+    parser.add_argument("--unscaled", action="store_true", help="no standardisation, C = 1")
     parser.add_argument("--datasets", default="agnews,cifar10")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/filament-bench-cache"))
     args = parser.parse_args()
-    if args.cs:
-        heads.LOGREG_CS = tuple(float(c) for c in args.cs.split(","))
-    print(f"LOGREG_CS = {heads.LOGREG_CS}")
     for name in args.datasets.split(","):
         ds = embed(LOADERS[name](), args.cache)
         assert ds.X is not None
@@ -46,7 +43,8 @@ def main() -> None:
         fits, scorings, totals = [], [], []
         for _ in range(args.trials):
             started = time.perf_counter()
-            standardize = heads.standardization_for(ds.modality, pool)
+            modality = "text" if args.unscaled else ds.modality
+            standardize = heads.standardization_for(modality, pool)
             fit = heads.train_head(X, Y, False, len(ds.label_names), standardize=standardize)
             fitted = time.perf_counter()
             heads.predict_pool([fit.model], pool)
@@ -55,7 +53,8 @@ def main() -> None:
             scorings.append(done - fitted)
             totals.append(done - started)
         print(
-            f"{name} ({ds.X.shape[1]}-d, {ds.modality}), {LABELS} labels, C={fit.C}: "
+            f"{name} ({ds.X.shape[1]}-d, {ds.modality}), {LABELS} labels, "
+            f"standardised: {standardize is not None}, C = {fit.C}, head {fit.model.kind}: "
             f"fit p50 {np.median(fits):.2f} s, score {POOL:,} p50 {np.median(scorings):.2f} s, "
             f"total p50 {np.median(totals):.2f} s, max {max(totals):.2f} s",
             flush=True,
