@@ -162,3 +162,90 @@ def test_several_heads_scored_in_one_pass_match_each_alone(monkeypatch, multilab
         np.testing.assert_array_equal(probs, model.predict_proba(pool))
     empty = heads.predict_pool([logreg], pool[:0])
     assert empty[0].shape == (0, 3)
+
+
+def loud_dimensions(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Four classes of blobs in 240 dimensions next to 16 dimensions of loud noise (20x), then
+    L2-normalised as embeddings are: what a few high-variance dimensions of pooled image
+    features do to the rest. Unscaled, the loud dimensions swamp the classes' signal."""
+    rng = np.random.default_rng(seed)
+    centres = np.random.default_rng(99).standard_normal((4, 240)) * 0.35  # same for every seed
+    y = rng.integers(0, 4, n)
+    X = np.hstack([centres[y] + rng.standard_normal((n, 240)), 20 * rng.standard_normal((n, 16))])
+    return (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32), y
+
+
+@pytest.mark.parametrize("kind", ["logreg", "mlp"])
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_folded_standardization_predicts_as_scaling_then_predicting(
+    multilabel: bool, kind: str
+) -> None:
+    X, Y = multilabel_data() if multilabel else blobs(120, 3, dim=12)
+    X = X * np.linspace(0.01, 10, X.shape[1], dtype=np.float32) + 3  # uneven scales, off centre
+    scaling = heads.Standardization.of(X)
+    n_labels = 4 if multilabel else 3
+    fitted = fit_head(scaling.apply(X), Y, multilabel, n_labels, kind)  # type: ignore[arg-type]
+    folded = scaling.fold(fitted)
+    np.testing.assert_allclose(
+        folded.predict_proba(X), fitted.predict_proba(scaling.apply(X)), atol=1e-4
+    )
+    assert len(folded.weights) == len(fitted.weights)  # the same layers: stored as any head
+    again = HeadModel.from_bytes(folded.to_bytes())
+    np.testing.assert_array_equal(again.predict_proba(X), folded.predict_proba(X))
+
+
+def test_train_head_returns_heads_for_raw_rows_when_standardizing() -> None:
+    X, y = loud_dimensions()
+    audit = np.zeros(len(y), dtype=bool)
+    audit[::5] = True
+    scaling = heads.standardization_for("image", X)
+    assert scaling is not None
+    fit = train_head(X, y, False, 4, audit=audit, standardize=scaling)
+    assert fit.queue_model is not None
+    # both heads take raw rows: scoring them raw is as good as the cross-validated figure
+    for model in (fit.model, fit.queue_model):
+        assert (model.predict_proba(X).argmax(axis=1) == y).mean() > 0.95
+    assert fit.metrics["accuracy"] > 0.9
+
+
+def test_images_are_standardized_and_texts_not() -> None:
+    X, y = loud_dimensions()
+    test_X, test_y = loud_dimensions(2000, seed=1)
+    image_scaling = heads.standardization_for("image", np.vstack([X, test_X]))  # the pool
+    assert heads.standardization_for("text", X) is None
+    image = train_head(X, y, False, 4, standardize=image_scaling).model
+    raw = train_head(X, y, False, 4).model
+    # measured: .99 standardised against .88 unscaled
+    assert (image.predict_proba(test_X).argmax(axis=1) == test_y).mean() > 0.97
+    assert (raw.predict_proba(test_X).argmax(axis=1) == test_y).mean() < 0.93
+
+
+def test_standardization_estimates_on_a_strided_sample_with_shrunk_variances() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(5.0, [1.0, 3.0, 0.0], (50_000, 3)).astype(np.float16)
+    scaling = heads.Standardization.of(X, max_rows=5000)
+    np.testing.assert_allclose(scaling.mean, 5.0, atol=0.1)
+    # variances 1, 9, 0, mean 10 / 3: each std is sqrt(var + 10 / 3), the constant one's too
+    np.testing.assert_allclose(scaling.std, np.sqrt(np.array([1, 9, 0]) + 10 / 3), rtol=0.03)
+    assert np.isfinite(scaling.apply(X)).all()
+    constant = np.full((10, 2), 3.0, dtype=np.float32)  # nothing to scale by: left as is
+    np.testing.assert_array_equal(heads.Standardization.of(constant).std, [1.0, 1.0])
+
+
+def test_c_follows_the_rule_for_standardised_and_raw_features() -> None:
+    X, y = loud_dimensions(150)  # below MLP_MIN_LABELS: a logistic regression
+    scaling = heads.standardization_for("image", X)
+    assert scaling is not None
+    fit = train_head(X, y, False, 4, standardize=scaling)
+    assert heads.STANDARDIZED_C[False] == fit.C and fit.metrics["C"] == fit.C
+    X_multi, Y_multi = multilabel_data()
+    multi = train_head(X_multi, Y_multi, True, 4, standardize=heads.Standardization.of(X_multi))
+    assert heads.STANDARDIZED_C[True] == multi.C
+    assert train_head(X, y, False, 4).C == heads.LOGREG_C  # unit-norm text rows
+    # the rule's C is the one fitted: a head at another C gives other probabilities
+    other = fit_head(scaling.apply(X), y, False, 4, C=1.0)
+    assert not np.allclose(
+        scaling.fold(other).predict_proba(X), fit.model.predict_proba(X), atol=1e-3
+    )
+    same = fit_head(scaling.apply(X), y, False, 4, C=fit.C)
+    np.testing.assert_allclose(scaling.fold(same).predict_proba(X), fit.model.predict_proba(X))

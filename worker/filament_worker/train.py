@@ -13,7 +13,7 @@ from filament.labeling import agreement
 from filament.labeling.consensus import final_labels, training_labels
 from filament.labeling.queue import plan_version
 from filament.ml.calibration import Calibration, calibrate_multilabel, calibrate_single_label
-from filament.ml.heads import predict_pool
+from filament.ml.heads import predict_pool, standardization_for
 from filament.ml.heads import train_head as fit_head
 from filament.ml.intervals import LEVEL
 from filament.ml.metrics import held_out_metrics, judge
@@ -147,7 +147,12 @@ def run_train_head(project_id: int) -> int | None:
     # labels confirmed from suggestions never calibrate the next suggestions
     suggested = np.array([agreed[int(i)].from_suggestion for i in item_ids], dtype=bool)
     fit = fit_head(
-        embeddings.vectors[rows], y, project.task.multilabel, len(project.labels), audit=audit
+        embeddings.vectors[rows],
+        y,
+        project.task.multilabel,
+        len(project.labels),
+        audit=audit,
+        standardize=standardization_for(project.task.modality, embeddings.vectors),
     )
     # the queue ranks by a head that never saw the audit labels (see HeadFit.queue_model)
     heads = [fit.model] if fit.queue_model is None else [fit.model, fit.queue_model]

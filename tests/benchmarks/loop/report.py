@@ -14,6 +14,13 @@ from loop.simulation import BATCH, BUDGETS, Run
 OUT_DIR = Path(__file__).resolve().parents[3] / "docs" / "benchmarks"
 STRATEGY_ORDER = ("margin", "entropy", "least_confidence", "random")
 
+# Issue 15's bar is set against the figures before it (primary metric per dataset): random's
+# mean at 200 labels in docs/benchmarks/label_efficiency.json of 2026-12-01 (10 seeds), and
+# the linear head (C = 1, unscaled) on the whole labeled pool from the same round
+# (docs/benchmarks.md, "Label efficiency").
+RANDOM_AT_200_BEFORE = {"uci": 0.8626, "agnews": 0.8287, "cifar10": 0.6377, "posters": 0.4475}
+FROZEN_CEILING_BEFORE = {"uci": 0.893, "agnews": 0.858, "cifar10": 0.729, "posters": 0.439}
+
 
 def run_json(runs: list[Run], metrics, budgets=BUDGETS) -> dict:
     per_seed = [
@@ -120,19 +127,49 @@ def print_summary(report: dict, default: str) -> dict:
                 verdicts[name] = s
     acceptance = {}
     if set(verdicts) == set(LOADERS):
-        beats = all(s["beats_random_on_average"] for s in verdicts.values())
-        fast = [n for n, s in verdicts.items() if (s["percent_of_200"] or 1e9) <= 60]
-        acceptance = {
-            "beats_random_on_every_dataset": beats,
-            "reaches_random_200_with_le_60pct_on": fast,
-            "met": beats and len(fast) >= 2,
-        }
-        print(
-            f"\n  acceptance ({default}): beats random on average on every dataset: {beats}; "
-            f"reaches random's 200-label score with <= 60% of the labels on {fast or 'none'} "
-            f"(need 2) -> {'MET' if acceptance['met'] else 'NOT MET'}"
-        )
+        acceptance = issue_15_bar(report, default)
     return acceptance
+
+
+def issue_15_bar(report: dict, default: str) -> dict:
+    """With the default strategy: 100 labels reach the old random@200 on every dataset, 200
+    labels reach the old whole-pool ceiling on at least two, and the default beats random at
+    every budget on every dataset."""
+    print(
+        f"\n== issue 15 bar ({default}; old = before the standardised head)\n"
+        f"  {'dataset':<9}{'old rnd@200':>12}{'new @100':>10}{'new @200':>10}{'ceiling':>9}"
+        f"  @100>=old rnd@200  @200>=ceiling  beats random at every budget"
+    )
+    at_100, at_200, beats = [], [], {}
+    for name, result in report["datasets"].items():
+        primary = result["metrics"][0]
+        mine = curve(result["strategies"][default], primary)
+        base = curve(result["strategies"]["random"], primary)
+        new_100, new_200 = (float(mine[list(BUDGETS).index(b)]) for b in (100, 200))
+        if new_100 >= RANDOM_AT_200_BEFORE[name]:
+            at_100.append(name)
+        if new_200 >= FROZEN_CEILING_BEFORE[name]:
+            at_200.append(name)
+        beats[name] = bool(np.all(mine > base))
+        print(
+            f"  {name:<9}{RANDOM_AT_200_BEFORE[name]:>12.4f}{new_100:>10.4f}{new_200:>10.4f}"
+            f"{FROZEN_CEILING_BEFORE[name]:>9.3f}  {'yes' if name in at_100 else 'NO':>17}"
+            f"  {'yes' if name in at_200 else 'no':>13}  {'yes' if beats[name] else 'NO'}"
+        )
+    met = len(at_100) == len(LOADERS) and len(at_200) >= 2 and all(beats.values())
+    print(
+        f"  -> 100 labels reach old random@200 on {at_100 or 'none'} (need all); 200 labels "
+        f"reach the old ceiling on {at_200 or 'none'} (need 2); beats random at every budget "
+        f"everywhere: {all(beats.values())} -> {'MET' if met else 'NOT MET'}"
+    )
+    return {
+        "bar": "issue 15: default@100 >= old random@200 on every dataset; default@200 >= old"
+        " whole-pool ceiling on >= 2 datasets; default > random at every budget everywhere",
+        "reaches_old_random_200_at_100_on": at_100,
+        "reaches_old_ceiling_at_200_on": at_200,
+        "beats_random_at_every_budget": beats,
+        "met": met,
+    }
 
 
 def setup_info(seeds: int, default: str) -> dict:

@@ -49,7 +49,7 @@ def simulate(
     budgets: tuple[int, ...] = BUDGETS,
     refit_late: int = BATCH,
 ) -> Run:
-    from filament.ml.heads import train_head
+    from filament.ml.heads import standardization_for, train_head
     from filament.ml.metrics import multilabel_metrics, single_label_metrics
     from filament.models.artifacts import Embeddings, Scores
 
@@ -60,6 +60,7 @@ def simulate(
     n_labels = len(ds.label_names)
     ids = np.arange(len(ds.pool), dtype=np.int64)  # item id = pool row
     embeddings = Embeddings(ids, pool_X)
+    standardize = standardization_for(ds.modality, pool_X)  # as the head-training job does
     project = SimpleNamespace(strategy=strategy, task=SimpleNamespace(multilabel=ds.multilabel))
     rng = np.random.default_rng(seed)
     run = Run(strategy, seed, {m: {} for m in ds.metrics})
@@ -80,7 +81,7 @@ def simulate(
         refit = strategy != "random" and (len(labeled) <= 200 or len(labeled) % refit_late == 0)
         if not (at_budget or refit) or not has_model(Y, ds.multilabel):
             continue
-        head = train_head(X, Y, ds.multilabel, n_labels, seed=seed).model
+        head = train_head(X, Y, ds.multilabel, n_labels, seed=seed, standardize=standardize).model
         if at_budget:
             probs = head.predict_proba(test_X)
             if ds.multilabel:
