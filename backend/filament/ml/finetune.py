@@ -161,7 +161,7 @@ def finetune(
     modality = embedder.spec.modality
     cfg = config.resolved(modality)
     Y = np.asarray(Y, dtype=np.int64)
-    _check(inputs, Y, multilabel, n_labels, modality)
+    check_inputs(inputs, Y, multilabel, n_labels, modality)
     device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
@@ -170,7 +170,11 @@ def finetune(
         return run.train()
 
 
-def _check(inputs: Sequence[Any], Y: np.ndarray, multilabel: bool, n: int, modality: str) -> None:
+def check_inputs(
+    inputs: Sequence[Any], Y: np.ndarray, multilabel: bool, n: int, modality: str
+) -> None:
+    """``ValueError`` unless ``inputs`` (bytes for images, str for texts) and ``Y`` (label
+    indices, or an ``(n_rows, n)`` 0/1 matrix for multi-label) can be fine-tuned on."""
     if len(inputs) != len(Y):
         raise ValueError(f"{len(inputs)} inputs but {len(Y)} label rows")
     if len(inputs) < 2:

@@ -42,7 +42,7 @@ from threadpoolctl import threadpool_limits
 from filament.ml.backbones import MeanPooler
 from filament.ml.batching import autocast, collate_ids, in_batches, text_ids
 from filament.ml.classifier import ClassifierModel
-from filament.ml.finetune import FinetuneCancelled, FinetuneResult, ProgressFn
+from filament.ml.finetune import FinetuneCancelled, FinetuneResult, ProgressFn, check_inputs
 from filament.ml.metrics import multilabel_metrics, primary_name, single_label_metrics
 from filament.ml.splits import holdout_split
 
@@ -176,7 +176,7 @@ def contrastive_finetune(
     if not isinstance(embedder.module, MeanPooler):
         raise ValueError(f"{embedder.spec.name}: contrastive fine-tuning needs a text encoder")
     Y = np.asarray(Y, dtype=np.int64)
-    _check(texts, Y, multilabel, n_labels)
+    check_inputs(texts, Y, multilabel, n_labels, "text")
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     devices = [device.index or 0] if device.type == "cuda" else []
     threads = torch.get_num_threads()
@@ -190,19 +190,6 @@ def contrastive_finetune(
             return run.train()
     finally:
         torch.set_num_threads(threads)
-
-
-def _check(texts: Sequence[Any], Y: np.ndarray, multilabel: bool, n: int) -> None:
-    if len(texts) != len(Y):
-        raise ValueError(f"{len(texts)} inputs but {len(Y)} label rows")
-    if len(texts) < 2:
-        raise ValueError("fine-tuning needs at least 2 labeled items")
-    if multilabel and Y.shape != (len(Y), n):
-        raise ValueError(f"multi-label Y must have shape ({len(Y)}, {n}), got {Y.shape}")
-    if not multilabel and (Y.ndim != 1 or Y.min() < 0 or Y.max() >= n):
-        raise ValueError(f"Y must hold label indices in [0, {n})")
-    if not all(isinstance(x, str) for x in texts):
-        raise ValueError("text backbone: inputs must all be str")
 
 
 class _Run:
