@@ -259,3 +259,27 @@ def test_warming_loads_the_recently_labeled_projects_arrays(client, owner, run_j
     assert len(scores.item_ids) == 12 and scores.derived  # the queue's uncertainty too
     # clustered by the training job: a cluster per label and per item wanted (4 are left)
     assert scores.plan is not None and scores.plan.k == 8 + 4
+
+
+def test_mlp_candidate_waits_for_the_labels_to_double(client, owner, run_jobs):
+    # the head-training job cross-validates the MLP at 200 labels, then not again before 400
+    # (heads.mlp_due): the versions' metrics carry the label count of the last try
+    pid = text_project(client, owner, synthetic_rows(230))
+    run_jobs()
+    listed = client.get(f"/api/v1/projects/{pid}/items?limit=300", headers=owner).json()["data"]
+
+    def label(items):
+        for item in items:
+            client.post(
+                f"/api/v1/projects/{pid}/items/{item['id']}/annotations",
+                headers=owner,
+                json={"labels": [label_of(item["name"])]},
+            )
+        run_jobs()
+        return client.get(f"/api/v1/projects/{pid}/models", headers=owner).json()["data"]
+
+    first = max(label(listed[:200]), key=lambda m: m["version"])
+    assert first["label_count"] == 200 and first["metrics"]["mlp_tried_at"] == 200
+    latest = max(label(listed[200:220]), key=lambda m: m["version"])
+    assert latest["label_count"] == 220 and latest["metrics"]["mlp_tried_at"] == 200
+    assert "candidates" not in latest["metrics"]  # not tried: 220 < 2 x 200

@@ -5,8 +5,9 @@ Rows are the bench_loop datasets' cached embeddings: AG News (MiniLM, 384-d, tex
 (EfficientNet-Lite0, 1280-d, image), the pool tiled to 100,000 rows.
 
 Usage: ``python tests/benchmarks/bench_head.py [--trials 5] [--datasets agnews,cifar10]
-[--unscaled] [--backbone image=NAME,text=NAME]`` (``--unscaled``: every modality as texts, the
-head before standardisation; ``--backbone``: another backbone's cached embeddings).
+[--unscaled] [--backbone image=NAME,text=NAME] [--mlp-tried]`` (``--unscaled``: every modality as
+texts, the head before standardisation; ``--backbone``: another backbone's cached embeddings;
+``--mlp-tried``: a training that cross-validates the MLP candidate, see ``heads.mlp_due``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ def main() -> None:
     parser.add_argument(
         "--backbone", default="", help="image=NAME and/or text=NAME, as bench_loop's option"
     )
+    parser.add_argument(
+        "--mlp-tried",
+        action="store_true",
+        help="a training that cross-validates the MLP candidate (heads.mlp_due: at 200 labels "
+        "and each doubling); without it, the trainings in between",
+    )
     args = parser.parse_args()
     for name in args.datasets.split(","):
         ds = embed(LOADERS[name](), args.cache, parse_backbones(args.backbone))
@@ -49,7 +56,9 @@ def main() -> None:
             started = time.perf_counter()
             modality = "text" if args.unscaled else ds.modality
             standardize = heads.standardization_for(modality, pool)
-            fit = heads.train_head(X, Y, False, len(ds.label_names), standardize=standardize)
+            fit = heads.train_head(
+                X, Y, False, len(ds.label_names), standardize=standardize, try_mlp=args.mlp_tried
+            )
             fitted = time.perf_counter()
             heads.predict_pool([fit.model], pool)
             done = time.perf_counter()
@@ -58,7 +67,8 @@ def main() -> None:
             totals.append(done - started)
         print(
             f"{name} ({ds.backbone}, {ds.X.shape[1]}-d, {ds.modality}), {LABELS} labels, "
-            f"standardised: {standardize is not None}, C = {fit.C}, head {fit.model.kind}: "
+            f"standardised: {standardize is not None}, C = {fit.C}, MLP tried: {args.mlp_tried}, "
+            f"head {fit.model.kind}: "
             f"fit p50 {np.median(fits):.2f} s, score {POOL:,} p50 {np.median(scorings):.2f} s, "
             f"total p50 {np.median(totals):.2f} s, max {max(totals):.2f} s",
             flush=True,

@@ -121,6 +121,16 @@ def test_mlp_chosen_only_when_clearly_better(monkeypatch: pytest.MonkeyPatch) ->
     small = train_head(X[:150], y[:150], multilabel=False, n_labels=2)
     assert small.model.kind == "logreg"  # fewer than MLP_MIN_LABELS
     assert heads.MLP_MIN_LABELS == 200
+    skipped = train_head(X, y, multilabel=False, n_labels=2, try_mlp=False)
+    assert skipped.model.kind == "logreg" and "candidates" not in skipped.metrics
+
+
+def test_mlp_tried_again_once_the_labels_double() -> None:
+    assert not heads.mlp_due(199, None, None)  # too few labels for an MLP at all
+    assert heads.mlp_due(200, None, None)  # never tried
+    assert not heads.mlp_due(399, 200, "logreg")
+    assert heads.mlp_due(400, 200, "logreg")  # doubled since the last try
+    assert heads.mlp_due(210, 200, "mlp")  # an MLP head is re-validated on every training
 
 
 def test_a_thousand_labels_are_cross_validated_in_5_folds() -> None:

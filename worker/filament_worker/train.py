@@ -7,13 +7,13 @@ from typing import Any
 import numpy as np
 from filament import jobs
 from filament.core.settings import get_settings
-from filament.db.models import Item, ModelKind, Project
+from filament.db.models import Item, ModelKind, ModelVersion, Project
 from filament.db.session import session_scope
 from filament.labeling import agreement
 from filament.labeling.consensus import final_labels, training_labels
 from filament.labeling.queue import plan_version
 from filament.ml.calibration import Calibration, calibrate_multilabel, calibrate_single_label
-from filament.ml.heads import predict_pool, standardization_for
+from filament.ml.heads import mlp_due, predict_pool, standardization_for
 from filament.ml.heads import train_head as fit_head
 from filament.ml.intervals import LEVEL
 from filament.ml.metrics import held_out_metrics, judge
@@ -131,6 +131,7 @@ def run_train_head(project_id: int) -> int | None:
         if project is None:
             return None
         finals = final_labels(session, project)
+        mlp_last_tried, head_kind = _mlp_history(session, project_id)
     # ties wait for a reviewer: no label to learn from
     agreed = {item: final for item, final in finals.items() if final.labels is not None}
     embeddings = load_embeddings(storage, project_id, project.embedding_version)
@@ -146,6 +147,7 @@ def run_train_head(project_id: int) -> int | None:
         audit = audit_flags(session, project_id, item_ids)
     # labels confirmed from suggestions never calibrate the next suggestions
     suggested = np.array([agreed[int(i)].from_suggestion for i in item_ids], dtype=bool)
+    try_mlp = mlp_due(len(item_ids), mlp_last_tried, head_kind)
     fit = fit_head(
         embeddings.vectors[rows],
         y,
@@ -153,6 +155,7 @@ def run_train_head(project_id: int) -> int | None:
         len(project.labels),
         audit=audit,
         standardize=standardization_for(project.task.modality, embeddings.vectors),
+        try_mlp=try_mlp,
     )
     # the queue ranks by a head that never saw the audit labels (see HeadFit.queue_model)
     heads = [fit.model] if fit.queue_model is None else [fit.model, fit.queue_model]
@@ -169,6 +172,7 @@ def run_train_head(project_id: int) -> int | None:
     unlabeled[rows] = False
     metrics = {
         **named_metrics(fit.metrics, project.labels),
+        "mlp_tried_at": len(item_ids) if try_mlp else mlp_last_tried,
         **evaluation(project, y, fit.cv_probs, audit, fit.audit_probs, human, probs[unlabeled]),
         "calibration": calibration(project, fit.cv_probs[human], y[human]),
     }
@@ -204,6 +208,20 @@ def run_train_head(project_id: int) -> int | None:
     log.info("project %s: head v%s on %s labels", project_id, version, len(item_ids))
     record_agreement(project, (item_ids, fit.cv_probs), version)
     return version
+
+
+def _mlp_history(session: Session, project_id: int) -> tuple[int | None, str | None]:
+    """The label count the MLP candidate was last cross-validated at, and the latest head's
+    kind, from the latest head version (see heads.mlp_due)."""
+    latest = session.exec(
+        select(ModelVersion)
+        .where(ModelVersion.project_id == project_id, ModelVersion.kind == ModelKind.head)
+        .order_by(col(ModelVersion.version).desc())
+    ).first()
+    if latest is None:
+        return None, None
+    tried = latest.metrics.get("mlp_tried_at")
+    return (int(tried) if isinstance(tried, int) else None), latest.metrics.get("kind")
 
 
 def record_agreement(

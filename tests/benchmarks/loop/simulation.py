@@ -49,7 +49,7 @@ def simulate(
     budgets: tuple[int, ...] = BUDGETS,
     refit_late: int = BATCH,
 ) -> Run:
-    from filament.ml.heads import standardization_for, train_head
+    from filament.ml.heads import mlp_due, standardization_for, train_head
     from filament.ml.metrics import multilabel_metrics, single_label_metrics
     from filament.models.artifacts import Embeddings, Scores
 
@@ -65,6 +65,7 @@ def simulate(
     rng = np.random.default_rng(seed)
     run = Run(strategy, seed, {m: {} for m in ds.metrics})
     labeled: list[int] = []
+    mlp_last_tried, head_kind = None, None  # as the head-training job keeps them per project
     scores = None
     version = 0
     while len(labeled) < max(budgets):
@@ -77,11 +78,15 @@ def simulate(
         at_budget = len(labeled) in budgets
         X, Y = pool_X[labeled], pool_Y[labeled]
         # the service refits after every batch; ``refit_late`` > BATCH thins that out above
-        # 200 labels (each refit there cross-validates an MLP candidate too: seconds on 2 cores)
+        # 200 labels (a refit there may cross-validate an MLP candidate: heads.mlp_due)
         refit = strategy != "random" and (len(labeled) <= 200 or len(labeled) % refit_late == 0)
         if not (at_budget or refit) or not has_model(Y, ds.multilabel):
             continue
-        head = train_head(X, Y, ds.multilabel, n_labels, seed=seed, standardize=standardize).model
+        try_mlp = mlp_due(len(labeled), mlp_last_tried, head_kind)
+        head = train_head(
+            X, Y, ds.multilabel, n_labels, seed=seed, standardize=standardize, try_mlp=try_mlp
+        ).model
+        mlp_last_tried, head_kind = len(labeled) if try_mlp else mlp_last_tried, head.kind
         if at_budget:
             probs = head.predict_proba(test_X)
             if ds.multilabel:
