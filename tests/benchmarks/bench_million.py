@@ -9,7 +9,7 @@ text's vector plus small noise (renormalised): the pool has the topic structure 
 for the queue's clustering, at the size of a million items.
 
 Usage: ``python tests/benchmarks/bench_million.py [--rows 1000000] [--base 2000]
-[--databases sqlite,postgresql]``
+[--databases sqlite,postgresql] [--keep DIR] [--profile]``
 """
 
 from __future__ import annotations
@@ -160,7 +160,12 @@ def embed_like_base(pid: int, rows: list[tuple[str, str]]) -> None:
 
 
 def label_and_train(
-    base: str, auth: dict[str, str], pid: int, rows: list[tuple[str, str]], labels: int
+    base: str,
+    auth: dict[str, str],
+    pid: int,
+    rows: list[tuple[str, str]],
+    labels: int,
+    profile: bool = False,
 ) -> list[int]:
     from filament_worker.train import run_train_head
 
@@ -191,6 +196,13 @@ def label_and_train(
         f"{labels:,} labels: {percentiles(times)}",
         flush=True,
     )
+    if profile:  # where one more training's time goes, by cumulative time
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(run_train_head, pid)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
     return ids
 
 
@@ -293,7 +305,7 @@ def run(database_url: str | None, args: argparse.Namespace) -> None:
                 pid = ingest(base, auth, rows, args.rows)
                 embed_like_base(pid, rows)
                 (Path(tmp) / "bench.json").write_text(json.dumps({"auth": auth, "pid": pid}))
-            ids = label_and_train(base, auth, pid, rows, args.labels)
+            ids = label_and_train(base, auth, pid, rows, args.labels, args.profile)
             latency(base, auth, pid, ids, api.pid)
             export(base, auth, pid, api.pid, "predictions")
             export(base, auth, pid, api.pid, "labels")
@@ -311,6 +323,9 @@ def main() -> None:
     parser.add_argument(
         "--keep",
         help="a data folder (SQLite) kept between runs: ingest and embed once, then reuse",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="print a cProfile of one more head training"
     )
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     parser.add_argument("--databases", default="sqlite,postgresql")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from filament.ml import heads
 from filament.ml.heads import HeadModel, fit_head, train_head
+from filament.ml.metrics import multilabel_metrics
 
 from tests.datasets import blobs
 
@@ -259,3 +260,73 @@ def test_c_follows_the_rule_for_standardised_and_raw_features() -> None:
     )
     same = fit_head(scaling.apply(X), y, False, 4, C=fit.C)
     np.testing.assert_allclose(scaling.fold(same).predict_proba(X), fit.model.predict_proba(X))
+
+
+# -- the multi-label decision threshold ------------------------------------------------------
+
+
+def test_f1_threshold_is_the_best_cut_of_the_held_out_probabilities() -> None:
+    # positives at .45/.44/.43, negatives at .42 and below: only a cut under .43 finds them all
+    probs = np.array([[0.45], [0.44], [0.43], [0.42], [0.30], [0.20], [0.10], [0.05]] * 2)
+    Y = np.array([[1], [1], [1], [0], [0], [0], [0], [0]] * 2)
+    cut = heads.f1_threshold(probs, Y)
+    assert 0.42 < cut < 0.43
+    predicted = probs >= cut
+    assert (predicted == Y.astype(bool)).all()
+
+
+def test_f1_threshold_stays_at_a_half_without_evidence() -> None:
+    few = np.full((heads.MIN_THRESHOLD_ROWS - 1, 2), 0.4)
+    assert heads.f1_threshold(few, np.ones_like(few, dtype=int)) == 0.5
+    no_positive = np.full((40, 2), 0.4)
+    assert heads.f1_threshold(no_positive, np.zeros((40, 2), dtype=int)) == 0.5
+
+
+def test_a_moved_threshold_decides_at_a_half_like_the_cut_and_keeps_pinned_labels() -> None:
+    X, Y = multilabel_data()
+    Y = np.c_[Y, np.zeros(len(Y), int)]
+    model = fit_head(X, Y, True, 5)
+    moved = heads.with_threshold(model, 0.3)
+    before, after = model.predict_proba(X), moved.predict_proba(X)
+    np.testing.assert_array_equal(after[:, :4] >= 0.5, before[:, :4] >= 0.3)
+    np.testing.assert_allclose(heads.shift_probs(before, 0.3), after, atol=1e-5)
+    assert np.all(after[:, 4] == 0)
+    restored = HeadModel.from_bytes(moved.to_bytes())
+    np.testing.assert_array_equal(restored.predict_proba(X), after)
+
+
+def test_multilabel_heads_decide_at_the_cut_their_held_out_predictions_choose() -> None:
+    # rare labels under a strong penalty: probabilities crowd around the balanced 0.5, where
+    # p >= 0.5 over-predicts; the chosen cut must do better out of fold and on fresh rows
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((400, 16)).astype(np.float32)
+    Y = (X[:, :3] > 1.0).astype(np.int64)  # each label on ~16 % of rows
+    train, test = slice(0, 160), slice(160, None)
+    fit = train_head(X[train], Y[train], True, 3, standardize=heads.Standardization.of(X))
+    threshold = fit.metrics["threshold"]
+    assert threshold != 0.5
+    unmoved = heads.with_threshold(fit.model, 1 - threshold)  # logit(1 - t) = -logit(t)
+    chosen = multilabel_metrics(Y[test], fit.model.predict_proba(X[test]))["micro_f1"]
+    half = multilabel_metrics(Y[test], unmoved.predict_proba(X[test]))["micro_f1"]
+    assert chosen > half
+
+
+def test_held_out_probabilities_never_choose_their_own_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    X, Y = multilabel_data(n=100)
+    audit = np.zeros(100, dtype=bool)
+    audit[::5] = True
+    seen = []
+    real = heads.f1_threshold
+
+    def spy(probs: np.ndarray, Y: np.ndarray) -> float:
+        seen.append(probs.copy())
+        return real(probs, Y)
+
+    monkeypatch.setattr(heads, "f1_threshold", spy)
+    fit = heads.train_head(X, Y, True, 4, audit=audit)
+    assert fit.audit_probs is not None
+    # the heads' cut: chosen on the 80 rows that are not audit rows; then one per fold, each
+    # on fewer rows (its own fold's rows and the audit rows left out)
+    assert len(seen[0]) == 80
+    assert len(seen) == 1 + fit.metrics["cv_folds"]
+    assert all(len(probs) < 80 for probs in seen[1:])
