@@ -61,3 +61,43 @@ def test_a_version_stored_with_its_clustering_is_never_clustered_by_a_request(
     batch = queue.pick(alive, stored, project, ids[:100], 10, "margin", rng)
     assert len(set(batch)) == 10 and not set(batch) & set(range(1, 101)) and 151 not in batch
     assert made == []
+
+
+def test_a_clustering_whose_free_rows_are_used_up_is_made_again(monkeypatch) -> None:
+    # a pool larger than the clustering's sample: leasing every free row it holds (a team
+    # ahead of the next version) must not leave the queue empty beside thousands of free items
+    rng = np.random.default_rng(0)
+    ids = np.arange(1, 8001, dtype=np.int64)
+    embeddings = Embeddings(ids, rng.standard_normal((len(ids), 16)).astype(np.float32))
+    probs = rng.uniform(size=(len(ids), 1))
+    probs = np.hstack([probs, 1 - probs]).astype(np.float32)
+    project = Project(
+        id=3, name="p", task=Task.text_classification, labels=["a", "b"], created_by=1
+    )
+    plan = queue.plan_version(embeddings, ids[:100], probs[:, 0], np.random.default_rng(1))
+    version = Scores(1, ids, probs, plan=plan)
+    planned_free = np.setdiff1d(plan.item_ids, ids[:100])
+    assert len(planned_free) == 3000 < len(ids) - 100
+    blocked = np.concatenate([ids[:100], planned_free])
+    batch = queue.pick(embeddings, version, project, blocked, 10, "margin", rng)
+    assert len(set(batch)) == 10 and not set(batch) & set(blocked.tolist())
+    # the new clustering serves the next requests; it was made once
+    made = []
+    monkeypatch.setattr(queue, "plan_batch", lambda *a: made.append(1))
+    again = queue.pick(
+        embeddings, version, project, np.concatenate([blocked, batch]), 10, "margin", rng
+    )
+    assert len(set(again)) == 10 and not set(again) & set(batch) and made == []
+
+
+def test_a_used_up_cold_start_clustering_is_made_again() -> None:
+    rng = np.random.default_rng(0)
+    ids = np.arange(1, 8001, dtype=np.int64)
+    embeddings = Embeddings(ids, rng.standard_normal((len(ids), 16)).astype(np.float32))
+    project = Project(
+        id=4, name="p", task=Task.text_classification, labels=["a", "b"], created_by=1
+    )
+    cold = queue.plan_cold_start(embeddings, np.random.default_rng(1))
+    blocked = cold.item_ids
+    batch = queue.pick(embeddings, None, project, blocked, 10, "margin", rng, cold)
+    assert len(set(batch)) == 10 and not set(batch) & set(blocked.tolist())

@@ -13,7 +13,7 @@ from filament import cache
 from filament.cache import cached
 from filament.db.models import Annotation, Item, ItemStatus, Project
 from filament.labeling import audit, leases, overlap, timing
-from filament.ml.strategies import Clusters, plan_batch, select_batch, top_k
+from filament.ml.strategies import SAMPLE, Clusters, plan_batch, select_batch, top_k
 from filament.models.artifacts import (
     ClusterPlan,
     Embeddings,
@@ -29,6 +29,7 @@ COLD_CLUSTERS = 100  # the clustering before the first model: room for a team's 
 CLAIM_ROUNDS = 5
 DONE_HINT_SECONDS = 0.5  # how old the project-wide "finished" hint may be (see finished_items)
 CLAIM_SPREAD = 4  # with a team at work: each annotator claims among the best 4 x wanted
+REPLAN_FREE = SAMPLE // 4  # a stored clustering with fewer free rows is made again (run_short)
 _planning: dict[object, threading.Lock] = {}  # per version: one clustering, nobody waits for it
 _planning_guard = threading.Lock()
 
@@ -132,10 +133,15 @@ def empty_reason(
         if pending is not None:
             return "The items are still being prepared (embedded); try again in a moment."
         return "This project has no items yet."
-    left = np.setdiff1d(embeddings.item_ids, finished)
-    if len(left) == 0 and pending is None:
+    # masks, not np.setdiff1d: that sorts the pool (1 s on a million items, on every empty page)
+    left = np.ones(len(embeddings.item_ids), dtype=bool)
+    rows = embeddings.rows_of(finished)
+    left[rows[rows >= 0]] = False
+    if not left.any() and pending is None:
         return "Every item has all the annotations it needs from you or others."
-    if skipped and len(np.setdiff1d(left, np.array(skipped, dtype=np.int64))) == 0:
+    rows = embeddings.rows_of(np.array(skipped or [], dtype=np.int64))
+    left[rows[rows >= 0]] = False
+    if skipped and not left.any():
         return (
             "The remaining items are ones you skipped; they come back to you "
             f"{timing.SKIP_BLOCK_SECONDS // 60} minutes after the skip."
@@ -227,6 +233,8 @@ def pick(
             return embeddings.item_ids[free[top_k(uncertain[free], n)]].tolist()
     elif scores is None and cold_plan is not None:
         clusters = _planned(cold_plan, embeddings)
+        if run_short(clusters, taken):
+            clusters = None  # select_batch clusters the pool as it is now
     chosen = select_batch(
         uncertain, embeddings.vectors, n, rng, strategy, labeled=taken, clusters=clusters
     )
@@ -244,15 +252,15 @@ def version_clusters(
     """The clustering the queue chooses from, made once per model version (and embedding set):
     clustering costs 0.1-0.3 s on a 100k-item pool, choosing from it a few ms. The training job
     stores it with the version's scores (`plan_version`). A version without one is clustered
-    by the first request that finds it missing; requests arriving meanwhile do not wait for it
-    (None: the caller picks by uncertainty alone). Until the next version only what is taken
-    changes, and `select_batch` reads that from the mask."""
+    by the first request that finds it missing, and again when it runs short of free rows
+    (`run_short`); requests arriving meanwhile do not wait for it (None: the caller picks by
+    uncertainty alone). Until then only what is taken changes, and `select_batch` reads that
+    from the mask."""
     key = ("clusters", id(embeddings), len(embeddings.item_ids))
     clusters = scores.derived.get(key)
-    if clusters is not None:
-        return clusters
-    if scores.plan is not None:
+    if clusters is None and scores.plan is not None:
         clusters = scores.derived[key] = _planned(scores.plan, embeddings)
+    if clusters is not None and not run_short(clusters, taken):
         return clusters
     with _planning_guard:
         lock = _planning.setdefault((scores.version, key), threading.Lock())
@@ -260,7 +268,7 @@ def version_clusters(
         return None
     try:
         clusters = scores.derived.get(key)
-        if clusters is None:
+        if clusters is None or run_short(clusters, taken):
             clusters = scores.derived[key] = plan_batch(
                 embeddings.vectors, taken, n, rng, uncertain
             )
@@ -269,6 +277,15 @@ def version_clusters(
         lock.release()
         with _planning_guard:
             _planning.pop((scores.version, key), None)
+
+
+def run_short(clusters: Clusters, taken: np.ndarray) -> bool:
+    """Whether a clustering made earlier holds fewer than `REPLAN_FREE` free rows while the
+    pool holds more. On a pool larger than `SAMPLE` it holds a sample of the free rows, which
+    a team leasing more than that before the next version (a worker down, a slow training on
+    a million items) would use up; the queue would then answer empty beside free items."""
+    free_planned = int(np.count_nonzero(~taken[clusters.rows]))
+    return free_planned < min(REPLAN_FREE, int(np.count_nonzero(~taken)))
 
 
 def plan_version(
