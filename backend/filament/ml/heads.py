@@ -218,14 +218,21 @@ def predict_pool(models: list[HeadModel], X: np.ndarray) -> list[np.ndarray]:
     """Each model's ``predict_proba`` of the whole pool ``X`` in one pass.
 
     A float16 pool is read in slices of ``POOL_SLICE`` rows, each made float32 once for all the
-    models by torch into buffers that stay in the CPU's cache. On a million 384-d rows (one
-    thread, two heads) this took 3.6 s with numpy's conversion of 16,384-row slices and takes
-    about 0.5 s: numpy's float16 cast is 4-5x slower than torch's, and a product over a slice
-    still in cache is 3x faster than over one read back from memory."""
-    import torch  # the worker's and the pool's path only; single rows need no torch
-
+    models by torch into buffers that stay in the CPU's cache: numpy's float16 cast is 4-5x
+    slower than torch's, and a product over a slice still in cache is 3x faster than over one
+    read back from memory. One thread (BLAS and torch's OpenMP), as in ``train_head``: with
+    two, each slice's thread wake-ups cost more than the slice. Two heads on a million 384-d
+    rows, on a loaded 2-core host: 3.6 s (numpy's cast of 16,384-row slices) -> 5.0 s (these
+    slices, two threads) -> 1.0 s (one)."""
     if len(X) == 0 or X.dtype != np.float16:
         return [model.predict_proba(np.asarray(X, dtype=np.float32)) for model in models]
+    with threadpool_limits(1):
+        return _predict_float16_slices(models, X)
+
+
+def _predict_float16_slices(models: list[HeadModel], X: np.ndarray) -> list[np.ndarray]:
+    import torch  # the pool's path only: scoring a few rows needs no torch
+
     out: list[list[np.ndarray]] = [[] for _ in models]
     half = np.empty((min(POOL_SLICE, len(X)), X.shape[1]), dtype=np.float16)
     single = np.empty(half.shape, dtype=np.float32)
