@@ -28,7 +28,7 @@ LABELS = 1000
 
 
 def main() -> None:
-    from filament.ml import heads
+    from filament.ml import heads, pool_scoring
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=5)
@@ -60,7 +60,7 @@ def main() -> None:
                 X, Y, False, len(ds.label_names), standardize=standardize, try_mlp=args.mlp_tried
             )
             fitted = time.perf_counter()
-            heads.predict_pool([fit.model], pool)
+            pool_scoring.predict_pool([fit.model], pool)
             done = time.perf_counter()
             fits.append(fitted - started)
             scorings.append(done - fitted)

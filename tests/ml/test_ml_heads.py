@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from filament.ml import heads
+from filament.ml import heads, pool_scoring
 from filament.ml.heads import HeadModel, fit_head, train_head
 from filament.ml.metrics import multilabel_metrics
 
@@ -168,13 +168,13 @@ def test_several_heads_scored_in_one_pass_match_each_alone(monkeypatch, multilab
     mlp = fit_head(X, Y, multilabel=multilabel, n_labels=3, kind="mlp")
     pool = np.random.default_rng(2).standard_normal((1000, 16)).astype(np.float16)
     monkeypatch.setattr(heads, "PREDICT_SLICE", 64)  # 16 slices, the last one short
-    monkeypatch.setattr(heads, "POOL_SLICE", 48)  # and 21 slices of another size
-    together = heads.predict_pool([logreg, mlp], pool)
+    monkeypatch.setattr(pool_scoring, "POOL_SLICE", 48)  # and 21 slices of another size
+    together = pool_scoring.predict_pool([logreg, mlp], pool)
     for model, probs in zip([logreg, mlp], together, strict=True):
         np.testing.assert_array_equal(probs, model.predict_proba(pool))
-    empty = heads.predict_pool([logreg], pool[:0])
+    empty = pool_scoring.predict_pool([logreg], pool[:0])
     assert empty[0].shape == (0, 3)
-    as_float32 = heads.predict_pool([logreg], pool.astype(np.float32))
+    as_float32 = pool_scoring.predict_pool([logreg], pool.astype(np.float32))
     np.testing.assert_array_equal(as_float32[0], logreg.predict_proba(pool))
 
 

@@ -13,11 +13,12 @@ from filament.labeling import agreement
 from filament.labeling.consensus import final_labels, training_labels
 from filament.labeling.queue import plan_version
 from filament.ml.calibration import Calibration, calibrate_multilabel, calibrate_single_label
-from filament.ml.heads import mlp_due, predict_pool, standardization_for
+from filament.ml.heads import mlp_due, standardization_for
 from filament.ml.heads import train_head as fit_head
 from filament.ml.intervals import LEVEL
 from filament.ml.metrics import held_out_metrics, judge
 from filament.ml.pool_accuracy import single_label_pool_accuracy
+from filament.ml.pool_scoring import predict_pool
 from filament.models.artifacts import load_embeddings
 from filament.models.finetuning import (
     enqueue_finetune,

@@ -69,7 +69,6 @@ MLP_HIDDEN = 64
 MIN_THRESHOLD_ROWS = 10
 THRESHOLD_RANGE = (0.05, 0.95)
 PREDICT_SLICE = 16384  # rows per matrix product when scoring a pool
-POOL_SLICE = 2048  # rows per slice in predict_pool: 1.5 MB as float32, held in cache
 # Standardising (see Standardization.of) helps the logistic regression on image embeddings and
 # hurts it on text embeddings (figures at STANDARDIZED_C; UCI, 3 seeds, random labels: .853 /
 # .863 at 100 / 200 unscaled, at most .841 / .833 standardised for any C of 0.3-100; AG News
@@ -212,38 +211,6 @@ def standardization_for(modality: str, pool: np.ndarray) -> Standardization | No
     pool is ``pool``: the pool's statistics for images, nothing for texts (see
     ``STANDARDIZED_MODALITIES``)."""
     return Standardization.of(pool) if modality in STANDARDIZED_MODALITIES else None
-
-
-def predict_pool(models: list[HeadModel], X: np.ndarray) -> list[np.ndarray]:
-    """Each model's ``predict_proba`` of the whole pool ``X`` in one pass.
-
-    A float16 pool is read in slices of ``POOL_SLICE`` rows, each made float32 once for all the
-    models by torch into buffers that stay in the CPU's cache: numpy's float16 cast is 4-5x
-    slower than torch's, and a product over a slice still in cache is 3x faster than over one
-    read back from memory. One thread (BLAS and torch's OpenMP), as in ``train_head``: with
-    two, each slice's thread wake-ups cost more than the slice. Two heads on a million 384-d
-    rows, on a loaded 2-core host: 3.6 s (numpy's cast of 16,384-row slices) -> 5.0 s (these
-    slices, two threads) -> 1.0 s (one)."""
-    if len(X) == 0 or X.dtype != np.float16:
-        return [model.predict_proba(np.asarray(X, dtype=np.float32)) for model in models]
-    with threadpool_limits(1):
-        return _predict_float16_slices(models, X)
-
-
-def _predict_float16_slices(models: list[HeadModel], X: np.ndarray) -> list[np.ndarray]:
-    import torch  # the pool's path only: scoring a few rows needs no torch
-
-    out: list[list[np.ndarray]] = [[] for _ in models]
-    half = np.empty((min(POOL_SLICE, len(X)), X.shape[1]), dtype=np.float16)
-    single = np.empty(half.shape, dtype=np.float32)
-    half_t, single_t = torch.from_numpy(half), torch.from_numpy(single)
-    for start in range(0, len(X), POOL_SLICE):
-        n = min(POOL_SLICE, len(X) - start)
-        half[:n] = X[start : start + n]  # a plain copy: the map may be read-only
-        single_t[:n].copy_(half_t[:n])
-        for parts, model in zip(out, models, strict=True):
-            parts.append(model.predict_proba(single[:n]))
-    return [np.concatenate(parts) for parts in out]
 
 
 @dataclass
