@@ -57,7 +57,13 @@ def main() -> None:
             modality = "text" if args.unscaled else ds.modality
             standardize = heads.standardization_for(modality, pool)
             fit = heads.train_head(
-                X, Y, False, len(ds.label_names), standardize=standardize, try_mlp=args.mlp_tried
+                X,
+                Y,
+                False,
+                len(ds.label_names),
+                standardize=standardize,
+                try_mlp=args.mlp_tried,
+                pool=pool,
             )
             fitted = time.perf_counter()
             pool_scoring.predict_pool([fit.model], pool)

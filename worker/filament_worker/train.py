@@ -157,6 +157,7 @@ def run_train_head(project_id: int) -> int | None:
         audit=audit,
         standardize=standardization_for(project.task.modality, embeddings.vectors),
         try_mlp=try_mlp,
+        pool=embeddings.vectors,  # self-training while the labels are few
     )
     # the queue ranks by a head that never saw the audit labels (see HeadFit.queue_model)
     heads = [fit.model] if fit.queue_model is None else [fit.model, fit.queue_model]

@@ -84,7 +84,14 @@ def simulate(
             continue
         try_mlp = mlp_due(len(labeled), mlp_last_tried, head_kind)
         head = train_head(
-            X, Y, ds.multilabel, n_labels, seed=seed, standardize=standardize, try_mlp=try_mlp
+            X,
+            Y,
+            ds.multilabel,
+            n_labels,
+            seed=seed,
+            standardize=standardize,
+            try_mlp=try_mlp,
+            pool=pool_X,  # as the head-training job passes embeddings.vectors
         ).model
         mlp_last_tried, head_kind = len(labeled) if try_mlp else mlp_last_tried, head.kind
         if at_budget:
