@@ -6,6 +6,19 @@ from filament.labeling import queue
 from filament.models.artifacts import Embeddings, Scores
 
 
+def binary_pool(n: int, project_id: int):
+    """``n`` random 16-d items with random two-class probabilities, in a text project."""
+    rng = np.random.default_rng(0)
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    embeddings = Embeddings(ids, rng.standard_normal((len(ids), 16)).astype(np.float32))
+    probs = rng.uniform(size=(len(ids), 1))
+    probs = np.hstack([probs, 1 - probs]).astype(np.float32)
+    project = Project(
+        id=project_id, name="p", task=Task.text_classification, labels=["a", "b"], created_by=1
+    )
+    return rng, ids, embeddings, probs, project
+
+
 def test_one_clustering_serves_every_pick_of_a_model_version(monkeypatch) -> None:
     rng = np.random.default_rng(0)
     ids = np.arange(1, 20_001, dtype=np.int64)
@@ -39,14 +52,7 @@ def test_a_version_stored_with_its_clustering_is_never_clustered_by_a_request(
     from filament.models.artifacts import load_scores, save_scores
     from filament.storage.local import LocalStorage
 
-    rng = np.random.default_rng(0)
-    ids = np.arange(1, 5001, dtype=np.int64)
-    embeddings = Embeddings(ids, rng.standard_normal((len(ids), 16)).astype(np.float32))
-    probs = rng.uniform(size=(len(ids), 1))
-    probs = np.hstack([probs, 1 - probs]).astype(np.float32)
-    project = Project(
-        id=9, name="p", task=Task.text_classification, labels=["a", "b"], created_by=1
-    )
+    rng, ids, embeddings, probs, project = binary_pool(5000, 9)
     plan = queue.plan_version(embeddings, ids[:100], probs[:, 0], np.random.default_rng(1))
     storage = LocalStorage(tmp_path)
     save_scores(storage, 9, 1, ids, probs, plan=plan)
@@ -66,14 +72,7 @@ def test_a_version_stored_with_its_clustering_is_never_clustered_by_a_request(
 def test_a_clustering_whose_free_rows_are_used_up_is_made_again(monkeypatch) -> None:
     # a pool larger than the clustering's sample: leasing every free row it holds (a team
     # ahead of the next version) must not leave the queue empty beside thousands of free items
-    rng = np.random.default_rng(0)
-    ids = np.arange(1, 8001, dtype=np.int64)
-    embeddings = Embeddings(ids, rng.standard_normal((len(ids), 16)).astype(np.float32))
-    probs = rng.uniform(size=(len(ids), 1))
-    probs = np.hstack([probs, 1 - probs]).astype(np.float32)
-    project = Project(
-        id=3, name="p", task=Task.text_classification, labels=["a", "b"], created_by=1
-    )
+    rng, ids, embeddings, probs, project = binary_pool(8000, 3)
     plan = queue.plan_version(embeddings, ids[:100], probs[:, 0], np.random.default_rng(1))
     version = Scores(1, ids, probs, plan=plan)
     planned_free = np.setdiff1d(plan.item_ids, ids[:100])
@@ -91,12 +90,7 @@ def test_a_clustering_whose_free_rows_are_used_up_is_made_again(monkeypatch) -> 
 
 
 def test_a_used_up_cold_start_clustering_is_made_again() -> None:
-    rng = np.random.default_rng(0)
-    ids = np.arange(1, 8001, dtype=np.int64)
-    embeddings = Embeddings(ids, rng.standard_normal((len(ids), 16)).astype(np.float32))
-    project = Project(
-        id=4, name="p", task=Task.text_classification, labels=["a", "b"], created_by=1
-    )
+    rng, _, embeddings, _, project = binary_pool(8000, 4)
     cold = queue.plan_cold_start(embeddings, np.random.default_rng(1))
     blocked = cold.item_ids
     batch = queue.pick(embeddings, None, project, blocked, 10, "margin", rng, cold)
