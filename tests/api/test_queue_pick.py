@@ -3,6 +3,7 @@
 import numpy as np
 from filament.db.models import Project, Task
 from filament.labeling import queue
+from filament.ml.strategies import typicality
 from filament.models.artifacts import Embeddings, Scores
 
 
@@ -95,3 +96,21 @@ def test_a_used_up_cold_start_clustering_is_made_again() -> None:
     blocked = cold.item_ids
     batch = queue.pick(embeddings, None, project, blocked, 10, "margin", rng, cold)
     assert len(set(batch)) == 10 and not set(batch) & set(blocked.tolist())
+
+
+def test_a_multilabel_project_is_served_by_the_rank_of_its_uncertainty() -> None:
+    """Per-label margins averaged over many labels bunch: the pick weighs them by rank, so the
+    most uncertain item of a cluster is served rather than its most typical one."""
+    rng = np.random.default_rng(0)
+    centres = np.array([[0, 0], [10, 0], [0, 10], [10, 10]], dtype=np.float32)
+    X = np.vstack([c + 0.3 * rng.standard_normal((25, 2)) for c in centres]).astype(np.float32)
+    middling = int(np.argsort(typicality(X[:25]))[12])  # of the first cluster
+    probs = np.full((100, 3), 0.38, dtype=np.float32)  # margin 0.76 on every label
+    probs[middling] = 0.39  # 0.78: the most uncertain item, by a little
+    ids = np.arange(1, 101, dtype=np.int64)
+    project = Project(
+        id=7, name="p", task=Task.image_multilabel, labels=["a", "b", "c"], created_by=1
+    )
+    embeddings, scores = Embeddings(ids, X), Scores(1, ids, probs)
+    picked = queue.pick(embeddings, scores, project, np.zeros(0, np.int64), 4, "margin", rng)
+    assert ids[middling] in picked

@@ -12,6 +12,7 @@ from filament.ml.strategies import (
     top_k,
     typicality,
     uncertainty,
+    uncertainty_ranks,
 )
 
 SCORED = [s for s in STRATEGIES if s != "random"]
@@ -232,6 +233,32 @@ def test_select_batch_follows_uncertainty_within_a_cluster() -> None:
     scores[7] = 1.0  # 10x the weight of any other: 100x after squaring
     chosen = select_batch(scores, X, 4, np.random.default_rng(0), "margin")
     assert 7 in chosen.tolist()
+
+
+def test_uncertainty_ranks_are_shares_with_ties_sharing_their_mean_rank() -> None:
+    ranks = uncertainty_ranks(np.array([0.3, 0.1, 0.3, 0.9]))
+    assert ranks.tolist() == [0.625, 0.25, 0.625, 1.0]  # ranks 2.5, 1, 2.5, 4 of 4
+    assert uncertainty_ranks(np.zeros(0)).shape == (0,)
+
+
+def bunched_scores(X: np.ndarray, cluster: np.ndarray) -> tuple[np.ndarray, int]:
+    """Scores bunched as a multi-label mean's are: 0.76 everywhere but 0.78 on a middling row
+    of cluster 0 by typicality; returns the scores and that row."""
+    members = np.flatnonzero(cluster == 0)
+    row = int(members[np.argsort(typicality(X[members]))[len(members) // 2]])
+    scores = np.full(len(X), 0.76)
+    scores[row] = 0.78
+    return scores, row
+
+
+def test_by_rank_lets_bunched_scores_choose_within_a_cluster() -> None:
+    X, cluster = clusters(per=25)
+    scores, row = bunched_scores(X, cluster)
+    by_value = select_batch(scores, X, 4, np.random.default_rng(0), "margin")
+    by_rank = select_batch(scores, X, 4, np.random.default_rng(0), "margin", by_rank=True)
+    assert row not in by_value.tolist()  # (0.78 / 0.76)^2 = 1.05: typicality decides alone
+    assert row in by_rank.tolist()  # weight 1 against its cluster's (50.5 / 100)^2 = .26
+    assert sorted(cluster[by_rank]) == [0, 1, 2, 3]  # still one per cluster
 
 
 def test_select_batch_on_given_clusters_skips_the_clustering_and_what_is_taken_since() -> None:

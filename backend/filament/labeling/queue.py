@@ -235,8 +235,16 @@ def pick(
         clusters = _planned(cold_plan, embeddings)
         if run_short(clusters, taken):
             clusters = None  # select_batch clusters the pool as it is now
+    multilabel = project.task.multilabel  # its scores bunch: weighed by rank
     chosen = select_batch(
-        uncertain, embeddings.vectors, n, rng, strategy, labeled=taken, clusters=clusters
+        uncertain,
+        embeddings.vectors,
+        n,
+        rng,
+        strategy,
+        labeled=taken,
+        clusters=clusters,
+        by_rank=multilabel,
     )
     return embeddings.item_ids[chosen].tolist()
 
