@@ -10,6 +10,7 @@ the same ``FinetuneResult``, so the gate, the stored version and the re-embeddin
 depend on the recipe; the version's metrics and the job's result name it (``recipe``)."""
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -153,7 +154,7 @@ def run_finetune(job_id: int, gpu: bool) -> str:
         progress(int(1000 * (state.get("progress") or 0) * 0.8), 1000, ", ".join(parts))
 
     try:
-        result = _run_recipe(
+        result = run_recipe(
             recipe,
             project,
             embedder,
@@ -181,8 +182,7 @@ def run_finetune(job_id: int, gpu: bool) -> str:
         current = active_model(session, project.id or 0)
         old_score, reference = gate_reference(current, metrics, project.task.multilabel)
         version = next_version(session, project.id or 0)
-    gain = settings.finetune_min_gain
-    better = new_score is not None and (old_score is None or new_score > old_score + gain)
+    better = gate_opens(new_score, old_score, settings.finetune_min_gain)
     fields = dict(
         kind=ModelKind.finetuned,
         backbone=project.backbone,
@@ -253,19 +253,20 @@ def _recipe(project: Project) -> str:
     return CLASSIFICATION
 
 
-def _run_recipe(
+def run_recipe(
     recipe: str,
     project: Project,
     embedder: Any,
     inputs: Any,
     Y: np.ndarray,
     on_progress: ProgressFn,
-    should_stop: _Cancel,
+    should_stop: Callable[[], bool],
     *,
     cpu: bool,
     seed: int,
 ) -> FinetuneResult:
-    """Run ``recipe`` with its CPU budget when no GPU does the work."""
+    """Run ``recipe`` with its CPU budget when no GPU does the work (``project``: its ``task``
+    and ``labels``; bench_finetune_loop.py runs the worker's recipe through this too)."""
     settings = get_settings()
     multilabel, n_labels = project.task.multilabel, len(project.labels)
     if recipe == CONTRASTIVE:
@@ -296,6 +297,12 @@ def gate_reference(
     if current.kind == ModelKind.head and current.base_version is None and baseline is not None:
         return float(baseline), "the frozen-backbone head on the same held-out items"
     return primary_metric(current.metrics, multilabel), f"the active v{current.version}"
+
+
+def gate_opens(new_score: float | None, old_score: float | None, gain: float) -> bool:
+    """Whether a fine-tuned version that validated at ``new_score`` replaces the model scored
+    ``old_score`` (``gate_reference``; None: no active model)."""
+    return new_score is not None and (old_score is None or new_score > old_score + gain)
 
 
 def _activate(
