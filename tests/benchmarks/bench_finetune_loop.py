@@ -1,0 +1,215 @@
+"""The fine-tune tier through the learning loop (issue 15): prints figures, not a pass/fail test.
+
+Per dataset (UCI, AG News: the fixed pool / test splits of ``loop.data``), selection and seed,
+``loop.simulation.simulate`` picks the labels as ``bench_loop.py`` does (the service's
+``pick``, batches of 10, a head refitted after each) while a wrapper around the picker records
+the ids; the labels at budget ``n`` are the first ``n`` picks. Then, per budget, what a project
+at ``n`` labels gets from the worker's fine-tune job on a CPU worker:
+
+- frozen: ``train_head`` on the frozen embeddings with the whole pool for self-training, as the
+  loop's head (checked against the loop's own figure for the seed: ``frozen_loop``);
+- the worker's recipe with its CPU budget (``filament_worker.finetune.run_recipe``: texts'
+  default, the classification fine-tune, 1 epoch on at most 256 rows, 80/20 hold-out) and its
+  gate (``gate_opens`` against ``head_baseline``, the frozen head on the same held-out rows);
+- tuned head: as if the gate had opened, the train-head job's refit (``train_head(...,
+  pool=...)``, self-training below 300 labels) on the tuned encoder's embeddings, stored as
+  float16 like the service's. To save time only the labeled rows, the test rows and a seeded
+  random sample of 2,000 pool rows are re-embedded, the sample standing in for the pool
+  (``train_head`` self-trains on a random 2,000-row sample of the pool anyway; on UCI the
+  sample is the whole pool). ``frozen_sample``: the frozen head with that same sample;
+- served: the tuned head if the gate opened, else the frozen head;
+
+accuracy on the test rows, the validation scores and losses (to judge other gates offline),
+the fine-tune's and the re-embedding's wall time and the load average. Results are appended to
+``--out`` as JSON lines as they finish; runs already there are skipped (resumable).
+
+Usage: ``python -u tests/benchmarks/bench_finetune_loop.py [--datasets uci,agnews]
+[--selections margin,random] [--seeds 0-4] [--labels 100,200]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT / "backend"), str(ROOT / "worker"), str(ROOT)]
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from loop.data import LOADERS, Dataset, as_stored, embed  # noqa: E402
+from loop.simulation import service_pick, simulate  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+LOOP_JSON = ROOT / "docs" / "benchmarks" / "label_efficiency.json"
+OUT = ROOT / "docs" / "benchmarks" / "finetune_loop_runs.jsonl"
+POOL_SAMPLE = 2000
+
+
+def loop_picks(ds: Dataset, selection: str, seed: int, budgets: tuple[int, ...]) -> tuple:
+    """``(picked pool rows in order, {budget: the loop's test accuracy})``."""
+    picked: list[int] = []
+
+    def recording(*args: Any) -> list[int]:
+        batch = service_pick(*args)
+        picked.extend(int(i) for i in batch)
+        return batch
+
+    run = simulate(ds, selection, seed, picker=recording, budgets=budgets)
+    return np.array(picked, dtype=np.int64), run.scores["accuracy"]
+
+
+def head_accuracy(
+    X: np.ndarray, Y: np.ndarray, test: tuple[np.ndarray, np.ndarray], pool: np.ndarray, **fit: Any
+) -> tuple[float, str]:
+    """Test accuracy and kind of the train-head job's head (texts: no standardisation)."""
+    from filament.ml.heads import train_head
+
+    n_labels = fit.pop("n_labels")
+    head = train_head(X, Y, False, n_labels, pool=pool, **fit).model
+    test_X, test_Y = test
+    return float((head.predict_proba(test_X).argmax(axis=1) == test_Y).mean()), head.kind
+
+
+def run_budget(
+    ds: Dataset, embedder: Any, rows: np.ndarray, seed: int, loop_accuracy: float | None
+) -> dict[str, Any]:
+    """One project at ``len(rows)`` labels (``rows``: pool positions): fine-tune, gate, refit."""
+    from filament.ml import classifier
+    from filament.ml.heads import mlp_due
+    from filament_worker.finetune import CLASSIFICATION, gate_opens, run_recipe
+
+    assert ds.X is not None
+    n, n_labels = len(rows), len(ds.label_names)
+    labeled, Y = ds.pool[rows], ds.Y[ds.pool[rows]]
+    test_Y = ds.Y[ds.test]
+    pool_X, test_X = as_stored(ds.X[ds.pool]), as_stored(ds.X[ds.test])
+    sample = np.sort(np.random.default_rng([seed, n]).permutation(len(ds.pool))[:POOL_SAMPLE])
+    # the loop's head at n labels: the MLP is cross-validated the first time 200 labels are
+    # reached; the train-head job after an activation tries it again only if it won then
+    try_mlp = mlp_due(n, None, None)
+    fit = {"n_labels": n_labels, "seed": seed, "try_mlp": try_mlp}
+    frozen, frozen_kind = head_accuracy(pool_X[rows], Y, (test_X, test_Y), pool_X, **fit)
+    frozen_sample, _ = head_accuracy(pool_X[rows], Y, (test_X, test_Y), pool_X[sample], **fit)
+    project = SimpleNamespace(
+        task=SimpleNamespace(multilabel=False, modality="text"), labels=ds.label_names
+    )
+    texts = [ds.inputs[i] for i in labeled.tolist()]
+    load_before = os.getloadavg()[0]
+    started = time.perf_counter()
+    result = run_recipe(
+        CLASSIFICATION, project, embedder, texts, Y, None, lambda: False, cpu=True, seed=seed
+    )
+    finetune_s = time.perf_counter() - started
+    metrics = result.metrics
+    new_score, old_score = metrics.get("accuracy"), metrics["head_baseline"]
+    opened = gate_opens(new_score, old_score, 0.0)  # settings.finetune_min_gain's default
+    others = [ds.inputs[i] for i in np.concatenate([ds.test, ds.pool[sample]]).tolist()]
+    started = time.perf_counter()
+    tuned_X = as_stored(classifier.embed(result.model, embedder, texts + others))
+    reembed_s = time.perf_counter() - started
+    load_after = os.getloadavg()[0]
+    tuned_test, tuned_pool = tuned_X[n : n + len(ds.test)], tuned_X[n + len(ds.test) :]
+    fit["try_mlp"] = mlp_due(n, n if try_mlp else None, frozen_kind)
+    tuned, tuned_kind = head_accuracy(tuned_X[:n], Y, (tuned_test, test_Y), tuned_pool, **fit)
+    history = {h["epoch"]: h for h in result.history}
+    best = metrics["best_epoch"]
+    return {
+        "frozen": frozen,
+        "frozen_loop": loop_accuracy,
+        "frozen_sample": frozen_sample,
+        "tuned": tuned,
+        "served": tuned if opened else frozen,
+        "gate_open": bool(opened),
+        "val_tuned": new_score,
+        "val_frozen": old_score,
+        "val_loss_tuned": history.get(best, {}).get("val_loss"),
+        "val_loss_frozen": history.get(0, {}).get("val_loss"),
+        "best_epoch": best,
+        "val_size": metrics["val_size"],
+        "train_size": metrics["train_size"],
+        "heads": [frozen_kind, tuned_kind],
+        "finetune_s": round(finetune_s, 1),
+        "reembed_texts": len(tuned_X),
+        "reembed_s": round(reembed_s, 1),
+        "reembed_s_per_1000": round(1000 * reembed_s / len(tuned_X), 1),
+        "load": [round(load_before, 2), round(load_after, 2)],
+    }
+
+
+def seed_ranges(text: str) -> list[int]:
+    """``"0-4,7"`` -> ``[0, 1, 2, 3, 4, 7]``."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        seeds += list(range(int(low), int(high or low) + 1))
+    return seeds
+
+
+def loop_figure(name: str, selection: str, seed: int, n: int) -> float | None:
+    """The seed's figure in bench_loop's report, if it holds one."""
+    if not LOOP_JSON.exists():
+        return None
+    runs = json.loads(LOOP_JSON.read_text())["datasets"].get(name, {})
+    for run in runs.get("strategies", {}).get(selection, {}).get("per_seed", []):
+        if run["seed"] == seed:
+            return run["accuracy"].get(str(n))
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", default="uci,agnews")
+    parser.add_argument("--selections", default="margin")
+    parser.add_argument("--seeds", default="0-4")
+    parser.add_argument("--labels", default="100,200")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/filament-bench-cache"))
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    from filament.ml.embedder import load_embedder
+
+    torch.set_num_threads(1)
+    # one thread everywhere, as bench_loop's workers: the selection's k-means follows the
+    # thread count, and with it the picks (the seed's figure would not be the loop's)
+    threadpool_limits(1)
+    budgets = tuple(int(x) for x in args.labels.split(","))
+    done = set()
+    if args.out.exists():
+        for line in args.out.read_text().splitlines():
+            r = json.loads(line)
+            done.add((r["dataset"], r["selection"], r["seed"], r["labels"]))
+    embedder = load_embedder("minilm_l6", device="cpu")
+    for name in args.datasets.split(","):
+        ds = embed(LOADERS[name](), args.cache)
+        for seed in seed_ranges(args.seeds):  # seed-major: a cut-short run has whole seeds
+            for selection in args.selections.split(","):
+                todo = [n for n in budgets if (name, selection, seed, n) not in done]
+                if not todo:
+                    continue
+                started = time.perf_counter()
+                picked, scores = loop_picks(ds, selection, seed, budgets)
+                simulate_s = round(time.perf_counter() - started, 1)
+                for n in todo:
+                    record = {
+                        "dataset": name,
+                        "selection": selection,
+                        "seed": seed,
+                        "labels": n,
+                        "recipe": "classification",
+                        "simulate_s": simulate_s,
+                        "loop_json": loop_figure(name, selection, seed, n),
+                        **run_budget(ds, embedder, picked[:n], seed, scores.get(n)),
+                        "threads": torch.get_num_threads(),
+                    }
+                    print(json.dumps(record), flush=True)
+                    with args.out.open("a") as out:
+                        out.write(json.dumps(record) + "\n")
+
+
+if __name__ == "__main__":
+    main()
