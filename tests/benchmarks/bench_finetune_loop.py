@@ -17,7 +17,8 @@ at ``n`` labels gets from the worker's fine-tune job on a CPU worker:
   random sample of 2,000 pool rows are re-embedded, the sample standing in for the pool
   (``train_head`` self-trains on a random 2,000-row sample of the pool anyway; on UCI the
   sample is the whole pool). ``frozen_sample``: the frozen head with that same sample;
-- served: the tuned head if the gate opened, else the frozen head;
+- served: the tuned head if the gate opened, else the frozen head (``served_accuracy_only``:
+  the same by the gate as it was before a tie on accuracy went to the lower held-out loss);
 
 accuracy on the test rows, the validation scores and losses (to judge other gates offline),
 the fine-tune's and the re-embedding's wall time and the load average. Results are appended to
@@ -82,7 +83,7 @@ def run_budget(
     """One project at ``len(rows)`` labels (``rows``: pool positions): fine-tune, gate, refit."""
     from filament.ml import classifier
     from filament.ml.heads import mlp_due
-    from filament_worker.finetune import CLASSIFICATION, gate_opens, run_recipe
+    from filament_worker.finetune import CLASSIFICATION, gate_opens, holdout_losses, run_recipe
 
     assert ds.X is not None
     n, n_labels = len(rows), len(ds.label_names)
@@ -108,7 +109,9 @@ def run_budget(
     finetune_s = time.perf_counter() - started
     metrics = result.metrics
     new_score, old_score = metrics.get("accuracy"), metrics["head_baseline"]
-    opened = gate_opens(new_score, old_score, 0.0)  # settings.finetune_min_gain's default
+    losses = holdout_losses(result)  # the reference is the frozen head on the same rows
+    opened = gate_opens(new_score, old_score, 0.0, losses)  # finetune_min_gain's default
+    accuracy_only = gate_opens(new_score, old_score, 0.0)  # the gate before ties went by loss
     others = [ds.inputs[i] for i in np.concatenate([ds.test, ds.pool[sample]]).tolist()]
     started = time.perf_counter()
     tuned_X = as_stored(classifier.embed(result.model, embedder, texts + others))
@@ -117,8 +120,6 @@ def run_budget(
     tuned_test, tuned_pool = tuned_X[n : n + len(ds.test)], tuned_X[n + len(ds.test) :]
     fit["try_mlp"] = mlp_due(n, n if try_mlp else None, frozen_kind)
     tuned, tuned_kind = head_accuracy(tuned_X[:n], Y, (tuned_test, test_Y), tuned_pool, **fit)
-    history = {h["epoch"]: h for h in result.history}
-    best = metrics["best_epoch"]
     return {
         "frozen": frozen,
         "frozen_loop": loop_accuracy,
@@ -126,11 +127,13 @@ def run_budget(
         "tuned": tuned,
         "served": tuned if opened else frozen,
         "gate_open": bool(opened),
+        "served_accuracy_only": tuned if accuracy_only else frozen,
+        "gate_open_accuracy_only": bool(accuracy_only),
         "val_tuned": new_score,
         "val_frozen": old_score,
-        "val_loss_tuned": history.get(best, {}).get("val_loss"),
-        "val_loss_frozen": history.get(0, {}).get("val_loss"),
-        "best_epoch": best,
+        "val_loss_tuned": losses[0],
+        "val_loss_frozen": losses[1],
+        "best_epoch": metrics["best_epoch"],
         "val_size": metrics["val_size"],
         "train_size": metrics["train_size"],
         "heads": [frozen_kind, tuned_kind],
