@@ -165,6 +165,59 @@ def loop_figure(name: str, selection: str, seed: int, n: int) -> float | None:
     return None
 
 
+def mean_se(values: list[float]) -> str:
+    """``".881 ± .006"``: the mean and its standard error over the seeds."""
+    a = np.array(values, dtype=float)
+    se = a.std(ddof=1) / np.sqrt(len(a)) if len(a) > 1 else 0.0
+    return f"{a.mean():.3f} ± {se:.3f}".replace("0.", ".")
+
+
+def summarise(records: list[dict[str, Any]]) -> None:
+    """The docs' table from the recorded runs, each gate applied to the recorded validation
+    scores: the worker's, and the one on accuracy alone (before ties went by loss)."""
+    from filament_worker.finetune import gate_opens
+
+    def opens(r: dict[str, Any], by_loss: bool) -> bool:
+        losses = (r["val_loss_tuned"], r["val_loss_frozen"]) if by_loss else None
+        return gate_opens(r["val_tuned"], r["val_frozen"], 0.0, losses)
+
+    def served(runs: list[dict[str, Any]], by_loss: bool) -> str:
+        figures = [r["tuned"] if opens(r, by_loss) else r["frozen"] for r in runs]
+        return f"{mean_se(figures)} | {sum(opens(r, by_loss) for r in runs)}/{len(runs)}"
+
+    print(
+        "| dataset | selection | labels | seeds | frozen head | tuned head | served | gate opened "
+        "| served, gate on accuracy alone | opened | tuned > frozen |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for key in sorted({(r["dataset"], r["selection"], r["labels"]) for r in records}):
+        runs = sorted(
+            (r for r in records if (r["dataset"], r["selection"], r["labels"]) == key),
+            key=lambda r: r["seed"],
+        )
+        seeds = ",".join(str(r["seed"]) for r in runs)
+        better = sum(r["tuned"] > r["frozen"] for r in runs)
+        print(
+            f"| {' | '.join(map(str, key))} | {seeds} | {mean_se([r['frozen'] for r in runs])} "
+            f"| {mean_se([r['tuned'] for r in runs])} | {served(runs, True)} "
+            f"| {served(runs, False)} | {better}/{len(runs)} |"
+        )
+    for name in sorted({r["dataset"] for r in records}):
+        runs = [r for r in records if r["dataset"] == name]
+        budgets = sorted({r["labels"] for r in runs})
+        fine = {
+            n: float(np.median([r["finetune_s"] for r in runs if r["labels"] == n]))
+            for n in budgets
+        }
+        per_1000 = [r["reembed_s_per_1000"] for r in runs]
+        loads = [x for r in runs for x in r["load"]]
+        print(
+            f"{name}: fine-tune median s by labels {fine}; re-embedding {np.median(per_1000):.1f} "
+            f"s per 1,000 texts (median; {min(per_1000)}-{max(per_1000)}); load average "
+            f"{min(loads)}-{max(loads)}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", default="uci,agnews")
@@ -173,7 +226,11 @@ def main() -> None:
     parser.add_argument("--labels", default="100,200")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/filament-bench-cache"))
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--summary", action="store_true", help="only print the tables of --out")
     args = parser.parse_args()
+    if args.summary:
+        summarise([json.loads(line) for line in args.out.read_text().splitlines()])
+        return
     from filament.ml.embedder import load_embedder
 
     torch.set_num_threads(1)
