@@ -202,6 +202,20 @@ def summarise(records: list[dict[str, Any]]) -> None:
             f"| {mean_se([r['tuned'] for r in runs])} | {served(runs, True)} "
             f"| {served(runs, False)} | {better}/{len(runs)} |"
         )
+
+    def listed(runs: list[dict[str, Any]]) -> str:
+        return ", ".join(
+            f"{r['dataset']} {r['selection']} {r['labels']} seed {r['seed']} "
+            f"{r['tuned'] - r['frozen']:+.3f}"
+            for r in runs
+        )
+
+    ties = [r for r in records if opens(r, True) != opens(r, False)]
+    print(f"opened by the tie on loss alone (tuned - frozen on test): {listed(ties)}")
+    lost = [r for r in records if not opens(r, True) and r["tuned"] > r["frozen"]]
+    print(f"gate closed, tuned better on test: {listed(lost)}")
+    worse = [r for r in records if opens(r, True) and r["tuned"] < r["frozen"]]
+    print(f"gate open, tuned worse on test: {listed(worse)}")
     for name in sorted({r["dataset"] for r in records}):
         runs = [r for r in records if r["dataset"] == name]
         budgets = sorted({r["labels"] for r in runs})
