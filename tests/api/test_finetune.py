@@ -26,10 +26,13 @@ def models(client, owner, pid):
     return client.get(f"/api/v1/projects/{pid}/models", headers=owner).json()["data"]
 
 
-def test_finetune_is_kept_but_not_used_when_not_better(client, owner, run_jobs):
+def test_finetune_is_kept_but_not_used_when_not_better(client, owner, run_jobs, monkeypatch):
     pid, _ = labeled_project(client, owner, run_jobs)
     head = client.get(f"/api/v1/projects/{pid}/status", headers=owner).json()
-    assert head["metrics"]["accuracy"] == 1.0  # nothing can beat it
+    assert head["metrics"]["accuracy"] == 1.0
+    # nothing beats it by .01 (a tie at a lower held-out loss would win with no minimum gain)
+    monkeypatch.setenv("FILAMENT_FINETUNE_MIN_GAIN", "0.01")
+    get_settings.cache_clear()
     job = client.post(f"/api/v1/projects/{pid}/finetune", headers=owner)
     assert job.status_code == 202 and job.json()["device"] == "cpu"
     again = client.post(f"/api/v1/projects/{pid}/finetune", headers=owner)
@@ -231,3 +234,40 @@ def test_gate_compares_like_for_like():
     head.base_version = 2
     assert gate_reference(head, finetuned_metrics, False) == (0.95, "the active v3")
     assert gate_reference(None, finetuned_metrics, False)[0] is None
+
+
+def test_a_tie_on_held_out_accuracy_goes_to_the_lower_held_out_loss():
+    from filament_worker.finetune import gate_opens
+
+    assert gate_opens(0.6, 0.6, 0.0, (0.64, 0.67))  # 12 of 20 rows either way, better loss
+    assert not gate_opens(0.6, 0.6, 0.0, (0.70, 0.67))
+    assert not gate_opens(0.6, 0.6, 0.0)  # no loss on the same rows: against an active version
+    assert gate_opens(0.65, 0.6, 0.0, (0.80, 0.67))  # accuracy first
+    assert not gate_opens(0.55, 0.6, 0.0, (0.10, 0.67))
+    assert not gate_opens(0.6, 0.6, 0.05, (0.64, 0.67))  # the minimum gain still holds
+    assert gate_opens(0.65, 0.6, 0.05, (0.64, 0.67))
+    assert not gate_opens(None, 0.6, 0.0, (0.64, 0.67))
+
+
+def test_a_tied_finetune_with_a_lower_held_out_loss_is_activated(
+    client, owner, run_jobs, monkeypatch
+):
+    from filament_worker import finetune
+
+    pid, _ = labeled_project(client, owner, run_jobs)
+    recipe = finetune.run_recipe
+
+    def tied(*args, **kwargs):  # the real fine-tune, scored as a tie at a lower loss
+        result = recipe(*args, **kwargs)
+        result.metrics |= {"accuracy": result.metrics["head_baseline"], "best_epoch": 1}
+        result.history = [{"epoch": 0, "val_loss": 0.7}, {"epoch": 1, "val_loss": 0.6}]
+        return result
+
+    monkeypatch.setattr(finetune, "run_recipe", tied)
+    job = client.post(f"/api/v1/projects/{pid}/finetune", headers=owner).json()
+    run_jobs()
+    done = client.get(f"/api/v1/jobs/{job['id']}", headers=owner).json()
+    assert done["status"] == "done" and done["result"]["activated"] is True, done
+    assert done["result"]["metric"] == done["result"]["reference_metric"]
+    assert (done["result"]["loss"], done["result"]["reference_loss"]) == (0.6, 0.7)
+    assert "lower held-out loss" in done["message"]
