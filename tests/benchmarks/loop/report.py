@@ -150,7 +150,8 @@ def issue_15_bar(report: dict, default: str) -> dict:
             at_100.append(name)
         if new_200 >= FROZEN_CEILING_BEFORE[name]:
             at_200.append(name)
-        beats[name] = bool(np.all(mine > base))
+        run = ~(np.isnan(mine) | np.isnan(base))  # budgets left empty (--max-labels) don't count
+        beats[name] = bool(run.any() and np.all(mine[run] > base[run]))
         print(
             f"  {name:<9}{RANDOM_AT_200_BEFORE[name]:>12.4f}{new_100:>10.4f}{new_200:>10.4f}"
             f"{FROZEN_CEILING_BEFORE[name]:>9.3f}  {'yes' if name in at_100 else 'NO':>17}"
