@@ -235,7 +235,6 @@ def pick(
         clusters = _planned(cold_plan, embeddings)
         if run_short(clusters, taken):
             clusters = None  # select_batch clusters the pool as it is now
-    multilabel = project.task.multilabel  # its scores bunch: weighed by rank
     chosen = select_batch(
         uncertain,
         embeddings.vectors,
@@ -244,7 +243,7 @@ def pick(
         strategy,
         labeled=taken,
         clusters=clusters,
-        by_rank=multilabel,
+        by_rank=project.task.multilabel,  # its scores bunch: weighed by rank
     )
     return embeddings.item_ids[chosen].tolist()
 
