@@ -107,6 +107,9 @@ def env(
     monkeypatch.setenv("FILAMENT_HEAD_DEBOUNCE_SECONDS", "0")
     # no background loads racing a test's own look at the caches (tests/api/test_warm_listener.py)
     monkeypatch.setenv("FILAMENT_API_WARM_ON_ANNOUNCE", "false")
+    # no fine-tune jobs of their own in the tests' small text projects: each test's models are
+    # the ones it asks for (tests/api/test_finetune.py turns them on where they are the subject)
+    monkeypatch.setenv("FILAMENT_CPU_AUTO_FINETUNE_ITEMS", "0")
     reset_caches()
     from filament.db.migrate import upgrade
 

@@ -195,6 +195,153 @@ def test_labels_growth_starts_fine_tuning_when_a_gpu_worker_is_connected(
     assert queued == 1  # waiting on the gpu queue, which no CPU worker takes
 
 
+def finetunes(client, owner, pid):
+    listed = client.get(f"/api/v1/projects/{pid}/jobs", headers=owner).json()["data"]
+    return [job for job in listed if job["type"] == "finetune"]
+
+
+def test_labels_growth_fine_tunes_a_small_text_pool_on_the_cpu_worker(
+    client, owner, run_jobs, monkeypatch
+):
+    monkeypatch.setenv("FILAMENT_CPU_AUTO_FINETUNE_ITEMS", "60")  # the pool below: 60 texts
+    get_settings.cache_clear()
+    pid, listed = labeled_project(client, owner, run_jobs, n=60, labeled=49)
+    assert finetunes(client, owner, pid) == []  # 49 labels: below the first fine-tune's 50
+    client.post(
+        f"/api/v1/projects/{pid}/items/{listed[49]['id']}/annotations",
+        headers=owner,
+        json={"labels": [label_of(listed[49]["name"])]},
+    )
+    run_jobs()  # the head, then the fine-tune it started, on this (CPU) worker
+    (job,) = finetunes(client, owner, pid)
+    assert job["device"] == "cpu" and job["status"] == "done", job
+    (version,) = [m for m in models(client, owner, pid) if m["kind"] == "finetuned"]
+    assert version["label_count"] == 50 and version["version"] == job["result"]["version"]
+    # the next one waits until labels grew by finetune_growth (50 % by default)
+    for item in listed[50:55]:
+        client.post(
+            f"/api/v1/projects/{pid}/items/{item['id']}/annotations",
+            headers=owner,
+            json={"labels": [label_of(item["name"])]},
+        )
+    run_jobs()
+    assert len(finetunes(client, owner, pid)) == 1
+
+
+def test_a_text_pool_over_the_cpu_limit_or_images_are_not_fine_tuned_on_their_own(
+    client, owner, run_jobs, monkeypatch
+):
+    from filament.db.models import Project, Task
+    from filament.db.session import session_scope
+    from filament.models.finetuning import finetunes_on_cpu
+
+    monkeypatch.setenv("FILAMENT_CPU_AUTO_FINETUNE_ITEMS", "59")
+    get_settings.cache_clear()
+    pid, _ = labeled_project(client, owner, run_jobs, n=60, labeled=50)
+    assert finetunes(client, owner, pid) == []
+    with session_scope() as session:
+        project = session.get(Project, pid)
+        assert finetunes_on_cpu(session, project, 60) and not finetunes_on_cpu(session, project, 0)
+        project.task = Task.image_classification
+        assert not finetunes_on_cpu(session, project, 60)
+
+
+def test_a_head_trained_while_a_finetune_re_embeds_takes_the_next_number(
+    client, owner, run_jobs, monkeypatch
+):
+    """A fine-tune takes its number when its training ends and re-embeds the pool under it
+    (minutes on a CPU) while the team goes on labeling and heads keep training. Before the
+    number was reserved, such a head took the same one: both wrote files under it and the
+    fine-tune's row then failed on the unique (project, version)."""
+    from filament_worker import finetune as worker_finetune
+    from filament_worker.train import run_train_head
+
+    pid, _ = labeled_project(client, owner, run_jobs)
+    monkeypatch.setenv("FILAMENT_FINETUNE_MIN_GAIN", "-1")  # the gate opens
+    get_settings.cache_clear()
+    re_embed, heads = worker_finetune.embed_items, []
+
+    def a_head_trains_meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
+        heads.append(run_train_head(pid))
+        return re_embed(*args, **kwargs)
+
+    monkeypatch.setattr(worker_finetune, "embed_items", a_head_trains_meanwhile)
+    job = client.post(f"/api/v1/projects/{pid}/finetune", headers=owner).json()
+    run_jobs()
+    done = client.get(f"/api/v1/jobs/{job['id']}", headers=owner).json()
+    assert done["status"] == "done" and done["result"]["activated"] is True, done
+    tuned = done["result"]["version"]
+    assert heads == [tuned + 1]
+    listed = models(client, owner, pid)
+    numbers = [m["version"] for m in listed]
+    assert len(numbers) == len(set(numbers))
+    by_number = {m["version"]: m for m in listed}
+    assert by_number[tuned]["kind"] == "finetuned"
+    assert by_number[tuned + 1]["kind"] == "head" and by_number[tuned + 1]["base_version"] is None
+    # the head the fine-tune asks for once active: on the tuned embeddings, and serving
+    assert listed[-1]["base_version"] == tuned and listed[-1]["active"]
+
+
+def test_version_numbers_taken_from_several_threads_are_distinct(client, owner, redis_url):
+    """Heads recording rows and fine-tunes reserving numbers at once, on real Redis and the
+    real database: every number is taken once."""
+    import threading
+
+    import redis
+    from filament import jobs
+    from filament.db.models import ModelKind, ModelVersion
+    from filament.db.session import session_scope
+    from filament.jobs.rows import new_job
+    from filament.models.versions import new_version_number, reserve_version
+
+    pid = text_project(client, owner, synthetic_rows(4))
+    with session_scope() as session:
+        job_ids = [new_job(session, pid, None, jobs.FINETUNE, "test").id for _ in range(6)]
+    taken: list[int] = []
+    failures: list[BaseException] = []
+
+    def head(rounds: int) -> None:
+        try:
+            for _ in range(rounds):
+                with (
+                    session_scope() as session,
+                    new_version_number(session, redis.Redis.from_url(redis_url), pid) as number,
+                ):
+                    session.add(
+                        ModelVersion(
+                            project_id=pid,
+                            version=number,
+                            storage_key=f"v{number}",
+                            kind=ModelKind.head,
+                            backbone="minilm_l6",
+                            label_count=1,
+                        )
+                    )
+                    session.commit()
+                    taken.append(number)
+        except BaseException as error:
+            failures.append(error)
+
+    def finetune(job_ids: list[int]) -> None:
+        try:
+            for job_id in job_ids:
+                with session_scope() as session:
+                    taken.append(
+                        reserve_version(session, redis.Redis.from_url(redis_url), pid, job_id)
+                    )
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=head, args=(8,)) for _ in range(3)]
+    threads += [threading.Thread(target=finetune, args=(job_ids[i::2],)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sorted(taken) == list(range(1, 3 * 8 + 6 + 1))
+
+
 def test_a_job_whose_worker_died_twice_is_failed_and_changes_nothing(client, owner, run_jobs):
     from filament.db.models import Job
     from filament.db.session import session_scope

@@ -52,9 +52,9 @@ from filament.models.pool_scores import active_model, uncertainty_of
 from filament.models.versions import (
     get_version,
     named_metrics,
-    next_version,
     primary_metric,
     record_version,
+    reserve_version,
 )
 from filament.storage import get_storage
 from sqlmodel import col, func, select
@@ -66,6 +66,7 @@ from filament_worker.common import (
     log,
     project_changed,
     sync_lock,
+    sync_redis,
 )
 from filament_worker.embed import embed_items
 from filament_worker.train import targets
@@ -184,7 +185,8 @@ def run_finetune(job_id: int, gpu: bool) -> str:
         old_score, reference = gate_reference(current, metrics, project.task.multilabel)
         # held-out losses only where the reference was scored on the same held-out rows
         losses = holdout_losses(result) if _against_frozen_head(current, metrics) else None
-        version = next_version(session, project.id or 0)
+        # taken now: the heads trained while the pool is re-embedded number after it
+        version = reserve_version(session, sync_redis(), project.id or 0, job_id)
     better = gate_opens(new_score, old_score, settings.finetune_min_gain, losses)
     new_loss, old_loss = losses or (None, None)
     fields = dict(
@@ -235,7 +237,11 @@ def run_finetune(job_id: int, gpu: bool) -> str:
         )
         return VersionStatus.rejected
     _activate(project, version, files, fields, job_id, result.model)
-    _prepare_archive(project.id or 0, version, job_id)
+    if result.device != "cpu":
+        # on a CPU the export (10-60 s) would compete with the head trainings of the people
+        # labeling, and the head refit that follows replaces this version within seconds
+        # (its archive is composed on its own); a download builds this one on request
+        _prepare_archive(project.id or 0, version, job_id)
     update_job(
         job_id,
         status=JobStatus.done,

@@ -22,11 +22,12 @@ from filament.ml.pool_scoring import predict_pool
 from filament.models.artifacts import load_embeddings
 from filament.models.finetuning import (
     enqueue_finetune,
+    finetunes_on_cpu,
     labels_grown_enough,
     start_finetune_job,
 )
 from filament.models.pool_scores import uncertainty_of
-from filament.models.versions import named_metrics, next_version, record_version
+from filament.models.versions import named_metrics, new_version_number, record_version
 from filament.models.warmup import announce
 from filament.quality.training import version_quality
 from filament.storage import get_storage
@@ -178,8 +179,10 @@ def run_train_head(project_id: int) -> int | None:
         **evaluation(project, y, fit.cv_probs, audit, fit.audit_probs, human, probs[unlabeled]),
         "calibration": calibration(project, fit.cv_probs[human], y[human]),
     }
-    with session_scope() as session:
-        version = next_version(session, project_id)
+    with (
+        session_scope() as session,
+        new_version_number(session, sync_redis(), project_id) as version,
+    ):
         # likely label errors from the same out-of-fold predictions, and the stop-advice check
         quality_files, quality_metrics = version_quality(
             storage, project, version, item_ids, y, fit.cv_probs, embeddings.item_ids, probs
@@ -246,19 +249,26 @@ async def train_head(ctx: dict[str, Any], project_id: int) -> None:
     async with project_run(ctx["redis"], jobs.TRAIN_HEAD, project_id, settings.head_rest_share):
         with threadpool_limits(settings.head_threads, user_api="blas"):  # process-wide
             version = await in_thread(run_train_head, project_id)
-    if version is not None and await jobs.gpu_worker_connected(ctx["redis"]):
+    if version is not None:
         await _maybe_finetune(ctx["redis"], project_id)
 
 
 async def _maybe_finetune(redis: Any, project_id: int) -> None:
-    """With a GPU worker connected, fine-tune once labels have grown by the configured share."""
+    """Fine-tune once labels have grown by the configured share: on a GPU worker when one is
+    connected, else on this CPU worker for a small text pool (`finetunes_on_cpu`)."""
+    settings = get_settings()
+    gpu = await jobs.gpu_worker_connected(redis)
     with session_scope() as session:
-        labels = len(training_labels(session, session.get(Project, project_id)))  # type: ignore[arg-type]
-        grown = labels_grown_enough(session, project_id, labels, get_settings().finetune_growth)
-        if not grown:
+        project = session.get(Project, project_id)
+        if project is None:
+            return
+        if not gpu and not finetunes_on_cpu(session, project, settings.cpu_auto_finetune_items):
+            return
+        labels = len(training_labels(session, project))
+        if not labels_grown_enough(session, project_id, labels, settings.finetune_growth):
             return
         job, started = await in_thread(
-            start_finetune_job, session, sync_redis(), project_id, None, True, "labels grew"
+            start_finetune_job, session, sync_redis(), project_id, None, gpu, "labels grew"
         )
     if started:
-        await enqueue_finetune(redis, job.id or 0, gpu=True)
+        await enqueue_finetune(redis, job.id or 0, gpu=gpu)

@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     cpu_finetune_epochs: int = 1
     cpu_finetune_max_items: int = 256
     cpu_finetune_image_size: int = 128  # 224 trains at ~1.3 images/s on 2 cores
+    # with no GPU worker, text pools of at most this many items are fine-tuned on the CPU
+    # worker as labels grow (0: only by request); models.finetuning.finetunes_on_cpu says why
+    cpu_auto_finetune_items: int = 10_000
     # texts: the classification fine-tune or contrastive sentence pairs (SetFit, ml/setfit.py);
     # measured no better than the classification one at CPU budgets (docs/benchmarks.md)
     text_finetune: Literal["classification", "contrastive"] = "classification"

@@ -2,11 +2,20 @@
 
 from arq.connections import ArqRedis
 from redis import Redis
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from filament import activity, jobs
 from filament.core.redis import project_lock
-from filament.db.models import ActivityAction, Job, JobStatus, ModelKind, ModelVersion
+from filament.db.models import (
+    ActivityAction,
+    Item,
+    ItemKind,
+    Job,
+    JobStatus,
+    ModelKind,
+    ModelVersion,
+    Project,
+)
 from filament.jobs.rows import new_job
 
 MIN_LABELS_FOR_AUTO = 50
@@ -69,6 +78,19 @@ async def enqueue_finetune(redis: ArqRedis, job_id: int, gpu: bool) -> None:
         job_id=f"{jobs.FINETUNE}:{job_id}",
         queue=jobs.GPU_QUEUE if gpu else jobs.CPU_QUEUE,
     )
+
+
+def finetunes_on_cpu(session: Session, project: Project, max_items: int) -> bool:
+    """Whether the CPU worker fine-tunes this project on its own when no GPU worker is
+    connected: texts only, and only a pool of at most ``max_items`` (0: never). The CPU run
+    itself takes seconds whatever the pool (one epoch on at most 256 labels); re-embedding the
+    pool when the gate opens is what grows with it, 8-19 s per 1,000 texts on one thread
+    (docs/benchmarks.md, "Fine-tune tier through the loop"). Images stay GPU-only: the short
+    CPU image run is at 128 px and was not measured to help."""
+    if max_items <= 0 or project.task.modality != ItemKind.text:
+        return False
+    items = session.exec(select(func.count()).where(Item.project_id == project.id)).one()
+    return items <= max_items
 
 
 def labels_grown_enough(session: Session, project_id: int, labels: int, growth: float) -> bool:

@@ -1,12 +1,26 @@
-"""Model versions: numbering, naming metrics, writing a version's files and activating it."""
+"""Model versions: numbering, naming metrics, writing a version's files and activating it.
 
+Numbering. A version's number keys its files, its pool scores and (for a fine-tune) the
+pool's embedding generation, so two writers must never take the same one. Head trainings of a
+project run one at a time, but a fine-tune runs beside them: it needs its number when its
+training ends, to re-embed the pool under it, minutes before its row exists. The source of
+truth is the version rows plus the numbers fine-tune jobs reserved (``Job.params["version"]``,
+never released: a failed fine-tune leaves a gap, not a number someone else's files may meet).
+Whoever takes a number reads both and makes it visible (its row, or its reservation) before
+releasing the project's ``model-version`` lock (`new_version_number`).
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
+from redis import Redis
 from sqlmodel import Session, col, func, select, update
 
-from filament import activity
-from filament.db.models import ActivityAction, ModelVersion, Project, WebhookEvent
+from filament import activity, jobs
+from filament.core.redis import project_lock
+from filament.db.models import ActivityAction, Job, ModelVersion, Project, WebhookEvent
 from filament.ml.metrics import primary_name
 from filament.models.artifacts import ClusterPlan, model_prefix, save_scores, scores_key
 from filament.storage import Storage
@@ -42,10 +56,35 @@ def get_version(session: Session, project_id: int, version: int) -> ModelVersion
 
 
 def next_version(session: Session, project_id: int) -> int:
+    """One past every recorded or reserved number; take it through `new_version_number`."""
     latest = session.exec(
         select(func.max(ModelVersion.version)).where(ModelVersion.project_id == project_id)
     ).one()
-    return (latest or 0) + 1
+    reserved = session.exec(
+        select(Job.params).where(Job.project_id == project_id, Job.type == jobs.FINETUNE)
+    ).all()
+    numbers = [int(p["version"]) for p in reserved if isinstance(p.get("version"), int)]
+    return max([latest or 0, *numbers]) + 1
+
+
+@contextmanager
+def new_version_number(session: Session, redis: Redis, project_id: int) -> Iterator[int]:
+    """The project's next version number; the caller records its row (and commits) inside the
+    block, where no other writer can take the same number."""
+    with project_lock(redis, "model-version", project_id):
+        yield next_version(session, project_id)
+
+
+def reserve_version(session: Session, redis: Redis, project_id: int, job_id: int) -> int:
+    """A number for the fine-tune job ``job_id``, kept in its params while it re-embeds the
+    pool, so that the heads trained meanwhile take the numbers after it."""
+    with new_version_number(session, redis, project_id) as version:
+        job = session.get(Job, job_id)
+        assert job is not None
+        job.params = {**job.params, "version": version}
+        session.add(job)
+        session.commit()
+    return version
 
 
 def record_version(
