@@ -23,7 +23,6 @@ import argparse
 import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,10 +36,11 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parents[1])]
-from bench_service import configure, free_port, join, login, start_api  # noqa: E402
+from bench_service import join, local_stack, login  # noqa: E402
 from loop.data import LOADERS, Dataset  # noqa: E402
 
 POLL_SECONDS = 0.25
+QUIET_SECONDS = 10
 
 
 class Annotator(threading.Thread):
@@ -103,12 +103,23 @@ class StatusPoller(threading.Thread):
 
 
 def wait_for(base: str, auth: dict[str, str], pid: int, seconds: float) -> list[dict[str, Any]]:
-    """The project's jobs once none is queued or running (or `seconds` have passed)."""
-    deadline = time.monotonic() + seconds
+    """The project's jobs once none is queued or running and the model has every label (or
+    `seconds` have passed)."""
+    deadline, quiet_since = time.monotonic() + seconds, None
     while True:
         jobs = httpx.get(f"{base}/projects/{pid}/jobs?limit=200", headers=auth).json()["data"]
         busy = [job for job in jobs if job["status"] in ("queued", "running")]
-        if not busy or time.monotonic() > deadline:
+        status = httpx.get(f"{base}/projects/{pid}/status", headers=auth).json()
+        behind = (status["labels_in_model"] or 0) < status["labeled"]
+        if busy or behind:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        # quiet for QUIET_SECONDS: the head a fine-tune asks for when it ends (and the next
+        # fine-tune that head may start) have come and gone
+        if quiet_since and time.monotonic() - quiet_since > QUIET_SECONDS:
+            return jobs
+        if time.monotonic() > deadline:
             return jobs
         time.sleep(1)
 
@@ -213,27 +224,12 @@ def item_truth(base: str, auth: dict[str, str], pid: int, ds: Dataset) -> dict[i
         after = page[-1]["id"]
 
 
-def run(ds: Dataset, auto: bool, labels: int, annotators: int, worker_log: Path) -> None:
-    from filament.core.redis import start_embedded_redis
-    from filament.core.settings import get_settings
-
-    print(f"  {ds.name}: worker fine-tunes on its own: {'yes' if auto else 'no'}", flush=True)
+def run(ds: Dataset, auto: bool, labels: int, annotators: int, seed: int, worker_log: Path) -> None:
+    own = "yes" if auto else "no"
+    print(f"  {ds.name}, seed {seed}: worker fine-tunes on its own: {own}", flush=True)
     with tempfile.TemporaryDirectory(prefix="filament-autoft-") as tmp:
-        os.environ["FILAMENT_DATA_DIR"] = tmp
         os.environ["FILAMENT_CPU_AUTO_FINETUNE_ITEMS"] = str(len(ds.pool) if auto else 0)
-        get_settings.cache_clear()
-        server, redis_url = start_embedded_redis(get_settings())
-        configure(Path(tmp), None, redis_url)
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "filament.cli", "worker"],
-            env=dict(os.environ),
-            stdout=subprocess.DEVNULL,
-            stderr=worker_log.open("w"),
-        )
-        port = free_port()
-        api = start_api(port)
-        base = f"http://127.0.0.1:{port}/api/v1"
-        try:
+        with worker_log.open("w") as log, local_stack(Path(tmp), None, log) as base:
             owner = login(base)
             pid = upload(base, owner, ds)
             size, seconds = wait_embedded(base, owner, pid)
@@ -243,8 +239,8 @@ def run(ds: Dataset, auto: bool, labels: int, annotators: int, worker_log: Path)
             poller = StatusPoller(base, owner, pid)
             poller.start()
             people = [
-                Annotator(base, join(base, owner, pid), pid, truth, team, seed)
-                for seed in range(annotators)
+                Annotator(base, join(base, owner, pid), pid, truth, team, 100 * seed + person)
+                for person in range(annotators)
             ]
             started = time.time()
             for person in people:
@@ -286,15 +282,6 @@ def run(ds: Dataset, auto: bool, labels: int, annotators: int, worker_log: Path)
                 f"labels): test accuracy {accuracy:.4f} on {len(ds.test):,}",
                 flush=True,
             )
-        finally:
-            for process in (api, worker):
-                process.terminate()
-            for process in (api, worker):
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-            server.shutdown()  # type: ignore[attr-defined]
 
 
 def main() -> None:
@@ -304,12 +291,14 @@ def main() -> None:
     parser.add_argument("--labels", type=int, default=200)
     parser.add_argument("--annotators", type=int, default=2)
     parser.add_argument("--auto", default="yes,no", help="runs with and without, in this order")
+    parser.add_argument("--seeds", default="0", help="the annotators' pacing and order")
     parser.add_argument("--worker-log", default="/tmp/bench_auto_finetune_worker.log")
     args = parser.parse_args()
     for name in args.datasets.split(","):
         ds = LOADERS[name]()
         for auto in args.auto.split(","):
-            run(ds, auto == "yes", args.labels, args.annotators, Path(args.worker_log))
+            for seed in map(int, args.seeds.split(",")):
+                run(ds, auto == "yes", args.labels, args.annotators, seed, Path(args.worker_log))
 
 
 if __name__ == "__main__":

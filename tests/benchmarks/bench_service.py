@@ -13,6 +13,7 @@ the job's, not the queue's); the API runs as a real uvicorn process.
 
 import argparse
 import concurrent.futures
+import contextlib
 import io
 import os
 import random
@@ -23,7 +24,9 @@ import tempfile
 import time
 import uuid
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import httpx
 import numpy as np
@@ -93,6 +96,42 @@ def start_api(port: int) -> subprocess.Popen[bytes]:
         except httpx.HTTPError:
             time.sleep(0.5)
     raise SystemExit("API did not start")
+
+
+@contextlib.contextmanager
+def local_stack(
+    data_dir: Path, database_url: str | None, worker_log: IO[str] | int = subprocess.DEVNULL
+) -> Iterator[str]:
+    """The whole service on ``data_dir``, started afresh: embedded Redis, the database
+    migrated, one arq worker (its log to ``worker_log``) and the API processes. Yields the
+    API's base URL; stops them all at the end."""
+    from filament.core.redis import start_embedded_redis
+    from filament.core.settings import get_settings
+
+    os.environ["FILAMENT_DATA_DIR"] = str(data_dir)
+    get_settings.cache_clear()
+    server, redis_url = start_embedded_redis(get_settings())
+    configure(data_dir, database_url, redis_url)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "filament.cli", "worker"],
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=worker_log,
+    )
+    processes = [worker]
+    try:
+        port = free_port()
+        processes.insert(0, start_api(port))
+        yield f"http://127.0.0.1:{port}/api/v1"
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        server.shutdown()  # type: ignore[attr-defined]
 
 
 def login(base: str, invitation: str | None = None, email: str | None = None) -> dict[str, str]:

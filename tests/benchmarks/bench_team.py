@@ -32,7 +32,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_service import DATASETS, configure, free_port, join, login, start_api
+from bench_service import DATASETS, join, local_stack, login
 
 AGNEWS = DATASETS / "topic_agnews" / "agnews_dev.csv"
 FIRST_MINUTE = 60.0
@@ -216,29 +216,11 @@ def report(team: list[Annotator], seconds: float, per_item: int) -> None:
 
 def run(database_url: str | None, items: int, annotators: int, paced: bool, seconds: float,
         per_item: int) -> None:  # fmt: skip
-    import subprocess
-
-    from filament.core.redis import start_embedded_redis
-    from filament.core.settings import get_settings
-
     mode = "paced (~1 label/s each)" if paced else "back to back"
     print(f"  {items:,} items, {annotators} annotators, k={per_item}, {mode}:", flush=True)
     with tempfile.TemporaryDirectory(prefix="filament-team-") as tmp:
-        os.environ["FILAMENT_DATA_DIR"] = tmp
         os.environ["FILAMENT_HEAD_DEBOUNCE_SECONDS"] = "1"
-        get_settings.cache_clear()
-        server, redis_url = start_embedded_redis(get_settings())
-        configure(Path(tmp), database_url, redis_url)
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "filament.cli", "worker"],
-            env=dict(os.environ),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        port = free_port()
-        api = start_api(port)
-        base = f"http://127.0.0.1:{port}/api/v1"
-        try:
+        with local_stack(Path(tmp), database_url) as base:
             owner = login(base)
             labels, rows = agnews_rows(items)
             pid = upload(base, owner, labels, rows, per_item)
@@ -256,15 +238,6 @@ def run(database_url: str | None, items: int, annotators: int, paced: bool, seco
             for annotator in team:
                 annotator.join()
             report(team, seconds, per_item)
-        finally:
-            for process in (api, worker):
-                process.terminate()
-            for process in (api, worker):
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-            server.shutdown()  # type: ignore[attr-defined]
 
 
 def main() -> None:
