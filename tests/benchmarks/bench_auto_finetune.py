@@ -36,7 +36,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parents[1])]
-from bench_service import join, local_stack, login  # noqa: E402
+from bench_service import ingest_csv, join, local_stack, login  # noqa: E402
 from loop.data import LOADERS, Dataset  # noqa: E402
 
 POLL_SECONDS = 0.25
@@ -181,21 +181,8 @@ def upload(base: str, auth: dict[str, str], ds: Dataset) -> int:
     lines = ["id,text"] + [
         f'p{row},"{ds.inputs[row].replace(chr(34), chr(39))}"' for row in ds.pool
     ]
-    answer = httpx.post(
-        f"{base}/projects/{pid}/items",
-        headers=auth,
-        timeout=600,
-        files=[("files", ("pool.csv", ("\n".join(lines) + "\n").encode()))],
-    )
-    assert answer.status_code == 202, answer.text
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        state = httpx.get(f"{base}/jobs/{answer.json()['job_id']}", headers=auth).json()
-        if state["status"] in ("done", "failed"):
-            assert state["status"] == "done", state
-            return pid
-        time.sleep(0.5)
-    raise SystemExit("the pool was not ingested within 10 minutes")
+    ingest_csv(base, auth, pid, lines, "pool.csv")
+    return pid
 
 
 def wait_embedded(base: str, auth: dict[str, str], pid: int) -> tuple[int, float]:

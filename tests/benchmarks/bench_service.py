@@ -134,6 +134,26 @@ def local_stack(
         server.shutdown()  # type: ignore[attr-defined]
 
 
+def ingest_csv(base: str, auth: dict[str, str], pid: int, lines: list[str], name: str) -> None:
+    """Upload ``lines`` (a CSV, header first) to project ``pid`` and wait while the real worker
+    ingests them."""
+    answer = httpx.post(
+        f"{base}/projects/{pid}/items",
+        headers=auth,
+        timeout=600,
+        files=[("files", (name, ("\n".join(lines) + "\n").encode()))],
+    )
+    assert answer.status_code == 202, answer.text
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        state = httpx.get(f"{base}/jobs/{answer.json()['job_id']}", headers=auth).json()
+        if state["status"] in ("done", "failed"):
+            assert state["status"] == "done", state
+            return
+        time.sleep(0.5)
+    raise SystemExit("the upload was not ingested within 10 minutes")
+
+
 def login(base: str, invitation: str | None = None, email: str | None = None) -> dict[str, str]:
     """A new account (registered with `invitation` when given), signed in."""
     email = email or f"bench-{uuid.uuid4().hex[:6]}@example.com"

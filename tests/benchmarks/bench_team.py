@@ -32,7 +32,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_service import DATASETS, join, local_stack, login
+from bench_service import DATASETS, ingest_csv, join, local_stack, login
 
 AGNEWS = DATASETS / "topic_agnews" / "agnews_dev.csv"
 FIRST_MINUTE = 60.0
@@ -62,22 +62,8 @@ def upload(base: str, auth: dict[str, str], labels: list[str], rows, per_item: i
         },
     ).json()["id"]
     lines = ["id,text"] + [f'{name},"{text.replace(chr(34), chr(39))}"' for name, text, _ in rows]
-    answer = httpx.post(
-        f"{base}/projects/{pid}/items",
-        headers=auth,
-        timeout=600,
-        files=[("files", ("news.csv", ("\n".join(lines) + "\n").encode()))],
-    )
-    assert answer.status_code == 202, answer.text
-    job = answer.json()["job_id"]
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:  # the real worker ingests
-        state = httpx.get(f"{base}/jobs/{job}", headers=auth).json()
-        if state["status"] in ("done", "failed"):
-            assert state["status"] == "done", state
-            return pid
-        time.sleep(0.5)
-    raise SystemExit("the upload was not ingested within 10 minutes")
+    ingest_csv(base, auth, pid, lines, "news.csv")
+    return pid
 
 
 def embed_like_topics(pid: int) -> None:
