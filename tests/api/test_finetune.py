@@ -326,9 +326,7 @@ def test_version_numbers_taken_from_several_threads_are_distinct(client, owner, 
         try:
             for job_id in job_ids:
                 with session_scope() as session:
-                    taken.append(
-                        reserve_version(session, redis.Redis.from_url(redis_url), pid, job_id)
-                    )
+                    taken.append(reserve_version(session, redis.Redis.from_url(redis_url), job_id))
         except BaseException as error:
             failures.append(error)
 

@@ -11,7 +11,8 @@ It reports, per run:
 - **label -> model**: for the k-th label, the time until `GET /status` shows a model with at
   least k labels (`labels_in_model`), p50 / p99 / max, for labels while a fine-tune job ran and
   the others (from the first model on; status polled every 0.25 s);
-- each fine-tune job: the labels it saw, its time, whether the gate opened;
+- each fine-tune job: its time, its held-out score against the gate's reference, whether the
+  gate opened;
 - the served model's accuracy on the dataset's 1,000 test texts through `POST /score`, once
   every job has finished.
 Usage: `python -u tests/benchmarks/bench_auto_finetune.py --datasets uci,agnews --labels 200`.

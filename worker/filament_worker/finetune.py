@@ -186,7 +186,7 @@ def run_finetune(job_id: int, gpu: bool) -> str:
         # held-out losses only where the reference was scored on the same held-out rows
         losses = holdout_losses(result) if _against_frozen_head(current, metrics) else None
         # taken now: the heads trained while the pool is re-embedded number after it
-        version = reserve_version(session, sync_redis(), project.id or 0, job_id)
+        version = reserve_version(session, sync_redis(), job_id)
     better = gate_opens(new_score, old_score, settings.finetune_min_gain, losses)
     new_loss, old_loss = losses or (None, None)
     fields = dict(

@@ -75,12 +75,12 @@ def new_version_number(session: Session, redis: Redis, project_id: int) -> Itera
         yield next_version(session, project_id)
 
 
-def reserve_version(session: Session, redis: Redis, project_id: int, job_id: int) -> int:
-    """A number for the fine-tune job ``job_id``, kept in its params while it re-embeds the
-    pool, so that the heads trained meanwhile take the numbers after it."""
-    with new_version_number(session, redis, project_id) as version:
-        job = session.get(Job, job_id)
-        assert job is not None
+def reserve_version(session: Session, redis: Redis, job_id: int) -> int:
+    """A number for the fine-tune job ``job_id`` in its project, kept in its params while it
+    re-embeds the pool, so that the heads trained meanwhile take the numbers after it."""
+    job = session.get(Job, job_id)
+    assert job is not None and job.project_id is not None
+    with new_version_number(session, redis, job.project_id) as version:
         job.params = {**job.params, "version": version}
         session.add(job)
         session.commit()
